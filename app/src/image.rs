@@ -1,0 +1,102 @@
+//! Photos in and out: decoding an image into an NCHW tensor in [0, 1], and drawing a tensor onto a canvas.
+//! Decoding happens in the browser (the page never uploads anything).
+
+use engine::Tensor;
+use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlImageElement, ImageData};
+
+/// How the photo enters the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColorMode {
+    /// One channel of brightness (ITU-R BT.601 luma, as PIL's `convert("L")`): `[1, 1, H, W]`.
+    #[default]
+    Gray,
+    /// Red, green and blue planes: `[1, 3, H, W]`.
+    Rgb,
+}
+
+impl ColorMode {
+    /// The name used in labels and URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColorMode::Gray => "grayscale",
+            ColorMode::Rgb => "RGB",
+        }
+    }
+
+    /// How many channels the tensor has.
+    pub fn channels(self) -> usize {
+        match self {
+            ColorMode::Gray => 1,
+            ColorMode::Rgb => 3,
+        }
+    }
+}
+
+/// Loads the image at `url` (same origin) as an RGB tensor `[1, 3, H, W]` with values in [0, 1].
+pub async fn load_rgb(url: &str) -> Result<Tensor, String> {
+    let failed = |what: &str| format!("The photo {url} could not be {what}. Reload the page, or pick another photo.");
+    let img = HtmlImageElement::new().map_err(|_| failed("opened"))?;
+    img.set_src(url);
+    JsFuture::from(img.decode()).await.map_err(|_| failed("loaded"))?;
+    let (w, h) = (img.natural_width(), img.natural_height());
+    let canvas = new_canvas(w, h).ok_or_else(|| failed("decoded"))?;
+    let ctx = context_2d(&canvas).ok_or_else(|| failed("decoded"))?;
+    ctx.draw_image_with_html_image_element(&img, 0.0, 0.0).map_err(|_| failed("decoded"))?;
+    let rgba = ctx.get_image_data(0.0, 0.0, w as f64, h as f64).map_err(|_| failed("decoded"))?.data();
+    let plane = (w * h) as usize;
+    let mut data = vec![0.0; 3 * plane];
+    for (i, px) in rgba.chunks_exact(4).enumerate() {
+        for c in 0..3 {
+            data[c * plane + i] = px[c] as f32 / 255.0;
+        }
+    }
+    Tensor::new([1, 3, h as usize, w as usize], data).map_err(|e| e.to_string())
+}
+
+/// An RGB image `[1, 3, H, W]` in the given color mode: itself, or its luma `[1, 1, H, W]`.
+pub fn to_mode(rgb: &Tensor, mode: ColorMode) -> Tensor {
+    match mode {
+        ColorMode::Rgb => rgb.clone(),
+        ColorMode::Gray => {
+            let dims = rgb.shape().dims();
+            let plane = dims[2] * dims[3];
+            let d = rgb.data();
+            Tensor::from_fn([1, 1, dims[2], dims[3]], |i| 0.299 * d[i] + 0.587 * d[plane + i] + 0.114 * d[2 * plane + i])
+        }
+    }
+}
+
+/// Draws the first image of an NCHW tensor with 1 (gray) or 3 (RGB) channels on `canvas`, resizing the canvas to
+/// the image. Values are clamped to [0, 1], as `plt.imshow` does for floats.
+pub fn draw(canvas: &HtmlCanvasElement, t: &Tensor) -> Result<(), String> {
+    let dims = t.shape().dims();
+    let (channels, h, w) = (dims[1], dims[2], dims[3]);
+    let plane = h * w;
+    let d = t.data();
+    let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    let mut rgba = vec![255u8; 4 * plane];
+    for i in 0..plane {
+        for c in 0..3 {
+            rgba[4 * i + c] = byte(d[if channels == 3 { c * plane + i } else { i }]);
+        }
+    }
+    canvas.set_width(w as u32);
+    canvas.set_height(h as u32);
+    let image = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), w as u32, h as u32)
+        .map_err(|_| "The browser could not build the image to draw.".to_string())?;
+    let ctx = context_2d(canvas).ok_or("The browser has no 2-D canvas to draw on.")?;
+    ctx.put_image_data(&image, 0.0, 0.0).map_err(|_| "The browser could not draw the image.".to_string())
+}
+
+fn new_canvas(w: u32, h: u32) -> Option<HtmlCanvasElement> {
+    let canvas: HtmlCanvasElement = web_sys::window()?.document()?.create_element("canvas").ok()?.dyn_into().ok()?;
+    canvas.set_width(w);
+    canvas.set_height(h);
+    Some(canvas)
+}
+
+fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok()??.dyn_into().ok()
+}

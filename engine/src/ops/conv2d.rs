@@ -1,0 +1,555 @@
+//! 2-D convolution (strictly, cross-correlation, as in every deep-learning library).
+//!
+//! Each output value is one window of the input multiplied elementwise by the kernel and summed, plus a bias:
+//!
+//! ```text
+//! y[n, co, oy, ox] = Σ_{ci in group(co)} Σ_{ky, kx}  x̃[n, ci, oy·sy + ky·dy − pt, ox·sx + kx·dx − pl] · w[co, ci − g·Cin/G, ky, kx]
+//!                    + b[co]
+//! ```
+//!
+//! `x̃` is the input seen through its padding (see [`PaddingMode`]): the image itself inside, and zeros, the edge
+//! pixel or the mirror image outside. `sy, sx` are the strides, `dy, dx` the dilations, `pt, pl` the top and left
+//! padding. With `G` groups, output channel `co` belongs to group `g = co / (Cout/G)` and sees only that group's
+//! `Cin/G` input channels (`G = Cin = Cout` is a depthwise convolution).
+//!
+//! Shapes: `x [N, Cin, H, W]`, `w [Cout, Cin/G, kH, kW]`, `b [Cout]`, `y [N, Cout, H', W']` with
+//! `H' = ⌊(H + pt + pb − dy·(kH − 1) − 1) / sy⌋ + 1` (see [`window_out_len`]) and likewise `W'`.
+//!
+//! Backward, for an upstream gradient `dy`: every product `x̃·w` in the sum above sends `dy·w` to the input pixel
+//! it read (so a border or mirrored pixel collects gradient from every window that read it), `dy·x̃` to the weight,
+//! and `dy` itself to the bias.
+
+use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::error::{ErrorKind, OpError, Result};
+use crate::ops::padding::PaddingMode;
+use crate::shape::{Shape, window_out_len};
+use crate::tensor::Tensor;
+
+/// The parameters of a convolution, as a learner sets them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2dParams {
+    /// Step between windows, `[vertical, horizontal]`.
+    pub stride: [usize; 2],
+    /// Spacing between kernel taps, `[vertical, horizontal]`; 1 is an ordinary kernel.
+    pub dilation: [usize; 2],
+    /// Padding `[top, left, bottom, right]`, in ONNX's order.
+    pub padding: [usize; 4],
+    /// What the padding is made of.
+    pub padding_mode: PaddingMode,
+    /// Channel groups; `groups = Cin = Cout` is a depthwise convolution.
+    pub groups: usize,
+}
+
+impl Default for Conv2dParams {
+    fn default() -> Self {
+        Conv2dParams { stride: [1, 1], dilation: [1, 1], padding: [0; 4], padding_mode: PaddingMode::Zeros, groups: 1 }
+    }
+}
+
+impl Conv2dParams {
+    /// The same stride along both axes.
+    pub fn stride(mut self, stride: usize) -> Self {
+        self.stride = [stride, stride];
+        self
+    }
+
+    /// The same dilation along both axes.
+    pub fn dilation(mut self, dilation: usize) -> Self {
+        self.dilation = [dilation, dilation];
+        self
+    }
+
+    /// The same padding on all four sides.
+    pub fn padding(mut self, padding: usize) -> Self {
+        self.padding = [padding; 4];
+        self
+    }
+
+    /// What the padding is made of.
+    pub fn padding_mode(mut self, mode: PaddingMode) -> Self {
+        self.padding_mode = mode;
+        self
+    }
+
+    /// Channel groups.
+    pub fn groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
+}
+
+/// A convolution whose parameters were checked against its input, weight and bias shapes.
+/// Built by [`Conv2d::new`]; its methods cannot fail.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2d {
+    /// The parameters it was built from.
+    pub params: Conv2dParams,
+    /// `N`
+    pub batch: usize,
+    /// `Cin`
+    pub in_channels: usize,
+    /// `H`
+    pub in_h: usize,
+    /// `W`
+    pub in_w: usize,
+    /// `Cout`
+    pub out_channels: usize,
+    /// `kH`
+    pub kernel_h: usize,
+    /// `kW`
+    pub kernel_w: usize,
+    /// `H'`
+    pub out_h: usize,
+    /// `W'`
+    pub out_w: usize,
+    /// Whether a bias is added.
+    pub has_bias: bool,
+}
+
+const OP: &str = "conv2d";
+
+impl Conv2d {
+    /// Checks `params` against the shapes of `x [N, Cin, H, W]`, `w [Cout, Cin/G, kH, kW]` and `b [Cout]`.
+    pub fn new(params: &Conv2dParams, x: &Shape, w: &Shape, b: Option<&Shape>) -> Result<Conv2d> {
+        let err = |kind, problem: &str| OpError::new(OP, kind, problem);
+        let &[batch, in_channels, in_h, in_w] = x.dims() else {
+            return Err(err(ErrorKind::Shape, "the input must have 4 dimensions")
+                .expected("[N, C, H, W]")
+                .given(x)
+                .hint("add a batch axis with t[None] (t.unsqueeze(0)) for a single image")
+                .into());
+        };
+        let &[out_channels, group_in, kernel_h, kernel_w] = w.dims() else {
+            return Err(err(ErrorKind::Shape, "the weight must have 4 dimensions")
+                .expected("[C_out, C_in/groups, kH, kW]")
+                .given(w)
+                .hint("a single 3x3 kernel for a 1-channel image is w[None, None] with shape [1, 1, 3, 3]")
+                .into());
+        };
+        if x.numel() == 0 || w.numel() == 0 {
+            return Err(err(ErrorKind::ZeroSize, "a tensor has a dimension of size 0")
+                .expected("every dimension at least 1")
+                .given(format!("input {x}, weight {w}"))
+                .hint("an image needs at least one pixel and one channel, a kernel at least one tap")
+                .into());
+        }
+        let p = params;
+        if p.stride.contains(&0) || p.dilation.contains(&0) {
+            return Err(err(ErrorKind::Stride, "stride and dilation must be at least 1")
+                .expected("stride ≥ 1 and dilation ≥ 1")
+                .given(format!("stride {:?}, dilation {:?}", p.stride, p.dilation))
+                .hint("stride 1 visits every position; stride 2 every other one")
+                .into());
+        }
+        let groups = p.groups;
+        if groups == 0 || in_channels % groups != 0 || out_channels % groups != 0 {
+            return Err(err(ErrorKind::Groups, "the channels do not split evenly into the groups")
+                .expected("groups ≥ 1 dividing both the input and the output channels")
+                .given(format!("groups {groups}, {in_channels} input and {out_channels} output channels"))
+                .hint("use groups = 1 for an ordinary convolution, groups = channels for a depthwise one")
+                .into());
+        }
+        if group_in * groups != in_channels {
+            return Err(err(ErrorKind::Shape, "the weight's input channels do not match the input")
+                .expected(format!("weight[1] = {} (input channels / groups)", in_channels / groups))
+                .given(format!("weight {w} for input {x} with {groups} group(s)"))
+                .hint("an RGB image needs a rank-3 kernel per output channel: weight [K, 3, kH, kW]")
+                .into());
+        }
+        if let Some(b) = b
+            && b.dims() != [out_channels]
+        {
+            return Err(err(ErrorKind::Shape, "the bias needs one value per output channel")
+                .expected(format!("[{out_channels}]"))
+                .given(b)
+                .hint("pass a bias of shape [C_out], or no bias")
+                .into());
+        }
+        let [top, left, bottom, right] = p.padding;
+        if p.padding_mode == PaddingMode::Reflection && (top.max(bottom) >= in_h || left.max(right) >= in_w) {
+            return Err(err(ErrorKind::PaddingTooWide, "reflection padding must be narrower than the input")
+                .expected(format!("padding < {in_h} rows and < {in_w} columns"))
+                .given(format!("padding {:?} on a {in_h}x{in_w} input", p.padding))
+                .hint("lower the padding, or use border or zeros padding")
+                .into());
+        }
+        let [sy, sx] = p.stride;
+        let [dy, dx] = p.dilation;
+        let out_h = window_out_len(in_h, top, bottom, kernel_h, sy, dy, false);
+        let out_w = window_out_len(in_w, left, right, kernel_w, sx, dx, false);
+        let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
+            let span = |k: usize, d: usize| d * (k - 1) + 1;
+            return Err(err(ErrorKind::KernelTooLarge, "the kernel does not fit the padded input")
+                .expected(format!(
+                    "a padded input of at least {}x{} for this kernel",
+                    span(kernel_h, dy),
+                    span(kernel_w, dx)
+                ))
+                .given(format!("{}x{} after padding", in_h + top + bottom, in_w + left + right))
+                .hint("raise the padding, shrink the kernel or lower the dilation")
+                .into());
+        };
+        Ok(Conv2d {
+            params: p.clone(),
+            batch,
+            in_channels,
+            in_h,
+            in_w,
+            out_channels,
+            kernel_h,
+            kernel_w,
+            out_h,
+            out_w,
+            has_bias: b.is_some(),
+        })
+    }
+
+    /// `[N, Cout, H', W']`
+    pub fn out_shape(&self) -> Shape {
+        Shape::from([self.batch, self.out_channels, self.out_h, self.out_w])
+    }
+
+    /// Input channels each output channel sees, `Cin / G`.
+    pub fn group_in(&self) -> usize {
+        self.in_channels / self.params.groups
+    }
+
+    /// The input row that tap `ky` of output row `oy` reads, or `None` for a zero of the padding.
+    /// This is the one indexing function behind `forward`, `backward`, the trace and the lessons.
+    pub fn source_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        let i = (oy * self.params.stride[0] + ky * self.params.dilation[0]) as isize - self.params.padding[0] as isize;
+        self.params.padding_mode.source(i, self.in_h)
+    }
+
+    /// The input column that tap `kx` of output column `ox` reads, or `None` for a zero of the padding.
+    pub fn source_col(&self, ox: usize, kx: usize) -> Option<usize> {
+        let i = (ox * self.params.stride[1] + kx * self.params.dilation[1]) as isize - self.params.padding[1] as isize;
+        self.params.padding_mode.source(i, self.in_w)
+    }
+
+    /// The taps of output value `(n, co, oy, ox)`, in the order `forward` sums them: input channel, then kernel
+    /// row, then kernel column.
+    pub fn window(&self, n: usize, co: usize, oy: usize, ox: usize) -> impl Iterator<Item = TapIndex> + '_ {
+        let group_in = self.group_in();
+        let first_channel = co / (self.out_channels / self.params.groups) * group_in;
+        (0..group_in).flat_map(move |cg| {
+            (0..self.kernel_h).flat_map(move |ky| {
+                (0..self.kernel_w).map(move |kx| {
+                    let ci = first_channel + cg;
+                    let pixel = self.source_row(oy, ky).zip(self.source_col(ox, kx));
+                    TapIndex {
+                        ci,
+                        ky,
+                        kx,
+                        pixel,
+                        x: pixel.map(|(sy, sx)| ((n * self.in_channels + ci) * self.in_h + sy) * self.in_w + sx),
+                        w: ((co * group_in + cg) * self.kernel_h + ky) * self.kernel_w + kx,
+                    }
+                })
+            })
+        })
+    }
+
+    /// The CPU reference: `y = conv2d(x, w) + b`.
+    pub fn forward(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
+        let (x, w) = (x.data(), w.data());
+        let mut y = Tensor::zeros(self.out_shape());
+        let mut out = y.data_mut().iter_mut();
+        for n in 0..self.batch {
+            for co in 0..self.out_channels {
+                let bias = b.map_or(0.0, |b| b.data()[co]);
+                for oy in 0..self.out_h {
+                    for ox in 0..self.out_w {
+                        let mut sum = 0.0;
+                        for tap in self.window(n, co, oy, ox) {
+                            if let Some(i) = tap.x {
+                                sum += x[i] * w[tap.w];
+                            }
+                        }
+                        // Every output slot is visited once, in order.
+                        if let Some(slot) = out.next() {
+                            *slot = sum + bias;
+                        }
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    /// The CPU reference backward: given `dy = ∂L/∂y`, returns `(dx, dw, db)` (`db` only with a bias).
+    pub fn backward(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> (Tensor, Tensor, Option<Tensor>) {
+        let mut dx = Tensor::zeros(x.shape().clone());
+        let mut dw = Tensor::zeros(w.shape().clone());
+        let mut db = Tensor::zeros([self.out_channels]);
+        let (x, w, g) = (x.data(), w.data(), dy.data());
+        let mut index = 0;
+        for n in 0..self.batch {
+            for co in 0..self.out_channels {
+                for oy in 0..self.out_h {
+                    for ox in 0..self.out_w {
+                        let g = g[index];
+                        index += 1;
+                        db.data_mut()[co] += g;
+                        for tap in self.window(n, co, oy, ox) {
+                            if let Some(i) = tap.x {
+                                dx.data_mut()[i] += g * w[tap.w];
+                                dw.data_mut()[tap.w] += g * x[i];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (dx, dw, self.has_bias.then_some(db))
+    }
+
+    /// Everything that goes into output value `(n, co, oy, ox)`, tap by tap, for a lesson to show.
+    /// `output` is computed exactly as `forward` computes it, so the two are equal to the last bit.
+    pub fn trace(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>, n: usize, co: usize, oy: usize, ox: usize) -> Conv2dTrace {
+        let taps: Vec<Tap> = self
+            .window(n, co, oy, ox)
+            .map(|t| {
+                let input = t.x.map_or(0.0, |i| x.data()[i]);
+                let weight = w.data()[t.w];
+                Tap { ci: t.ci, ky: t.ky, kx: t.kx, pixel: t.pixel, input, weight, product: input * weight }
+            })
+            .collect();
+        let mut sum = 0.0;
+        for tap in taps.iter().filter(|t| t.pixel.is_some()) {
+            sum += tap.product;
+        }
+        let bias = b.map_or(0.0, |b| b.data()[co]);
+        Conv2dTrace { n, co, oy, ox, taps, sum, bias, output: sum + bias }
+    }
+
+    /// The values the WGSL kernel reads from its uniform buffer, in the order of `Params` in `conv2d.wgsl`.
+    fn uniforms(&self) -> [u32; 20] {
+        let p = &self.params;
+        [
+            self.batch,
+            self.in_channels,
+            self.in_h,
+            self.in_w,
+            self.out_channels,
+            self.kernel_h,
+            self.kernel_w,
+            self.out_h,
+            self.out_w,
+            p.stride[0],
+            p.stride[1],
+            p.dilation[0],
+            p.dilation[1],
+            p.padding[0],
+            p.padding[1],
+            p.groups,
+            p.padding_mode.code() as usize,
+            self.has_bias as usize,
+            self.out_shape().numel(),
+            0,
+        ]
+        .map(|v| v as u32)
+    }
+
+    /// Records the forward pass on the GPU (`shaders/conv2d.wgsl`, entry point `forward`), one invocation per
+    /// output value. Nothing is read back.
+    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, b: Option<&GpuTensor>) -> GpuTensor {
+        let y = gpu.empty(self.out_shape());
+        let bias = b.map_or(gpu.placeholder(), GpuTensor::buffer);
+        gpu.dispatch("conv2d", "forward", &self.uniforms(), &[x.buffer(), w.buffer(), bias, y.buffer()], y.numel());
+        y
+    }
+}
+
+/// Where one tap of a window reads, as indices: the step shared by `forward`, `backward` and `trace`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TapIndex {
+    /// Input channel.
+    pub ci: usize,
+    /// Kernel row.
+    pub ky: usize,
+    /// Kernel column.
+    pub kx: usize,
+    /// The input pixel `(row, column)` read, or `None` for a zero of the padding.
+    pub pixel: Option<(usize, usize)>,
+    /// Flat index into `x`, or `None` for a zero of the padding.
+    pub x: Option<usize>,
+    /// Flat index into `w`.
+    pub w: usize,
+}
+
+/// One multiply of a window, with its values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tap {
+    /// Input channel.
+    pub ci: usize,
+    /// Kernel row.
+    pub ky: usize,
+    /// Kernel column.
+    pub kx: usize,
+    /// The input pixel `(row, column)` read, or `None` for a zero of the padding.
+    pub pixel: Option<(usize, usize)>,
+    /// The input value (0 for zero padding).
+    pub input: f32,
+    /// The kernel weight.
+    pub weight: f32,
+    /// `input · weight`
+    pub product: f32,
+}
+
+/// How one output value was computed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2dTrace {
+    /// Batch index.
+    pub n: usize,
+    /// Output channel.
+    pub co: usize,
+    /// Output row.
+    pub oy: usize,
+    /// Output column.
+    pub ox: usize,
+    /// The multiplies, in summation order.
+    pub taps: Vec<Tap>,
+    /// The sum of the products.
+    pub sum: f32,
+    /// The bias added (0 without one).
+    pub bias: f32,
+    /// `sum + bias`: the output value.
+    pub output: f32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn conv(p: &Conv2dParams, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
+        Conv2d::new(p, x.shape(), w.shape(), b.map(Tensor::shape)).unwrap().forward(x, w, b)
+    }
+
+    #[test]
+    fn a_3x3_kernel_is_a_multiply_sum_of_each_window() {
+        // x = 0..16 as a 4x4 image, a kernel that picks the centre plus the top-left corner.
+        let x = Tensor::from_fn([1, 1, 4, 4], |i| i as f32);
+        let mut w = Tensor::zeros([1, 1, 3, 3]);
+        w.data_mut()[0] = 1.0;
+        w.data_mut()[4] = 1.0;
+        let y = conv(&Conv2dParams::default(), &x, &w, Some(&Tensor::new([1], vec![0.5]).unwrap()));
+        assert_eq!(y.shape(), &Shape::from([1, 1, 2, 2]));
+        // Window at (0, 0): corner x[0,0] = 0, centre x[1,1] = 5 → 5.5.
+        assert_eq!(y.data(), &[5.5, 7.5, 13.5, 15.5]);
+    }
+
+    #[test]
+    fn padding_modes_read_the_documented_pixels() {
+        // A 1x3 image [1 2 3] and a kernel that reads only its left tap, padding 1: output[0] reads x̃[-1].
+        let x = Tensor::new([1, 1, 1, 3], vec![1.0, 2.0, 3.0]).unwrap();
+        let w = Tensor::new([1, 1, 1, 3], vec![1.0, 0.0, 0.0]).unwrap();
+        let p = |mode| Conv2dParams { padding: [0, 1, 0, 1], padding_mode: mode, ..Default::default() };
+        assert_eq!(conv(&p(PaddingMode::Zeros), &x, &w, None).data(), &[0.0, 1.0, 2.0]);
+        assert_eq!(conv(&p(PaddingMode::Border), &x, &w, None).data(), &[1.0, 1.0, 2.0]);
+        assert_eq!(conv(&p(PaddingMode::Reflection), &x, &w, None).data(), &[2.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn stride_two_halves_height_and_width() {
+        let op = Conv2d::new(&Conv2dParams::default().padding(1).stride(2), &[1, 3, 64, 48].into(), &[8, 3, 3, 3].into(), None)
+            .unwrap();
+        assert_eq!(op.out_shape(), Shape::from([1, 8, 32, 24]));
+    }
+
+    #[test]
+    fn groups_keep_channels_apart() {
+        // Depthwise: channel 1's output must not depend on channel 0's input.
+        let mut rng = Rng::new(1);
+        let p = Conv2dParams::default().groups(2).padding(1);
+        let w = Tensor::randn([2, 1, 3, 3], &mut rng);
+        let x = Tensor::randn([1, 2, 5, 5], &mut rng);
+        let mut x2 = x.clone();
+        x2.data_mut()[..25].iter_mut().for_each(|v| *v += 1.0);
+        let (y, y2) = (conv(&p, &x, &w, None), conv(&p, &x2, &w, None));
+        assert_ne!(y.data()[..25], y2.data()[..25]);
+        assert_eq!(y.data()[25..], y2.data()[25..]);
+    }
+
+    #[test]
+    fn the_trace_equals_forward_to_the_last_bit() {
+        let mut rng = Rng::new(2);
+        for mode in PaddingMode::ALL {
+            let p = Conv2dParams::default().padding(2).dilation(2).stride(2).padding_mode(mode);
+            let (x, w, b) =
+                (Tensor::randn([2, 3, 7, 6], &mut rng), Tensor::randn([4, 3, 3, 3], &mut rng), Tensor::randn([4], &mut rng));
+            let op = Conv2d::new(&p, x.shape(), w.shape(), Some(b.shape())).unwrap();
+            let y = op.forward(&x, &w, Some(&b));
+            let (h, wd) = (op.out_h, op.out_w);
+            for (n, co, oy, ox) in [(0, 0, 0, 0), (1, 3, h - 1, wd - 1), (1, 2, 1, 0)] {
+                let t = op.trace(&x, &w, Some(&b), n, co, oy, ox);
+                assert_eq!(t.output.to_bits(), y.data()[((n * 4 + co) * h + oy) * wd + ox].to_bits());
+                assert_eq!(t.taps.len(), 27);
+            }
+        }
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Rng::new(3);
+        for mode in PaddingMode::ALL {
+            let p = Conv2dParams::default().padding(1).stride(2).padding_mode(mode).groups(2);
+            let (x, w, b) =
+                (Tensor::randn([2, 4, 5, 4], &mut rng), Tensor::randn([2, 2, 3, 3], &mut rng), Tensor::randn([2], &mut rng));
+            let op = Conv2d::new(&p, x.shape(), w.shape(), Some(b.shape())).unwrap();
+            let dy = Tensor::randn(op.out_shape(), &mut rng);
+            // L = Σ y·dy, so ∂L/∂θ is what backward returns for upstream gradient dy.
+            let loss = |x: &Tensor, w: &Tensor, b: &Tensor| -> f64 {
+                let y = op.forward(x, w, Some(b));
+                y.data().iter().zip(dy.data()).map(|(a, g)| (*a as f64) * (*g as f64)).sum()
+            };
+            let (dx, dw, db) = op.backward(&x, &w, &dy);
+            let db = db.unwrap();
+            let eps = 1e-2;
+            let check = |analytic: &Tensor, nudge: &dyn Fn(usize, f32) -> f64| {
+                for i in 0..analytic.data().len() {
+                    let numeric = (nudge(i, eps) - nudge(i, -eps)) / (2.0 * eps as f64);
+                    let a = analytic.data()[i] as f64;
+                    assert!((numeric - a).abs() < 1e-2 * (1.0 + a.abs()), "{mode:?} index {i}: {a} vs {numeric}");
+                }
+            };
+            check(&dx, &|i, e| {
+                let mut x = x.clone();
+                x.data_mut()[i] += e;
+                loss(&x, &w, &b)
+            });
+            check(&dw, &|i, e| {
+                let mut w = w.clone();
+                w.data_mut()[i] += e;
+                loss(&x, &w, &b)
+            });
+            check(&db, &|i, e| {
+                let mut b = b.clone();
+                b.data_mut()[i] += e;
+                loss(&x, &w, &b)
+            });
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_explained_not_panicked() {
+        let x: Shape = [1, 3, 4, 4].into();
+        let w: Shape = [2, 3, 5, 5].into();
+        let kind = |p: &Conv2dParams, x: &Shape, w: &Shape, b: Option<&Shape>| match Conv2d::new(p, x, w, b) {
+            Err(crate::Error::Op(e)) => e.kind,
+            other => panic!("expected an OpError, got {other:?}"),
+        };
+        assert_eq!(kind(&Conv2dParams::default(), &x, &w, None), ErrorKind::KernelTooLarge);
+        assert_eq!(kind(&Conv2dParams::default().stride(0), &x, &[2, 3, 3, 3].into(), None), ErrorKind::Stride);
+        assert_eq!(kind(&Conv2dParams::default(), &[3, 4, 4].into(), &w, None), ErrorKind::Shape);
+        assert_eq!(kind(&Conv2dParams::default(), &x, &[2, 1, 3, 3].into(), None), ErrorKind::Shape);
+        assert_eq!(kind(&Conv2dParams::default().groups(2), &x, &[2, 1, 3, 3].into(), None), ErrorKind::Groups);
+        assert_eq!(kind(&Conv2dParams::default(), &x, &[2, 3, 3, 3].into(), Some(&[3].into())), ErrorKind::Shape);
+        assert_eq!(kind(&Conv2dParams::default(), &[1, 3, 0, 4].into(), &[2, 3, 1, 1].into(), None), ErrorKind::ZeroSize);
+        let reflect = Conv2dParams::default().padding(4).padding_mode(PaddingMode::Reflection);
+        assert_eq!(kind(&reflect, &x, &[2, 3, 3, 3].into(), None), ErrorKind::PaddingTooWide);
+        let message = Conv2d::new(&Conv2dParams::default(), &x, &w, None).unwrap_err().to_string();
+        assert!(message.contains("conv2d") && message.contains("Hint"), "{message}");
+    }
+}

@@ -1,0 +1,83 @@
+//! A dense f32 tensor in row-major order: the CPU backend's storage and the engine's exchange format.
+
+use crate::error::{ErrorKind, OpError, Result};
+use crate::rng::Rng;
+use crate::shape::Shape;
+use std::fmt;
+
+/// A dense f32 tensor, row-major (C order); images are NCHW.
+#[derive(Clone, PartialEq)]
+pub struct Tensor {
+    shape: Shape,
+    data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor from its shape and its values in row-major order.
+    pub fn new(shape: impl Into<Shape>, data: Vec<f32>) -> Result<Self> {
+        let shape = shape.into();
+        if shape.numel() != data.len() {
+            return Err(OpError::new("tensor", ErrorKind::Length, "the values do not fill the shape")
+                .expected(format!("{} values for shape {shape}", shape.numel()))
+                .given(format!("{} values", data.len()))
+                .hint("check the shape, or pass one value per element")
+                .into());
+        }
+        Ok(Tensor { shape, data })
+    }
+
+    /// A tensor of zeros.
+    pub fn zeros(shape: impl Into<Shape>) -> Self {
+        let shape = shape.into();
+        let data = vec![0.0; shape.numel()];
+        Tensor { shape, data }
+    }
+
+    /// A tensor whose element at flat index `i` is `f(i)`.
+    pub fn from_fn(shape: impl Into<Shape>, f: impl FnMut(usize) -> f32) -> Self {
+        let shape = shape.into();
+        let data = (0..shape.numel()).map(f).collect();
+        Tensor { shape, data }
+    }
+
+    /// Standard-normal values from `rng`, like `torch.randn`.
+    pub fn randn(shape: impl Into<Shape>, rng: &mut Rng) -> Self {
+        Self::from_fn(shape, |_| rng.normal())
+    }
+
+    /// Uniform values in `[low, high)` from `rng`.
+    pub fn uniform(shape: impl Into<Shape>, low: f32, high: f32, rng: &mut Rng) -> Self {
+        Self::from_fn(shape, |_| low + (high - low) * rng.uniform())
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// The values, row-major.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The values, row-major, for writing.
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// The values, giving up the tensor.
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+}
+
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 8;
+        write!(f, "Tensor{} {:?}", self.shape, &self.data[..self.data.len().min(SHOWN)])?;
+        if self.data.len() > SHOWN {
+            write!(f, "…")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,19 @@
+//! Helpers for the native tests: one shared GPU device (lavapipe on CPU-only machines).
+
+use engine::Gpu;
+use std::sync::OnceLock;
+
+/// The shared GPU, or `None` (with a message) when the machine has none and `REQUIRE_GPU` is not set.
+/// `cargo xtask test` sets `REQUIRE_GPU=1`, so there a missing adapter fails the tests instead of skipping them.
+pub fn gpu() -> Option<&'static Gpu> {
+    static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
+    GPU.get_or_init(|| match pollster::block_on(Gpu::new()) {
+        Ok(gpu) => Some(gpu),
+        Err(e) if std::env::var_os("REQUIRE_GPU").is_some() => panic!("REQUIRE_GPU is set but {e}"),
+        Err(e) => {
+            eprintln!("skipping GPU checks: {e} (install mesa-vulkan-drivers for lavapipe)");
+            None
+        }
+    })
+    .as_ref()
+}

@@ -1,0 +1,103 @@
+//! `cargo xtask <command>`: everything a newcomer needs, from a fresh machine to a served site and a test run.
+//! Uses only the standard library, so it builds in seconds before anything is installed.
+
+mod server;
+mod setup;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  setup                 install what is missing (wasm target, trunk, wasm-bindgen, wasm-opt, playwright-core,
+                        Chromium and lavapipe); idempotent, also run by serve, dist and test
+  serve [--port N]      build the site (release) and serve it on http://127.0.0.1:N/ (default 8080)
+  dist                  build the site (release) into dist/
+  test [--only SUITE]   run every test (native, browser, build, e2e) and print `N passed, M failed`;
+                        SUITE limits the run to one of them";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::run(),
+        Some("serve") => serve(rest),
+        Some("dist") => setup::ensure().and_then(|()| dist()),
+        Some("test") => test::run(rest),
+        None | Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask/ sits in the repository root").to_path_buf()
+}
+
+/// A command run from the repository root, with the project's tools first on PATH and a private
+/// XDG_RUNTIME_DIR (Mesa's lavapipe complains without one).
+pub fn command(program: &str) -> Command {
+    let root = root();
+    let mut path = vec![root.join(".tools/node_modules/.bin")];
+    if let Some(home) = std::env::var_os("HOME") {
+        path.push(Path::new(&home).join(".cargo/bin"));
+    }
+    path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    let mut cmd = Command::new(program);
+    cmd.current_dir(&root).env("PATH", std::env::join_paths(path).unwrap_or_default());
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let dir = std::env::temp_dir().join(format!("xtask-runtime-{}", std::process::id()));
+        if std::fs::create_dir_all(&dir).is_ok() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            }
+            cmd.env("XDG_RUNTIME_DIR", dir);
+        }
+    }
+    cmd
+}
+
+/// `program arg arg…`, for messages.
+pub fn describe(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program()).chain(cmd.get_args()).map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(" ")
+}
+
+/// Runs a command to completion, passing its output through; an error names it.
+pub fn execute(cmd: &mut Command) -> Result<(), String> {
+    let shown = describe(cmd);
+    let status = cmd.status().map_err(|e| format!("could not start {shown}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{shown} failed ({status})")) }
+}
+
+/// The release build of the site into dist/.
+fn dist() -> Result<(), String> {
+    execute(command("trunk").args(["build", "--release"]))
+}
+
+fn serve(args: &[String]) -> Result<(), String> {
+    let port = match args {
+        [] => 8080,
+        [flag, n] if flag == "--port" => n.parse().map_err(|_| format!("--port needs a number, not `{n}`"))?,
+        _ => return Err("usage: cargo xtask serve [--port N]".into()),
+    };
+    setup::ensure()?;
+    dist()?;
+    let (port, handle) = server::spawn(root().join("dist"), port)
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port} ({e}); pick another with --port N"))?;
+    println!("Serving the site at http://127.0.0.1:{port}/ (first lesson: http://127.0.0.1:{port}/kernels). Ctrl-C stops.");
+    handle.join().map_err(|_| "the server stopped unexpectedly".to_string())
+}
