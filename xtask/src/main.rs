@@ -51,8 +51,10 @@ pub fn root() -> PathBuf {
 pub fn command(program: &str) -> Command {
     let root = root();
     let mut path = vec![root.join(".tools/node_modules/.bin")];
-    if let Some(home) = std::env::var_os("HOME") {
-        path.push(Path::new(&home).join(".cargo/bin"));
+    // Where `cargo install` puts trunk and wasm-bindgen.
+    match std::env::var_os("CARGO_HOME") {
+        Some(cargo_home) => path.push(Path::new(&cargo_home).join("bin")),
+        None => path.extend(std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo/bin"))),
     }
     path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
     let mut cmd = Command::new(program);
