@@ -3,19 +3,27 @@
 // Rust reference: engine/src/ops/conv2d.rs (`Conv2d::forward`); `source` below is `PaddingMode::source`
 // (engine/src/ops/padding.rs), and the taps are summed in the same order: input channel, kernel row, kernel column.
 //
+// Backward: `Conv2d::backward`; the input gradient is gathered on the padded input and folded back onto the
+// image by pad.wgsl's `fold_axis` (see `Conv2d::backward_gpu`).
+//
 // Bindings (group 0):
-//   0  params  uniform  the sizes below
-//   1  x       read     input  [N, Cin, H, W]
-//   2  w       read     weight [Cout, Cin/groups, kH, kW]
-//   3  b       read     bias   [Cout] (a placeholder when has_bias = 0)
-//   4  y       write    output [N, Cout, H', W']
+//   0  params     uniform  the sizes below
+//   1  x          read     input  [N, Cin, H, W]
+//   2  w          read     weight [Cout, Cin/groups, kH, kW]
+//   3  b          read     bias   [Cout] (a placeholder when has_bias = 0)
+//   4  y          write    output [N, Cout, H', W']
+//   5  dy         read     upstream gradient [N, Cout, H', W']
+//   6  dx_padded  write    gradient of the padded input [N, Cin, H + pad_top + pad_bottom, W + pad_left + pad_right]
+//   7  dw         write    weight gradient [Cout, Cin/groups, kH, kW]
+//   8  db         write    bias gradient [Cout]
 
 struct Params {
     batch: u32, in_channels: u32, in_h: u32, in_w: u32,
     out_channels: u32, kernel_h: u32, kernel_w: u32, out_h: u32,
     out_w: u32, stride_y: u32, stride_x: u32, dilation_y: u32,
     dilation_x: u32, pad_top: u32, pad_left: u32, groups: u32,
-    padding_mode: u32, has_bias: u32, total: u32, _unused: u32,
+    padding_mode: u32, has_bias: u32, total: u32, pad_bottom: u32,
+    pad_right: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -23,6 +31,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read> dy: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx_padded: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(8) var<storage, read_write> db: array<f32>;
 
 const ZEROS: u32 = 0u;
 const BORDER: u32 = 1u;
@@ -79,4 +91,94 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
         sum += b[co];
     }
     y[index] = sum;
+}
+
+// One invocation per pixel (py, px) of the padded input: Σ dy[n, co, oy, ox] · w[co, cg, ky, kx] over the windows
+// whose tap (ky, kx) lands on it, i.e. oy·stride + ky·dilation = py.
+@compute @workgroup_size(64)
+fn grad_input_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    let padded_h = p.in_h + p.pad_top + p.pad_bottom;
+    let padded_w = p.in_w + p.pad_left + p.pad_right;
+    if (index >= p.batch * p.in_channels * padded_h * padded_w) {
+        return;
+    }
+    let px = index % padded_w;
+    let py = (index / padded_w) % padded_h;
+    let ci = (index / (padded_w * padded_h)) % p.in_channels;
+    let n = index / (padded_w * padded_h * p.in_channels);
+    let group_in = p.in_channels / p.groups;
+    let group_out = p.out_channels / p.groups;
+    let g = ci / group_in;
+    let cg = ci % group_in;
+    var sum = 0.0;
+    for (var co = g * group_out; co < (g + 1u) * group_out; co++) {
+        for (var ky = 0u; ky < p.kernel_h; ky++) {
+            let ty = i32(py) - i32(ky * p.dilation_y);
+            if (ty < 0 || ty % i32(p.stride_y) != 0 || u32(ty) / p.stride_y >= p.out_h) {
+                continue;
+            }
+            let oy = u32(ty) / p.stride_y;
+            for (var kx = 0u; kx < p.kernel_w; kx++) {
+                let tx = i32(px) - i32(kx * p.dilation_x);
+                if (tx < 0 || tx % i32(p.stride_x) != 0 || u32(tx) / p.stride_x >= p.out_w) {
+                    continue;
+                }
+                let ox = u32(tx) / p.stride_x;
+                sum += dy[((n * p.out_channels + co) * p.out_h + oy) * p.out_w + ox]
+                     * w[((co * group_in + cg) * p.kernel_h + ky) * p.kernel_w + kx];
+            }
+        }
+    }
+    dx_padded[index] = sum;
+}
+
+// One invocation per weight: Σ over every window position of dy · (the input value that weight multiplied).
+@compute @workgroup_size(64)
+fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    let group_in = p.in_channels / p.groups;
+    if (index >= p.out_channels * group_in * p.kernel_h * p.kernel_w) {
+        return;
+    }
+    let kx = index % p.kernel_w;
+    let ky = (index / p.kernel_w) % p.kernel_h;
+    let cg = (index / (p.kernel_w * p.kernel_h)) % group_in;
+    let co = index / (p.kernel_w * p.kernel_h * group_in);
+    let ci = co / (p.out_channels / p.groups) * group_in + cg;
+    var sum = 0.0;
+    for (var n = 0u; n < p.batch; n++) {
+        for (var oy = 0u; oy < p.out_h; oy++) {
+            let sy = source(i32(oy * p.stride_y + ky * p.dilation_y) - i32(p.pad_top), i32(p.in_h));
+            if (sy < 0) {
+                continue;
+            }
+            for (var ox = 0u; ox < p.out_w; ox++) {
+                let sx = source(i32(ox * p.stride_x + kx * p.dilation_x) - i32(p.pad_left), i32(p.in_w));
+                if (sx < 0) {
+                    continue;
+                }
+                sum += dy[((n * p.out_channels + co) * p.out_h + oy) * p.out_w + ox]
+                     * x[((n * p.in_channels + ci) * p.in_h + u32(sy)) * p.in_w + u32(sx)];
+            }
+        }
+    }
+    dw[index] = sum;
+}
+
+// One invocation per output channel: Σ dy over the batch and every position.
+@compute @workgroup_size(64)
+fn grad_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let co = gid.x + gid.y * groups.x * 64u;
+    if (co >= p.out_channels) {
+        return;
+    }
+    var sum = 0.0;
+    for (var n = 0u; n < p.batch; n++) {
+        let plane = (n * p.out_channels + co) * p.out_h * p.out_w;
+        for (var i = 0u; i < p.out_h * p.out_w; i++) {
+            sum += dy[plane + i];
+        }
+    }
+    db[co] = sum;
 }

@@ -31,6 +31,10 @@ pub enum ErrorKind {
     Groups,
     /// A tensor length does not match its shape.
     Length,
+    /// An index (a class target, an embedding row) is outside its range.
+    IndexOutOfRange,
+    /// A probability outside [0, 1), or another value outside the range the op accepts.
+    Value,
 }
 
 /// An op's refusal, naming the op, the problem, what was expected, what was given, and a hint.

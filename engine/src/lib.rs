@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod indices;
 pub mod ops;
 pub mod rng;
 pub mod shape;
@@ -16,5 +17,6 @@ pub mod tensor;
 
 pub use backend::{Backend, DeviceTensor, cpu::Cpu, gpu::Gpu, gpu::GpuTensor};
 pub use error::{Error, ErrorKind, OpError, Result};
+pub use indices::Indices;
 pub use shape::Shape;
 pub use tensor::Tensor;

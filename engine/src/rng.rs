@@ -40,6 +40,20 @@ impl Rng {
     }
 }
 
+/// A 32-bit integer hash (the PCG output permutation; Jarzynski and Olano, "Hash Functions for GPU Rendering",
+/// JCGT 2020). `shaders/dropout.wgsl` computes exactly the same function in u32 arithmetic.
+pub fn pcg_hash(v: u32) -> u32 {
+    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
+    (word >> 22) ^ word
+}
+
+/// A uniform number in `[0, 1)` that depends only on `seed` and `index`: the engine's counter-based random numbers,
+/// so that every element of a dropout mask can be drawn independently, in any order, on any backend, and agree.
+pub fn uniform_at(seed: u32, index: u32) -> f32 {
+    (pcg_hash(index ^ pcg_hash(seed)) >> 8) as f32 / (1u32 << 24) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +76,19 @@ mod tests {
         let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n as f32;
         assert!(mean.abs() < 0.03, "mean {mean}");
         assert!((var - 1.0).abs() < 0.05, "variance {var}");
+    }
+
+    #[test]
+    fn counter_based_uniforms_are_uniform_and_differ_by_seed() {
+        let n = 100_000u32;
+        let mean = (0..n).map(|i| uniform_at(1, i) as f64).sum::<f64>() / n as f64;
+        assert!((mean - 0.5).abs() < 0.005, "mean {mean}");
+        let below_tenth = (0..n).filter(|&i| uniform_at(1, i) < 0.1).count() as f64 / n as f64;
+        assert!((below_tenth - 0.1).abs() < 0.005, "{below_tenth}");
+        assert_ne!((0..8).map(|i| uniform_at(1, i)).collect::<Vec<_>>(), (0..8).map(|i| uniform_at(2, i)).collect::<Vec<_>>());
+        // Reference values: a change to the hash would silently change every dropout mask.
+        assert_eq!(pcg_hash(0), 129_708_002);
+        assert_eq!(pcg_hash(1), 2_831_084_092);
     }
 
     #[test]

@@ -3,4 +3,5 @@
 
 pub mod compare;
 pub mod conformance;
+pub mod properties;
 pub mod random;

@@ -15,8 +15,10 @@ usage: cargo xtask <command>
                         Chromium and lavapipe); idempotent, also run by serve, dist and test
   serve [--port N]      build the site (release) and serve it on http://127.0.0.1:N/ (default 8080)
   dist                  build the site (release) into dist/
-  test [--only SUITE]   run every test (native, browser, build, e2e) and print `N passed, M failed`;
-                        SUITE limits the run to one of them";
+  test [--only SUITE]   run every test (native, conformance, browser, build, e2e) and print
+                        `N passed, M failed`; SUITE limits the run to one of them
+  conformance [DIR] [--backend cpu|gpu|all]
+                        run the ONNX and PyTorch reference cases in DIR (default ../shared/conformance)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(rest),
         Some("dist") => setup::ensure().and_then(|()| dist()),
         Some("test") => test::run(rest),
+        Some("conformance") => execute(command("cargo").args(["run", "--quiet", "-p", "tests", "--bin", "conformance", "--"]).args(rest)),
         None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

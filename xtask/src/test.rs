@@ -1,15 +1,17 @@
 //! `cargo xtask test`: every suite there is, each counted, ending with one line `N passed, M failed`.
 //!
-//! 1. native: `cargo test --workspace` (unit tests, shader validation with naga, GPU tests on lavapipe);
-//! 2. browser: wasm-bindgen-test in headless Chromium with WebGPU (SwiftShader);
-//! 3. build: the release build of the site (`trunk build --release`);
-//! 4. e2e: that build served on 127.0.0.1 and driven in headless Chromium by playwright-core.
+//! 1. native: `cargo test --workspace` (unit tests and gradient checks, shader validation with naga, every op on
+//!    the GPU against the CPU on lavapipe);
+//! 2. conformance: every ONNX and PyTorch reference case on the CPU and the GPU, counted case × backend;
+//! 3. browser: wasm-bindgen-test in headless Chromium with WebGPU (SwiftShader), conformance included;
+//! 4. build: the release build of the site (`trunk build --release`);
+//! 5. e2e: that build served on 127.0.0.1 and driven in headless Chromium by playwright-core.
 
 use crate::{command, root, server, setup};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-const SUITES: [&str; 4] = ["native", "browser", "build", "e2e"];
+const SUITES: [&str; 5] = ["native", "conformance", "browser", "build", "e2e"];
 
 /// Passed and failed counts, over all suites.
 #[derive(Debug, Default, PartialEq)]
@@ -42,6 +44,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let mut cmd = command("cargo");
         cmd.args(["test", "--workspace"]).env("REQUIRE_GPU", "1");
         record("native", counted(&mut cmd, cargo_counts));
+    }
+    if wanted("conformance") {
+        let mut cmd = command("cargo");
+        cmd.args(["run", "--quiet", "-p", "tests", "--bin", "conformance"]).env("REQUIRE_GPU", "1");
+        record("conformance", counted(&mut cmd, summary_counts));
     }
     if wanted("browser") {
         let mut cmd = command("cargo");
@@ -84,7 +91,7 @@ fn e2e() -> Tally {
         .arg(format!("http://127.0.0.1:{port}"))
         .arg(root().join("target/screenshots"))
         .env("PLAYWRIGHT_CORE", root().join(".tools/node_modules/playwright-core"));
-    counted(&mut cmd, e2e_counts)
+    counted(&mut cmd, summary_counts)
 }
 
 /// Runs a suite with its output passed through, counting with `count` over its stdout. A suite that fails
@@ -126,9 +133,9 @@ fn cargo_counts(out: &str) -> Tally {
     tally
 }
 
-/// Reads the end-to-end script's last line, `e2e: 5 passed, 1 failed`.
-fn e2e_counts(out: &str) -> Tally {
-    match out.lines().rev().find(|l| l.starts_with("e2e: ")) {
+/// Reads a summary line `5 passed, 1 failed` (the last one).
+fn summary_counts(out: &str) -> Tally {
+    match out.lines().rev().find(|l| l.contains(" passed, ") && l.ends_with(" failed")) {
         Some(line) => Tally { passed: number_before(line, " passed"), failed: number_before(line, " failed") },
         None => Tally::default(),
     }
@@ -154,8 +161,9 @@ mod tests {
     }
 
     #[test]
-    fn the_e2e_summary_line_is_read() {
-        assert_eq!(e2e_counts("ok - a\nnot ok - b\ne2e: 1 passed, 1 failed\n"), Tally { passed: 1, failed: 1 });
-        assert_eq!(e2e_counts("crashed\n"), Tally::default());
+    fn summary_lines_are_read() {
+        assert_eq!(summary_counts("ok - a\nnot ok - b\ne2e: 1 passed, 1 failed\n"), Tally { passed: 1, failed: 1 });
+        assert_eq!(summary_counts("FAIL x [gpu]: y\n297 passed, 1 failed\n"), Tally { passed: 297, failed: 1 });
+        assert_eq!(summary_counts("crashed\n"), Tally::default());
     }
 }

@@ -5,6 +5,7 @@
 use crate::compute::{Compute, use_compute};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
 use crate::widgets::{KernelGrid, ShapeBadge};
+use engine::ops::conv2d::conv2d;
 use engine::ops::{Conv2dParams, PaddingMode};
 use engine::{Backend, Cpu, Shape, Tensor};
 use leptos::html::Canvas;
@@ -309,7 +310,7 @@ async fn convolve(compute: &Compute, x: Tensor, kernel: [f32; 9], mode: PaddingM
 }
 
 async fn run<B: Backend>(backend: &B, x: &Tensor, w: &Tensor, params: &Conv2dParams) -> engine::Result<Tensor> {
-    let y = backend.conv2d(&backend.upload(x), &backend.upload(w), None, params)?;
+    let y = conv2d(backend, &backend.upload(x), &backend.upload(w), None, params)?;
     backend.read(&y).await
 }
 

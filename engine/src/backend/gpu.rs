@@ -2,14 +2,33 @@
 //! Linux machines).
 //!
 //! Ops record compute passes into one pending command encoder; nothing is submitted until a tensor is read back,
-//! so a chain of ops is one submission with no readback in between. Pipelines are compiled once per entry point
-//! and cached. Every kernel runs 64 invocations per workgroup and takes its flat index as
+//! so a chain of ops (a whole training step) is one submission with no readback in between. Pipelines are
+//! compiled once per entry point and cached; storage buffers come from a pool and go back to it when their last
+//! tensor is dropped. Every kernel runs 64 invocations per workgroup and takes its flat index as
 //! `gid.x + gid.y · num_workgroups.x · 64`, so large tensors are split over a 2-D grid of workgroups that respects
 //! the adapter's per-dimension limit.
 
 use super::{Backend, DeviceTensor, shaders};
 use crate::error::{Error, Result};
-use crate::ops::conv2d::{Conv2d, Conv2dParams};
+use crate::ops::adam::Adam;
+use crate::ops::adaptive_avg_pool2d::AdaptiveAvgPool2d;
+use crate::ops::avg_pool2d::AvgPool2d;
+use crate::ops::batch_norm::{BatchNorm, BatchNormGrads, BatchNormOutput};
+use crate::ops::conv2d::{Conv2d, Conv2dGrads};
+use crate::ops::cross_entropy::{CrossEntropy, CrossEntropyOutput};
+use crate::ops::dropout::Dropout;
+use crate::ops::embedding::Embedding;
+use crate::ops::gemm::{Gemm, GemmGrads};
+use crate::ops::matmul::Matmul;
+use crate::ops::max_pool2d::MaxPool2d;
+use crate::ops::mse::Mse;
+use crate::ops::pad::Pad;
+use crate::ops::relu;
+use crate::ops::rmspe::Rmspe;
+use crate::ops::sgd::Sgd;
+use crate::ops::sigmoid::Sigmoid;
+use crate::ops::softmax::Softmax;
+use crate::ops::sum_to::SumTo;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::collections::HashMap;
@@ -19,7 +38,7 @@ use wgpu::util::DeviceExt;
 /// Invocations per workgroup in every shader (`@workgroup_size(64)`).
 const WORKGROUP_SIZE: usize = 64;
 
-/// A GPU device with its queue, compiled pipelines and the work recorded since the last submission.
+/// A GPU device with its queue, compiled pipelines, buffer pool and the work recorded since the last submission.
 pub struct Gpu {
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -28,27 +47,56 @@ pub struct Gpu {
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<(&'static str, &'static str), wgpu::ComputePipeline>>,
     pending: Mutex<Option<wgpu::CommandEncoder>>,
+    pool: Arc<Mutex<BufferPool>>,
     placeholder: wgpu::Buffer,
+    submissions: std::sync::atomic::AtomicUsize,
     /// The first error the device reported since the last read, if any.
     failure: Arc<Mutex<Option<String>>>,
 }
 
-/// A tensor in a GPU storage buffer.
+/// A tensor in a GPU storage buffer. Cloning shares the buffer; when the last clone is dropped the buffer goes
+/// back to the device's pool for the next tensor of a similar size.
 #[derive(Clone, Debug)]
 pub struct GpuTensor {
     shape: Shape,
+    buffer: Arc<PooledBuffer>,
+}
+
+/// A storage buffer that returns to its pool when dropped.
+#[derive(Debug)]
+struct PooledBuffer {
     buffer: wgpu::Buffer,
+    pool: Arc<Mutex<BufferPool>>,
+}
+
+/// Free storage buffers by size. Sizes are rounded up to a power of two (at least 256 bytes) so that buffers are
+/// reused across slightly different shapes; kernels read their true sizes from their uniforms.
+#[derive(Debug, Default)]
+struct BufferPool {
+    free: HashMap<u64, Vec<wgpu::Buffer>>,
+}
+
+impl Drop for PooledBuffer {
+    fn drop(&mut self) {
+        lock(&self.pool).free.entry(self.buffer.size()).or_default().push(self.buffer.clone());
+    }
 }
 
 impl GpuTensor {
-    /// The storage buffer holding the values, row-major.
+    /// The storage buffer holding the values, row-major (it may be longer than the tensor).
     pub fn buffer(&self) -> &wgpu::Buffer {
-        &self.buffer
+        &self.buffer.buffer
     }
 
     /// How many values.
     pub fn numel(&self) -> usize {
         self.shape.numel()
+    }
+
+    /// The same values seen with another shape of the same size (no copy).
+    pub fn reshaped(&self, shape: Shape) -> GpuTensor {
+        assert_eq!(shape.numel(), self.shape.numel(), "reshape from {} to {shape} changes the size", self.shape);
+        GpuTensor { shape, buffer: self.buffer.clone() }
     }
 }
 
@@ -110,7 +158,9 @@ impl Gpu {
             modules: Mutex::default(),
             pipelines: Mutex::default(),
             pending: Mutex::default(),
+            pool: Arc::default(),
             placeholder,
+            submissions: Default::default(),
             failure,
         })
     }
@@ -120,15 +170,24 @@ impl Gpu {
         &self.info
     }
 
-    /// An uninitialised-to-zero tensor of `shape` on the GPU.
+    /// A tensor of `shape` whose values are left over from earlier work: for kernels that write every element.
     pub fn empty(&self, shape: Shape) -> GpuTensor {
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size: Self::byte_size(shape.numel()),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+        let size = ((shape.numel().max(1) * 4) as u64).next_power_of_two().max(256);
+        let reused = lock(&self.pool).free.get_mut(&size).and_then(Vec::pop);
+        let buffer = reused.unwrap_or_else(|| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: None,
+                size,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
         });
-        GpuTensor { shape, buffer }
+        GpuTensor { shape, buffer: Arc::new(PooledBuffer { buffer, pool: self.pool.clone() }) }
+    }
+
+    /// How many buffers wait in the pool for reuse.
+    pub fn pooled_buffers(&self) -> usize {
+        lock(&self.pool).free.values().map(Vec::len).sum()
     }
 
     /// A 4-byte buffer bound where an optional input (such as a bias) is absent.
@@ -136,9 +195,26 @@ impl Gpu {
         &self.placeholder
     }
 
-    /// Buffers are never empty: a binding of size 0 is invalid.
-    fn byte_size(numel: usize) -> u64 {
-        (numel.max(1) * 4) as u64
+    /// A tensor holding `words` (f32 or u32 bit patterns). The copy into the pooled buffer is recorded in order
+    /// with the pending work, so a reused buffer is never overwritten before the work that reads it has run.
+    pub fn upload_words(&self, shape: Shape, words: &[u32]) -> GpuTensor {
+        let t = self.empty(shape);
+        if !words.is_empty() {
+            let staging = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("upload"),
+                contents: bytemuck::cast_slice(words),
+                usage: wgpu::BufferUsages::COPY_SRC,
+            });
+            let size = staging.size();
+            self.record(|encoder| encoder.copy_buffer_to_buffer(&staging, 0, t.buffer(), 0, size));
+        }
+        t
+    }
+
+    /// Records commands into the pending encoder (created on first use).
+    fn record(&self, commands: impl FnOnce(&mut wgpu::CommandEncoder)) {
+        let mut pending = lock(&self.pending);
+        commands(pending.get_or_insert_with(|| self.device.create_command_encoder(&Default::default())));
     }
 
     /// The compiled pipeline for `entry` in `shaders/<shader>.wgsl`, compiled on first use.
@@ -169,16 +245,15 @@ impl Gpu {
         pipeline
     }
 
-    /// Records one kernel launch: binding 0 is a uniform buffer holding `uniforms`, bindings 1.. are `buffers` in
-    /// order, and `invocations` threads run `entry` of `shaders/<shader>.wgsl`.
-    pub fn dispatch(
-        &self,
-        shader: &'static str,
-        entry: &'static str,
-        uniforms: &[u32],
-        buffers: &[&wgpu::Buffer],
-        invocations: usize,
-    ) {
+    /// How many pipelines have been compiled (each entry point once).
+    pub fn compiled_pipelines(&self) -> usize {
+        lock(&self.pipelines).len()
+    }
+
+    /// Records one kernel launch: binding 0 is a uniform buffer holding `uniforms`, the other bindings are the
+    /// `(binding, buffer)` pairs (exactly those the entry point uses), and `invocations` threads run `entry` of
+    /// `shaders/<shader>.wgsl`.
+    pub fn dispatch(&self, shader: &'static str, entry: &'static str, uniforms: &[u32], buffers: &[(u32, &wgpu::Buffer)], invocations: usize) {
         if invocations == 0 {
             return;
         }
@@ -192,12 +267,7 @@ impl Gpu {
             usage: wgpu::BufferUsages::UNIFORM,
         });
         let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() }];
-        entries.extend(
-            buffers
-                .iter()
-                .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.as_entire_binding() }),
-        );
+        entries.extend(buffers.iter().map(|&(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }));
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(entry),
             layout: &pipeline.get_bind_group_layout(0),
@@ -209,12 +279,12 @@ impl Gpu {
         } else {
             (self.max_workgroups, workgroups.div_ceil(self.max_workgroups))
         };
-        let mut pending = lock(&self.pending);
-        let encoder = pending.get_or_insert_with(|| self.device.create_command_encoder(&Default::default()));
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(entry), timestamp_writes: None });
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(x as u32, y as u32, 1);
+        self.record(|encoder| {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(entry), timestamp_writes: None });
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(x as u32, y as u32, 1);
+        });
     }
 
     /// Submits everything recorded so far.
@@ -229,6 +299,12 @@ impl Gpu {
         let mut encoder = pending.take().unwrap_or_else(|| self.device.create_command_encoder(&Default::default()));
         last(&mut encoder);
         self.queue.submit([encoder.finish()]);
+        self.submissions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many command buffers have been submitted: one per read (or flush), however many ops came before.
+    pub fn submissions(&self) -> usize {
+        self.submissions.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The first error the device reported since the last call, as an [`Error`].
@@ -241,14 +317,14 @@ impl Gpu {
 
     /// Copies `t` back to the CPU once the recorded work has run.
     pub async fn read_tensor(&self, t: &GpuTensor) -> Result<Tensor> {
-        let size = Self::byte_size(t.numel());
+        let size = (t.numel().max(1) * 4) as u64;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.submit_with(|encoder| encoder.copy_buffer_to_buffer(&t.buffer, 0, &staging, 0, size));
+        self.submit_with(|encoder| encoder.copy_buffer_to_buffer(t.buffer(), 0, &staging, 0, size));
 
         let (sender, receiver) = futures_channel::oneshot::channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
@@ -297,6 +373,8 @@ async fn browser_adapter_name() -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+type G = GpuTensor;
+
 impl Backend for Gpu {
     type Tensor = GpuTensor;
 
@@ -308,21 +386,127 @@ impl Backend for Gpu {
         }
     }
 
-    fn upload(&self, t: &Tensor) -> GpuTensor {
-        let contents: &[u8] = if t.data().is_empty() { &[0; 4] } else { bytemuck::cast_slice(t.data()) };
-        let buffer = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: None,
-            contents,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-        });
-        GpuTensor { shape: t.shape().clone(), buffer }
+    fn upload(&self, t: &Tensor) -> G {
+        self.upload_words(t.shape().clone(), bytemuck::cast_slice(t.data()))
     }
 
-    async fn read(&self, t: &GpuTensor) -> Result<Tensor> {
+    async fn read(&self, t: &G) -> Result<Tensor> {
         self.read_tensor(t).await
     }
 
-    fn conv2d(&self, x: &GpuTensor, w: &GpuTensor, b: Option<&GpuTensor>, params: &Conv2dParams) -> Result<GpuTensor> {
-        Ok(Conv2d::new(params, &x.shape, &w.shape, b.map(|b| &b.shape))?.forward_gpu(self, x, w, b))
+    fn reshape(&self, t: &G, shape: Shape) -> G {
+        t.reshaped(shape)
+    }
+
+    fn zeros(&self, shape: Shape) -> G {
+        let t = self.empty(shape);
+        self.record(|encoder| encoder.clear_buffer(t.buffer(), 0, None));
+        t
+    }
+
+    fn conv2d(&self, op: &Conv2d, x: &G, w: &G, b: Option<&G>) -> G {
+        op.forward_gpu(self, x, w, b)
+    }
+    fn conv2d_backward(&self, op: &Conv2d, x: &G, w: &G, dy: &G) -> Conv2dGrads<G> {
+        op.backward_gpu(self, x, w, dy)
+    }
+    fn pad(&self, op: &Pad, x: &G) -> G {
+        op.forward_gpu(self, x)
+    }
+    fn pad_backward(&self, op: &Pad, dy: &G) -> G {
+        op.backward_gpu(self, dy)
+    }
+    fn avg_pool2d(&self, op: &AvgPool2d, x: &G) -> G {
+        op.forward_gpu(self, x)
+    }
+    fn avg_pool2d_backward(&self, op: &AvgPool2d, dy: &G) -> G {
+        op.backward_gpu(self, dy)
+    }
+    fn max_pool2d(&self, op: &MaxPool2d, x: &G) -> (G, G) {
+        op.forward_gpu(self, x)
+    }
+    fn max_pool2d_backward(&self, op: &MaxPool2d, dy: &G, argmax: &G) -> G {
+        op.backward_gpu(self, dy, argmax)
+    }
+    fn adaptive_avg_pool2d(&self, op: &AdaptiveAvgPool2d, x: &G) -> G {
+        op.forward_gpu(self, x)
+    }
+    fn adaptive_avg_pool2d_backward(&self, op: &AdaptiveAvgPool2d, dy: &G) -> G {
+        op.backward_gpu(self, dy)
+    }
+    fn dropout(&self, op: &Dropout, x: &G) -> (G, G) {
+        op.forward_gpu(self, x)
+    }
+    fn dropout_backward(&self, op: &Dropout, dy: &G, mask: &G) -> G {
+        op.backward_gpu(self, dy, mask)
+    }
+    fn batch_norm(&self, op: &BatchNorm, x: &G, weight: &G, bias: &G, running_mean: &G, running_var: &G) -> BatchNormOutput<G> {
+        op.forward_gpu(self, x, weight, bias, running_mean, running_var)
+    }
+    fn batch_norm_backward(&self, op: &BatchNorm, x: &G, weight: &G, saved: &BatchNormOutput<G>, dy: &G) -> BatchNormGrads<G> {
+        op.backward_gpu(self, x, weight, saved, dy)
+    }
+    fn gemm(&self, op: &Gemm, a: &G, b: &G, c: Option<&G>) -> G {
+        op.forward_gpu(self, a, b, c)
+    }
+    fn gemm_backward(&self, op: &Gemm, a: &G, b: &G, dy: &G) -> GemmGrads<G> {
+        op.backward_gpu(self, a, b, dy)
+    }
+    fn matmul(&self, op: &Matmul, a: &G, b: &G) -> G {
+        op.forward_gpu(self, a, b)
+    }
+    fn matmul_backward(&self, op: &Matmul, a: &G, b: &G, dy: &G) -> (G, G) {
+        op.backward_gpu(self, a, b, dy)
+    }
+    fn sum_to(&self, op: &SumTo, x: &G) -> G {
+        op.forward_gpu(self, x)
+    }
+    fn relu(&self, x: &G) -> G {
+        relu::forward_gpu(self, x)
+    }
+    fn relu_backward(&self, x: &G, dy: &G) -> G {
+        relu::backward_gpu(self, x, dy)
+    }
+    fn sigmoid(&self, op: &Sigmoid, x: &G) -> G {
+        op.forward_gpu(self, x)
+    }
+    fn sigmoid_backward(&self, op: &Sigmoid, x: &G, dy: &G) -> G {
+        op.backward_gpu(self, x, dy)
+    }
+    fn softmax(&self, op: &Softmax, x: &G) -> G {
+        op.forward_gpu(self, x)
+    }
+    fn softmax_backward(&self, op: &Softmax, y: &G, dy: &G) -> G {
+        op.backward_gpu(self, y, dy)
+    }
+    fn embedding(&self, op: &Embedding, weight: &G) -> G {
+        op.forward_gpu(self, weight)
+    }
+    fn embedding_backward(&self, op: &Embedding, dy: &G) -> G {
+        op.backward_gpu(self, dy)
+    }
+    fn cross_entropy(&self, op: &CrossEntropy, logits: &G, weight: Option<&G>) -> CrossEntropyOutput<G> {
+        op.forward_gpu(self, logits, weight)
+    }
+    fn cross_entropy_backward(&self, op: &CrossEntropy, saved: &CrossEntropyOutput<G>, weight: Option<&G>, dloss: &G) -> G {
+        op.backward_gpu(self, saved, weight, dloss)
+    }
+    fn mse(&self, op: &Mse, input: &G, target: &G) -> G {
+        op.forward_gpu(self, input, target)
+    }
+    fn mse_backward(&self, op: &Mse, input: &G, target: &G, dloss: &G) -> (G, G) {
+        op.backward_gpu(self, input, target, dloss)
+    }
+    fn rmspe(&self, op: &Rmspe, y: &G, yhat: &G) -> G {
+        op.forward_gpu(self, y, yhat)
+    }
+    fn rmspe_backward(&self, op: &Rmspe, y: &G, yhat: &G, loss: &G, dloss: &G) -> (G, G) {
+        op.backward_gpu(self, y, yhat, loss, dloss)
+    }
+    fn sgd(&self, op: &Sgd, param: &G, grad: &G, velocity: Option<&G>) -> (G, G) {
+        op.step_gpu(self, param, grad, velocity)
+    }
+    fn adam(&self, op: &Adam, step: u32, param: &G, grad: &G, m: &G, v: &G) -> (G, G, G) {
+        op.step_gpu(self, step, param, grad, m, v)
     }
 }

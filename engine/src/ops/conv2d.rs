@@ -20,7 +20,9 @@
 //! and `dy` itself to the bias.
 
 use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::{Backend, DeviceTensor};
 use crate::error::{ErrorKind, OpError, Result};
+use crate::ops::pad::Pad;
 use crate::ops::padding::PaddingMode;
 use crate::shape::{Shape, window_out_len};
 use crate::tensor::Tensor;
@@ -76,6 +78,23 @@ impl Conv2dParams {
         self.groups = groups;
         self
     }
+}
+
+/// Validates and runs a convolution on any backend: `y = conv2d(x, w) + b`.
+pub fn conv2d<B: Backend>(backend: &B, x: &B::Tensor, w: &B::Tensor, b: Option<&B::Tensor>, params: &Conv2dParams) -> Result<B::Tensor> {
+    let op = Conv2d::new(params, x.shape(), w.shape(), b.map(|b| b.shape()))?;
+    Ok(backend.conv2d(&op, x, w, b))
+}
+
+/// The gradients of a convolution.
+#[derive(Clone, Debug)]
+pub struct Conv2dGrads<T> {
+    /// `∂L/∂x`
+    pub dx: T,
+    /// `∂L/∂w`
+    pub dw: T,
+    /// `∂L/∂b`, when the convolution has a bias.
+    pub db: Option<T>,
 }
 
 /// A convolution whose parameters were checked against its input, weight and bias shapes.
@@ -209,6 +228,23 @@ impl Conv2d {
         Shape::from([self.batch, self.out_channels, self.out_h, self.out_w])
     }
 
+    /// `[N, Cin, H, W]`
+    pub fn in_shape(&self) -> Shape {
+        Shape::from([self.batch, self.in_channels, self.in_h, self.in_w])
+    }
+
+    /// `[Cout, Cin/G, kH, kW]`
+    pub fn weight_shape(&self) -> Shape {
+        Shape::from([self.out_channels, self.group_in(), self.kernel_h, self.kernel_w])
+    }
+
+    /// The padding of this convolution as a [`Pad`] of the input's two spatial axes.
+    pub fn padding_op(&self) -> Pad {
+        let [top, left, bottom, right] = self.params.padding.map(|p| p as isize);
+        Pad::new(&self.in_shape(), &[(0, 0), (0, 0), (top, bottom), (left, right)], self.params.padding_mode, 0.0)
+            .expect("a convolution's padding was validated with the convolution")
+    }
+
     /// Input channels each output channel sees, `Cin / G`.
     pub fn group_in(&self) -> usize {
         self.in_channels / self.params.groups
@@ -277,8 +313,8 @@ impl Conv2d {
         y
     }
 
-    /// The CPU reference backward: given `dy = ∂L/∂y`, returns `(dx, dw, db)` (`db` only with a bias).
-    pub fn backward(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> (Tensor, Tensor, Option<Tensor>) {
+    /// The CPU reference backward: given `dy = ∂L/∂y`, the gradients of the input, weight and bias.
+    pub fn backward(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Conv2dGrads<Tensor> {
         let mut dx = Tensor::zeros(x.shape().clone());
         let mut dw = Tensor::zeros(w.shape().clone());
         let mut db = Tensor::zeros([self.out_channels]);
@@ -301,7 +337,7 @@ impl Conv2d {
                 }
             }
         }
-        (dx, dw, self.has_bias.then_some(db))
+        Conv2dGrads { dx, dw, db: self.has_bias.then_some(db) }
     }
 
     /// Everything that goes into output value `(n, co, oy, ox)`, tap by tap, for a lesson to show.
@@ -324,7 +360,7 @@ impl Conv2d {
     }
 
     /// The values the WGSL kernel reads from its uniform buffer, in the order of `Params` in `conv2d.wgsl`.
-    fn uniforms(&self) -> [u32; 20] {
+    fn uniforms(&self) -> [u32; 21] {
         let p = &self.params;
         [
             self.batch,
@@ -346,7 +382,8 @@ impl Conv2d {
             p.padding_mode.code() as usize,
             self.has_bias as usize,
             self.out_shape().numel(),
-            0,
+            p.padding[2],
+            p.padding[3],
         ]
         .map(|v| v as u32)
     }
@@ -356,8 +393,27 @@ impl Conv2d {
     pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, b: Option<&GpuTensor>) -> GpuTensor {
         let y = gpu.empty(self.out_shape());
         let bias = b.map_or(gpu.placeholder(), GpuTensor::buffer);
-        gpu.dispatch("conv2d", "forward", &self.uniforms(), &[x.buffer(), w.buffer(), bias, y.buffer()], y.numel());
+        gpu.dispatch("conv2d", "forward", &self.uniforms(), &[(1, x.buffer()), (2, w.buffer()), (3, bias), (4, y.buffer())], y.numel());
         y
+    }
+
+    /// Records the backward pass on the GPU. The input gradient is gathered on the padded input (each padded
+    /// pixel sums `dy·w` over the windows that read it) and then folded back onto the pixels the padding copied
+    /// (`Pad::backward_gpu`); the weight and bias gradients are one invocation per element each.
+    pub fn backward_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, dy: &GpuTensor) -> Conv2dGrads<GpuTensor> {
+        let u = self.uniforms();
+        let pad = self.padding_op();
+        let dx_padded = gpu.empty(pad.out_shape.clone());
+        gpu.dispatch("conv2d", "grad_input_padded", &u, &[(2, w.buffer()), (5, dy.buffer()), (6, dx_padded.buffer())], dx_padded.numel());
+        let dx = pad.backward_gpu(gpu, &dx_padded);
+        let dw = gpu.empty(self.weight_shape());
+        gpu.dispatch("conv2d", "grad_weight", &u, &[(1, x.buffer()), (5, dy.buffer()), (7, dw.buffer())], dw.numel());
+        let db = self.has_bias.then(|| {
+            let db = gpu.empty(Shape::from([self.out_channels]));
+            gpu.dispatch("conv2d", "grad_bias", &u, &[(5, dy.buffer()), (8, db.buffer())], self.out_channels);
+            db
+        });
+        Conv2dGrads { dx, dw, db }
     }
 }
 
@@ -504,7 +560,7 @@ mod tests {
                 let y = op.forward(x, w, Some(b));
                 y.data().iter().zip(dy.data()).map(|(a, g)| (*a as f64) * (*g as f64)).sum()
             };
-            let (dx, dw, db) = op.backward(&x, &w, &dy);
+            let Conv2dGrads { dx, dw, db } = op.backward(&x, &w, &dy);
             let db = db.unwrap();
             let eps = 1e-2;
             let check = |analytic: &Tensor, nudge: &dyn Fn(usize, f32) -> f64| {

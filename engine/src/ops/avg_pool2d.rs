@@ -1,0 +1,118 @@
+//! Average pooling: each output value is the mean of one window of its input channel.
+//!
+//! ```text
+//! y[n, c, oy, ox] = Σ_{taps in the image} x[n, c, row, col] / divisor
+//! ```
+//!
+//! The divisor counts the taps inside the image, or, with `count_include_pad`, the taps inside the padded input
+//! (zeros of the padding then pull the mean down). Backward spreads `dy / divisor` evenly over the window.
+//! Window geometry and output size: [`PoolGeometry`].
+
+use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::{Backend, DeviceTensor};
+use crate::error::Result;
+use crate::ops::pool::{Pool2dParams, PoolGeometry};
+use crate::tensor::Tensor;
+
+/// A validated average pooling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AvgPool2d {
+    /// The windows.
+    pub geometry: PoolGeometry,
+    /// Whether padding counts in the divisor.
+    pub count_include_pad: bool,
+}
+
+/// Validates and runs an average pooling on any backend.
+pub fn avg_pool2d<B: Backend>(backend: &B, x: &B::Tensor, params: &Pool2dParams, count_include_pad: bool) -> Result<B::Tensor> {
+    Ok(backend.avg_pool2d(&AvgPool2d::new(params, x.shape(), count_include_pad)?, x))
+}
+
+impl AvgPool2d {
+    /// Checks `params` against `x [N, C, H, W]`.
+    pub fn new(params: &Pool2dParams, x: &crate::Shape, count_include_pad: bool) -> Result<AvgPool2d> {
+        Ok(AvgPool2d { geometry: PoolGeometry::new("avg_pool2d", params, x)?, count_include_pad })
+    }
+
+    /// The number window `(oy, ox)` divides by (never 0: an empty window averages to 0).
+    pub fn divisor(&self, oy: usize, ox: usize) -> f32 {
+        self.geometry.tap_count(oy, ox, self.count_include_pad).max(1) as f32
+    }
+
+    /// The CPU reference.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let g = &self.geometry;
+        let mut y = Tensor::zeros(g.out_shape());
+        let mut out = y.data_mut().iter_mut();
+        for plane in x.data().chunks(g.in_h * g.in_w) {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let sum: f32 = g.window(oy, ox).map(|(r, c)| plane[r * g.in_w + c]).sum();
+                    if let Some(slot) = out.next() {
+                        *slot = sum / self.divisor(oy, ox);
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    /// The CPU reference backward.
+    pub fn backward(&self, dy: &Tensor) -> Tensor {
+        let g = &self.geometry;
+        let mut dx = Tensor::zeros(g.in_shape());
+        let planes = dx.data_mut().chunks_mut(g.in_h * g.in_w).zip(dy.data().chunks(g.out_h * g.out_w));
+        for (plane, grads) in planes {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let share = grads[oy * g.out_w + ox] / self.divisor(oy, ox);
+                    for (r, c) in g.window(oy, ox) {
+                        plane[r * g.in_w + c] += share;
+                    }
+                }
+            }
+        }
+        dx
+    }
+
+    /// Records the forward pass on the GPU (`shaders/avg_pool2d.wgsl`), one invocation per output.
+    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor) -> GpuTensor {
+        let y = gpu.empty(self.geometry.out_shape());
+        gpu.dispatch("avg_pool2d", "forward", &self.geometry.uniforms(self.count_include_pad), &[(1, x.buffer()), (2, y.buffer())], y.numel());
+        y
+    }
+
+    /// Records the backward pass on the GPU, one invocation per input pixel gathering from its windows.
+    pub fn backward_gpu(&self, gpu: &Gpu, dy: &GpuTensor) -> GpuTensor {
+        let dx = gpu.empty(self.geometry.in_shape());
+        gpu.dispatch("avg_pool2d", "backward", &self.geometry.uniforms(self.count_include_pad), &[(3, dy.buffer()), (4, dx.buffer())], dx.numel());
+        dx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::check_gradient;
+    use crate::rng::Rng;
+
+    #[test]
+    fn padding_counts_only_when_asked() {
+        // A 2x2 image of ones, 3x3 window, padding 1, stride 2: one window, 4 pixels of 9 taps.
+        let x = Tensor::new([1, 1, 2, 2], vec![1.0; 4]).unwrap();
+        let p = Pool2dParams::new(3).stride(2).padding(1);
+        assert_eq!(AvgPool2d::new(&p, x.shape(), false).unwrap().forward(&x).data(), &[1.0]);
+        assert_eq!(AvgPool2d::new(&p, x.shape(), true).unwrap().forward(&x).data(), &[4.0 / 9.0]);
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Rng::new(5);
+        for (count_include_pad, ceil_mode) in [(true, false), (false, true), (true, true)] {
+            let p = Pool2dParams { ceil_mode, dilation: [1, 2], ..Pool2dParams::new(3).stride(2).padding(1) };
+            let x = Tensor::randn([2, 2, 6, 7], &mut rng);
+            let op = AvgPool2d::new(&p, x.shape(), count_include_pad).unwrap();
+            check_gradient(&x, &op.geometry.out_shape(), |x| op.forward(x), |dy| op.backward(dy), &mut rng);
+        }
+    }
+}

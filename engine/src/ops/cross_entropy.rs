@@ -1,0 +1,297 @@
+//! Cross-entropy of class scores (logits) against target classes: the loss of a classifier, with the softmax
+//! built in (PyTorch `F.cross_entropy`, ONNX `SoftmaxCrossEntropyLoss`).
+//!
+//! ```text
+//! log_p[n, c] = log_softmax(logits[n, :])[c]          loss_n = −w[t_n] · log_p[n, t_n]
+//! mean: Σ loss_n / Σ w[t_n]      sum: Σ loss_n      none: loss_n for each sample
+//! ```
+//!
+//! `w` are optional class weights (1 without); a sample whose target is `ignore_index` counts for nothing. Logits
+//! may carry extra positions after the class axis (`[N, C, d…]`, targets `[N, d…]`): each position is a sample.
+//! Backward: `∂logits[n, c] = g_n · w[t_n] · (softmax[n, c] − [c = t_n])`, with `g_n` the upstream gradient
+//! (divided by `Σ w` for the mean).
+
+use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::{Backend, DeviceTensor};
+use crate::error::{ErrorKind, OpError, Result};
+use crate::indices::Indices;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// How per-sample losses become the loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reduction {
+    /// One loss per sample.
+    None,
+    /// The (weighted) mean.
+    #[default]
+    Mean,
+    /// The sum.
+    Sum,
+}
+
+impl Reduction {
+    /// Parses `none`, `mean` or `sum`.
+    pub fn parse(name: &str) -> Option<Reduction> {
+        match name {
+            "none" => Some(Reduction::None),
+            "mean" => Some(Reduction::Mean),
+            "sum" => Some(Reduction::Sum),
+            _ => None,
+        }
+    }
+
+    fn code(self) -> u32 {
+        self as u32
+    }
+}
+
+/// A validated cross-entropy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrossEntropy {
+    /// The logits' shape `[N, C, d…]`.
+    pub logits_shape: Shape,
+    /// The targets, one per sample (`ignore_index` allowed).
+    pub targets: Vec<i64>,
+    /// Samples whose target is this count for nothing.
+    pub ignore_index: Option<i64>,
+    /// How the losses are combined.
+    pub reduction: Reduction,
+    /// Whether class weights are given.
+    pub weighted: bool,
+    /// The loss's shape: `[]`, or the targets' shape for [`Reduction::None`].
+    pub loss_shape: Shape,
+    batch: usize,
+    classes: usize,
+    inner: usize,
+}
+
+/// What a cross-entropy computes: the loss, the log-probabilities, and the total weight (for the mean and for
+/// backward).
+#[derive(Clone, Debug)]
+pub struct CrossEntropyOutput<T> {
+    /// The loss.
+    pub loss: T,
+    /// `log_softmax(logits)` along the class axis.
+    pub log_prob: T,
+    /// `Σ w[t_n]` over the samples not ignored (a scalar).
+    pub total_weight: T,
+}
+
+/// Validates and runs a mean cross-entropy on any backend.
+pub fn cross_entropy<B: Backend>(backend: &B, logits: &B::Tensor, targets: &Indices) -> Result<B::Tensor> {
+    let op = CrossEntropy::new(logits.shape(), targets, None, None, Reduction::Mean)?;
+    Ok(backend.cross_entropy(&op, logits, None).loss)
+}
+
+impl CrossEntropy {
+    /// Checks the logits `[N, C, d…]`, the targets `[N, d…]` (each in `0..C` or `ignore_index`) and the weights `[C]`.
+    pub fn new(logits: &Shape, targets: &Indices, weight: Option<&Shape>, ignore_index: Option<i64>, reduction: Reduction) -> Result<CrossEntropy> {
+        let err = |kind, problem: &str| OpError::new("cross_entropy", kind, problem);
+        if logits.rank() < 2 || logits.numel() == 0 {
+            return Err(err(ErrorKind::Shape, "the logits need a batch and a class axis")
+                .expected("[N, C] (or [N, C, d…])")
+                .given(logits)
+                .hint("one row of class scores per sample")
+                .into());
+        }
+        let dims = logits.dims();
+        let (batch, classes) = (dims[0], dims[1]);
+        let mut sample_dims = vec![batch];
+        sample_dims.extend_from_slice(&dims[2..]);
+        if targets.shape().dims() != sample_dims.as_slice() {
+            return Err(err(ErrorKind::Shape, "there must be one target per sample")
+                .expected(Shape::from(sample_dims))
+                .given(targets.shape())
+                .hint("targets are class numbers, not one-hot rows")
+                .into());
+        }
+        if let Some(w) = weight
+            && w.dims() != [classes]
+        {
+            return Err(err(ErrorKind::Shape, "the class weights need one value per class")
+                .expected(format!("[{classes}]"))
+                .given(w)
+                .hint("or pass no weights")
+                .into());
+        }
+        for (n, &t) in targets.values().iter().enumerate() {
+            if Some(t) != ignore_index && !(0..classes as i64).contains(&t) {
+                return Err(err(ErrorKind::IndexOutOfRange, "a target is not one of the classes")
+                    .expected(format!("targets in 0..{classes}"))
+                    .given(format!("target {t} for sample {n}"))
+                    .hint("number the classes from 0, or mark unlabelled samples with ignore_index")
+                    .into());
+            }
+        }
+        let loss_shape = if reduction == Reduction::None { targets.shape().clone() } else { Shape::default() };
+        Ok(CrossEntropy {
+            logits_shape: logits.clone(),
+            targets: targets.values().to_vec(),
+            ignore_index,
+            reduction,
+            weighted: weight.is_some(),
+            loss_shape,
+            batch,
+            classes,
+            inner: dims[2..].iter().product(),
+        })
+    }
+
+    /// Flat index of class `c` of sample `s` (s = n·inner + i).
+    fn at(&self, s: usize, c: usize) -> usize {
+        (s / self.inner * self.classes + c) * self.inner + s % self.inner
+    }
+
+    /// The weight of sample `s` (0 when ignored).
+    fn sample_weight(&self, s: usize, weight: Option<&Tensor>) -> f32 {
+        let t = self.targets[s];
+        if Some(t) == self.ignore_index { 0.0 } else { weight.map_or(1.0, |w| w.data()[t as usize]) }
+    }
+
+    /// The CPU reference.
+    pub fn forward(&self, logits: &Tensor, weight: Option<&Tensor>) -> CrossEntropyOutput<Tensor> {
+        let mut log_prob = Tensor::zeros(self.logits_shape.clone());
+        let samples = self.batch * self.inner;
+        let mut losses = vec![0.0; samples];
+        let mut total_weight = 0.0;
+        for s in 0..samples {
+            let max = (0..self.classes).map(|c| logits.data()[self.at(s, c)]).fold(f32::NEG_INFINITY, f32::max);
+            let sum: f32 = (0..self.classes).map(|c| (logits.data()[self.at(s, c)] - max).exp()).sum();
+            for c in 0..self.classes {
+                let k = self.at(s, c);
+                log_prob.data_mut()[k] = logits.data()[k] - max - sum.ln();
+            }
+            let w = self.sample_weight(s, weight);
+            if w != 0.0 {
+                losses[s] = -w * log_prob.data()[self.at(s, self.targets[s] as usize)];
+            }
+            total_weight += w;
+        }
+        let loss = match self.reduction {
+            Reduction::None => Tensor::new(self.loss_shape.clone(), losses),
+            Reduction::Sum => Tensor::new(Shape::default(), vec![losses.iter().sum()]),
+            Reduction::Mean => Tensor::new(Shape::default(), vec![losses.iter().sum::<f32>() / total_weight]),
+        }
+        .expect("the loss shape matches the samples");
+        CrossEntropyOutput { loss, log_prob, total_weight: Tensor::new(Shape::default(), vec![total_weight]).expect("a scalar") }
+    }
+
+    /// The CPU reference backward: the gradient of the logits.
+    pub fn backward(&self, saved: &CrossEntropyOutput<Tensor>, weight: Option<&Tensor>, dloss: &Tensor) -> Tensor {
+        let mut dlogits = Tensor::zeros(self.logits_shape.clone());
+        for s in 0..self.batch * self.inner {
+            let w = self.sample_weight(s, weight);
+            let g = match self.reduction {
+                Reduction::None => dloss.data()[s],
+                Reduction::Sum => dloss.data()[0],
+                Reduction::Mean => dloss.data()[0] / saved.total_weight.data()[0],
+            };
+            for c in 0..self.classes {
+                let k = self.at(s, c);
+                let onehot = if c as i64 == self.targets[s] { 1.0 } else { 0.0 };
+                dlogits.data_mut()[k] = if w == 0.0 { 0.0 } else { g * w * (saved.log_prob.data()[k].exp() - onehot) };
+            }
+        }
+        dlogits
+    }
+
+    fn uniforms(&self) -> [u32; 8] {
+        let ignore = self.ignore_index.map_or(0, |i| i as i32 as u32);
+        [
+            self.batch as u32,
+            self.classes as u32,
+            self.inner as u32,
+            self.weighted as u32,
+            self.ignore_index.is_some() as u32,
+            ignore,
+            self.reduction.code(),
+            0,
+        ]
+    }
+
+    /// Records the forward pass on the GPU (`shaders/cross_entropy.wgsl`): per-sample losses, then the reduction.
+    pub fn forward_gpu(&self, gpu: &Gpu, logits: &GpuTensor, weight: Option<&GpuTensor>) -> CrossEntropyOutput<GpuTensor> {
+        let samples = self.batch * self.inner;
+        let targets = gpu.upload_words(Shape::from([samples]), &self.targets.iter().map(|&t| t as i32 as u32).collect::<Vec<_>>());
+        let weight = weight.map_or(gpu.placeholder(), GpuTensor::buffer);
+        let out = CrossEntropyOutput {
+            loss: gpu.empty(self.loss_shape.clone()),
+            log_prob: gpu.empty(self.logits_shape.clone()),
+            total_weight: gpu.empty(Shape::default()),
+        };
+        let (losses, weights) = (gpu.empty(Shape::from([samples])), gpu.empty(Shape::from([samples])));
+        let u = self.uniforms();
+        let rows =
+            [(1, logits.buffer()), (2, targets.buffer()), (3, weight), (4, out.log_prob.buffer()), (5, losses.buffer()), (6, weights.buffer())];
+        gpu.dispatch("cross_entropy", "samples", &u, &rows, samples);
+        let reduce = [(5, losses.buffer()), (6, weights.buffer()), (7, out.loss.buffer()), (8, out.total_weight.buffer())];
+        gpu.dispatch("cross_entropy", "reduce", &u, &reduce, 1);
+        out
+    }
+
+    /// Records the backward pass on the GPU.
+    pub fn backward_gpu(&self, gpu: &Gpu, saved: &CrossEntropyOutput<GpuTensor>, weight: Option<&GpuTensor>, dloss: &GpuTensor) -> GpuTensor {
+        let samples = self.batch * self.inner;
+        let targets = gpu.upload_words(Shape::from([samples]), &self.targets.iter().map(|&t| t as i32 as u32).collect::<Vec<_>>());
+        let weight = weight.map_or(gpu.placeholder(), GpuTensor::buffer);
+        let dlogits = gpu.empty(self.logits_shape.clone());
+        let bindings = [
+            (2, targets.buffer()),
+            (3, weight),
+            (4, saved.log_prob.buffer()),
+            (8, saved.total_weight.buffer()),
+            (9, dloss.buffer()),
+            (10, dlogits.buffer()),
+        ];
+        gpu.dispatch("cross_entropy", "backward", &self.uniforms(), &bindings, dlogits.numel());
+        dlogits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::check_gradient;
+    use crate::rng::Rng;
+
+    #[test]
+    fn a_confident_right_answer_costs_little_and_a_wrong_one_much() {
+        let logits = Tensor::new([2, 3], vec![10.0, 0.0, 0.0, 10.0, 0.0, 0.0]).unwrap();
+        let op = CrossEntropy::new(logits.shape(), &Indices::vector(vec![0, 1]), None, None, Reduction::None).unwrap();
+        let loss = op.forward(&logits, None).loss;
+        assert!(loss.data()[0] < 1e-3 && (loss.data()[1] - 10.0).abs() < 1e-3, "{loss:?}");
+    }
+
+    #[test]
+    fn the_weighted_mean_divides_by_the_weights_and_ignores_ignore_index() {
+        let mut rng = Rng::new(14);
+        let logits = Tensor::randn([3, 4], &mut rng);
+        let w = Tensor::new([4], vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+        let t = Indices::vector(vec![1, 3, 2]);
+        let each = CrossEntropy::new(logits.shape(), &t, Some(w.shape()), Some(2), Reduction::None).unwrap().forward(&logits, Some(&w)).loss;
+        let mean = CrossEntropy::new(logits.shape(), &t, Some(w.shape()), Some(2), Reduction::Mean).unwrap().forward(&logits, Some(&w)).loss;
+        assert_eq!(each.data()[2], 0.0);
+        assert!((mean.data()[0] - (each.data()[0] + each.data()[1]) / 6.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Rng::new(15);
+        let logits = Tensor::randn([3, 4, 2], &mut rng);
+        let w = Tensor::uniform([4], 0.5, 2.0, &mut rng);
+        let t = Indices::new([3, 2], vec![0, 3, 1, 1, 2, 0]).unwrap();
+        for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+            let op = CrossEntropy::new(logits.shape(), &t, Some(w.shape()), Some(1), reduction).unwrap();
+            let saved = op.forward(&logits, Some(&w));
+            check_gradient(&logits, &op.loss_shape, |x| op.forward(x, Some(&w)).loss, |dy| op.backward(&saved, Some(&w), dy), &mut rng);
+        }
+    }
+
+    #[test]
+    fn a_target_outside_the_classes_is_explained() {
+        let e = CrossEntropy::new(&Shape::from([2, 3]), &Indices::vector(vec![0, 3]), None, None, Reduction::Mean).unwrap_err();
+        assert!(matches!(e, crate::Error::Op(e) if e.kind == ErrorKind::IndexOutOfRange));
+        assert!(CrossEntropy::new(&Shape::from([2, 3]), &Indices::vector(vec![0]), None, None, Reduction::Mean).is_err());
+    }
+}

@@ -1,0 +1,372 @@
+//! Matrix multiplication with NumPy broadcasting (ONNX `MatMul`, `torch.matmul`), and the strided product every
+//! matrix op of the engine (matmul, gemm, linear and their gradients) runs on.
+//!
+//! ```text
+//! out[b, i, j] = Σ_k a[b, i, k] · b[b, k, j]
+//! ```
+//!
+//! The leading (batch) axes broadcast: `[3, 1, m, k] @ [2, k, n]` is `[3, 2, m, n]`. A 1-D `a` is a row `[1, k]`
+//! and a 1-D `b` a column `[k, 1]`, the added axis removed from the result. Backward: `∂a = ∂out · bᵀ` and
+//! `∂b = aᵀ · ∂out`, each summed over the batch axes its operand was broadcast along ([`SumTo`]).
+//!
+//! [`StridedMatmul`] reads each operand through strides (a transpose is a swap of strides), so one kernel serves
+//! every layout without copies.
+
+use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::{Backend, DeviceTensor};
+use crate::error::{ErrorKind, OpError, Result};
+use crate::ops::sum_to::SumTo;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// The most batch axes the kernel broadcasts over.
+pub const MAX_BATCH_AXES: usize = 4;
+
+/// How an operand is read: element `(row, col)` of batch `b` is at `offset(b) + row·row_stride + col·col_stride`,
+/// where `offset(b) = Σ coord_t(b) · batch_strides[t]` over the output's batch axes (stride 0 where broadcast).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operand {
+    /// Step between rows.
+    pub row_stride: usize,
+    /// Step between columns.
+    pub col_stride: usize,
+    /// Step per batch coordinate, one per batch axis of the output (0 where broadcast).
+    pub batch_strides: [usize; MAX_BATCH_AXES],
+}
+
+impl Operand {
+    /// A contiguous `[batch…, rows, cols]` operand read as is.
+    pub fn contiguous(rows: usize, cols: usize, batch_dims: &[usize; MAX_BATCH_AXES]) -> Operand {
+        Operand { row_stride: cols, col_stride: 1, batch_strides: contiguous_batch_strides(batch_dims, rows * cols) }
+    }
+
+    /// The same operand read transposed.
+    pub fn transposed(self) -> Operand {
+        Operand { row_stride: self.col_stride, col_stride: self.row_stride, ..self }
+    }
+}
+
+/// Batch strides of a contiguous tensor whose batch axes are `dims` and whose matrices have `matrix` elements.
+fn contiguous_batch_strides(dims: &[usize; MAX_BATCH_AXES], matrix: usize) -> [usize; MAX_BATCH_AXES] {
+    let mut strides = [0; MAX_BATCH_AXES];
+    let mut stride = matrix;
+    for t in (0..MAX_BATCH_AXES).rev() {
+        strides[t] = if dims[t] == 1 { 0 } else { stride };
+        stride *= dims[t];
+    }
+    strides
+}
+
+/// `out[b] = alpha · A[b] · B[b] + beta · C`, for every batch `b`, with `A [m, k]`, `B [k, n]` read through their
+/// [`Operand`]s and an optional `C` broadcast over `[m, n]` by `(row_stride, col_stride)`. The output is contiguous
+/// `[batch…, m, n]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StridedMatmul {
+    /// Rows of the output.
+    pub m: usize,
+    /// Columns of the output.
+    pub n: usize,
+    /// The summed dimension.
+    pub k: usize,
+    /// The output's batch axes (leading 1s fill unused ones).
+    pub batch_dims: [usize; MAX_BATCH_AXES],
+    /// How `A` is read.
+    pub a: Operand,
+    /// How `B` is read.
+    pub b: Operand,
+    /// Scale of the product.
+    pub alpha: f32,
+    /// Scale of `C`.
+    pub beta: f32,
+    /// Strides of `C` over `[m, n]`, when there is a `C`.
+    pub c: Option<(usize, usize)>,
+}
+
+impl StridedMatmul {
+    /// How many matrices.
+    pub fn batches(&self) -> usize {
+        self.batch_dims.iter().product()
+    }
+
+    fn offset(&self, batch: usize, strides: &[usize; MAX_BATCH_AXES]) -> usize {
+        let (mut rest, mut offset) = (batch, 0);
+        for t in (0..MAX_BATCH_AXES).rev() {
+            offset += rest % self.batch_dims[t] * strides[t];
+            rest /= self.batch_dims[t];
+        }
+        offset
+    }
+
+    /// The CPU reference: plain loops, summing over `k` in order.
+    pub fn run(&self, a: &[f32], b: &[f32], c: Option<&[f32]>) -> Vec<f32> {
+        let mut out = vec![0.0; self.batches() * self.m * self.n];
+        let mut slot = out.iter_mut();
+        for batch in 0..self.batches() {
+            let (ao, bo) = (self.offset(batch, &self.a.batch_strides), self.offset(batch, &self.b.batch_strides));
+            for i in 0..self.m {
+                for j in 0..self.n {
+                    let mut sum = 0.0;
+                    for kk in 0..self.k {
+                        sum += a[ao + i * self.a.row_stride + kk * self.a.col_stride] * b[bo + kk * self.b.row_stride + j * self.b.col_stride];
+                    }
+                    let bias = match (self.c, c) {
+                        (Some((rs, cs)), Some(c)) => self.beta * c[i * rs + j * cs],
+                        _ => 0.0,
+                    };
+                    if let Some(slot) = slot.next() {
+                        *slot = self.alpha * sum + bias;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Records the product on the GPU (`shaders/matmul.wgsl`) into a new tensor of `shape` (`batches·m·n` values).
+    pub fn run_gpu(&self, gpu: &Gpu, a: &GpuTensor, b: &GpuTensor, c: Option<&GpuTensor>, shape: Shape) -> GpuTensor {
+        let (c_rs, c_cs) = self.c.unwrap_or((0, 0));
+        let mut u: Vec<u32> = [
+            self.m,
+            self.n,
+            self.k,
+            self.batches(),
+            self.a.row_stride,
+            self.a.col_stride,
+            self.b.row_stride,
+            self.b.col_stride,
+            self.c.is_some() as usize,
+            c_rs,
+            c_cs,
+            0,
+        ]
+        .iter()
+        .map(|&v| v as u32)
+        .collect();
+        u.extend([self.alpha.to_bits(), self.beta.to_bits(), 0, 0]);
+        for list in [&self.batch_dims, &self.a.batch_strides, &self.b.batch_strides] {
+            u.extend(list.iter().map(|&v| v as u32));
+        }
+        let out = gpu.empty(shape);
+        let c = c.map_or(gpu.placeholder(), GpuTensor::buffer);
+        gpu.dispatch("matmul", "forward", &u, &[(1, a.buffer()), (2, b.buffer()), (3, c), (4, out.buffer())], out.numel());
+        out
+    }
+}
+
+/// A validated broadcasting matrix product.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matmul {
+    /// `a`'s shape.
+    pub a_shape: Shape,
+    /// `b`'s shape.
+    pub b_shape: Shape,
+    /// The result's shape.
+    pub out_shape: Shape,
+    /// The product, over the broadcast batch.
+    pub product: StridedMatmul,
+    /// `a` and `b` as the 2-D-or-more shapes they are multiplied as (a 1-D operand gains an axis).
+    a_matrix: Shape,
+    b_matrix: Shape,
+}
+
+/// Validates and runs a matrix product on any backend.
+pub fn matmul<B: Backend>(backend: &B, a: &B::Tensor, b: &B::Tensor) -> Result<B::Tensor> {
+    Ok(backend.matmul(&Matmul::new(a.shape(), b.shape())?, a, b))
+}
+
+impl Matmul {
+    /// Checks that the inner dimensions match and the batch axes broadcast.
+    pub fn new(a: &Shape, b: &Shape) -> Result<Matmul> {
+        let err = |problem: &str| OpError::new("matmul", ErrorKind::Shape, problem);
+        if a.rank() == 0 || b.rank() == 0 || a.numel() == 0 || b.numel() == 0 {
+            return Err(err("both operands need at least one non-empty axis")
+                .expected("tensors of rank 1 or more")
+                .given(format!("{a} and {b}"))
+                .hint("multiply a scalar with an elementwise product instead")
+                .into());
+        }
+        let a_matrix: Vec<usize> = if a.rank() == 1 { vec![1, a.dims()[0]] } else { a.dims().to_vec() };
+        let b_matrix: Vec<usize> = if b.rank() == 1 { vec![b.dims()[0], 1] } else { b.dims().to_vec() };
+        let (m, k) = (a_matrix[a_matrix.len() - 2], a_matrix[a_matrix.len() - 1]);
+        let (k2, n) = (b_matrix[b_matrix.len() - 2], b_matrix[b_matrix.len() - 1]);
+        if k != k2 {
+            return Err(err("the inner dimensions differ")
+                .expected(format!("a's last axis ({k}) to equal b's second-to-last"))
+                .given(format!("{a} @ {b}"))
+                .hint("a [m, k] @ b [k, n]: transpose one operand if they are the wrong way round")
+                .into());
+        }
+        let (a_batch, b_batch) = (&a_matrix[..a_matrix.len() - 2], &b_matrix[..b_matrix.len() - 2]);
+        let rank = a_batch.len().max(b_batch.len());
+        if rank > MAX_BATCH_AXES {
+            return Err(err("too many batch axes")
+                .expected(format!("at most {MAX_BATCH_AXES} axes before the matrix axes"))
+                .given(format!("{a} @ {b}"))
+                .hint("reshape the batch axes into one")
+                .into());
+        }
+        let aligned = |dims: &[usize]| -> [usize; MAX_BATCH_AXES] {
+            let mut out = [1; MAX_BATCH_AXES];
+            out[MAX_BATCH_AXES - dims.len()..].copy_from_slice(dims);
+            out
+        };
+        let (ab, bb) = (aligned(a_batch), aligned(b_batch));
+        let mut batch_dims = [1; MAX_BATCH_AXES];
+        for t in 0..MAX_BATCH_AXES {
+            batch_dims[t] = match (ab[t], bb[t]) {
+                (x, y) if x == y => x,
+                (1, y) => y,
+                (x, 1) => x,
+                _ => {
+                    return Err(err("the batch axes do not broadcast")
+                        .expected("batch axes equal, or 1")
+                        .given(format!("{a} @ {b}"))
+                        .hint("each leading axis must match or be 1")
+                        .into());
+                }
+            };
+        }
+        let mut out: Vec<usize> = batch_dims[MAX_BATCH_AXES - rank..].to_vec();
+        if a.rank() > 1 {
+            out.push(m);
+        }
+        if b.rank() > 1 {
+            out.push(n);
+        }
+        let operand = |rows, cols, batch: &[usize; MAX_BATCH_AXES]| Operand {
+            row_stride: cols,
+            col_stride: 1,
+            batch_strides: contiguous_batch_strides(batch, rows * cols),
+        };
+        let product = StridedMatmul {
+            m,
+            n,
+            k,
+            batch_dims,
+            a: operand(m, k, &ab),
+            b: operand(k, n, &bb),
+            alpha: 1.0,
+            beta: 0.0,
+            c: None,
+        };
+        Ok(Matmul {
+            a_shape: a.clone(),
+            b_shape: b.clone(),
+            out_shape: Shape::from(out),
+            product,
+            a_matrix: Shape::from(a_matrix),
+            b_matrix: Shape::from(b_matrix),
+        })
+    }
+
+    /// `[batch…, m, n]`: the product's full shape before 1-D operands drop their axis.
+    fn full_shape(&self) -> Shape {
+        let p = &self.product;
+        let mut dims = p.batch_dims.to_vec();
+        dims.extend([p.m, p.n]);
+        Shape::from(dims)
+    }
+
+    /// `∂a = ∂out · bᵀ` for every output batch, contiguous `[batch…, m, k]`.
+    fn grad_a_product(&self) -> StridedMatmul {
+        let p = &self.product;
+        StridedMatmul {
+            m: p.m,
+            n: p.k,
+            k: p.n,
+            a: Operand::contiguous(p.m, p.n, &p.batch_dims),
+            b: p.b.transposed(),
+            ..p.clone()
+        }
+    }
+
+    /// `∂b = aᵀ · ∂out` for every output batch, contiguous `[batch…, k, n]`.
+    fn grad_b_product(&self) -> StridedMatmul {
+        let p = &self.product;
+        StridedMatmul {
+            m: p.k,
+            n: p.n,
+            k: p.m,
+            a: p.a.transposed(),
+            b: Operand::contiguous(p.m, p.n, &p.batch_dims),
+            ..p.clone()
+        }
+    }
+
+    /// The reductions of the per-batch gradients onto `a` and `b` (over the axes they were broadcast along).
+    fn grad_reductions(&self) -> (SumTo, SumTo) {
+        let p = &self.product;
+        let full = |rows, cols| {
+            let mut dims = p.batch_dims.to_vec();
+            dims.extend([rows, cols]);
+            Shape::from(dims)
+        };
+        let a = SumTo::new(&full(p.m, p.k), &self.a_matrix, 1.0).expect("a broadcasts to the product's batch");
+        let b = SumTo::new(&full(p.k, p.n), &self.b_matrix, 1.0).expect("b broadcasts to the product's batch");
+        (a, b)
+    }
+
+    /// The CPU reference.
+    pub fn forward(&self, a: &Tensor, b: &Tensor) -> Tensor {
+        Tensor::new(self.out_shape.clone(), self.product.run(a.data(), b.data(), None)).expect("the product fills the output")
+    }
+
+    /// The CPU reference backward: `(∂a, ∂b)`.
+    pub fn backward(&self, a: &Tensor, b: &Tensor, dy: &Tensor) -> (Tensor, Tensor) {
+        let (to_a, to_b) = self.grad_reductions();
+        let da = Tensor::new(to_a.from.clone(), self.grad_a_product().run(dy.data(), b.data(), None)).expect("sizes match");
+        let db = Tensor::new(to_b.from.clone(), self.grad_b_product().run(a.data(), dy.data(), None)).expect("sizes match");
+        let da = Tensor::new(self.a_shape.clone(), to_a.forward(&da).into_data()).expect("sizes match");
+        let db = Tensor::new(self.b_shape.clone(), to_b.forward(&db).into_data()).expect("sizes match");
+        (da, db)
+    }
+
+    /// Records the forward pass on the GPU.
+    pub fn forward_gpu(&self, gpu: &Gpu, a: &GpuTensor, b: &GpuTensor) -> GpuTensor {
+        self.product.run_gpu(gpu, a, b, None, self.full_shape()).reshaped(self.out_shape.clone())
+    }
+
+    /// Records the backward pass on the GPU.
+    pub fn backward_gpu(&self, gpu: &Gpu, a: &GpuTensor, b: &GpuTensor, dy: &GpuTensor) -> (GpuTensor, GpuTensor) {
+        let (to_a, to_b) = self.grad_reductions();
+        let da = self.grad_a_product().run_gpu(gpu, dy, b, None, to_a.from.clone());
+        let db = self.grad_b_product().run_gpu(gpu, a, dy, None, to_b.from.clone());
+        (to_a.forward_gpu(gpu, &da).reshaped(self.a_shape.clone()), to_b.forward_gpu(gpu, &db).reshaped(self.b_shape.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::check_gradient;
+    use crate::rng::Rng;
+
+    #[test]
+    fn a_2x3_times_3x2() {
+        let a = Tensor::from_fn([2, 3], |i| i as f32);
+        let b = Tensor::from_fn([3, 2], |i| i as f32);
+        // [[0 1 2] [3 4 5]] @ [[0 1] [2 3] [4 5]]
+        assert_eq!(Matmul::new(a.shape(), b.shape()).unwrap().forward(&a, &b).data(), &[10.0, 13.0, 28.0, 40.0]);
+    }
+
+    #[test]
+    fn shapes_broadcast_and_1d_operands_drop_their_axis() {
+        let out = |a: &[usize], b: &[usize]| Matmul::new(&Shape::from(a), &Shape::from(b)).unwrap().out_shape;
+        assert_eq!(out(&[3, 1, 2, 4], &[1, 5, 4, 2]), Shape::from([3, 5, 2, 2]));
+        assert_eq!(out(&[4], &[2, 4, 1]), Shape::from([2, 1]));
+        assert_eq!(out(&[3], &[3]), Shape::default());
+        assert!(Matmul::new(&Shape::from([2, 3]), &Shape::from([2, 3])).is_err());
+        assert!(Matmul::new(&Shape::from([2, 2, 3]), &Shape::from([3, 3, 4])).is_err());
+    }
+
+    #[test]
+    fn backward_matches_finite_differences_with_broadcasting() {
+        let mut rng = Rng::new(18);
+        for (sa, sb) in [(vec![3, 1, 2, 4], vec![2, 4, 3]), (vec![4], vec![2, 4, 3]), (vec![2, 3], vec![3])] {
+            let (a, b) = (Tensor::randn(sa, &mut rng), Tensor::randn(sb, &mut rng));
+            let op = Matmul::new(a.shape(), b.shape()).unwrap();
+            check_gradient(&a, &op.out_shape, |a| op.forward(a, &b), |dy| op.backward(&a, &b, dy).0, &mut rng);
+            check_gradient(&b, &op.out_shape, |b| op.forward(&a, b), |dy| op.backward(&a, &b, dy).1, &mut rng);
+        }
+    }
+}

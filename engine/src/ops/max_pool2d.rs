@@ -1,0 +1,125 @@
+//! Max pooling: each output value is the largest value in one window of its input channel.
+//!
+//! ```text
+//! y[n, c, oy, ox] = max_{taps in the image} x[n, c, row, col]
+//! ```
+//!
+//! The position of that maximum (the argmax, as a flat index `row·W + col` into the channel's plane, stored as
+//! f32) is kept: backward sends each `dy` to exactly that pixel, and nothing to the others. Ties go to the first
+//! maximum in raster order, as in PyTorch. Window geometry and output size: [`PoolGeometry`].
+
+use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::{Backend, DeviceTensor};
+use crate::error::{ErrorKind, OpError, Result};
+use crate::ops::pool::{Pool2dParams, PoolGeometry};
+use crate::tensor::Tensor;
+
+/// A validated max pooling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaxPool2d {
+    /// The windows.
+    pub geometry: PoolGeometry,
+}
+
+/// Validates and runs a max pooling on any backend; returns the output and the argmax.
+pub fn max_pool2d<B: Backend>(backend: &B, x: &B::Tensor, params: &Pool2dParams) -> Result<(B::Tensor, B::Tensor)> {
+    Ok(backend.max_pool2d(&MaxPool2d::new(params, x.shape())?, x))
+}
+
+/// Argmax indices are stored as f32, exact below 2^24.
+const MAX_PLANE: usize = 1 << 24;
+
+impl MaxPool2d {
+    /// Checks `params` against `x [N, C, H, W]`.
+    pub fn new(params: &Pool2dParams, x: &crate::Shape) -> Result<MaxPool2d> {
+        let geometry = PoolGeometry::new("max_pool2d", params, x)?;
+        if geometry.in_h * geometry.in_w > MAX_PLANE {
+            return Err(OpError::new("max_pool2d", ErrorKind::Value, "the image is too large to index its pixels exactly")
+                .expected(format!("H·W ≤ {MAX_PLANE}"))
+                .given(format!("{}x{}", geometry.in_h, geometry.in_w))
+                .hint("downscale the image")
+                .into());
+        }
+        Ok(MaxPool2d { geometry })
+    }
+
+    /// The CPU reference: the output and the argmax (flat index into each input plane).
+    pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
+        let g = &self.geometry;
+        let mut y = Tensor::zeros(g.out_shape());
+        let mut argmax = Tensor::zeros(g.out_shape());
+        let mut slots = y.data_mut().iter_mut().zip(argmax.data_mut().iter_mut());
+        for plane in x.data().chunks(g.in_h * g.in_w) {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let mut best: Option<(f32, usize)> = None;
+                    for (r, c) in g.window(oy, ox) {
+                        let v = plane[r * g.in_w + c];
+                        if best.is_none_or(|(m, _)| v > m) {
+                            best = Some((v, r * g.in_w + c));
+                        }
+                    }
+                    if let Some((slot, arg)) = slots.next() {
+                        // A window with no pixel (only possible with extreme dilation) pools to 0.
+                        let (v, i) = best.unwrap_or((0.0, 0));
+                        (*slot, *arg) = (v, i as f32);
+                    }
+                }
+            }
+        }
+        (y, argmax)
+    }
+
+    /// The CPU reference backward: each `dy` goes to its window's argmax.
+    pub fn backward(&self, dy: &Tensor, argmax: &Tensor) -> Tensor {
+        let g = &self.geometry;
+        let mut dx = Tensor::zeros(g.in_shape());
+        let (plane_in, plane_out) = (g.in_h * g.in_w, g.out_h * g.out_w);
+        for (o, (&grad, &arg)) in dy.data().iter().zip(argmax.data()).enumerate() {
+            dx.data_mut()[o / plane_out * plane_in + arg as usize] += grad;
+        }
+        dx
+    }
+
+    /// Records the forward pass on the GPU (`shaders/max_pool2d.wgsl`).
+    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor) -> (GpuTensor, GpuTensor) {
+        let (y, argmax) = (gpu.empty(self.geometry.out_shape()), gpu.empty(self.geometry.out_shape()));
+        let bindings = [(1, x.buffer()), (2, y.buffer()), (3, argmax.buffer())];
+        gpu.dispatch("max_pool2d", "forward", &self.geometry.uniforms(false), &bindings, y.numel());
+        (y, argmax)
+    }
+
+    /// Records the backward pass on the GPU, one invocation per input pixel gathering from its windows.
+    pub fn backward_gpu(&self, gpu: &Gpu, dy: &GpuTensor, argmax: &GpuTensor) -> GpuTensor {
+        let dx = gpu.empty(self.geometry.in_shape());
+        let bindings = [(3, argmax.buffer()), (4, dy.buffer()), (5, dx.buffer())];
+        gpu.dispatch("max_pool2d", "backward", &self.geometry.uniforms(false), &bindings, dx.numel());
+        dx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::check_gradient_eps;
+    use crate::rng::Rng;
+
+    #[test]
+    fn picks_the_maximum_and_remembers_where() {
+        let x = Tensor::from_fn([1, 1, 4, 4], |i| ((i * 7) % 16) as f32);
+        let (y, arg) = MaxPool2d::new(&Pool2dParams::new(2), x.shape()).unwrap().forward(&x);
+        // Windows of [0 7 14 5 / 12 3 10 1 / 8 15 6 13 / 4 11 2 9].
+        assert_eq!(y.data(), &[12.0, 14.0, 15.0, 13.0]);
+        assert_eq!(arg.data(), &[4.0, 2.0, 9.0, 11.0]);
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Rng::new(6);
+        let p = Pool2dParams { ceil_mode: true, ..Pool2dParams::new(3).stride(2).padding(1) };
+        let x = Tensor::randn([2, 2, 5, 6], &mut rng);
+        let op = MaxPool2d::new(&p, x.shape()).unwrap();
+        let (_, arg) = op.forward(&x);
+        check_gradient_eps(&x, &op.geometry.out_shape(), |x| op.forward(x).0, |dy| op.backward(dy, &arg), &mut rng, 1e-3);
+    }
+}

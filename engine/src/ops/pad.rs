@@ -1,0 +1,205 @@
+//! Pad: surround a tensor with extra values along any of its axes (ONNX `Pad`, `F.pad`).
+//!
+//! Along an axis of length `len` padded by `(begin, end)`, output position `o` reads input position
+//! `o − begin` seen through the padding mode (see [`PaddingMode`]): inside the input it is the input itself;
+//! outside it is `value` (zeros/constant mode), the edge (border) or the mirror image (reflection). Negative
+//! padding crops. The output length is `len + begin + end`.
+//!
+//! Padding several axes is padding each axis in turn: the modes are separable, so the GPU pads one axis per
+//! dispatch. Backward folds the gradient back the same way: every input position collects the gradient of each
+//! output position that read it (an edge pixel collects its whole border strip; a mirrored pixel its reflection).
+
+use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::{Backend, DeviceTensor};
+use crate::error::{ErrorKind, OpError, Result};
+use crate::ops::padding::PaddingMode;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// A validated padding of a tensor of a given shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pad {
+    /// The input's shape.
+    pub in_shape: Shape,
+    /// The output's shape.
+    pub out_shape: Shape,
+    /// `(begin, end)` per axis; negative values crop.
+    pub pads: Vec<(isize, isize)>,
+    /// What the padding is made of.
+    pub mode: PaddingMode,
+    /// The value of constant (zeros-mode) padding.
+    pub value: f32,
+}
+
+const OP: &str = "pad";
+
+/// Validates and pads on any backend.
+pub fn pad<B: Backend>(backend: &B, x: &B::Tensor, pads: &[(isize, isize)], mode: PaddingMode, value: f32) -> Result<B::Tensor> {
+    Ok(backend.pad(&Pad::new(x.shape(), pads, mode, value)?, x))
+}
+
+impl Pad {
+    /// Checks `pads` (one `(begin, end)` per axis of `shape`) against the shape and the mode.
+    pub fn new(shape: &Shape, pads: &[(isize, isize)], mode: PaddingMode, value: f32) -> Result<Pad> {
+        let err = |kind, problem: &str| OpError::new(OP, kind, problem);
+        if pads.len() != shape.rank() {
+            return Err(err(ErrorKind::Shape, "there must be one (begin, end) pair per axis")
+                .expected(format!("{} pairs for shape {shape}", shape.rank()))
+                .given(format!("{} pairs", pads.len()))
+                .hint("use (0, 0) for the axes that are not padded")
+                .into());
+        }
+        if shape.numel() == 0 {
+            return Err(err(ErrorKind::ZeroSize, "the input is empty")
+                .expected("every dimension at least 1")
+                .given(shape)
+                .hint("pad a tensor that has values")
+                .into());
+        }
+        let mut out = Vec::with_capacity(shape.rank());
+        for (axis, (&len, &(begin, end))) in shape.dims().iter().zip(pads).enumerate() {
+            let out_len = len as isize + begin + end;
+            if out_len < 1 {
+                return Err(err(ErrorKind::ZeroSize, "the negative padding crops the whole axis away")
+                    .expected(format!("begin + end > -{len} on axis {axis}"))
+                    .given(format!("({begin}, {end})"))
+                    .hint("crop less")
+                    .into());
+            }
+            if mode == PaddingMode::Reflection && (begin >= len as isize || end >= len as isize) {
+                return Err(err(ErrorKind::PaddingTooWide, "reflection padding must be narrower than the axis it mirrors")
+                    .expected(format!("padding < {len} on axis {axis}"))
+                    .given(format!("({begin}, {end})"))
+                    .hint("lower the padding, or use border or zeros padding")
+                    .into());
+            }
+            out.push(out_len as usize);
+        }
+        Ok(Pad { in_shape: shape.clone(), out_shape: Shape::from(out), pads: pads.to_vec(), mode, value })
+    }
+
+    /// The input position that output position `o` of `axis` reads, or `None` for the constant.
+    pub fn source(&self, axis: usize, o: usize) -> Option<usize> {
+        self.mode.source(o as isize - self.pads[axis].0, self.in_shape.dims()[axis])
+    }
+
+    /// The flat input index that flat output index `o` reads, or `None` for the constant.
+    fn source_index(&self, mut o: usize) -> Option<usize> {
+        let (dims, out) = (self.in_shape.dims(), self.out_shape.dims());
+        let (mut index, mut stride) = (0, 1);
+        for axis in (0..dims.len()).rev() {
+            let pos = o % out[axis];
+            o /= out[axis];
+            index += self.source(axis, pos)? * stride;
+            stride *= dims[axis];
+        }
+        Some(index)
+    }
+
+    /// The CPU reference.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        Tensor::from_fn(self.out_shape.clone(), |o| self.source_index(o).map_or(self.value, |i| x.data()[i]))
+    }
+
+    /// The CPU reference backward: each output's gradient goes to the input position it read.
+    pub fn backward(&self, dy: &Tensor) -> Tensor {
+        let mut dx = Tensor::zeros(self.in_shape.clone());
+        for (o, g) in dy.data().iter().enumerate() {
+            if let Some(i) = self.source_index(o) {
+                dx.data_mut()[i] += g;
+            }
+        }
+        dx
+    }
+
+    /// `(outer, len, inner)` of `axis` in a tensor of `dims`.
+    fn axis_view(dims: &[usize], axis: usize) -> (usize, usize, usize) {
+        (dims[..axis].iter().product(), dims[axis], dims[axis + 1..].iter().product())
+    }
+
+    /// The uniforms of `pad_axis` / `fold_axis` in `pad.wgsl` for `axis`, where the tensor currently has `dims`.
+    fn axis_uniforms(&self, dims: &[usize], axis: usize, in_len: usize, out_len: usize) -> [u32; 8] {
+        let (outer, _, inner) = Self::axis_view(dims, axis);
+        [outer as u32, in_len as u32, out_len as u32, inner as u32, self.pads[axis].0 as i32 as u32, self.mode.code(), self.value.to_bits(), 0]
+    }
+
+    /// Records the padding on the GPU, one dispatch per padded axis.
+    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor) -> GpuTensor {
+        let mut current = x.clone();
+        let mut dims = self.in_shape.dims().to_vec();
+        for axis in 0..dims.len() {
+            if self.pads[axis] == (0, 0) {
+                continue;
+            }
+            let (in_len, out_len) = (dims[axis], self.out_shape.dims()[axis]);
+            let u = self.axis_uniforms(&dims, axis, in_len, out_len);
+            dims[axis] = out_len;
+            let next = gpu.empty(Shape::from(dims.clone()));
+            gpu.dispatch("pad", "pad_axis", &u, &[(1, current.buffer()), (2, next.buffer())], next.numel());
+            current = next;
+        }
+        current
+    }
+
+    /// Records the backward pass on the GPU, one fold per padded axis.
+    pub fn backward_gpu(&self, gpu: &Gpu, dy: &GpuTensor) -> GpuTensor {
+        let mut current = dy.clone();
+        let mut dims = self.out_shape.dims().to_vec();
+        for axis in 0..dims.len() {
+            if self.pads[axis] == (0, 0) {
+                continue;
+            }
+            let (in_len, out_len) = (self.in_shape.dims()[axis], dims[axis]);
+            let u = self.axis_uniforms(&dims, axis, in_len, out_len);
+            dims[axis] = in_len;
+            let next = gpu.empty(Shape::from(dims.clone()));
+            gpu.dispatch("pad", "fold_axis", &u, &[(1, current.buffer()), (2, next.buffer())], next.numel());
+            current = next;
+        }
+        current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::check_gradient;
+    use crate::rng::Rng;
+
+    #[test]
+    fn modes_fill_like_onnx() {
+        // A row [1 2 3] padded by (2, 1).
+        let x = Tensor::new([1, 3], vec![1.0, 2.0, 3.0]).unwrap();
+        let run = |mode, value| Pad::new(x.shape(), &[(0, 0), (2, 1)], mode, value).unwrap().forward(&x).into_data();
+        assert_eq!(run(PaddingMode::Zeros, 0.0), [0.0, 0.0, 1.0, 2.0, 3.0, 0.0]);
+        assert_eq!(run(PaddingMode::Zeros, 2.5), [2.5, 2.5, 1.0, 2.0, 3.0, 2.5]);
+        assert_eq!(run(PaddingMode::Border, 0.0), [1.0, 1.0, 1.0, 2.0, 3.0, 3.0]);
+        assert_eq!(run(PaddingMode::Reflection, 0.0), [3.0, 2.0, 1.0, 2.0, 3.0, 2.0]);
+    }
+
+    #[test]
+    fn negative_padding_crops() {
+        let x = Tensor::from_fn([5], |i| i as f32);
+        let y = Pad::new(x.shape(), &[(-1, -2)], PaddingMode::Zeros, 0.0).unwrap().forward(&x);
+        assert_eq!(y.data(), &[1.0, 2.0]);
+    }
+
+    #[test]
+    fn backward_matches_finite_differences_in_every_mode() {
+        let mut rng = Rng::new(4);
+        for mode in PaddingMode::ALL {
+            let x = Tensor::randn([2, 3, 4], &mut rng);
+            let op = Pad::new(x.shape(), &[(0, 0), (2, 1), (1, 3)], mode, 0.5).unwrap();
+            check_gradient(&x, &op.out_shape, |x| op.forward(x), |dy| op.backward(dy), &mut rng);
+        }
+    }
+
+    #[test]
+    fn bad_pads_are_explained() {
+        let shape = Shape::from([1, 3, 4]);
+        let kind = |pads: &[(isize, isize)], mode| Pad::new(&shape, pads, mode, 0.0).unwrap_err();
+        assert!(matches!(kind(&[(0, 0), (1, 1)], PaddingMode::Zeros), crate::Error::Op(e) if e.kind == ErrorKind::Shape));
+        assert!(matches!(kind(&[(0, 0), (0, 0), (4, 0)], PaddingMode::Reflection), crate::Error::Op(e) if e.kind == ErrorKind::PaddingTooWide));
+        assert!(matches!(kind(&[(0, 0), (-2, -1), (0, 0)], PaddingMode::Zeros), crate::Error::Op(e) if e.kind == ErrorKind::ZeroSize));
+    }
+}

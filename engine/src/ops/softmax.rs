@@ -1,0 +1,168 @@
+//! Softmax and log-softmax along one axis: turn scores into probabilities that sum to 1.
+//!
+//! ```text
+//! softmax(x)_j = e^(x_j − m) / Σ_k e^(x_k − m)          log_softmax(x)_j = x_j − m − log Σ_k e^(x_k − m)
+//! ```
+//!
+//! with `m = max_k x_k` subtracted first so that `e^x` cannot overflow (the result is the same). The tensor is seen
+//! as `[outer, len, inner]` around the axis. ONNX before opset 13 normalised over *all* the axes from `axis` on
+//! ([`Softmax::flattened`]). Backward, from the output `y`: softmax `dx = y·(dy − Σ dy·y)`; log-softmax
+//! `dx = dy − e^y · Σ dy`.
+
+use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::{Backend, DeviceTensor};
+use crate::error::{ErrorKind, OpError, Result};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// A validated softmax or log-softmax.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Softmax {
+    /// The input's shape.
+    pub shape: Shape,
+    /// Product of the dimensions before the axis.
+    pub outer: usize,
+    /// Length of the normalised axis (or block of axes).
+    pub len: usize,
+    /// Product of the dimensions after it.
+    pub inner: usize,
+    /// Log-softmax rather than softmax.
+    pub log: bool,
+}
+
+/// Validates and runs a softmax (or, with `log`, a log-softmax) along `axis` on any backend.
+pub fn softmax<B: Backend>(backend: &B, x: &B::Tensor, axis: isize, log: bool) -> Result<B::Tensor> {
+    Ok(backend.softmax(&Softmax::new(x.shape(), axis, log)?, x))
+}
+
+impl Softmax {
+    /// Along `axis` (negative counts from the end), as PyTorch and ONNX opset 13+.
+    pub fn new(shape: &Shape, axis: isize, log: bool) -> Result<Softmax> {
+        let a = Self::axis(shape, axis, log)?;
+        let dims = shape.dims();
+        Ok(Softmax { shape: shape.clone(), outer: dims[..a].iter().product(), len: dims[a], inner: dims[a + 1..].iter().product(), log })
+    }
+
+    /// Over all the axes from `axis` on, as ONNX before opset 13 (the input flattened to 2-D at `axis`).
+    pub fn flattened(shape: &Shape, axis: isize, log: bool) -> Result<Softmax> {
+        let a = Self::axis(shape, axis, log)?;
+        let dims = shape.dims();
+        Ok(Softmax { shape: shape.clone(), outer: dims[..a].iter().product(), len: dims[a..].iter().product(), inner: 1, log })
+    }
+
+    fn axis(shape: &Shape, axis: isize, log: bool) -> Result<usize> {
+        let rank = shape.rank() as isize;
+        let a = if axis < 0 { axis + rank } else { axis };
+        if !(0..rank).contains(&a) || shape.numel() == 0 {
+            let name = if log { "log_softmax" } else { "softmax" };
+            return Err(OpError::new(name, ErrorKind::Shape, "the axis is not one of the tensor's")
+                .expected(format!("an axis in -{rank}..{rank} of a non-empty tensor"))
+                .given(format!("axis {axis} of shape {shape}"))
+                .hint("the class scores are usually the last axis: -1")
+                .into());
+        }
+        Ok(a as usize)
+    }
+
+    /// The flat indices of row `(o, i)`, along the axis.
+    fn row(&self, o: usize, i: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len).map(move |j| (o * self.len + j) * self.inner + i)
+    }
+
+    /// The CPU reference.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let mut y = Tensor::zeros(self.shape.clone());
+        for o in 0..self.outer {
+            for i in 0..self.inner {
+                let max = self.row(o, i).map(|j| x.data()[j]).fold(f32::NEG_INFINITY, f32::max);
+                let sum: f32 = self.row(o, i).map(|j| (x.data()[j] - max).exp()).sum();
+                for j in self.row(o, i) {
+                    y.data_mut()[j] = if self.log { x.data()[j] - max - sum.ln() } else { (x.data()[j] - max).exp() / sum };
+                }
+            }
+        }
+        y
+    }
+
+    /// The CPU reference backward, from the forward output `y`.
+    pub fn backward(&self, y: &Tensor, dy: &Tensor) -> Tensor {
+        let mut dx = Tensor::zeros(self.shape.clone());
+        for o in 0..self.outer {
+            for i in 0..self.inner {
+                if self.log {
+                    let sum: f32 = self.row(o, i).map(|j| dy.data()[j]).sum();
+                    for j in self.row(o, i) {
+                        dx.data_mut()[j] = dy.data()[j] - y.data()[j].exp() * sum;
+                    }
+                } else {
+                    let dot: f32 = self.row(o, i).map(|j| dy.data()[j] * y.data()[j]).sum();
+                    for j in self.row(o, i) {
+                        dx.data_mut()[j] = y.data()[j] * (dy.data()[j] - dot);
+                    }
+                }
+            }
+        }
+        dx
+    }
+
+    fn uniforms(&self) -> [u32; 4] {
+        [self.outer as u32, self.len as u32, self.inner as u32, self.log as u32]
+    }
+
+    /// Records the forward pass on the GPU (`shaders/softmax.wgsl`), one invocation per row.
+    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor) -> GpuTensor {
+        let y = gpu.empty(self.shape.clone());
+        gpu.dispatch("softmax", "forward", &self.uniforms(), &[(1, x.buffer()), (2, y.buffer())], self.outer * self.inner);
+        y
+    }
+
+    /// Records the backward pass on the GPU.
+    pub fn backward_gpu(&self, gpu: &Gpu, y: &GpuTensor, dy: &GpuTensor) -> GpuTensor {
+        let dx = gpu.empty(self.shape.clone());
+        gpu.dispatch("softmax", "backward", &self.uniforms(), &[(3, y.buffer()), (4, dy.buffer()), (5, dx.buffer())], self.outer * self.inner);
+        dx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::check_gradient;
+    use crate::rng::Rng;
+
+    #[test]
+    fn rows_sum_to_one_even_for_huge_scores() {
+        let x = Tensor::new([2, 3], vec![1000.0, 1001.0, 1002.0, -5.0, 0.0, 5.0]).unwrap();
+        let y = Softmax::new(x.shape(), -1, false).unwrap().forward(&x);
+        for row in y.data().chunks(3) {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        }
+        assert!((y.data()[2] - 0.665_240_9).abs() < 1e-6);
+    }
+
+    #[test]
+    fn flattened_normalises_the_trailing_block() {
+        let x = Tensor::from_fn([2, 2, 2], |i| i as f32);
+        let y = Softmax::flattened(x.shape(), 1, false).unwrap().forward(&x);
+        assert!((y.data()[..4].iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn backward_matches_finite_differences_on_every_axis() {
+        let mut rng = Rng::new(12);
+        let x = Tensor::randn([2, 3, 4], &mut rng);
+        for axis in [0, 1, -1] {
+            for log in [false, true] {
+                let op = Softmax::new(x.shape(), axis, log).unwrap();
+                let y = op.forward(&x);
+                check_gradient(&x, x.shape(), |x| op.forward(x), |dy| op.backward(&y, dy), &mut rng);
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_axis_is_explained() {
+        assert!(Softmax::new(&Shape::from([2, 3]), 2, false).is_err());
+        assert!(Softmax::new(&Shape::from([2, 3]), -3, true).is_err());
+    }
+}

@@ -1,0 +1,117 @@
+// batch_norm.wgsl: batch normalization, forward (statistics, then normalize) and backward (per-channel sums,
+// then input gradients). Each channel's statistics are one invocation looping over the channel's values.
+//
+// Rust reference: engine/src/ops/batch_norm.rs (`BatchNorm::forward`, `BatchNorm::backward`).
+//
+// Bindings (group 0), x [N, C, S] with S positions per channel, everything else [C]:
+//   0  params         uniform
+//   1  x              read
+//   2  running_mean   read     3  running_var  read
+//   4  mean           write (statistics) / read       5  invstd   write (statistics) / read
+//   6  new_mean       write    7  new_var      write
+//   8  weight         read     9  bias         read    10  y    write
+//  11  dy             read    12  dweight      write / read   13  dbias  write / read   14  dx  write
+
+struct Params {
+    batch: u32, channels: u32, spatial: u32, eps: f32,
+    momentum: f32, training: u32, unbiased: u32, _unused: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> running_mean: array<f32>;
+@group(0) @binding(3) var<storage, read> running_var: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> invstd: array<f32>;
+@group(0) @binding(6) var<storage, read_write> new_mean: array<f32>;
+@group(0) @binding(7) var<storage, read_write> new_var: array<f32>;
+@group(0) @binding(8) var<storage, read> weight: array<f32>;
+@group(0) @binding(9) var<storage, read> bias: array<f32>;
+@group(0) @binding(10) var<storage, read_write> y: array<f32>;
+@group(0) @binding(11) var<storage, read> dy: array<f32>;
+@group(0) @binding(12) var<storage, read_write> dweight: array<f32>;
+@group(0) @binding(13) var<storage, read_write> dbias: array<f32>;
+@group(0) @binding(14) var<storage, read_write> dx: array<f32>;
+
+// Flat index of the i-th value (0 ≤ i < N·S) of channel c.
+fn at(c: u32, i: u32) -> u32 {
+    return ((i / p.spatial) * p.channels + c) * p.spatial + i % p.spatial;
+}
+
+// One invocation per channel: the statistics to normalise with, and the running statistics after this batch.
+@compute @workgroup_size(64)
+fn statistics(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let c = gid.x + gid.y * groups.x * 64u;
+    if (c >= p.channels) {
+        return;
+    }
+    if (p.training == 0u) {
+        mean[c] = running_mean[c];
+        invstd[c] = 1.0 / sqrt(running_var[c] + p.eps);
+        new_mean[c] = running_mean[c];
+        new_var[c] = running_var[c];
+        return;
+    }
+    let count = p.batch * p.spatial;
+    let n = f32(count);
+    var sum = 0.0;
+    for (var i = 0u; i < count; i++) {
+        sum += x[at(c, i)];
+    }
+    let mu = sum / n;
+    var squares = 0.0;
+    for (var i = 0u; i < count; i++) {
+        let d = x[at(c, i)] - mu;
+        squares += d * d;
+    }
+    let variance = squares / n;
+    mean[c] = mu;
+    invstd[c] = 1.0 / sqrt(variance + p.eps);
+    let batch_var = select(variance, variance * n / (n - 1.0), p.unbiased == 1u);
+    new_mean[c] = (1.0 - p.momentum) * running_mean[c] + p.momentum * mu;
+    new_var[c] = (1.0 - p.momentum) * running_var[c] + p.momentum * batch_var;
+}
+
+@compute @workgroup_size(64)
+fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    if (index >= p.batch * p.channels * p.spatial) {
+        return;
+    }
+    let c = (index / p.spatial) % p.channels;
+    y[index] = (x[index] - mean[c]) * invstd[c] * weight[c] + bias[c];
+}
+
+// One invocation per channel: ∂β = Σ dy and ∂γ = Σ dy·x̂.
+@compute @workgroup_size(64)
+fn grad_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let c = gid.x + gid.y * groups.x * 64u;
+    if (c >= p.channels) {
+        return;
+    }
+    var sum_dy = 0.0;
+    var sum_dy_xhat = 0.0;
+    for (var i = 0u; i < p.batch * p.spatial; i++) {
+        let j = at(c, i);
+        sum_dy += dy[j];
+        sum_dy_xhat += dy[j] * (x[j] - mean[c]) * invstd[c];
+    }
+    dbias[c] = sum_dy;
+    dweight[c] = sum_dy_xhat;
+}
+
+@compute @workgroup_size(64)
+fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    if (index >= p.batch * p.channels * p.spatial) {
+        return;
+    }
+    let c = (index / p.spatial) % p.channels;
+    if (p.training == 0u) {
+        dx[index] = dy[index] * weight[c] * invstd[c];
+        return;
+    }
+    let n = f32(p.batch * p.spatial);
+    let xhat = (x[index] - mean[c]) * invstd[c];
+    dx[index] = weight[c] * invstd[c] / n * (n * dy[index] - dbias[c] - xhat * dweight[c]);
+}

@@ -1,0 +1,117 @@
+// cross_entropy.wgsl: softmax cross-entropy with class weights, ignore_index and reductions.
+//
+// Rust reference: engine/src/ops/cross_entropy.rs (`CrossEntropy::forward`, `CrossEntropy::backward`). Logits are
+// [N, C, inner]; sample s = n·inner + i. `samples` runs one invocation per sample, `reduce` one in all (it sums in
+// sample order, as the CPU does), `backward` one per logit.
+//
+// Bindings (group 0):
+//   0  params        uniform
+//   1  logits        read
+//   2  targets       read     i32 per sample
+//   3  weight        read     [C] (a placeholder when unweighted)
+//   4  log_prob      write (samples) / read (backward)
+//   5  losses        write (samples) / read (reduce)    per sample
+//   6  weights       write (samples) / read (reduce)    per sample: w[t], 0 when ignored
+//   7  loss          write    [] or [samples]
+//   8  total_weight  write (reduce) / read (backward)   []
+//   9  dloss         read     upstream gradient of the loss
+//  10  dlogits       write
+
+struct Params {
+    batch: u32, classes: u32, inner: u32, weighted: u32,
+    has_ignore: u32, ignore_index: i32, reduction: u32, _unused: u32,
+}
+
+const NONE: u32 = 0u;
+const MEAN: u32 = 1u;
+const SUM: u32 = 2u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<i32>;
+@group(0) @binding(3) var<storage, read> weight: array<f32>;
+@group(0) @binding(4) var<storage, read_write> log_prob: array<f32>;
+@group(0) @binding(5) var<storage, read_write> losses: array<f32>;
+@group(0) @binding(6) var<storage, read_write> weights: array<f32>;
+@group(0) @binding(7) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(8) var<storage, read_write> total_weight: array<f32>;
+@group(0) @binding(9) var<storage, read> dloss: array<f32>;
+@group(0) @binding(10) var<storage, read_write> dlogits: array<f32>;
+
+fn at(s: u32, c: u32) -> u32 {
+    return (s / p.inner * p.classes + c) * p.inner + s % p.inner;
+}
+
+fn sample_weight(s: u32) -> f32 {
+    let t = targets[s];
+    if (p.has_ignore == 1u && t == p.ignore_index) {
+        return 0.0;
+    }
+    return select(1.0, weight[u32(t)], p.weighted == 1u);
+}
+
+@compute @workgroup_size(64)
+fn samples(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let s = gid.x + gid.y * groups.x * 64u;
+    if (s >= p.batch * p.inner) {
+        return;
+    }
+    var m = logits[at(s, 0u)];
+    for (var c = 1u; c < p.classes; c++) {
+        m = max(m, logits[at(s, c)]);
+    }
+    var sum = 0.0;
+    for (var c = 0u; c < p.classes; c++) {
+        sum += exp(logits[at(s, c)] - m);
+    }
+    for (var c = 0u; c < p.classes; c++) {
+        let k = at(s, c);
+        log_prob[k] = logits[k] - m - log(sum);
+    }
+    let w = sample_weight(s);
+    weights[s] = w;
+    losses[s] = select(0.0, -w * log_prob[at(s, u32(max(targets[s], 0)))], w != 0.0);
+}
+
+@compute @workgroup_size(64)
+fn reduce(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if (gid.x != 0u) {
+        return;
+    }
+    let count = p.batch * p.inner;
+    var sum = 0.0;
+    var total = 0.0;
+    for (var s = 0u; s < count; s++) {
+        sum += losses[s];
+        total += weights[s];
+        if (p.reduction == NONE) {
+            loss[s] = losses[s];
+        }
+    }
+    total_weight[0] = total;
+    if (p.reduction == SUM) {
+        loss[0] = sum;
+    } else if (p.reduction == MEAN) {
+        loss[0] = sum / total;
+    }
+}
+
+@compute @workgroup_size(64)
+fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    if (index >= p.batch * p.classes * p.inner) {
+        return;
+    }
+    let i = index % p.inner;
+    let c = (index / p.inner) % p.classes;
+    let s = index / (p.inner * p.classes) * p.inner + i;
+    let w = sample_weight(s);
+    var g = dloss[0];
+    if (p.reduction == NONE) {
+        g = dloss[s];
+    } else if (p.reduction == MEAN) {
+        g = dloss[0] / total_weight[0];
+    }
+    let onehot = select(0.0, 1.0, i32(c) == targets[s]);
+    dlogits[index] = select(0.0, g * w * (exp(log_prob[index]) - onehot), w != 0.0);
+}

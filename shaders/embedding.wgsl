@@ -1,0 +1,58 @@
+// embedding.wgsl: table lookup (ONNX Gather) and its scatter-add gradient, gathered row by row.
+//
+// Rust reference: engine/src/ops/embedding.rs (`Embedding::forward`, `Embedding::backward`). The table is seen as
+// [outer, rows, inner] around the looked-up axis; the output as [outer, count, inner].
+//
+// Bindings (group 0):
+//   0  params      uniform
+//   1  weight      read     the table
+//   2  indices     read     u32, count of them, each < rows
+//   3  y           write    output
+//   4  dy          read     upstream gradient [outer, count, inner]
+//   5  row_starts  read     u32, rows + 1: positions[row_starts[r] .. row_starts[r + 1]] read row r
+//   6  positions   read     u32, count
+//   7  dw          write    table gradient
+
+struct Params {
+    outer: u32, rows: u32, inner: u32, count: u32,
+    padding_idx: u32, _unused: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> indices: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read> row_starts: array<u32>;
+@group(0) @binding(6) var<storage, read> positions: array<u32>;
+@group(0) @binding(7) var<storage, read_write> dw: array<f32>;
+
+@compute @workgroup_size(64)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    if (index >= p.outer * p.count * p.inner) {
+        return;
+    }
+    let i = index % p.inner;
+    let position = (index / p.inner) % p.count;
+    let outer = index / (p.inner * p.count);
+    y[index] = weight[(outer * p.rows + indices[position]) * p.inner + i];
+}
+
+@compute @workgroup_size(64)
+fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    if (index >= p.outer * p.rows * p.inner) {
+        return;
+    }
+    let i = index % p.inner;
+    let row = (index / p.inner) % p.rows;
+    let outer = index / (p.inner * p.rows);
+    var sum = 0.0;
+    if (row != p.padding_idx) {
+        for (var k = row_starts[row]; k < row_starts[row + 1u]; k++) {
+            sum += dy[(outer * p.count + positions[k]) * p.inner + i];
+        }
+    }
+    dw[index] = sum;
+}

@@ -1,0 +1,60 @@
+// mse.wgsl: squared-error loss (mean, sum or none) and its gradients.
+//
+// Rust reference: engine/src/ops/mse.rs (`Mse::forward`, `Mse::backward`). The mean and sum are one invocation
+// summing in order, as the CPU does.
+//
+// Bindings (group 0): 0 params, 1 input (read), 2 truth (read: the target; `target` is a reserved word in WGSL),
+// 3 loss (write), 4 dloss (read), 5 dinput (write), 6 dtarget (write).
+
+struct Params {
+    total: u32, reduction: u32,
+}
+
+const NONE: u32 = 0u;
+const MEAN: u32 = 1u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> input: array<f32>;
+@group(0) @binding(2) var<storage, read> truth: array<f32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read> dloss: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dinput: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dtarget: array<f32>;
+
+@compute @workgroup_size(64)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = gid.x + gid.y * groups.x * 64u;
+    if (p.reduction == NONE) {
+        if (i < p.total) {
+            let d = input[i] - truth[i];
+            loss[i] = d * d;
+        }
+        return;
+    }
+    if (i != 0u) {
+        return;
+    }
+    var sum = 0.0;
+    for (var k = 0u; k < p.total; k++) {
+        let d = input[k] - truth[k];
+        sum += d * d;
+    }
+    loss[0] = select(sum, sum / f32(p.total), p.reduction == MEAN);
+}
+
+@compute @workgroup_size(64)
+fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = gid.x + gid.y * groups.x * 64u;
+    if (i >= p.total) {
+        return;
+    }
+    var g = dloss[0];
+    if (p.reduction == NONE) {
+        g = dloss[i];
+    } else if (p.reduction == MEAN) {
+        g = dloss[0] / f32(p.total);
+    }
+    let d = 2.0 * (input[i] - truth[i]) * g;
+    dinput[i] = d;
+    dtarget[i] = -d;
+}

@@ -1,0 +1,98 @@
+// pad.wgsl: padding along one axis, and its backward fold. A tensor is seen as [outer, len, inner] around the
+// padded axis; padding several axes is one dispatch per axis.
+//
+// Rust reference: engine/src/ops/pad.rs (`Pad::forward`, `Pad::backward`); `source` is `PaddingMode::source`
+// (engine/src/ops/padding.rs).
+//
+// Bindings (group 0):
+//   0  params  uniform  the sizes below
+//   1  src     read     pad_axis: the input [outer, in_len, inner]; fold_axis: the gradient [outer, out_len, inner]
+//   2  dst     write    pad_axis: the output [outer, out_len, inner]; fold_axis: the gradient [outer, in_len, inner]
+
+struct Params {
+    outer: u32, in_len: u32, out_len: u32, inner: u32,
+    begin: i32, mode: u32, value: f32, _unused: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+const ZEROS: u32 = 0u;
+const BORDER: u32 = 1u;
+const REFLECTION: u32 = 2u;
+
+// The input index that padded coordinate `i` reads along an axis of length `len`; -1 for the constant.
+fn source(i: i32, len: i32) -> i32 {
+    if (i >= 0 && i < len) {
+        return i;
+    }
+    switch p.mode {
+        case BORDER: { return clamp(i, 0, len - 1); }
+        case REFLECTION: { return select(2 * (len - 1) - i, -i, i < 0); }
+        default: { return -1; }
+    }
+}
+
+@compute @workgroup_size(64)
+fn pad_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    if (index >= p.outer * p.out_len * p.inner) {
+        return;
+    }
+    let i = index % p.inner;
+    let o = (index / p.inner) % p.out_len;
+    let r = index / (p.inner * p.out_len);
+    let s = source(i32(o) - p.begin, i32(p.in_len));
+    if (s < 0) {
+        dst[index] = p.value;
+    } else {
+        dst[index] = src[(r * p.in_len + u32(s)) * p.inner + i];
+    }
+}
+
+// One invocation per input position t: the sum of the gradients of every output position that read t.
+@compute @workgroup_size(64)
+fn fold_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    if (index >= p.outer * p.in_len * p.inner) {
+        return;
+    }
+    let i = index % p.inner;
+    let t = i32((index / p.inner) % p.in_len);
+    let r = index / (p.inner * p.in_len);
+    let base = r * p.out_len * p.inner + i;
+    let len = i32(p.in_len);
+    let out_len = i32(p.out_len);
+    var total = 0.0;
+    // The output position that reads t directly.
+    let direct = t + p.begin;
+    if (direct >= 0 && direct < out_len) {
+        total += src[base + u32(direct) * p.inner];
+    }
+    if (p.mode == BORDER) {
+        // The first pixel is repeated over the whole begin padding, the last over the end padding.
+        if (t == 0) {
+            for (var o = 0; o < min(p.begin, out_len); o++) {
+                total += src[base + u32(o) * p.inner];
+            }
+        }
+        if (t == len - 1) {
+            for (var o = max(len + p.begin, 0); o < out_len; o++) {
+                total += src[base + u32(o) * p.inner];
+            }
+        }
+    }
+    if (p.mode == REFLECTION) {
+        // Mirror images: coordinate -t before the start, 2(len-1) - t after the end.
+        let before = p.begin - t;
+        if (t >= 1 && before >= 0 && before < out_len) {
+            total += src[base + u32(before) * p.inner];
+        }
+        let after = p.begin + 2 * (len - 1) - t;
+        if (t <= len - 2 && after >= 0 && after < out_len) {
+            total += src[base + u32(after) * p.inner];
+        }
+    }
+    dst[index] = total;
+}

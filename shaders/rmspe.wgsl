@@ -1,0 +1,46 @@
+// rmspe.wgsl: root mean square percentage error and its gradients.
+//
+// Rust reference: engine/src/ops/rmspe.rs (`Rmspe::forward`, `Rmspe::backward`). The forward sum is one
+// invocation summing in order, as the CPU does.
+//
+// Bindings (group 0): 0 params, 1 y (read), 2 yhat (read), 3 loss (write), 4 saved loss (read), 5 dloss (read),
+// 6 dy (write), 7 dyhat (write).
+
+struct Params {
+    total: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read> yhat: array<f32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read> saved_loss: array<f32>;
+@group(0) @binding(5) var<storage, read> dloss: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dy: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dyhat: array<f32>;
+
+@compute @workgroup_size(64)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if (gid.x != 0u) {
+        return;
+    }
+    var sum = 0.0;
+    for (var i = 0u; i < p.total; i++) {
+        let r = (y[i] - yhat[i]) / y[i];
+        sum += r * r;
+    }
+    loss[0] = sqrt(sum / f32(p.total));
+}
+
+@compute @workgroup_size(64)
+fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = gid.x + gid.y * groups.x * 64u;
+    if (i >= p.total) {
+        return;
+    }
+    let l = saved_loss[0];
+    let scale = select(dloss[0] / (f32(p.total) * l), 0.0, l == 0.0);
+    let r = (y[i] - yhat[i]) / y[i];
+    dy[i] = r * yhat[i] / (y[i] * y[i]) * scale;
+    dyhat[i] = -r / y[i] * scale;
+}

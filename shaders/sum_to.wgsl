@@ -1,0 +1,62 @@
+// sum_to.wgsl: sum a broadcast tensor down to the shape it came from, times a scale. One invocation per output
+// value loops over the values that broadcast from it.
+//
+// Rust reference: engine/src/ops/sum_to.rs (`SumTo::forward`). Both shapes are padded to 8 axes with leading 1s.
+//
+// Bindings (group 0): 0 params, 1 x (read, the large tensor), 2 y (write, the small one).
+
+struct Params {
+    total: u32, scale: f32, _unused0: u32, _unused1: u32,
+    from_dims: array<vec4<u32>, 2>,
+    to_dims: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+fn from_dim(axis: u32) -> u32 {
+    return p.from_dims[axis / 4u][axis % 4u];
+}
+
+fn to_dim(axis: u32) -> u32 {
+    return p.to_dims[axis / 4u][axis % 4u];
+}
+
+@compute @workgroup_size(64)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let j = gid.x + gid.y * groups.x * 64u;
+    if (j >= p.total) {
+        return;
+    }
+    // How many large-tensor values fold onto one small-tensor value.
+    var repeats = 1u;
+    for (var axis = 0u; axis < 8u; axis++) {
+        if (to_dim(axis) == 1u) {
+            repeats *= from_dim(axis);
+        }
+    }
+    var sum = 0.0;
+    for (var r = 0u; r < repeats; r++) {
+        // Build the large index from j's coordinates on the kept axes and r's on the summed ones, last axis first.
+        var rest_j = j;
+        var rest_r = r;
+        var index = 0u;
+        var stride = 1u;
+        for (var k = 0u; k < 8u; k++) {
+            let axis = 7u - k;
+            var coord: u32;
+            if (to_dim(axis) == 1u) {
+                coord = rest_r % from_dim(axis);
+                rest_r /= from_dim(axis);
+            } else {
+                coord = rest_j % to_dim(axis);
+                rest_j /= to_dim(axis);
+            }
+            index += coord * stride;
+            stride *= from_dim(axis);
+        }
+        sum += x[index];
+    }
+    y[j] = sum * p.scale;
+}

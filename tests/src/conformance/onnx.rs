@@ -1,0 +1,238 @@
+//! ONNX ops: attributes as ONNX defines them (an absent attribute takes ONNX's default), forward only.
+
+use super::{Case, Computed, Failure, read};
+use engine::ops::adaptive_avg_pool2d::AdaptiveAvgPool2d;
+use engine::ops::avg_pool2d::AvgPool2d;
+use engine::ops::batch_norm::{BatchNorm, BatchNormParams};
+use engine::ops::conv2d::{Conv2d, Conv2dParams};
+use engine::ops::cross_entropy::{CrossEntropy, Reduction};
+use engine::ops::dropout::Dropout;
+use engine::ops::embedding::Embedding;
+use engine::ops::gemm::Gemm;
+use engine::ops::matmul::Matmul;
+use engine::ops::max_pool2d::MaxPool2d;
+use engine::ops::pad::Pad;
+use engine::ops::padding::PaddingMode;
+use engine::ops::pool::Pool2dParams;
+use engine::ops::sigmoid::Sigmoid;
+use engine::ops::softmax::Softmax;
+use engine::{Backend, Tensor};
+
+/// Runs an ONNX case.
+pub async fn run<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
+    let up = |t: &Tensor| b.upload(t);
+    let outputs = match case.op.as_str() {
+        "Conv" => {
+            let (x, w) = (case.tensor(0)?, case.tensor(1)?);
+            let bias = case.input(2).map(|t| t.tensor()).transpose()?;
+            let op = Conv2d::new(&conv_params(case, &x, &w)?, x.shape(), w.shape(), bias.as_ref().map(Tensor::shape))?;
+            vec![read(b, &b.conv2d(&op, &up(&x), &up(&w), bias.as_ref().map(up).as_ref())).await?]
+        }
+        "AveragePool" => {
+            let x = case.tensor(0)?;
+            let op = AvgPool2d::new(&pool_params(case, &x)?, x.shape(), case.flag("count_include_pad").unwrap_or(false))?;
+            vec![read(b, &b.avg_pool2d(&op, &up(&x))).await?]
+        }
+        "MaxPool" => {
+            let x = case.tensor(0)?;
+            let op = MaxPool2d::new(&pool_params(case, &x)?, x.shape())?;
+            let (y, argmax) = b.max_pool2d(&op, &up(&x));
+            let argmax = read(b, &argmax).await?;
+            vec![read(b, &y).await?, onnx_indices(&op, &argmax, case.int("storage_order").unwrap_or(0) == 1)]
+        }
+        "GlobalAveragePool" => {
+            let x = case.tensor(0)?;
+            vec![read(b, &b.adaptive_avg_pool2d(&AdaptiveAvgPool2d::global(x.shape())?, &up(&x))).await?]
+        }
+        "BatchNormalization" => batch_norm(b, case).await?,
+        "Gemm" => {
+            let (a, bm) = (case.tensor(0)?, case.tensor(1)?);
+            let c = case.input(2).map(|t| t.tensor()).transpose()?;
+            let trans = |key| case.flag(key).unwrap_or(false);
+            let (alpha, beta) = (case.float("alpha").unwrap_or(1.0), case.float("beta").unwrap_or(1.0));
+            let op = Gemm::new(a.shape(), bm.shape(), c.as_ref().map(Tensor::shape), trans("transA"), trans("transB"), alpha, beta)?;
+            vec![read(b, &b.gemm(&op, &up(&a), &up(&bm), c.as_ref().map(up).as_ref())).await?]
+        }
+        "MatMul" => {
+            let (a, bm) = (case.tensor(0)?, case.tensor(1)?);
+            vec![read(b, &b.matmul(&Matmul::new(a.shape(), bm.shape())?, &up(&a), &up(&bm))).await?]
+        }
+        "Relu" => vec![read(b, &b.relu(&up(&case.tensor(0)?))).await?],
+        "Sigmoid" => vec![read(b, &b.sigmoid(&Sigmoid::STANDARD, &up(&case.tensor(0)?))).await?],
+        "Softmax" | "LogSoftmax" => {
+            let x = case.tensor(0)?;
+            let log = case.op == "LogSoftmax";
+            // Opset 13 made softmax per-axis with default axis -1; before, it flattened at axis (default 1).
+            let op = if case.opset.unwrap_or(13) >= 13 {
+                Softmax::new(x.shape(), case.int("axis").unwrap_or(-1) as isize, log)?
+            } else {
+                Softmax::flattened(x.shape(), case.int("axis").unwrap_or(1) as isize, log)?
+            };
+            vec![read(b, &b.softmax(&op, &up(&x))).await?]
+        }
+        "Gather" => {
+            let data = case.tensor(0)?;
+            let op = Embedding::new(data.shape(), case.int("axis").unwrap_or(0) as isize, &case.required(1)?.indices()?)?;
+            vec![read(b, &b.embedding(&op, &up(&data))).await?]
+        }
+        "Pad" => {
+            let x = case.tensor(0)?;
+            let op = pad(case, &x)?;
+            vec![read(b, &b.pad(&op, &up(&x))).await?]
+        }
+        "Dropout" => dropout(b, case).await?,
+        "SoftmaxCrossEntropyLoss" => {
+            let scores = case.tensor(0)?;
+            let weight = case.input(2).map(|t| t.tensor()).transpose()?;
+            let reduction = reduction(case)?;
+            let op = CrossEntropy::new(scores.shape(), &case.required(1)?.indices()?, weight.as_ref().map(Tensor::shape), case.int("ignore_index"), reduction)?;
+            let out = b.cross_entropy(&op, &up(&scores), weight.as_ref().map(up).as_ref());
+            vec![read(b, &out.loss).await?, read(b, &out.log_prob).await?]
+        }
+        op => return Err(Failure::Run(format!("op {op} is not supported by the engine"))),
+    };
+    Ok(Computed::outputs(outputs))
+}
+
+/// A 2-D attribute pair (`strides`, `dilations`), defaulting to 1.
+fn pair(case: &Case, key: &str) -> Result<[usize; 2], Failure> {
+    match case.sizes(key).as_deref() {
+        None => Ok([1, 1]),
+        Some(&[a, b]) => Ok([a, b]),
+        Some(other) => Err(Failure::Run(format!("{key} {other:?} is not 2-D"))),
+    }
+}
+
+/// `pads` `[top, left, bottom, right]`, or the padding `auto_pad` asks for: SAME_* pads so that the output is
+/// `⌈input / stride⌉`, the odd pixel going to the end (SAME_UPPER) or the beginning (SAME_LOWER).
+fn padding(case: &Case, input: [usize; 2], kernel: [usize; 2], stride: [usize; 2], dilation: [usize; 2]) -> Result<[usize; 4], Failure> {
+    match case.string("auto_pad").unwrap_or("NOTSET") {
+        "NOTSET" => match case.sizes("pads").as_deref() {
+            None => Ok([0; 4]),
+            Some(&[t, l, b, r]) => Ok([t, l, b, r]),
+            Some(other) => Err(Failure::Run(format!("pads {other:?} is not 2-D"))),
+        },
+        "VALID" => Ok([0; 4]),
+        mode @ ("SAME_UPPER" | "SAME_LOWER") => {
+            let mut pads = [0; 4];
+            for axis in 0..2 {
+                let out = input[axis].div_ceil(stride[axis]);
+                let span = dilation[axis] * (kernel[axis] - 1) + 1;
+                let total = ((out - 1) * stride[axis] + span).saturating_sub(input[axis]);
+                let (small, large) = (total / 2, total - total / 2);
+                (pads[axis], pads[axis + 2]) = if mode == "SAME_UPPER" { (small, large) } else { (large, small) };
+            }
+            Ok(pads)
+        }
+        other => Err(Failure::Run(format!("auto_pad {other} is not an ONNX mode"))),
+    }
+}
+
+fn spatial(t: &Tensor) -> Result<[usize; 2], Failure> {
+    match t.shape().dims() {
+        &[_, _, h, w] => Ok([h, w]),
+        other => Err(Failure::Run(format!("expected a 4-D input, got {other:?}"))),
+    }
+}
+
+fn conv_params(case: &Case, x: &Tensor, w: &Tensor) -> Result<Conv2dParams, Failure> {
+    let (stride, dilation) = (pair(case, "strides")?, pair(case, "dilations")?);
+    let kernel = spatial(w)?;
+    Ok(Conv2dParams {
+        stride,
+        dilation,
+        padding: padding(case, spatial(x)?, kernel, stride, dilation)?,
+        padding_mode: PaddingMode::Zeros,
+        groups: case.int("group").unwrap_or(1) as usize,
+    })
+}
+
+fn pool_params(case: &Case, x: &Tensor) -> Result<Pool2dParams, Failure> {
+    let kernel = match case.sizes("kernel_shape").as_deref() {
+        Some(&[h, w]) => [h, w],
+        other => return Err(Failure::Run(format!("kernel_shape {other:?} is not 2-D"))),
+    };
+    let (stride, dilation) = (pair(case, "strides")?, pair(case, "dilations")?);
+    Ok(Pool2dParams {
+        kernel,
+        stride,
+        padding: padding(case, spatial(x)?, kernel, stride, dilation)?,
+        dilation,
+        ceil_mode: case.flag("ceil_mode").unwrap_or(false),
+    })
+}
+
+/// ONNX's MaxPool `Indices`: flat indices into the whole input, row-major or (storage_order 1) column-major
+/// within each plane.
+fn onnx_indices(op: &MaxPool2d, argmax: &Tensor, column_major: bool) -> Tensor {
+    let g = &op.geometry;
+    let (plane_in, plane_out) = (g.in_h * g.in_w, g.out_h * g.out_w);
+    Tensor::from_fn(argmax.shape().clone(), |o| {
+        let at = argmax.data()[o] as usize;
+        let within = if column_major { (at % g.in_w) * g.in_h + at / g.in_w } else { at };
+        (o / plane_out * plane_in + within) as f32
+    })
+}
+
+async fn batch_norm<B: Backend>(b: &B, case: &Case) -> Result<Vec<Tensor>, Failure> {
+    let inputs: Vec<Tensor> = (0..5).map(|i| case.tensor(i)).collect::<Result<_, _>>()?;
+    // Training: opset 14's training_mode, or the legacy is_test = 0 with the statistics as outputs.
+    let training = case.flag("training_mode").unwrap_or(false) || (case.flag("is_test") == Some(false) && case.outputs.len() > 1);
+    let params = BatchNormParams {
+        eps: case.float("epsilon").unwrap_or(1e-5),
+        // ONNX: running = momentum·running + (1 − momentum)·batch, the other way round from PyTorch.
+        momentum: 1.0 - case.float("momentum").unwrap_or(0.9),
+        training,
+        unbiased_running_var: false,
+    };
+    let per_channel = [inputs[1].shape(), inputs[2].shape(), inputs[3].shape(), inputs[4].shape()];
+    let op = BatchNorm::new(&params, inputs[0].shape(), &per_channel)?;
+    let d: Vec<B::Tensor> = inputs.iter().map(|t| b.upload(t)).collect();
+    let out = b.batch_norm(&op, &d[0], &d[1], &d[2], &d[3], &d[4]);
+    Ok(vec![read(b, &out.y).await?, read(b, &out.running_mean).await?, read(b, &out.running_var).await?])
+}
+
+fn pad(case: &Case, x: &Tensor) -> Result<Pad, Failure> {
+    let rank = x.shape().rank();
+    // Opset 11 moved pads (and the constant) from attributes to inputs; opset 18 added axes.
+    let (pads, value) = match case.input(1) {
+        Some(pads) => (pads.indices()?.values().to_vec(), case.input(2).map(|v| v.values()[0]).unwrap_or(0.0)),
+        None => (case.ints("pads").unwrap_or_default(), case.float("value").unwrap_or(0.0)),
+    };
+    let axes: Vec<usize> = match case.input(3) {
+        Some(axes) => axes.indices()?.values().iter().map(|&a| if a < 0 { a + rank as i64 } else { a } as usize).collect(),
+        None => (0..rank).collect(),
+    };
+    if pads.len() != 2 * axes.len() || axes.iter().any(|&a| a >= rank) {
+        return Err(Failure::Run(format!("pads {pads:?} do not match axes {axes:?} of a rank-{rank} input")));
+    }
+    let mut per_axis = vec![(0, 0); rank];
+    for (i, &a) in axes.iter().enumerate() {
+        per_axis[a] = (pads[i] as isize, pads[i + axes.len()] as isize);
+    }
+    let mode = match case.string("mode").unwrap_or("constant") {
+        "constant" => PaddingMode::Zeros,
+        "edge" => PaddingMode::Border,
+        "reflect" => PaddingMode::Reflection,
+        other => return Err(Failure::Run(format!("pad mode {other} is not supported"))),
+    };
+    Ok(Pad::new(x.shape(), &per_axis, mode, value)?)
+}
+
+async fn dropout<B: Backend>(b: &B, case: &Case) -> Result<Vec<Tensor>, Failure> {
+    let x = case.tensor(0)?;
+    // Opset 12 moved ratio and training_mode to inputs; older opsets only run inference.
+    let ratio = case.input(1).map(|r| r.values()[0]).or(case.float("ratio")).unwrap_or(0.5);
+    let training = case.input(2).is_some_and(|t| t.values()[0] != 0.0);
+    if training && ratio > 0.0 {
+        return Err(Failure::Run("a training-mode dropout with ratio > 0 draws ONNX's random mask, which cannot be compared".into()));
+    }
+    let op = Dropout::new(x.shape(), ratio, training, case.int("seed").unwrap_or(0) as u32)?;
+    let (y, mask) = b.dropout(&op, &b.upload(&x));
+    Ok(vec![read(b, &y).await?, read(b, &mask).await?])
+}
+
+fn reduction(case: &Case) -> Result<Reduction, Failure> {
+    let name = case.string("reduction").unwrap_or("mean");
+    Reduction::parse(name).ok_or_else(|| Failure::Run(format!("reduction {name} is unknown")))
+}

@@ -1,0 +1,82 @@
+//! The GPU backend natively (Vulkan; lavapipe on CPU-only machines): every op against the CPU reference on random
+//! inputs, large dispatches, and the backend's hygiene (pipelines compiled once, buffers pooled, one submission
+//! per chain of ops). The conformance cases run separately: `cargo xtask conformance`.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use engine::ops::conv2d::conv2d;
+use engine::ops::pool::Pool2dParams;
+use engine::ops::{Conv2dParams, max_pool2d::max_pool2d};
+use engine::rng::Rng;
+use engine::{Backend, Cpu, Tensor};
+use tests::compare::{ATOL, RTOL, all_close};
+use tests::properties::Checker;
+
+/// Runs one family of property checks on the shared GPU and fails with every disagreement.
+macro_rules! family {
+    ($test:ident, $method:ident) => {
+        #[test]
+        fn $test() {
+            let Some(gpu) = common::gpu() else { return };
+            let mut checker = Checker::new(gpu);
+            pollster::block_on(checker.$method(11));
+            assert!(checker.compared > 0, "nothing was compared");
+            assert!(checker.failures.is_empty(), "{} disagreements:\n{}", checker.failures.len(), checker.failures.join("\n"));
+        }
+    };
+}
+
+family!(conv2d_gpu_matches_cpu_reference, conv2d);
+family!(pad_gpu_matches_cpu_reference, pad);
+family!(pools_gpu_match_cpu_reference, pools);
+family!(dropout_gpu_matches_cpu_reference, dropout);
+family!(batch_norm_gpu_matches_cpu_reference, batch_norm);
+family!(matrix_products_gpu_match_cpu_reference, matrix_products);
+family!(activations_gpu_match_cpu_reference, activations);
+family!(embedding_gpu_matches_cpu_reference, embedding);
+family!(losses_gpu_match_cpu_reference, losses);
+family!(optimizers_gpu_match_cpu_reference, optimizers);
+
+#[test]
+fn large_outputs_are_split_over_a_2d_grid_of_workgroups() {
+    let Some(gpu) = common::gpu() else { return };
+    // 1 x 1 x 2049 x 2049 outputs = 65,601 workgroups of 64: more than one grid dimension allows.
+    let mut rng = Rng::new(5);
+    let x = Tensor::randn([1, 1, 2049, 2049], &mut rng);
+    let w = Tensor::randn([1, 1, 1, 1], &mut rng);
+    let params = Conv2dParams::default();
+    let want = conv2d(&Cpu, &x, &w, None, &params).unwrap();
+    let y = conv2d(gpu, &gpu.upload(&x), &gpu.upload(&w), None, &params).unwrap();
+    let got = pollster::block_on(gpu.read(&y)).unwrap();
+    all_close("y", got.data(), want.data(), ATOL, RTOL).unwrap();
+}
+
+#[test]
+fn a_chain_of_ops_is_one_submission_with_pipelines_compiled_once_and_buffers_reused() {
+    // A device of its own, so that other tests' work does not count.
+    let Ok(gpu) = pollster::block_on(engine::Gpu::new()) else { return };
+    let mut rng = Rng::new(6);
+    let x = gpu.upload(&Tensor::randn([2, 3, 8, 8], &mut rng));
+    let w = gpu.upload(&Tensor::randn([4, 3, 3, 3], &mut rng));
+    let chain = || {
+        let h = conv2d(&gpu, &x, &w, None, &Conv2dParams::default().padding(1)).unwrap();
+        let r = gpu.relu(&h);
+        let (p, _) = max_pool2d(&gpu, &r, &Pool2dParams::new(2)).unwrap();
+        p
+    };
+    let first = chain();
+    assert_eq!(gpu.submissions(), 0, "recording ops must not submit");
+    pollster::block_on(gpu.read(&first)).unwrap();
+    assert_eq!(gpu.submissions(), 1, "one read, one submission for the whole chain");
+    let pipelines = gpu.compiled_pipelines();
+    drop(first);
+    let pooled = gpu.pooled_buffers();
+    assert!(pooled > 0, "dropped tensors return their buffers to the pool");
+    let second = chain();
+    assert_eq!(gpu.compiled_pipelines(), pipelines, "pipelines are compiled once");
+    assert!(gpu.pooled_buffers() < pooled, "the second chain reuses pooled buffers");
+    pollster::block_on(gpu.read(&second)).unwrap();
+    assert_eq!(gpu.submissions(), 2);
+}
