@@ -39,6 +39,7 @@ struct Params {
 const ZEROS: u32 = 0u;
 const BORDER: u32 = 1u;
 const REFLECTION: u32 = 2u;
+const CIRCULAR: u32 = 3u;
 
 // The input index that padded coordinate `i` (counted from the first pixel) reads along an axis of length `len`;
 // -1 stands for a zero of the padding.
@@ -49,6 +50,7 @@ fn source(i: i32, len: i32) -> i32 {
     switch p.padding_mode {
         case BORDER: { return clamp(i, 0, len - 1); }              // repeat the edge pixel
         case REFLECTION: { return select(2 * (len - 1) - i, -i, i < 0); } // mirror, edge not repeated
+        case CIRCULAR: { return ((i % len) + len) % len; }           // wrap around
         default: { return -1; }                                     // zeros
     }
 }

@@ -21,6 +21,7 @@ struct Params {
 const ZEROS: u32 = 0u;
 const BORDER: u32 = 1u;
 const REFLECTION: u32 = 2u;
+const CIRCULAR: u32 = 3u;
 
 // The input index that padded coordinate `i` reads along an axis of length `len`; -1 for the constant.
 fn source(i: i32, len: i32) -> i32 {
@@ -30,6 +31,7 @@ fn source(i: i32, len: i32) -> i32 {
     switch p.mode {
         case BORDER: { return clamp(i, 0, len - 1); }
         case REFLECTION: { return select(2 * (len - 1) - i, -i, i < 0); }
+        case CIRCULAR: { return ((i % len) + len) % len; }           // wrap around
         default: { return -1; }
     }
 }
@@ -65,6 +67,14 @@ fn fold_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let len = i32(p.in_len);
     let out_len = i32(p.out_len);
     var total = 0.0;
+    if (p.mode == CIRCULAR) {
+        // Every output position o with o - begin ≡ t (mod len) reads t.
+        for (var o = ((t + p.begin) % len + len) % len; o < out_len; o += len) {
+            total += src[base + u32(o) * p.inner];
+        }
+        dst[index] = total;
+        return;
+    }
     // The output position that reads t directly.
     let direct = t + p.begin;
     if (direct >= 0 && direct < out_len) {

@@ -33,7 +33,7 @@ pub fn conv2d_cases(seed: u64, count: usize) -> Vec<Conv2dCase> {
             stride: [1 + rng.below(3), 1 + rng.below(3)],
             dilation: [1 + rng.below(3), 1 + rng.below(3)],
             padding: [rng.below(4), rng.below(4), rng.below(4), rng.below(4)],
-            padding_mode: PaddingMode::ALL[rng.below(3)],
+            padding_mode: PaddingMode::ALL[rng.below(4)],
             groups,
         };
         let with_bias = rng.below(4) != 0;

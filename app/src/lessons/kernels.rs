@@ -217,7 +217,7 @@ pub fn Kernels() -> impl IntoView {
                             }
                         }
                     >
-                        {PaddingMode::ALL
+                        {PaddingMode::LESSON
                             .into_iter()
                             .map(|m| view! { <option value=m.name() selected=move || padding_mode.get() == m>{m.name()}</option> })
                             .collect_view()}

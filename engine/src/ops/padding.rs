@@ -9,6 +9,7 @@
 //! | zeros       | `zeros`       | 0, 0                                          | 0, 0        |
 //! | border      | `replicate`   | a, a (the edge repeats)                       | d, d        |
 //! | reflection  | `reflect`     | c, b (mirror, the edge itself not repeated)   | c, b        |
+//! | circular    | `circular`    | c, d (the image wraps around, ONNX's `wrap`)  | a, b        |
 //!
 //! Reflection needs `pad < len`: a mirror cannot show more than the image minus its edge pixel.
 
@@ -22,11 +23,16 @@ pub enum PaddingMode {
     Border,
     /// The image mirrored at its edge, without repeating the edge pixel (PyTorch `reflect`).
     Reflection,
+    /// The image repeated, as if it wrapped around (PyTorch `circular`, ONNX `wrap`).
+    Circular,
 }
 
 impl PaddingMode {
-    /// All modes, in the order the lessons list them.
-    pub const ALL: [PaddingMode; 3] = [PaddingMode::Zeros, PaddingMode::Border, PaddingMode::Reflection];
+    /// All modes.
+    pub const ALL: [PaddingMode; 4] = [PaddingMode::Zeros, PaddingMode::Border, PaddingMode::Reflection, PaddingMode::Circular];
+
+    /// The three modes the lessons teach (as fastai's augmentations and `grid_sample` name them).
+    pub const LESSON: [PaddingMode; 3] = [PaddingMode::Zeros, PaddingMode::Border, PaddingMode::Reflection];
 
     /// The name used in this project's URLs and labels (as in fastai and `grid_sample`).
     pub fn name(self) -> &'static str {
@@ -34,6 +40,7 @@ impl PaddingMode {
             PaddingMode::Zeros => "zeros",
             PaddingMode::Border => "border",
             PaddingMode::Reflection => "reflection",
+            PaddingMode::Circular => "circular",
         }
     }
 
@@ -43,6 +50,7 @@ impl PaddingMode {
             PaddingMode::Zeros => "zeros",
             PaddingMode::Border => "replicate",
             PaddingMode::Reflection => "reflect",
+            PaddingMode::Circular => "circular",
         }
     }
 
@@ -52,6 +60,7 @@ impl PaddingMode {
             "zeros" | "constant" => Some(PaddingMode::Zeros),
             "border" | "replicate" | "edge" => Some(PaddingMode::Border),
             "reflection" | "reflect" => Some(PaddingMode::Reflection),
+            "circular" | "wrap" => Some(PaddingMode::Circular),
             _ => None,
         }
     }
@@ -72,6 +81,7 @@ impl PaddingMode {
             PaddingMode::Zeros => None,
             PaddingMode::Border => Some(i.clamp(0, last) as usize),
             PaddingMode::Reflection => Some(if i < 0 { -i } else { 2 * last - i } as usize),
+            PaddingMode::Circular => Some(i.rem_euclid(len as isize) as usize),
         }
     }
 }
@@ -86,6 +96,7 @@ mod tests {
         assert_eq!(read(PaddingMode::Zeros), [None, None, None, None]);
         assert_eq!(read(PaddingMode::Border), [Some(0), Some(0), Some(3), Some(3)]);
         assert_eq!(read(PaddingMode::Reflection), [Some(2), Some(1), Some(2), Some(1)]);
+        assert_eq!(read(PaddingMode::Circular), [Some(2), Some(3), Some(0), Some(1)]);
     }
 
     #[test]
@@ -94,6 +105,7 @@ mod tests {
             assert_eq!(PaddingMode::parse(mode.name()), Some(mode));
             assert_eq!(PaddingMode::parse(mode.pytorch_name()), Some(mode));
         }
-        assert_eq!(PaddingMode::parse("wrap"), None);
+        assert_eq!(PaddingMode::parse("wrap"), Some(PaddingMode::Circular));
+        assert_eq!(PaddingMode::parse("symmetric"), None);
     }
 }

@@ -233,12 +233,14 @@ fn compare(case: &Case, computed: &Computed) -> Result<(), Failure> {
     if computed.outputs.len() < case.outputs.len() {
         return Err(Failure::Run(format!("{} outputs computed, {} expected", computed.outputs.len(), case.outputs.len())));
     }
+    for (want, got) in case.outputs.iter().zip(&computed.outputs) {
+        if got.shape().dims() != want.shape.as_slice() {
+            return Err(Failure::Run(format!("{}: computed shape {} but expected {:?}", want.name, got.shape(), want.shape)));
+        }
+    }
     let mut mismatches = Vec::new();
     if !computed.property_checked {
         for (want, got) in case.outputs.iter().zip(&computed.outputs) {
-            if got.shape().dims() != want.shape.as_slice() {
-                return Err(Failure::Run(format!("{}: computed shape {} but expected {:?}", want.name, got.shape(), want.shape)));
-            }
             let atol = reference_atol(&want.raw(), computed.atol);
             if let Err(m) = all_close(&want.name, got.data(), &want.values(), atol, RTOL) {
                 mismatches.push(m);

@@ -20,6 +20,45 @@ use engine::{Backend, Tensor};
 
 /// Runs an ONNX case.
 pub async fn run<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
+    let Some(lifted) = lift_1d(case) else { return run_2d(b, case).await };
+    let mut computed = run_2d(b, &lifted).await?;
+    // Back to the case's own 1-D shapes.
+    for (out, want) in computed.outputs.iter_mut().zip(&case.outputs) {
+        if out.shape().numel() == want.shape.iter().product::<usize>() {
+            *out = Tensor::new(want.shape.clone(), out.data().to_vec())?;
+        }
+    }
+    Ok(computed)
+}
+
+/// A 1-D convolution or pooling (`[N, C, L]`) as the 2-D one it is: height 1, and every spatial attribute given a
+/// leading height entry (`pads [b, e]` becomes `[0, b, 0, e]`). Expected outputs get the same height axis.
+fn lift_1d(case: &Case) -> Option<Case> {
+    let spatial_ops = ["Conv", "AveragePool", "MaxPool", "GlobalAveragePool"];
+    if !spatial_ops.contains(&case.op.as_str()) || case.input(0)?.shape.len() != 3 {
+        return None;
+    }
+    let mut lifted = case.clone();
+    let with_height = |shape: &mut Vec<usize>| {
+        if shape.len() == 3 {
+            shape.insert(2, 1);
+        }
+    };
+    for t in lifted.inputs.iter_mut().chain(lifted.outputs.iter_mut()) {
+        with_height(&mut t.shape);
+    }
+    for (key, fill) in [("kernel_shape", 1), ("strides", 1), ("dilations", 1)] {
+        if let Some(v) = case.ints(key) {
+            lifted.attrs.insert(key.into(), serde_json::json!([fill, v[0]]));
+        }
+    }
+    if let Some(pads) = case.ints("pads") {
+        lifted.attrs.insert("pads".into(), serde_json::json!([0, pads[0], 0, pads[1]]));
+    }
+    Some(lifted)
+}
+
+async fn run_2d<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
     let up = |t: &Tensor| b.upload(t);
     let outputs = match case.op.as_str() {
         "Conv" => {
@@ -80,7 +119,7 @@ pub async fn run<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
             let op = pad(case, &x)?;
             vec![read(b, &b.pad(&op, &up(&x))).await?]
         }
-        "Dropout" => dropout(b, case).await?,
+        "Dropout" => return dropout(b, case).await,
         "SoftmaxCrossEntropyLoss" => {
             let scores = case.tensor(0)?;
             let weight = case.input(2).map(|t| t.tensor()).transpose()?;
@@ -214,22 +253,28 @@ fn pad(case: &Case, x: &Tensor) -> Result<Pad, Failure> {
         "constant" => PaddingMode::Zeros,
         "edge" => PaddingMode::Border,
         "reflect" => PaddingMode::Reflection,
+        "wrap" => PaddingMode::Circular,
         other => return Err(Failure::Run(format!("pad mode {other} is not supported"))),
     };
     Ok(Pad::new(x.shape(), &per_axis, mode, value)?)
 }
 
-async fn dropout<B: Backend>(b: &B, case: &Case) -> Result<Vec<Tensor>, Failure> {
+/// Dropout. Inference and ratio 0 compare element by element; training with a ratio draws ONNX's random mask,
+/// which no other generator reproduces, so there the engine's own output is checked for what every valid dropout
+/// satisfies.
+async fn dropout<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
     let x = case.tensor(0)?;
     // Opset 12 moved ratio and training_mode to inputs; older opsets only run inference.
     let ratio = case.input(1).map(|r| r.values()[0]).or(case.float("ratio")).unwrap_or(0.5);
     let training = case.input(2).is_some_and(|t| t.values()[0] != 0.0);
-    if training && ratio > 0.0 {
-        return Err(Failure::Run("a training-mode dropout with ratio > 0 draws ONNX's random mask, which cannot be compared".into()));
-    }
     let op = Dropout::new(x.shape(), ratio, training, case.int("seed").unwrap_or(0) as u32)?;
     let (y, mask) = b.dropout(&op, &b.upload(&x));
-    Ok(vec![read(b, &y).await?, read(b, &mask).await?])
+    let (y, mask) = (read(b, &y).await?, read(b, &mask).await?);
+    if training && ratio > 0.0 {
+        super::torch::check_dropout_properties(&x, &y, &mask, ratio)?;
+        return Ok(Computed { property_checked: true, ..Computed::outputs(vec![y, mask]) });
+    }
+    Ok(Computed::outputs(vec![y, mask]))
 }
 
 fn reduction(case: &Case) -> Result<Reduction, Failure> {

@@ -224,22 +224,35 @@ async fn dropout<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
     if !case.flag("property_test").unwrap_or(false) {
         return Ok(Computed::outputs(vec![y]).with_grads(vec![("x", dx)]));
     }
-    let scale = 1.0 / (1.0 - p);
     let mask = read(b, &mask).await?;
-    let dropped = mask.data().iter().filter(|&&m| m == 0.0).count();
+    check_dropout_properties(&x, &y, &mask, p)?;
+    let scale = 1.0 / (1.0 - p);
     for i in 0..x.data().len() {
-        let (xi, yi, kept) = (x.data()[i], y.data()[i], mask.data()[i] == 1.0);
-        let want_y = if kept { xi * scale } else { 0.0 };
-        let want_dx = if kept { dy.data()[i] * scale } else { 0.0 };
-        if (yi - want_y).abs() > 1e-5 * (1.0 + want_y.abs()) || (dx.data()[i] - want_dx).abs() > 1e-5 * (1.0 + want_dx.abs()) {
-            return Err(Failure::Run(format!("element {i}: x {xi}, y {yi}, dx {} break the dropout properties", dx.data()[i])));
+        let want_dx = dy.data()[i] * mask.data()[i] * scale;
+        if (dx.data()[i] - want_dx).abs() > 1e-5 * (1.0 + want_dx.abs()) {
+            return Err(Failure::Run(format!("element {i}: dx {} is not dy · mask / (1 − p) = {want_dx}", dx.data()[i])));
+        }
+    }
+    Ok(Computed { property_checked: true, ..Computed::outputs(vec![y]) })
+}
+
+/// What every training-mode dropout output satisfies: the mask is 0 or 1, each `y` is `x / (1 − p)` where kept and 0
+/// where dropped, and about `p` of the values are dropped (within 4 standard deviations).
+pub(super) fn check_dropout_properties(x: &Tensor, y: &Tensor, mask: &Tensor, p: f32) -> Result<(), Failure> {
+    let scale = 1.0 / (1.0 - p);
+    for i in 0..x.data().len() {
+        let (xi, yi, m) = (x.data()[i], y.data()[i], mask.data()[i]);
+        let want = xi * m * scale;
+        if !(m == 0.0 || m == 1.0) || (yi - want).abs() > 1e-5 * (1.0 + want.abs()) {
+            return Err(Failure::Run(format!("element {i}: x {xi}, mask {m}, y {yi} break the dropout properties")));
         }
     }
     let n = x.data().len() as f32;
-    if (dropped as f32 - p * n).abs() > 4.0 * (n * p * (1.0 - p)).sqrt() + 1.0 {
+    let dropped = mask.data().iter().filter(|&&m| m == 0.0).count() as f32;
+    if (dropped - p * n).abs() > 4.0 * (n * p * (1.0 - p)).sqrt() + 1.0 {
         return Err(Failure::Run(format!("{dropped} of {n} values dropped: far from p = {p}")));
     }
-    Ok(Computed { property_checked: true, ..Computed::outputs(vec![y]) })
+    Ok(())
 }
 
 /// The tiny CNN of the `train_step` cases, trained for `steps` steps on one fixed batch:
@@ -266,14 +279,16 @@ async fn train_step<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure>
             }
             .validated()?,
         ),
-        "adam" => {
+        name @ ("adam" | "adamw") => {
             let betas = case.attrs.get("betas").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|v| v.as_f64()).collect::<Vec<_>>());
             let (beta1, beta2) = match betas.as_deref() {
                 Some(&[b1, b2]) => (b1 as f32, b2 as f32),
                 _ => (0.9, 0.999),
             };
             let eps = case.float("eps").unwrap_or(1e-8);
-            Optimizer::Adam(Adam { lr, beta1, beta2, eps, weight_decay: case.float("weight_decay").unwrap_or(0.0), decoupled: false }.validated()?)
+            // AdamW's default weight decay is 0.01, Adam's 0.
+            let weight_decay = case.float("weight_decay").unwrap_or(if name == "adamw" { 0.01 } else { 0.0 });
+            Optimizer::Adam(Adam { lr, beta1, beta2, eps, weight_decay, decoupled: name == "adamw" }.validated()?)
         }
         other => return Err(Failure::Run(format!("optimizer {other} is not supported"))),
     };
