@@ -8,8 +8,13 @@
 //! has no WebGPU) and [`Gpu`] (wgpu: WebGPU in the browser, Vulkan/Metal/DX12 natively, lavapipe on CPU-only Linux).
 
 pub mod backend;
+pub mod data;
 pub mod error;
 pub mod indices;
+pub mod learner;
+pub mod models;
+pub mod nn;
+pub mod optim;
 pub mod ops;
 pub mod rng;
 pub mod shape;

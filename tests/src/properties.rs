@@ -8,6 +8,7 @@ use engine::ops::adam::Adam;
 use engine::ops::adaptive_avg_pool2d::AdaptiveAvgPool2d;
 use engine::ops::avg_pool2d::AvgPool2d;
 use engine::ops::batch_norm::{BatchNorm, BatchNormParams};
+use engine::ops::concat::Concat;
 use engine::ops::conv2d::Conv2d;
 use engine::ops::cross_entropy::{CrossEntropy, Reduction};
 use engine::ops::dropout::Dropout;
@@ -228,6 +229,14 @@ impl<'a, B: Backend> Checker<'a, B> {
             let (da, db) = self.backend.matmul_backward(&op, &ad, &bd, &self.up(&dy));
             self.agree(&format!("{what} da"), &want_a, &da).await;
             self.agree(&format!("{what} db"), &want_b, &db).await;
+        }
+        let (a, b) = (Tensor::randn([3, 2, 2], &mut rng), Tensor::randn([3, 5, 2], &mut rng));
+        let op = Concat::new(&[a.shape(), b.shape()], 1).expect("valid");
+        self.agree("concat y", &op.forward(&[&a, &b]), &self.backend.concat(&op, &[&self.up(&a), &self.up(&b)])).await;
+        let dy = Tensor::randn(op.out_shape.clone(), &mut rng);
+        let (want, got) = (op.backward(&dy), self.backend.concat_backward(&op, &self.up(&dy)));
+        for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+            self.agree(&format!("concat d{i}"), w, g).await;
         }
         let x = Tensor::randn([2, 3, 4], &mut rng);
         for to in [vec![4], vec![3, 1], vec![2, 1, 4], vec![]] {

@@ -6,6 +6,7 @@ use crate::ops::adam::Adam;
 use crate::ops::adaptive_avg_pool2d::AdaptiveAvgPool2d;
 use crate::ops::avg_pool2d::AvgPool2d;
 use crate::ops::batch_norm::{BatchNorm, BatchNormGrads, BatchNormOutput};
+use crate::ops::concat::Concat;
 use crate::ops::conv2d::{Conv2d, Conv2dGrads};
 use crate::ops::cross_entropy::{CrossEntropy, CrossEntropyOutput};
 use crate::ops::dropout::Dropout;
@@ -60,10 +61,10 @@ impl Backend for Cpu {
     }
 
     fn conv2d(&self, op: &Conv2d, x: &T, w: &T, b: Option<&T>) -> T {
-        op.forward(x, w, b)
+        op.forward_fast(x, w, b)
     }
     fn conv2d_backward(&self, op: &Conv2d, x: &T, w: &T, dy: &T) -> Conv2dGrads<T> {
-        op.backward(x, w, dy)
+        op.backward_fast(x, w, dy)
     }
     fn pad(&self, op: &Pad, x: &T) -> T {
         op.forward(x)
@@ -112,6 +113,12 @@ impl Backend for Cpu {
     }
     fn matmul_backward(&self, op: &Matmul, a: &T, b: &T, dy: &T) -> (T, T) {
         op.backward(a, b, dy)
+    }
+    fn concat(&self, op: &Concat, xs: &[&T]) -> T {
+        op.forward(xs)
+    }
+    fn concat_backward(&self, op: &Concat, dy: &T) -> Vec<T> {
+        op.backward(dy)
     }
     fn sum_to(&self, op: &SumTo, x: &T) -> T {
         op.forward(x)

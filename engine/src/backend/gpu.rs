@@ -14,6 +14,7 @@ use crate::ops::adam::Adam;
 use crate::ops::adaptive_avg_pool2d::AdaptiveAvgPool2d;
 use crate::ops::avg_pool2d::AvgPool2d;
 use crate::ops::batch_norm::{BatchNorm, BatchNormGrads, BatchNormOutput};
+use crate::ops::concat::Concat;
 use crate::ops::conv2d::{Conv2d, Conv2dGrads};
 use crate::ops::cross_entropy::{CrossEntropy, CrossEntropyOutput};
 use crate::ops::dropout::Dropout;
@@ -457,6 +458,12 @@ impl Backend for Gpu {
     }
     fn matmul_backward(&self, op: &Matmul, a: &G, b: &G, dy: &G) -> (G, G) {
         op.backward_gpu(self, a, b, dy)
+    }
+    fn concat(&self, op: &Concat, xs: &[&G]) -> G {
+        op.forward_gpu(self, xs)
+    }
+    fn concat_backward(&self, op: &Concat, dy: &G) -> Vec<G> {
+        op.backward_gpu(self, dy)
     }
     fn sum_to(&self, op: &SumTo, x: &G) -> G {
         op.forward_gpu(self, x)

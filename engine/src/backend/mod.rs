@@ -20,6 +20,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod sgemm;
 pub mod shaders;
 
 use crate::error::Result;
@@ -27,6 +28,7 @@ use crate::ops::adam::Adam;
 use crate::ops::adaptive_avg_pool2d::AdaptiveAvgPool2d;
 use crate::ops::avg_pool2d::AvgPool2d;
 use crate::ops::batch_norm::{BatchNorm, BatchNormGrads, BatchNormOutput};
+use crate::ops::concat::Concat;
 use crate::ops::conv2d::{Conv2d, Conv2dGrads};
 use crate::ops::cross_entropy::{CrossEntropy, CrossEntropyOutput};
 use crate::ops::dropout::Dropout;
@@ -46,13 +48,13 @@ use crate::tensor::Tensor;
 use std::future::Future;
 
 /// A tensor that lives on a backend.
-pub trait DeviceTensor: Clone {
+pub trait DeviceTensor: Clone + 'static {
     /// Its shape.
     fn shape(&self) -> &Shape;
 }
 
 /// A place where ops run. See the module docs for the design.
-pub trait Backend {
+pub trait Backend: 'static {
     /// This backend's tensors.
     type Tensor: DeviceTensor;
 
@@ -130,6 +132,11 @@ pub trait Backend {
     fn matmul(&self, op: &Matmul, a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
     /// Gradients of [`Backend::matmul`]: `(da, db)`.
     fn matmul_backward(&self, op: &Matmul, a: &Self::Tensor, b: &Self::Tensor, dy: &Self::Tensor) -> (Self::Tensor, Self::Tensor);
+
+    /// [`crate::ops::concat`]: joins tensors along an axis.
+    fn concat(&self, op: &Concat, xs: &[&Self::Tensor]) -> Self::Tensor;
+    /// Gradient of [`Backend::concat`]: each input's slice.
+    fn concat_backward(&self, op: &Concat, dy: &Self::Tensor) -> Vec<Self::Tensor>;
 
     /// [`crate::ops::sum_to`]: sums a broadcast tensor back down to a smaller shape.
     fn sum_to(&self, op: &SumTo, x: &Self::Tensor) -> Self::Tensor;

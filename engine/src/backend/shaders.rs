@@ -12,6 +12,7 @@ shaders!(
     "adaptive_avg_pool2d",
     "avg_pool2d",
     "batch_norm",
+    "concat",
     "conv2d",
     "cross_entropy",
     "dropout",

@@ -13,6 +13,7 @@
 //! every layout without copies.
 
 use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::sgemm::{View, sgemm};
 use crate::backend::{Backend, DeviceTensor};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::ops::sum_to::SumTo;
@@ -97,8 +98,31 @@ impl StridedMatmul {
         offset
     }
 
-    /// The CPU reference: plain loops, summing over `k` in order.
+    /// The product on the CPU, one [`sgemm`] per batch (`C` is laid down first, then the product added).
     pub fn run(&self, a: &[f32], b: &[f32], c: Option<&[f32]>) -> Vec<f32> {
+        let (m, n) = (self.m, self.n);
+        let mut out = vec![0.0; self.batches() * m * n];
+        let beta = match (self.c, c) {
+            (Some((rs, cs)), Some(c)) => {
+                for (i, row) in out.chunks_mut(n).enumerate() {
+                    for (j, v) in row.iter_mut().enumerate() {
+                        *v = self.beta * c[(i % m) * rs + j * cs];
+                    }
+                }
+                1.0
+            }
+            _ => 0.0,
+        };
+        for batch in 0..self.batches() {
+            let view = |data, op: &Operand, strides| View { data, offset: self.offset(batch, strides), row_stride: op.row_stride, col_stride: op.col_stride };
+            let (av, bv) = (view(a, &self.a, &self.a.batch_strides), view(b, &self.b, &self.b.batch_strides));
+            sgemm(m, self.k, n, self.alpha, av, bv, beta, &mut out, batch * m * n, n);
+        }
+        out
+    }
+
+    /// The reference: plain loops, summing over `k` in order.
+    pub fn run_reference(&self, a: &[f32], b: &[f32], c: Option<&[f32]>) -> Vec<f32> {
         let mut out = vec![0.0; self.batches() * self.m * self.n];
         let mut slot = out.iter_mut();
         for batch in 0..self.batches() {
@@ -347,6 +371,29 @@ mod tests {
         let b = Tensor::from_fn([3, 2], |i| i as f32);
         // [[0 1 2] [3 4 5]] @ [[0 1] [2 3] [4 5]]
         assert_eq!(Matmul::new(a.shape(), b.shape()).unwrap().forward(&a, &b).data(), &[10.0, 13.0, 28.0, 40.0]);
+    }
+
+    #[test]
+    fn the_fast_product_equals_the_reference_loops_for_every_layout() {
+        let mut rng = Rng::new(21);
+        let a = Tensor::randn([3 * 5 * 7], &mut rng);
+        let b = Tensor::randn([2 * 7 * 4], &mut rng);
+        let c = Tensor::randn([5], &mut rng);
+        let product = StridedMatmul {
+            m: 5,
+            n: 4,
+            k: 7,
+            batch_dims: [1, 1, 3, 2],
+            a: Operand { row_stride: 1, col_stride: 5, batch_strides: [0, 0, 35, 0] },
+            b: Operand { row_stride: 4, col_stride: 1, batch_strides: [0, 0, 0, 28] },
+            alpha: 0.5,
+            beta: 2.0,
+            c: Some((1, 0)),
+        };
+        let (fast, slow) = (product.run(a.data(), b.data(), Some(c.data())), product.run_reference(a.data(), b.data(), Some(c.data())));
+        for (f, s) in fast.iter().zip(&slow) {
+            assert!((f - s).abs() < 1e-4 * (1.0 + s.abs()), "{f} vs {s}");
+        }
     }
 
     #[test]

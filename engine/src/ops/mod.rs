@@ -6,6 +6,7 @@ pub mod adam;
 pub mod adaptive_avg_pool2d;
 pub mod avg_pool2d;
 pub mod batch_norm;
+pub mod concat;
 pub mod conv2d;
 pub mod cross_entropy;
 pub mod dropout;

@@ -1,0 +1,155 @@
+//! `cargo xtask train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B]
+//! [--lr X]`: trains one of the lesson's models natively, printing a line per epoch (train loss, validation loss,
+//! metric, items/s) with a progress bar while it runs, and as its last line one JSON object:
+//! `{"task", "backend", "epochs", "valid_loss", "metric", "value", "items_per_s"}`.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    match native::run(std::env::args().skip(1).collect()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use engine::data::rossmann::{self, RossmannTable};
+    use engine::data::{Dataset, digits, shapes};
+    use engine::learner::{EpochReport, FitConfig, Loss, Metric, fit_one_cycle};
+    use engine::nn::{Model, TabularConfig, TabularModel};
+    use engine::optim::Optimizer;
+    use engine::rng::Rng;
+    use engine::{Backend, Cpu, Gpu, models};
+    use std::io::Write;
+
+    const USAGE: &str =
+        "usage: train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X]";
+
+    struct Args {
+        task: String,
+        backend: String,
+        epochs: Option<usize>,
+        seed: u64,
+        batch: Option<usize>,
+        lr: Option<f32>,
+    }
+
+    fn parse(args: Vec<String>) -> Result<Args, String> {
+        let mut parsed = Args { task: String::new(), backend: "cpu".into(), epochs: None, seed: 42, batch: None, lr: None };
+        let mut it = args.into_iter();
+        while let Some(flag) = it.next() {
+            let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+            let bad = |what: &str| format!("{flag} needs {what}, not `{value}`\n{USAGE}");
+            match flag.as_str() {
+                "--task" => parsed.task = value,
+                "--backend" => parsed.backend = value,
+                "--epochs" => parsed.epochs = Some(value.parse().map_err(|_| bad("a whole number"))?),
+                "--seed" => parsed.seed = value.parse().map_err(|_| bad("a whole number"))?,
+                "--batch" => parsed.batch = Some(value.parse().map_err(|_| bad("a whole number"))?),
+                "--lr" => parsed.lr = Some(value.parse().map_err(|_| bad("a number"))?),
+                _ => return Err(format!("unknown option {flag}\n{USAGE}")),
+            }
+        }
+        if !["digits", "shapes", "rossmann"].contains(&parsed.task.as_str()) {
+            return Err(format!("--task must be digits, shapes or rossmann\n{USAGE}"));
+        }
+        if !["cpu", "gpu"].contains(&parsed.backend.as_str()) {
+            return Err(format!("--backend must be cpu or gpu\n{USAGE}"));
+        }
+        if parsed.batch == Some(0) || parsed.epochs == Some(0) {
+            return Err(format!("--batch and --epochs must be at least 1\n{USAGE}"));
+        }
+        Ok(parsed)
+    }
+
+    pub fn run(args: Vec<String>) -> Result<(), String> {
+        let args = parse(args)?;
+        if args.backend == "gpu" {
+            let gpu = pollster::block_on(Gpu::new()).map_err(|e| e.to_string())?;
+            train(&gpu, &args)
+        } else {
+            train(&Cpu, &args)
+        }
+    }
+
+    fn train<B: Backend>(b: &B, args: &Args) -> Result<(), String> {
+        println!("training {} on {}", args.task, b.label());
+        let mut rng = Rng::new(args.seed);
+        let (reports, metric) = match args.task.as_str() {
+            "digits" => {
+                let (train, valid) = digits::parse(include_bytes!("../../../public/data/digits_u8.bin")).map_err(|e| e.to_string())?.split(0.2, args.seed);
+                let mut model = models::digits_cnn(b, &mut rng);
+                let config = config(args, 10, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
+                (fit(b, &mut model, &train, &valid, &config)?, Metric::Accuracy)
+            }
+            "shapes" => {
+                let (set, _) = shapes::generate(3000, args.seed);
+                let (train, valid) = set.split(0.2, args.seed);
+                let mut model = models::shapes_cnn(b, &mut rng);
+                let config = config(args, 8, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
+                (fit(b, &mut model, &train, &valid, &config)?, Metric::Accuracy)
+            }
+            _ => {
+                let table = RossmannTable::generate(250, 407, args.seed);
+                let (train, valid, y_range) = table.tabular_sets();
+                println!(
+                    "{} training rows, {} validation rows; noise floor RMSPE {:.4} (oracle on these rows {:.4})",
+                    train.rows(),
+                    valid.rows(),
+                    rossmann::noise_floor(),
+                    table.oracle_rmspe(&table.valid_rows)
+                );
+                let mut model = TabularModel::new(b, TabularConfig::rossmann(train.cardinalities(), train.cont_names.len(), y_range), &mut rng)
+                    .map_err(|e| e.to_string())?;
+                let config = config(args, 6, 512, 3e-3, Loss::Mse, Metric::Rmspe);
+                (fit(b, &mut model, &train, &valid, &config)?, Metric::Rmspe)
+            }
+        };
+        let last = reports.last().ok_or("no epoch ran")?;
+        println!(
+            "{{\"task\":\"{}\",\"backend\":\"{}\",\"epochs\":{},\"valid_loss\":{},\"metric\":\"{}\",\"value\":{},\"items_per_s\":{:.1}}}",
+            args.task,
+            args.backend,
+            reports.len(),
+            last.valid_loss,
+            metric.name(),
+            last.metric,
+            reports.iter().map(|r| r.items_per_s).sum::<f64>() / reports.len() as f64
+        );
+        Ok(())
+    }
+
+    fn config(args: &Args, epochs: usize, batch: usize, lr: f32, loss: Loss, metric: Metric) -> FitConfig {
+        FitConfig {
+            epochs: args.epochs.unwrap_or(epochs),
+            batch_size: args.batch.unwrap_or(batch),
+            lr_max: args.lr.unwrap_or(lr),
+            seed: args.seed,
+            read_every: 10,
+            loss,
+            metric,
+        }
+    }
+
+    fn fit<B: Backend, M: Model<B>, D: Dataset<B, Input = M::Input>>(b: &B, model: &mut M, train: &D, valid: &D, config: &FitConfig) -> Result<Vec<EpochReport>, String> {
+        let mut optimizer = Optimizer::adamw(0.01);
+        println!("{:>5}  {:>10}  {:>10}  {:>10}  {:>10}", "epoch", "train_loss", "valid_loss", config.metric.name(), "items/s");
+        let progress = |step: usize, total: usize| {
+            let width = 30;
+            let done = width * step / total.max(1);
+            eprint!("\r[{}{}] {step}/{total} steps", "#".repeat(done), ".".repeat(width - done));
+            let _ = std::io::stderr().flush();
+        };
+        let on_epoch = |r: &EpochReport| {
+            eprint!("\r{}\r", " ".repeat(60));
+            println!("{:>5}  {:>10.4}  {:>10.4}  {:>10.4}  {:>10.0}", r.epoch, r.train_loss, r.valid_loss, r.metric, r.items_per_s);
+        };
+        pollster::block_on(fit_one_cycle(b, model, &mut optimizer, train, valid, config, progress, on_epoch)).map_err(|e| e.to_string())
+    }
+}

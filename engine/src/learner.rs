@@ -1,0 +1,235 @@
+//! Training: the step (forward, loss, backward, update), the one-cycle fit over epochs, and evaluation.
+//!
+//! The whole step is recorded on the backend without waiting: on the GPU it becomes one submission, and the loss
+//! is read back only every `read_every` steps (each read waits for the work recorded so far).
+
+use crate::backend::{Backend, DeviceTensor};
+use crate::data::{Dataset, Targets, shuffle};
+use crate::error::{ErrorKind, OpError, Result};
+use crate::nn::Model;
+use crate::ops::cross_entropy::{CrossEntropy, Reduction};
+use crate::ops::mse::Mse;
+use crate::optim::{OneCycle, Optimizer};
+use crate::rng::Rng;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// The loss a model trains on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Classification: cross-entropy of the scores.
+    CrossEntropy,
+    /// Regression: mean squared error (of log values, for sales).
+    Mse,
+}
+
+/// What validation reports besides the loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// The share of items whose highest score is the right class.
+    Accuracy,
+    /// Root mean square percentage error of `exp(prediction)` against `exp(target)` (for log targets).
+    Rmspe,
+}
+
+impl Metric {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "accuracy",
+            Metric::Rmspe => "rmspe",
+        }
+    }
+}
+
+/// How to fit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Items per step.
+    pub batch_size: usize,
+    /// The one-cycle peak learning rate.
+    pub lr_max: f32,
+    /// Shuffling seed.
+    pub seed: u64,
+    /// Read the loss back every this many steps.
+    pub read_every: usize,
+    /// The loss.
+    pub loss: Loss,
+    /// The validation metric.
+    pub metric: Metric,
+}
+
+/// One epoch's report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    /// From 1.
+    pub epoch: usize,
+    /// Mean of the training losses read back during the epoch.
+    pub train_loss: f32,
+    /// Mean validation loss.
+    pub valid_loss: f32,
+    /// The validation metric.
+    pub metric: f32,
+    /// Training items per second (validation excluded).
+    pub items_per_s: f64,
+}
+
+/// The loss tensor and the gradient of the model's output, for one batch.
+fn loss_and_gradient<B: Backend>(b: &B, loss: Loss, out: &B::Tensor, targets: &Targets, one: &B::Tensor) -> Result<(B::Tensor, B::Tensor)> {
+    match (loss, targets) {
+        (Loss::CrossEntropy, Targets::Classes(t)) => {
+            let op = CrossEntropy::new(out.shape(), t, None, None, Reduction::Mean)?;
+            let saved = b.cross_entropy(&op, out, None);
+            let dout = b.cross_entropy_backward(&op, &saved, None, one);
+            Ok((saved.loss, dout))
+        }
+        (Loss::Mse, Targets::Values(t)) => {
+            let target = b.upload(t);
+            let op = Mse::new(out.shape(), target.shape(), Reduction::Mean)?;
+            let value = b.mse(&op, out, &target);
+            let (dout, _) = b.mse_backward(&op, out, &target, one);
+            Ok((value, dout))
+        }
+        _ => Err(OpError::new("learner", ErrorKind::Value, "the loss does not suit the targets")
+            .expected("cross-entropy with classes, MSE with values")
+            .given(format!("{loss:?}"))
+            .hint("classify with Loss::CrossEntropy, regress with Loss::Mse")
+            .into()),
+    }
+}
+
+/// One training step: forward, loss, backward, update. Returns the loss, still on the backend.
+pub fn train_step<B: Backend, M: Model<B>>(
+    b: &B,
+    model: &mut M,
+    optimizer: &mut Optimizer,
+    input: &M::Input,
+    targets: &Targets,
+    loss: Loss,
+    lr: f32,
+    momentum: f32,
+    one: &B::Tensor,
+) -> Result<B::Tensor> {
+    let out = model.forward(b, input)?;
+    let (value, dout) = loss_and_gradient(b, loss, &out, targets, one)?;
+    model.backward(b, &dout);
+    optimizer.step(b, model.params_mut(), lr, momentum)?;
+    Ok(value)
+}
+
+/// The scalar 1, the upstream gradient of a loss.
+pub fn one<B: Backend>(b: &B) -> B::Tensor {
+    b.upload(&Tensor::new(Shape::default(), vec![1.0]).expect("a scalar"))
+}
+
+/// Validation loss and metric, in evaluation mode, batch by batch.
+pub async fn evaluate<B: Backend, M: Model<B>, D: Dataset<B, Input = M::Input>>(
+    b: &B,
+    model: &mut M,
+    data: &D,
+    batch_size: usize,
+    loss: Loss,
+    metric: Metric,
+) -> Result<(f32, f32)> {
+    model.set_training(false);
+    let one = one(b);
+    let (mut loss_sum, mut hits, mut squares, mut count) = (0.0f64, 0usize, 0.0f64, 0usize);
+    let items: Vec<usize> = (0..data.len()).collect();
+    for chunk in items.chunks(batch_size.max(1)) {
+        let (input, targets) = data.batch(b, chunk);
+        let out = model.forward(b, &input)?;
+        let (value, _) = loss_and_gradient(b, loss, &out, &targets, &one)?;
+        loss_sum += b.read(&value).await?.data()[0] as f64 * chunk.len() as f64;
+        let predictions = b.read(&out).await?;
+        match (&targets, metric) {
+            (Targets::Classes(t), Metric::Accuracy) => {
+                let classes = predictions.shape().dims()[1];
+                for (row, &label) in predictions.data().chunks(classes).zip(t.values()) {
+                    let best = row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best });
+                    hits += (best as i64 == label) as usize;
+                }
+            }
+            (Targets::Values(t), Metric::Rmspe) => {
+                for (p, y) in predictions.data().iter().zip(t.data()) {
+                    let (p, y) = ((*p as f64).exp(), (*y as f64).exp());
+                    squares += ((y - p) / y).powi(2);
+                }
+            }
+            _ => {}
+        }
+        count += chunk.len();
+    }
+    model.set_training(true);
+    let n = count.max(1) as f64;
+    let value = match metric {
+        Metric::Accuracy => hits as f64 / n,
+        Metric::Rmspe => (squares / n).sqrt(),
+    };
+    Ok(((loss_sum / n) as f32, value as f32))
+}
+
+/// Milliseconds from a monotonic clock (the browser's `performance.now()` in wasm).
+pub fn now_ms() -> f64 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now()
+    }
+}
+
+/// Fits `model` with the one-cycle schedule: `epochs` passes over `train`, evaluating on `valid` after each.
+/// `progress(step, total)` is called after every step, `on_epoch` after every epoch.
+pub async fn fit_one_cycle<B: Backend, M: Model<B>, D: Dataset<B, Input = M::Input>>(
+    b: &B,
+    model: &mut M,
+    optimizer: &mut Optimizer,
+    train: &D,
+    valid: &D,
+    config: &FitConfig,
+    mut progress: impl FnMut(usize, usize),
+    mut on_epoch: impl FnMut(&EpochReport),
+) -> Result<Vec<EpochReport>> {
+    let batch = config.batch_size.max(1);
+    let steps_per_epoch = train.len().div_ceil(batch);
+    let total = steps_per_epoch * config.epochs;
+    let schedule = OneCycle::new(config.lr_max, total);
+    let mut rng = Rng::new(config.seed);
+    let one = one(b);
+    let mut reports = Vec::new();
+    let mut step = 0;
+    model.set_training(true);
+    for epoch in 1..=config.epochs {
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        shuffle(&mut order, &mut rng);
+        let start = now_ms();
+        let mut losses = Vec::new();
+        for (i, chunk) in order.chunks(batch).enumerate() {
+            let (input, targets) = train.batch(b, chunk);
+            let value = train_step(b, model, optimizer, &input, &targets, config.loss, schedule.lr(step), schedule.momentum(step), &one)?;
+            step += 1;
+            if (i + 1) % config.read_every.max(1) == 0 || i + 1 == steps_per_epoch {
+                losses.push(b.read(&value).await?.data()[0]);
+            }
+            progress(step, total);
+        }
+        let seconds = (now_ms() - start) / 1000.0;
+        let (valid_loss, metric) = evaluate(b, model, valid, batch, config.loss, config.metric).await?;
+        let report = EpochReport {
+            epoch,
+            train_loss: losses.iter().sum::<f32>() / losses.len().max(1) as f32,
+            valid_loss,
+            metric,
+            items_per_s: train.len() as f64 / seconds.max(1e-9),
+        };
+        on_epoch(&report);
+        reports.push(report);
+    }
+    Ok(reports)
+}

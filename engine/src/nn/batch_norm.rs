@@ -1,0 +1,89 @@
+//! The `BatchNorm1d` / `BatchNorm2d` layer ([`crate::ops::batch_norm`]): learned `weight` (γ) and `bias` (β), and
+//! running statistics that follow the training batches and are used in evaluation.
+
+use super::{Layer, OpCache, Param, saved};
+use crate::backend::{Backend, DeviceTensor};
+use crate::error::Result;
+use crate::ops::batch_norm::{BatchNorm as BatchNormOp, BatchNormOutput, BatchNormParams};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// `nn.BatchNorm1d(num_features)` (input `[N, C]` or `[N, C, L]`) or `nn.BatchNorm2d` (`[N, C, H, W]`).
+pub struct BatchNorm<B: Backend> {
+    /// `C`
+    pub num_features: usize,
+    /// eps, momentum, training.
+    pub params: BatchNormParams,
+    /// γ, `[C]`, starting at 1.
+    pub weight: Param<B>,
+    /// β, `[C]`, starting at 0.
+    pub bias: Param<B>,
+    /// The running mean, `[C]`, starting at 0.
+    pub running_mean: B::Tensor,
+    /// The running variance, `[C]`, starting at 1.
+    pub running_var: B::Tensor,
+    dims: usize,
+    op: OpCache<BatchNormOp>,
+    saved: Option<(B::Tensor, BatchNormOutput<B::Tensor>)>,
+}
+
+impl<B: Backend> BatchNorm<B> {
+    /// A batch norm over `num_features` channels; `dims` is 1 or 2 (for its name only).
+    pub fn new(b: &B, num_features: usize, dims: usize) -> Self {
+        let c = Shape::from([num_features]);
+        let ones = b.upload(&Tensor::from_fn(c.clone(), |_| 1.0));
+        BatchNorm {
+            num_features,
+            params: BatchNormParams::default(),
+            weight: Param::new("weight", ones.clone()),
+            bias: Param::new("bias", b.zeros(c.clone())),
+            running_mean: b.zeros(c),
+            running_var: ones,
+            dims,
+            op: OpCache::default(),
+            saved: None,
+        }
+    }
+}
+
+impl<B: Backend> Layer<B> for BatchNorm<B> {
+    fn kind(&self) -> &'static str {
+        if self.dims == 2 { "BatchNorm2d" } else { "BatchNorm1d" }
+    }
+
+    fn describe(&self) -> String {
+        format!("{}({}, eps={:e}, momentum={})", self.kind(), self.num_features, self.params.eps, self.params.momentum)
+    }
+
+    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+        let c = Shape::from([self.num_features]);
+        let op = self.op.get(x.shape(), || BatchNormOp::new(&self.params, x.shape(), &[&c, &c, &c, &c]))?;
+        let out = b.batch_norm(op, x, &self.weight.value, &self.bias.value, &self.running_mean, &self.running_var);
+        if self.params.training {
+            self.running_mean = out.running_mean.clone();
+            self.running_var = out.running_var.clone();
+        }
+        let y = out.y.clone();
+        self.saved = Some((x.clone(), out));
+        Ok(y)
+    }
+
+    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
+        let (x, out) = saved(&self.saved, self.kind());
+        let grads = b.batch_norm_backward(self.op.last(self.kind()), x, &self.weight.value, out, dy);
+        self.weight.grad = Some(grads.dweight);
+        self.bias.grad = Some(grads.dbias);
+        grads.dx
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param<B>> {
+        vec![&mut self.weight, &mut self.bias]
+    }
+
+    fn set_training(&mut self, training: bool) {
+        if self.params.training != training {
+            self.params.training = training;
+            self.op = OpCache::default();
+        }
+    }
+}

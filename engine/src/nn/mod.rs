@@ -1,0 +1,134 @@
+//! Layers that hold their parameters and gradients, models built from them, and what training needs around them.
+//!
+//! A [`Layer`] keeps what its backward needs from its last forward (its input, a mask, an argmax); its backward
+//! stores the parameter gradients on the layer and returns the gradient of its input. A [`Sequential`] model's
+//! backward calls each layer's backward in reverse order: there is no autograd tape. Layers validate their op
+//! against the input shape on the first forward (and again when the shape changes, for the last, smaller batch).
+
+pub mod activation;
+pub mod batch_norm;
+pub mod conv2d;
+pub mod dropout;
+pub mod flatten;
+pub mod init;
+pub mod linear;
+pub mod pool;
+pub mod sequential;
+pub mod summary;
+pub mod tabular;
+
+pub use activation::{ReLU, SigmoidRange};
+pub use batch_norm::BatchNorm;
+pub use conv2d::Conv2d;
+pub use dropout::Dropout;
+pub use flatten::Flatten;
+pub use linear::Linear;
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
+pub use sequential::{Captured, Sequential};
+pub use summary::{Summary, SummaryRow};
+pub use tabular::{TabularConfig, TabularInput, TabularModel};
+
+use crate::backend::{Backend, DeviceTensor};
+use crate::error::Result;
+use crate::shape::Shape;
+
+/// A learnable tensor with its gradient and its optimizer state.
+pub struct Param<B: Backend> {
+    /// Its name in its layer (`weight`, `bias`).
+    pub name: &'static str,
+    /// The current value.
+    pub value: B::Tensor,
+    /// The gradient from the last backward pass.
+    pub grad: Option<B::Tensor>,
+    /// Whether the optimizer updates it.
+    pub trainable: bool,
+    /// The optimizer's per-parameter state (SGD's momentum buffer; Adam's two moments).
+    pub state: Vec<B::Tensor>,
+}
+
+impl<B: Backend> Param<B> {
+    /// A trainable parameter.
+    pub fn new(name: &'static str, value: B::Tensor) -> Self {
+        Param { name, value, grad: None, trainable: true, state: Vec::new() }
+    }
+
+    /// How many numbers it holds.
+    pub fn numel(&self) -> usize {
+        self.value.shape().numel()
+    }
+}
+
+/// One layer of a model.
+pub trait Layer<B: Backend> {
+    /// The layer's type, as PyTorch names it (`Conv2d`).
+    fn kind(&self) -> &'static str;
+
+    /// The layer as PyTorch prints it (`Conv2d(1, 16, kernel_size=(3, 3), padding=(1, 1), bias=False)`).
+    fn describe(&self) -> String;
+
+    /// Computes the output, keeping what backward needs.
+    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor>;
+
+    /// Stores the parameters' gradients and returns the input's, for the gradient `dy` of the last output.
+    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor;
+
+    /// The layer's parameters.
+    fn params_mut(&mut self) -> Vec<&mut Param<B>> {
+        Vec::new()
+    }
+
+    /// Training (dropout drops, batch norm uses and updates batch statistics) or evaluation.
+    fn set_training(&mut self, _training: bool) {}
+}
+
+/// A model: layers between an input and an output, trained as one.
+pub trait Model<B: Backend> {
+    /// What the model reads: an image batch, or a table's categorical and continuous columns.
+    type Input;
+
+    /// Computes the output, keeping what backward needs.
+    fn forward(&mut self, b: &B, input: &Self::Input) -> Result<B::Tensor>;
+
+    /// Backpropagates the gradient of the output, storing every parameter's gradient.
+    fn backward(&mut self, b: &B, dy: &B::Tensor);
+
+    /// Every parameter.
+    fn params_mut(&mut self) -> Vec<&mut Param<B>>;
+
+    /// Training or evaluation mode for every layer.
+    fn set_training(&mut self, training: bool);
+
+    /// The layers with their output shapes and parameter counts, for an input like `input`.
+    fn summary(&mut self, b: &B, input: &Self::Input) -> Result<Summary>;
+}
+
+/// The shape a layer was last validated for, and the op built for it: rebuilt when the input shape changes.
+pub(crate) struct OpCache<Op> {
+    cached: Option<(Shape, Op)>,
+}
+
+impl<Op> Default for OpCache<Op> {
+    fn default() -> Self {
+        OpCache { cached: None }
+    }
+}
+
+impl<Op> OpCache<Op> {
+    /// The op for input shape `shape`, building it with `build` when the shape is new.
+    pub(crate) fn get(&mut self, shape: &Shape, build: impl FnOnce() -> Result<Op>) -> Result<&Op> {
+        if self.cached.as_ref().is_none_or(|(s, _)| s != shape) {
+            self.cached = Some((shape.clone(), build()?));
+        }
+        Ok(&self.cached.as_ref().expect("just built").1)
+    }
+
+    /// The op of the last forward (backward runs after a forward).
+    pub(crate) fn last(&self, layer: &str) -> &Op {
+        &self.cached.as_ref().unwrap_or_else(|| panic!("{layer}: backward was called before any forward")).1
+    }
+}
+
+/// The value a layer saved in its forward for its backward.
+pub(crate) fn saved<'a, T>(value: &'a Option<T>, layer: &str) -> &'a T {
+    value.as_ref().unwrap_or_else(|| panic!("{layer}: backward was called before any forward"))
+}

@@ -1,0 +1,234 @@
+//! fastai's `TabularModel`, the lesson's Rossmann model: one embedding per categorical column, embedding dropout,
+//! batch norm on the continuous columns, then hidden layers (each Linear, ReLU, BatchNorm1d, Dropout) and an
+//! output squashed into `y_range`.
+//!
+//! ```text
+//! x = cat(emb_1(c_1), …, emb_k(c_k))   → Dropout(emb_drop)
+//! x = cat(x, BatchNorm1d(continuous))  → [Linear → ReLU → BatchNorm1d → Dropout(p_i)] per hidden size
+//!   → Linear(→ out) → SigmoidRange(y_range)
+//! ```
+//!
+//! Each categorical column with `n` values (index 0 is `#na#`, for missing or unseen) gets an embedding of width
+//! `min(600, round(1.6·n^0.56))`, fastai's rule of thumb.
+
+use super::summary::{Summary, SummaryRow};
+use super::{BatchNorm, Dropout, Layer, Linear, Model, Param, ReLU, Sequential, SigmoidRange, init};
+use crate::backend::{Backend, DeviceTensor};
+use crate::error::{ErrorKind, OpError, Result};
+use crate::indices::Indices;
+use crate::ops::concat::Concat;
+use crate::ops::embedding::Embedding;
+use crate::rng::Rng;
+use crate::shape::Shape;
+
+/// The shape of a tabular model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TabularConfig {
+    /// Values per categorical column, `#na#` included.
+    pub cardinalities: Vec<usize>,
+    /// Continuous columns.
+    pub n_cont: usize,
+    /// Hidden layer sizes (fastai: 1000, 500 for Rossmann).
+    pub hidden: Vec<usize>,
+    /// Dropout after each hidden layer (fastai: 0.001, 0.01).
+    pub ps: Vec<f32>,
+    /// Dropout on the concatenated embeddings (fastai: 0.04).
+    pub emb_drop: f32,
+    /// Outputs (1 for a regression).
+    pub out: usize,
+    /// The output's range, for a regression (`None`: raw outputs, as class scores).
+    pub y_range: Option<(f32, f32)>,
+}
+
+impl TabularConfig {
+    /// fastai's embedding width for a column with `n` values: `min(600, round(1.6·n^0.56))`.
+    pub fn embedding_size(n: usize) -> usize {
+        600.min((1.6 * (n as f64).powf(0.56)).round() as usize)
+    }
+
+    /// The Rossmann model of the lesson: hidden layers 1000 and 500, dropout 0.001 and 0.01, embedding dropout
+    /// 0.04, one output in `y_range`.
+    pub fn rossmann(cardinalities: Vec<usize>, n_cont: usize, y_range: (f32, f32)) -> Self {
+        TabularConfig { cardinalities, n_cont, hidden: vec![1000, 500], ps: vec![0.001, 0.01], emb_drop: 0.04, out: 1, y_range: Some(y_range) }
+    }
+}
+
+/// A batch for a tabular model: the categorical columns as indices `[N, columns]`, the continuous ones `[N, n]`.
+pub struct TabularInput<B: Backend> {
+    /// Categorical values, row-major `[N, columns]`.
+    pub cats: Indices,
+    /// Continuous values `[N, n_cont]` (normalised).
+    pub conts: B::Tensor,
+}
+
+/// fastai's `TabularModel`.
+pub struct TabularModel<B: Backend> {
+    /// Its shape.
+    pub config: TabularConfig,
+    /// One table `[n_i, width_i]` per categorical column.
+    pub embeddings: Vec<Param<B>>,
+    /// Dropout on the joined embeddings.
+    pub emb_drop: Dropout<B>,
+    /// Batch norm of the continuous columns.
+    pub bn_cont: BatchNorm<B>,
+    /// The hidden layers and the head.
+    pub layers: Sequential<B>,
+    saved: Option<Saved>,
+}
+
+/// What the forward pass keeps for backward.
+struct Saved {
+    lookups: Vec<Embedding>,
+    join_embeddings: Option<Concat>,
+    join_all: Concat,
+}
+
+impl<B: Backend> TabularModel<B> {
+    /// A model initialised as fastai does (embeddings ~ N(0, 0.01) truncated; linear layers as PyTorch).
+    pub fn new(b: &B, config: TabularConfig, rng: &mut Rng) -> Result<Self> {
+        if config.hidden.len() != config.ps.len() || config.cardinalities.contains(&0) || config.out == 0 {
+            return Err(OpError::new("TabularModel", ErrorKind::Value, "the configuration does not describe a model")
+                .expected("one dropout per hidden layer, categories ≥ 1, outputs ≥ 1")
+                .given(format!("{} hidden sizes, {} dropouts, cardinalities {:?}", config.hidden.len(), config.ps.len(), config.cardinalities))
+                .hint("fastai's defaults: hidden [1000, 500], ps [0.001, 0.01]")
+                .into());
+        }
+        let embeddings: Vec<Param<B>> = config
+            .cardinalities
+            .iter()
+            .map(|&n| Param::new("weight", b.upload(&init::truncated_normal([n, TabularConfig::embedding_size(n)], 0.01, rng))))
+            .collect();
+        let widths: usize = config.cardinalities.iter().map(|&n| TabularConfig::embedding_size(n)).sum();
+        let mut layers: Vec<Box<dyn Layer<B>>> = Vec::new();
+        let mut width = widths + config.n_cont;
+        for (i, (&size, &p)) in config.hidden.iter().zip(&config.ps).enumerate() {
+            layers.push(Box::new(Linear::new(b, width, size, false, rng)));
+            layers.push(Box::new(ReLU::default()));
+            layers.push(Box::new(BatchNorm::new(b, size, 1)));
+            layers.push(Box::new(Dropout::new(p, rng.next_u64() as u32 ^ i as u32)));
+            width = size;
+        }
+        layers.push(Box::new(Linear::new(b, width, config.out, true, rng)));
+        if let Some((low, high)) = config.y_range {
+            layers.push(Box::new(SigmoidRange::new(low, high)?));
+        }
+        Ok(TabularModel {
+            emb_drop: Dropout::new(config.emb_drop, rng.next_u64() as u32),
+            bn_cont: BatchNorm::new(b, config.n_cont.max(1), 1),
+            embeddings,
+            layers: Sequential::new(layers),
+            config,
+            saved: None,
+        })
+    }
+
+    /// The categorical column `column` of `cats [N, columns]`.
+    fn column(cats: &Indices, column: usize, columns: usize) -> Indices {
+        Indices::vector(cats.values().iter().skip(column).step_by(columns).copied().collect())
+    }
+
+    /// The joined embeddings and continuous columns: what the hidden layers read.
+    fn features(&mut self, b: &B, input: &TabularInput<B>) -> Result<(B::Tensor, Saved)> {
+        let columns = self.config.cardinalities.len();
+        let expected = Shape::from([input.conts.shape().dims().first().copied().unwrap_or(0), columns]);
+        if input.cats.shape() != &expected || input.conts.shape().rank() != 2 || input.conts.shape().dims()[1] != self.config.n_cont {
+            return Err(OpError::new("TabularModel", ErrorKind::Shape, "the batch does not have the model's columns")
+                .expected(format!("categorical {expected} and continuous [N, {}]", self.config.n_cont))
+                .given(format!("categorical {} and continuous {}", input.cats.shape(), input.conts.shape()))
+                .hint("build the batch with the same columns the model was made for")
+                .into());
+        }
+        let mut lookups = Vec::new();
+        let mut pieces = Vec::new();
+        for (i, table) in self.embeddings.iter().enumerate() {
+            let op = Embedding::new(table.value.shape(), 0, &Self::column(&input.cats, i, columns))?;
+            pieces.push(b.embedding(&op, &table.value));
+            lookups.push(op);
+        }
+        let (embedded, join_embeddings) = match pieces.len() {
+            0 => (None, None),
+            1 => (Some(self.emb_drop.forward(b, &pieces[0])?), None),
+            _ => {
+                let op = Concat::new(&pieces.iter().map(|p| p.shape()).collect::<Vec<_>>(), 1)?;
+                let joined = b.concat(&op, &pieces.iter().collect::<Vec<_>>());
+                (Some(self.emb_drop.forward(b, &joined)?), Some(op))
+            }
+        };
+        let continuous = (self.config.n_cont > 0).then(|| self.bn_cont.forward(b, &input.conts)).transpose()?;
+        let parts: Vec<&B::Tensor> = embedded.iter().chain(continuous.iter()).collect();
+        let join_all = Concat::new(&parts.iter().map(|p| p.shape()).collect::<Vec<_>>(), 1)?;
+        let x = b.concat(&join_all, &parts);
+        Ok((x, Saved { lookups, join_embeddings, join_all }))
+    }
+}
+
+impl<B: Backend> Model<B> for TabularModel<B> {
+    type Input = TabularInput<B>;
+
+    fn forward(&mut self, b: &B, input: &TabularInput<B>) -> Result<B::Tensor> {
+        let (x, saved) = self.features(b, input)?;
+        self.saved = Some(saved);
+        self.layers.forward(b, &x)
+    }
+
+    fn backward(&mut self, b: &B, dy: &B::Tensor) {
+        let dx = self.layers.backward(b, dy);
+        let saved = super::saved(&self.saved, "TabularModel");
+        let mut parts = b.concat_backward(&saved.join_all, &dx).into_iter();
+        if !self.embeddings.is_empty() {
+            let d_embedded = self.emb_drop.backward(b, &parts.next().expect("the embeddings' gradient"));
+            let d_tables = match &saved.join_embeddings {
+                Some(op) => b.concat_backward(op, &d_embedded),
+                None => vec![d_embedded],
+            };
+            for ((table, op), d) in self.embeddings.iter_mut().zip(&saved.lookups).zip(&d_tables) {
+                table.grad = Some(b.embedding_backward(op, d));
+            }
+        }
+        if let Some(d_cont) = parts.next() {
+            self.bn_cont.backward(b, &d_cont);
+        }
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param<B>> {
+        let mut params: Vec<&mut Param<B>> = self.embeddings.iter_mut().collect();
+        if self.config.n_cont > 0 {
+            params.extend(self.bn_cont.params_mut());
+        }
+        params.extend(self.layers.params_mut());
+        params
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.emb_drop.set_training(training);
+        self.bn_cont.set_training(training);
+        Model::set_training(&mut self.layers, training);
+    }
+
+    fn summary(&mut self, b: &B, input: &TabularInput<B>) -> Result<Summary> {
+        let batch = input.conts.shape().dims()[0];
+        let mut rows: Vec<SummaryRow> = self
+            .embeddings
+            .iter()
+            .map(|t| SummaryRow {
+                kind: "Embedding".into(),
+                output_shape: Shape::from([batch, t.value.shape().dims()[1]]),
+                params: t.numel(),
+                trainable: t.trainable,
+            })
+            .collect();
+        let (x, _) = self.features(b, input)?;
+        let widths: usize = self.embeddings.iter().map(|t| t.value.shape().dims()[1]).sum();
+        rows.push(SummaryRow { kind: "Dropout".into(), output_shape: Shape::from([batch, widths]), params: 0, trainable: true });
+        if self.config.n_cont > 0 {
+            rows.push(SummaryRow {
+                kind: "BatchNorm1d".into(),
+                output_shape: Shape::from([batch, self.config.n_cont]),
+                params: 2 * self.config.n_cont,
+                trainable: true,
+            });
+        }
+        rows.extend(self.layers.summary_rows(b, &x)?);
+        Ok(Summary { model: "TabularModel".into(), input_shape: Shape::from([batch, self.config.cardinalities.len() + self.config.n_cont]), rows })
+    }
+}
