@@ -34,16 +34,20 @@ impl ColorMode {
     }
 }
 
-/// Loads the image at `url` (same origin) as an RGB tensor `[1, 3, H, W]` with values in [0, 1].
-pub async fn load_rgb(url: &str) -> Result<Tensor, String> {
-    let failed = |what: &str| format!("The photo {url} could not be {what}. Reload the page, or pick another photo.");
+/// Loads the image at `url` (a same-origin file, or a `blob:` URL of the learner's own file, which never leaves the
+/// browser) as an RGB tensor `[1, 3, H, W]` with values in [0, 1], scaled down so that its longest side is at most
+/// `max_side` pixels.
+pub async fn load_rgb(url: &str, max_side: u32) -> Result<Tensor, String> {
+    let failed = |what: &str| format!("The image could not be {what}. Try another file (PNG or JPEG), or pick a sample photo.");
     let img = HtmlImageElement::new().map_err(|_| failed("opened"))?;
     img.set_src(url);
-    JsFuture::from(img.decode()).await.map_err(|_| failed("loaded"))?;
-    let (w, h) = (img.natural_width(), img.natural_height());
+    JsFuture::from(img.decode()).await.map_err(|_| failed("read"))?;
+    let (w0, h0) = (img.natural_width().max(1), img.natural_height().max(1));
+    let scale = (max_side as f64 / w0.max(h0) as f64).min(1.0);
+    let (w, h) = (((w0 as f64 * scale).round() as u32).max(1), ((h0 as f64 * scale).round() as u32).max(1));
     let canvas = new_canvas(w, h).ok_or_else(|| failed("decoded"))?;
     let ctx = context_2d(&canvas).ok_or_else(|| failed("decoded"))?;
-    ctx.draw_image_with_html_image_element(&img, 0.0, 0.0).map_err(|_| failed("decoded"))?;
+    ctx.draw_image_with_html_image_element_and_dw_and_dh(&img, 0.0, 0.0, w as f64, h as f64).map_err(|_| failed("decoded"))?;
     let rgba = ctx.get_image_data(0.0, 0.0, w as f64, h as f64).map_err(|_| failed("decoded"))?.data();
     let plane = (w * h) as usize;
     let mut data = vec![0.0; 3 * plane];

@@ -4,6 +4,8 @@
 pub mod compute;
 pub mod image;
 pub mod lessons;
+pub mod query;
+pub mod speed;
 pub mod widgets;
 
 use leptos::prelude::*;
@@ -31,6 +33,7 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home/>
+                    <Route path=path!("/speed") view=speed::Speed/>
                     <Route path=path!("/:lesson") view=LessonPage/>
                 </Routes>
             </main>
@@ -51,6 +54,7 @@ fn Home() -> impl IntoView {
                 "shaders, or on the CPU with identical results when your browser has no WebGPU. Nothing leaves "
                 "this page."
             </p>
+            <p>"How fast is this device? The " <A href="/speed">"speed test"</A> " trains the lessons' models here and times them."</p>
             <ul class="lesson-list">
                 {LESSONS
                     .iter()

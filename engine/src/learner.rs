@@ -4,6 +4,7 @@
 //! is read back only every `read_every` steps (each read waits for the work recorded so far).
 
 use crate::backend::{Backend, DeviceTensor};
+use crate::clock::now_ms;
 use crate::data::{Dataset, Targets, shuffle};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::nn::Model;
@@ -170,20 +171,6 @@ pub async fn evaluate<B: Backend, M: Model<B>, D: Dataset<B, Input = M::Input>>(
     Ok(((loss_sum / n) as f32, value as f32))
 }
 
-/// Milliseconds from a monotonic clock (the browser's `performance.now()` in wasm).
-pub fn now_ms() -> f64 {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use std::sync::OnceLock;
-        static START: OnceLock<std::time::Instant> = OnceLock::new();
-        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        js_sys::Date::now()
-    }
-}
-
 /// Fits `model` with the one-cycle schedule: `epochs` passes over `train`, evaluating on `valid` after each.
 /// `progress(step, total)` is called after every step, `on_epoch` after every epoch.
 pub async fn fit_one_cycle<B: Backend, M: Model<B>, D: Dataset<B, Input = M::Input>>(
@@ -232,4 +219,32 @@ pub async fn fit_one_cycle<B: Backend, M: Model<B>, D: Dataset<B, Input = M::Inp
         reports.push(report);
     }
     Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::digits;
+    use crate::{Cpu, models};
+
+    #[test]
+    fn one_epoch_on_the_digits_learns_and_reports() {
+        let (train, valid) = digits::parse(include_bytes!("../../public/data/digits_u8.bin")).unwrap().split(0.2, 1);
+        let (train, valid) = (train.subset(&(0..640).collect::<Vec<_>>()), valid.subset(&(0..200).collect::<Vec<_>>()));
+        let mut model = models::digits_cnn(&Cpu, &mut Rng::new(1));
+        let config = FitConfig { epochs: 2, batch_size: 64, lr_max: 1e-2, seed: 1, read_every: 5, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
+        let (mut steps, mut epochs) = (0, 0);
+        let reports = pollster::block_on(fit_one_cycle(&Cpu, &mut model, &mut Optimizer::adamw(0.01), &train, &valid, &config, |_, _| steps += 1, |_| epochs += 1)).unwrap();
+        assert_eq!((steps, epochs), (20, 2));
+        let last = reports.last().unwrap();
+        assert!(last.metric > 0.8, "accuracy {} after two short epochs", last.metric);
+        assert!(last.train_loss < reports[0].train_loss);
+    }
+
+    #[test]
+    fn a_loss_that_does_not_suit_the_targets_is_explained() {
+        let out = Tensor::zeros([2, 3]);
+        let targets = Targets::Values(Tensor::zeros([2, 1]));
+        assert!(loss_and_gradient(&Cpu, Loss::CrossEntropy, &out, &targets, &one(&Cpu)).is_err());
+    }
 }

@@ -8,6 +8,8 @@
 //! has no WebGPU) and [`Gpu`] (wgpu: WebGPU in the browser, Vulkan/Metal/DX12 natively, lavapipe on CPU-only Linux).
 
 pub mod backend;
+pub mod bench;
+pub mod clock;
 pub mod data;
 pub mod error;
 pub mod indices;

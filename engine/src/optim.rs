@@ -15,6 +15,8 @@ use std::f32::consts::PI;
 pub enum OptimizerKind {
     /// SGD with momentum.
     Sgd {
+        /// Dampening of new gradients in the momentum buffer.
+        dampening: f32,
         /// L2 penalty.
         weight_decay: f32,
         /// Nesterov momentum.
@@ -45,7 +47,7 @@ pub struct Optimizer {
 impl Optimizer {
     /// SGD (its momentum comes with each step, from the schedule).
     pub fn sgd(weight_decay: f32) -> Self {
-        Optimizer { kind: OptimizerKind::Sgd { weight_decay, nesterov: false }, steps: 0 }
+        Optimizer { kind: OptimizerKind::Sgd { dampening: 0.0, weight_decay, nesterov: false }, steps: 0 }
     }
 
     /// Adam with PyTorch's β2 and ε.
@@ -65,8 +67,8 @@ impl Optimizer {
         for p in params {
             let (true, Some(grad)) = (p.trainable, p.grad.take()) else { continue };
             match &self.kind {
-                OptimizerKind::Sgd { weight_decay, nesterov } => {
-                    let op = Sgd { lr, momentum, dampening: 0.0, weight_decay: *weight_decay, nesterov: *nesterov }.validated()?;
+                OptimizerKind::Sgd { dampening, weight_decay, nesterov } => {
+                    let op = Sgd { lr, momentum, dampening: *dampening, weight_decay: *weight_decay, nesterov: *nesterov }.validated()?;
                     let (value, velocity) = b.sgd(&op, &p.value, &grad, p.state.first());
                     p.value = value;
                     p.state = vec![velocity];

@@ -51,7 +51,25 @@ pub fn pcg_hash(v: u32) -> u32 {
 /// A uniform number in `[0, 1)` that depends only on `seed` and `index`: the engine's counter-based random numbers,
 /// so that every element of a dropout mask can be drawn independently, in any order, on any backend, and agree.
 pub fn uniform_at(seed: u32, index: u32) -> f32 {
-    (pcg_hash(index ^ pcg_hash(seed)) >> 8) as f32 / (1u32 << 24) as f32
+    CounterUniform::new(seed).at(index)
+}
+
+/// [`uniform_at`] for one seed, its hash computed once.
+#[derive(Clone, Copy, Debug)]
+pub struct CounterUniform {
+    key: u32,
+}
+
+impl CounterUniform {
+    /// The generator of `seed`.
+    pub fn new(seed: u32) -> Self {
+        CounterUniform { key: pcg_hash(seed) }
+    }
+
+    /// The uniform number at `index`.
+    pub fn at(self, index: u32) -> f32 {
+        (pcg_hash(index ^ self.key) >> 8) as f32 / (1u32 << 24) as f32
+    }
 }
 
 #[cfg(test)]

@@ -4,12 +4,14 @@ use crate::error::{ErrorKind, OpError, Result};
 use crate::rng::Rng;
 use crate::shape::Shape;
 use std::fmt;
+use std::sync::Arc;
 
-/// A dense f32 tensor, row-major (C order); images are NCHW.
+/// A dense f32 tensor, row-major (C order); images are NCHW. Clones share the values until one is written to
+/// (copy on write), so keeping a layer's input for its backward costs nothing.
 #[derive(Clone, PartialEq)]
 pub struct Tensor {
     shape: Shape,
-    data: Vec<f32>,
+    data: Arc<Vec<f32>>,
 }
 
 impl Tensor {
@@ -23,20 +25,20 @@ impl Tensor {
                 .hint("check the shape, or pass one value per element")
                 .into());
         }
-        Ok(Tensor { shape, data })
+        Ok(Tensor { shape, data: Arc::new(data) })
     }
 
     /// A tensor of zeros.
     pub fn zeros(shape: impl Into<Shape>) -> Self {
         let shape = shape.into();
-        let data = vec![0.0; shape.numel()];
+        let data = Arc::new(vec![0.0; shape.numel()]);
         Tensor { shape, data }
     }
 
     /// A tensor whose element at flat index `i` is `f(i)`.
     pub fn from_fn(shape: impl Into<Shape>, f: impl FnMut(usize) -> f32) -> Self {
         let shape = shape.into();
-        let data = (0..shape.numel()).map(f).collect();
+        let data = Arc::new((0..shape.numel()).map(f).collect());
         Tensor { shape, data }
     }
 
@@ -60,14 +62,23 @@ impl Tensor {
         &self.data
     }
 
-    /// The values, row-major, for writing.
+    /// The values, row-major, for writing (copied first if another clone shares them).
     pub fn data_mut(&mut self) -> &mut [f32] {
-        &mut self.data
+        Arc::make_mut(&mut self.data).as_mut_slice()
     }
 
     /// The values, giving up the tensor.
     pub fn into_data(self) -> Vec<f32> {
-        self.data
+        Arc::try_unwrap(self.data).unwrap_or_else(|shared| (*shared).clone())
+    }
+
+    /// The same values with another shape of the same size (shared, not copied).
+    pub fn reshaped(&self, shape: impl Into<Shape>) -> Result<Tensor> {
+        let shape = shape.into();
+        if shape.numel() != self.shape.numel() {
+            return Tensor::new(shape, Vec::new());
+        }
+        Ok(Tensor { shape, data: self.data.clone() })
     }
 }
 

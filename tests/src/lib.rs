@@ -5,3 +5,4 @@ pub mod compare;
 pub mod conformance;
 pub mod properties;
 pub mod random;
+pub mod training;

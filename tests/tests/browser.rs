@@ -78,3 +78,11 @@ async fn conformance_cases_pass_on_wasm_cpu_and_webgpu() {
     assert!(EMBEDDED_CASES.len() >= 100, "only {} cases were embedded from {EMBEDDED_FROM} (set CONFORMANCE_DIR)", EMBEDDED_CASES.len());
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[wasm_bindgen_test]
+async fn training_on_webgpu_follows_the_cpu_step_for_step() {
+    let Some(gpu) = gpu().await else { return };
+    let mut failures = tests::training::digits_cnn_agrees(&gpu).await;
+    failures.extend(tests::training::tabular_model_agrees(&gpu).await);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -80,3 +80,35 @@ fn a_chain_of_ops_is_one_submission_with_pipelines_compiled_once_and_buffers_reu
     pollster::block_on(gpu.read(&second)).unwrap();
     assert_eq!(gpu.submissions(), 2);
 }
+
+#[test]
+fn training_on_the_gpu_follows_the_cpu_step_for_step() {
+    let Some(gpu) = common::gpu() else { return };
+    let mut failures = pollster::block_on(tests::training::digits_cnn_agrees(gpu));
+    failures.extend(pollster::block_on(tests::training::tabular_model_agrees(gpu)));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_training_step_is_one_submission() {
+    let Ok(gpu) = pollster::block_on(engine::Gpu::new()) else { return };
+    let mut rng = Rng::new(7);
+    let mut model = engine::models::digits_cnn(&gpu, &mut rng);
+    let x = gpu.upload(&Tensor::randn([16, 1, 8, 8], &mut rng));
+    let t = engine::data::Targets::Classes(engine::Indices::vector((0..16).map(|i| i % 10).collect()));
+    let mut optimizer = engine::optim::Optimizer::sgd(0.0);
+    let one = engine::learner::one(&gpu);
+    let step = |model: &mut engine::nn::Sequential<engine::Gpu>, optimizer: &mut engine::optim::Optimizer| {
+        engine::learner::train_step(&gpu, model, optimizer, &x, &t, engine::learner::Loss::CrossEntropy, 0.01, 0.9, &one).unwrap()
+    };
+    pollster::block_on(gpu.read(&step(&mut model, &mut optimizer))).unwrap();
+    let before = gpu.submissions();
+    // Ten steps recorded, the loss read once: one submission for all of it.
+    let mut loss = step(&mut model, &mut optimizer);
+    for _ in 0..9 {
+        loss = step(&mut model, &mut optimizer);
+    }
+    assert_eq!(gpu.submissions(), before, "recording steps must not submit");
+    pollster::block_on(gpu.read(&loss)).unwrap();
+    assert_eq!(gpu.submissions(), before + 1);
+}

@@ -18,7 +18,14 @@ usage: cargo xtask <command>
   test [--only SUITE]   run every test (native, conformance, browser, build, e2e) and print
                         `N passed, M failed`; SUITE limits the run to one of them
   conformance [DIR] [--backend cpu|gpu|all]
-                        run the ONNX and PyTorch reference cases in DIR (default ../shared/conformance)";
+                        run the ONNX and PyTorch reference cases in DIR (default ../shared/conformance)
+  train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X]
+                        train a lesson's model natively; the last line is a JSON summary
+  bench [--json FILE] [--runs N] [--backend cpu|gpu] [--workload NAME]
+                        the benchmark workloads of ../shared/BENCH.md on the native backends
+  bench --browser [--json FILE]
+                        the same workloads in headless Chromium (wasm CPU and WebGPU), with the page's size
+                        and load time";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,6 +36,9 @@ fn main() -> ExitCode {
         Some("dist") => setup::ensure().and_then(|()| dist()),
         Some("test") => test::run(rest),
         Some("conformance") => execute(command("cargo").args(["run", "--quiet", "-p", "tests", "--bin", "conformance", "--"]).args(rest)),
+        Some("train") => execute(command("cargo").args(["run", "--quiet", "--release", "-p", "engine", "--bin", "train", "--"]).args(rest)),
+        Some("bench") if rest.iter().any(|a| a == "--browser") => browser_bench(rest),
+        Some("bench") => execute(command("cargo").args(["run", "--quiet", "--release", "-p", "engine", "--bin", "bench", "--"]).args(rest)),
         None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
@@ -105,4 +115,25 @@ fn serve(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port} ({e}); pick another with --port N"))?;
     println!("Serving the site at http://127.0.0.1:{port}/ (first lesson: http://127.0.0.1:{port}/kernels). Ctrl-C stops.");
     handle.join().map_err(|_| "the server stopped unexpectedly".to_string())
+}
+
+/// `cargo xtask bench --browser [--json FILE]`: builds the site, serves it, and runs its speed test page in
+/// headless Chromium (tests/e2e/bench.mjs), which also measures the release build's size and load time.
+fn browser_bench(args: &[String]) -> Result<(), String> {
+    let json = match args.iter().position(|a| a == "--json") {
+        Some(i) => Some(args.get(i + 1).ok_or("--json needs a file name")?.clone()),
+        None => None,
+    };
+    setup::ensure()?;
+    dist()?;
+    let (port, _) = server::spawn(root().join("dist"), 0).map_err(|e| format!("cannot serve dist/: {e}"))?;
+    let mut cmd = command("node");
+    cmd.arg("tests/e2e/bench.mjs")
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg(root().join("dist"))
+        .env("PLAYWRIGHT_CORE", root().join(".tools/node_modules/playwright-core"));
+    if let Some(file) = json {
+        cmd.arg(file);
+    }
+    execute(&mut cmd)
 }

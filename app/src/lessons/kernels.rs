@@ -1,19 +1,27 @@
 //! `/kernels`: a 3x3 kernel slides over a photo. Each output pixel is the window of 9 input pixels around it,
-//! multiplied elementwise by the 9 weights of the kernel and summed. The convolution runs on the GPU (WebGPU) when
-//! there is one, on the CPU otherwise, with the same numbers.
+//! multiplied elementwise by the 9 weights of the kernel, summed, plus the bias. The convolution runs on the GPU
+//! (WebGPU) when there is one, on the CPU otherwise, with the same numbers. Selecting an output pixel shows its
+//! window, the 9 products, their sum and the bias; "play" walks the pixels in raster order.
+//!
+//! URL parameters: `photo` (a sample's file name), `color` (`grayscale`, `rgb`), `mode` (`zeros`, `border`,
+//! `reflection`), `kernel` (a preset's id, or `custom`), `w` (9 weights, with `kernel=custom`), `bias`, `y`, `x`
+//! (the selected output pixel), `ch` (its channel, for RGB).
 
 use crate::compute::{Compute, use_compute};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
-use crate::widgets::{KernelGrid, ShapeBadge};
-use engine::ops::conv2d::conv2d;
+use crate::query::{self, Query};
+use crate::widgets::kernel_grid::format_weight;
+use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge};
+use engine::ops::conv2d::{Conv2d, Conv2dTrace, conv2d};
 use engine::ops::{Conv2dParams, PaddingMode};
 use engine::{Backend, Cpu, Shape, Tensor};
 use leptos::html::Canvas;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// A named 3x3 kernel.
 pub struct Preset {
-    /// Stable id, used in test ids (and, later, URLs).
+    /// Stable id, used in URLs and test ids.
     pub id: &'static str,
     /// Name on the button.
     pub name: &'static str,
@@ -84,6 +92,9 @@ pub const PRESETS: &[Preset] = &[
     },
 ];
 
+/// The id of a kernel the learner typed in.
+const CUSTOM: &str = "custom";
+
 /// A sample photo shipped in `public/images` (licences in `public/images/LICENSES.md`).
 pub struct Photo {
     /// File name under `/images/`.
@@ -101,6 +112,13 @@ pub const PHOTOS: &[Photo] = &[
     Photo { file: "rocket_small.png", name: "Rocket" },
 ];
 
+/// Where the image comes from: a sample (shareable in a link) or the learner's own file (never uploaded).
+#[derive(Clone, Debug, PartialEq)]
+enum Source {
+    Sample(&'static str),
+    Own { url: String, name: String },
+}
+
 /// What one run of the convolution produced.
 #[derive(Clone)]
 struct Convolved {
@@ -108,6 +126,11 @@ struct Convolved {
     input: Tensor,
     /// The output: `[1, C, H, W]` (padding 1 keeps the size).
     output: Tensor,
+    /// The convolution that made it (for the trace).
+    op: Conv2d,
+    /// The weight `[C, 1, 3, 3]` and bias `[C]`.
+    weight: Tensor,
+    bias: Tensor,
     /// The backend that computed it.
     backend: String,
     /// Wall time from upload to readback.
@@ -116,58 +139,223 @@ struct Convolved {
     fallback: Option<String>,
 }
 
+fn preset_index(id: &str) -> Option<usize> {
+    PRESETS.iter().position(|p| p.id == id)
+}
+
+fn color_name(c: ColorMode) -> &'static str {
+    match c {
+        ColorMode::Gray => "grayscale",
+        ColorMode::Rgb => "rgb",
+    }
+}
+
+/// Longest side of an image the learner brings: larger ones are scaled down in the browser.
+const MAX_SIDE: u32 = 256;
+
 /// The page.
 #[component]
 pub fn Kernels() -> impl IntoView {
-    let photo = RwSignal::new(PHOTOS[0].file);
-    let preset = RwSignal::new(0usize);
-    let color = RwSignal::new(ColorMode::Gray);
-    let padding_mode = RwSignal::new(PaddingMode::Zeros);
+    // The state, from the URL.
+    let q = Query::from_location();
+    let photo_file = q.choice("photo", PHOTOS[0].file, |v| PHOTOS.iter().find(|p| p.file == v).map(|p| p.file), |f| f);
+    let color = RwSignal::new(q.choice("color", ColorMode::Gray, |v| [ColorMode::Gray, ColorMode::Rgb].into_iter().find(|c| color_name(*c) == v), color_name));
+    let padding_mode = RwSignal::new(q.choice("mode", PaddingMode::Zeros, |v| PaddingMode::LESSON.into_iter().find(|m| m.name() == v), PaddingMode::name));
+    let kernel_id = q.choice("kernel", PRESETS[0].id, |v| if v == CUSTOM { Some(CUSTOM) } else { preset_index(v).map(|i| PRESETS[i].id) }, |id| id);
+    let weights = RwSignal::new(match preset_index(kernel_id) {
+        Some(i) => PRESETS[i].weights.to_vec(),
+        None => q.numbers("w", &PRESETS[0].weights, 9),
+    });
+    let preset = RwSignal::new(preset_index(kernel_id));
+    let bias = RwSignal::new(q.number("bias", 0.0f32, -10.0..=10.0));
+    let selected = RwSignal::new((q.number("y", 0usize, 0..=4096), q.number("x", 0usize, 0..=4096)));
+    let channel = RwSignal::new(q.number("ch", 0usize, 0..=2));
+    let notices = q.notices();
+    let source = RwSignal::new(Source::Sample(photo_file));
     let compute = use_compute();
 
+    // Keep the URL in step (the learner's own image is not shareable: the link names the sample instead).
+    Effect::new(move || {
+        let photo = match source.get() {
+            Source::Sample(f) => f,
+            Source::Own { .. } => PHOTOS[0].file,
+        };
+        let (y, x) = selected.get();
+        let mut pairs = vec![
+            ("photo", photo.to_string()),
+            ("color", color_name(color.get()).to_string()),
+            ("mode", padding_mode.get().name().to_string()),
+            ("kernel", preset.get().map_or(CUSTOM, |i| PRESETS[i].id).to_string()),
+        ];
+        if preset.get().is_none() {
+            pairs.push(("w", query::join_numbers(&weights.get())));
+        }
+        pairs.extend([("bias", format_weight(bias.get())), ("y", y.to_string()), ("x", x.to_string()), ("ch", channel.get().to_string())]);
+        query::write(&pairs);
+    });
+
     let image = LocalResource::new(move || {
-        let url = format!("/images/{}", photo.get());
-        async move { load_rgb(&url).await }
+        let url = match source.get() {
+            Source::Sample(file) => format!("/images/{file}"),
+            Source::Own { url, .. } => url,
+        };
+        async move { load_rgb(&url, MAX_SIDE).await }
     });
     let result = LocalResource::new(move || {
         let (image, compute) = (image.get(), compute.get());
-        let (weights, color, mode) = (PRESETS[preset.get()].weights, color.get(), padding_mode.get());
+        let (w, b, color, mode) = (weights.get(), bias.get(), color.get(), padding_mode.get());
         async move {
             let (image, compute) = (image?, compute?);
             Some(match image {
-                Ok(rgb) => convolve(&compute, to_mode(&rgb, color), weights, mode).await,
+                Ok(rgb) => convolve(&compute, to_mode(&rgb, color), &w, b, mode).await,
                 Err(e) => Err(e),
             })
         }
     });
     let done = move || result.get().flatten();
+    let ok = move || done().and_then(Result::ok);
+
+    // The selection stays inside the image (a smaller image, or a link to a pixel that does not exist).
+    Effect::new(move || {
+        if let Some(run) = ok() {
+            let (h, w) = (run.op.out_h, run.op.out_w);
+            let (y, x) = selected.get_untracked();
+            if y >= h || x >= w {
+                selected.set((y.min(h - 1), x.min(w - 1)));
+            }
+            if channel.get_untracked() >= run.op.out_channels {
+                channel.set(0);
+            }
+        }
+    });
 
     let input_canvas = NodeRef::<Canvas>::new();
     let output_canvas = NodeRef::<Canvas>::new();
     let draw_error = RwSignal::new(None::<String>);
     // Canvas drawing is outside the reactive system: an effect keeps it in sync.
     Effect::new(move || {
-        if let (Some(Ok(run)), Some(input), Some(output)) = (done(), input_canvas.get(), output_canvas.get()) {
+        if let (Some(run), Some(input), Some(output)) = (ok(), input_canvas.get(), output_canvas.get()) {
             draw_error.set(draw(&input, &run.input).and_then(|()| draw(&output, &run.output)).err());
             // Marks which result the canvas shows, so tests (and curious learners) can tell it is up to date.
             let _ = output.set_attribute("data-sum", &checksum(&run.output));
         }
     });
 
-    let ok = move || done().and_then(Result::ok);
+    // Playing walks the output pixels in raster order.
+    let playing = RwSignal::new(false);
+    let speed = RwSignal::new(8u32);
+    let step = move || {
+        if let Some(run) = ok() {
+            let (h, w) = (run.op.out_h, run.op.out_w);
+            selected.update(|(y, x)| {
+                let next = (*y * w + *x + 1) % (h * w);
+                (*y, *x) = (next / w, next % w);
+            });
+        }
+    };
+    Effect::new(move || {
+        if !playing.get() {
+            return;
+        }
+        let interval = std::time::Duration::from_millis(1000 / speed.get().max(1) as u64);
+        if let Ok(handle) = set_interval_with_handle(step, interval) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+
+    let trace = Memo::new(move |_| {
+        let run = ok()?;
+        let (y, x) = selected.get();
+        let co = channel.get().min(run.op.out_channels - 1);
+        (y < run.op.out_h && x < run.op.out_w).then(|| {
+            let t = run.op.trace(&run.input, &run.weight, Some(&run.bias), 0, co, y, x);
+            let engine_value = run.output.data()[(co * run.op.out_h + y) * run.op.out_w + x];
+            (t, engine_value)
+        })
+    });
+
+    let select_pixel = move |ev: web_sys::MouseEvent| {
+        let (Some(canvas), Some(run)) = (output_canvas.get(), ok()) else { return };
+        let rect = canvas.get_bounding_client_rect();
+        let fx = (ev.client_x() as f64 - rect.left()) / rect.width().max(1.0);
+        let fy = (ev.client_y() as f64 - rect.top()) / rect.height().max(1.0);
+        let x = ((fx * run.op.out_w as f64) as usize).min(run.op.out_w - 1);
+        let y = ((fy * run.op.out_h as f64) as usize).min(run.op.out_h - 1);
+        selected.set((y, x));
+    };
+    let keys = move |ev: web_sys::KeyboardEvent| {
+        let Some(run) = ok() else { return };
+        let (h, w) = (run.op.out_h, run.op.out_w);
+        let (y, x) = selected.get_untracked();
+        let next = match ev.key().as_str() {
+            "ArrowUp" => (y.saturating_sub(1), x),
+            "ArrowDown" => ((y + 1).min(h - 1), x),
+            "ArrowLeft" => (y, x.saturating_sub(1)),
+            "ArrowRight" => (y, (x + 1).min(w - 1)),
+            " " => {
+                ev.prevent_default();
+                playing.update(|p| *p = !*p);
+                return;
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        selected.set(next);
+    };
+
+    let on_file = move |file: web_sys::File| {
+        if let Ok(url) = web_sys::Url::create_object_url_with_blob(&file) {
+            if let Source::Own { url: old, .. } = source.get_untracked() {
+                let _ = web_sys::Url::revoke_object_url(&old);
+            }
+            source.set(Source::Own { url, name: file.name() });
+        }
+    };
+    let drop_file = move |ev: web_sys::DragEvent| {
+        ev.prevent_default();
+        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+            on_file(file);
+        }
+    };
+
     let input_shape = Signal::derive(move || ok().map(|r| r.input.shape().clone()));
     let output_shape = Signal::derive(move || ok().map(|r| r.output.shape().clone()));
-    let weights = Signal::derive(move || PRESETS[preset.get()].weights.to_vec());
+    let code = Signal::derive(move || pytorch(&source.get(), color.get(), &weights.get(), bias.get(), padding_mode.get()));
+    let box_style = move |canvas_h: usize, canvas_w: usize| {
+        let (y, x) = selected.get();
+        // The 3x3 window around (y, x), as a share of the image (padding 1 keeps the size).
+        format!(
+            "top:{:.3}%;left:{:.3}%;height:{:.3}%;width:{:.3}%",
+            (y as f64 - 1.0) * 100.0 / canvas_h as f64,
+            (x as f64 - 1.0) * 100.0 / canvas_w as f64,
+            300.0 / canvas_h as f64,
+            300.0 / canvas_w as f64
+        )
+    };
+    let window_box = move || ok().map(|r| box_style(r.op.out_h, r.op.out_w)).unwrap_or_default();
+    let pixel_box = move || {
+        ok().map(|r| {
+            let (y, x) = selected.get();
+            format!(
+                "top:{:.3}%;left:{:.3}%;height:{:.3}%;width:{:.3}%",
+                y as f64 * 100.0 / r.op.out_h as f64,
+                x as f64 * 100.0 / r.op.out_w as f64,
+                100.0 / r.op.out_h as f64,
+                100.0 / r.op.out_w as f64
+            )
+        })
+    };
 
     view! {
-        <article class="lesson kernels">
+        <article class="lesson kernels" on:keydown=keys>
             <h1>"Image kernels"</h1>
             <p class="lede">
                 "A kernel is a small grid of weights. Slide it over the image: at every position, multiply the 3x3 "
-                "window of pixels under it by the 9 weights, one by one, and add the 9 products up. That sum is one "
-                "pixel of the output. Doing this at every position is a convolution, the first layer of every "
-                "image network."
+                "window of pixels under it by the 9 weights, one by one, add the 9 products up, and add the bias. "
+                "That sum is one pixel of the output. Doing this at every position is a convolution, the first "
+                "layer of every image network. Pick a pixel of the output to see its sum."
             </p>
+            <QueryNotices notices/>
 
             <div class="controls">
                 <label>
@@ -177,15 +365,33 @@ pub fn Kernels() -> impl IntoView {
                         on:change=move |ev| {
                             let file = event_target_value(&ev);
                             if let Some(p) = PHOTOS.iter().find(|p| p.file == file) {
-                                photo.set(p.file);
+                                source.set(Source::Sample(p.file));
                             }
                         }
                     >
                         {PHOTOS
                             .iter()
-                            .map(|p| view! { <option value=p.file selected=move || photo.get() == p.file>{p.name}</option> })
+                            .map(|p| view! { <option value=p.file selected=move || source.get() == Source::Sample(p.file)>{p.name}</option> })
                             .collect_view()}
+                        {move || match source.get() {
+                            Source::Own { name, .. } => Some(view! { <option value="" selected>{format!("Your image: {name}")}</option> }),
+                            Source::Sample(_) => None,
+                        }}
                     </select>
+                </label>
+                <label class="file">
+                    "Or your own image "
+                    <input
+                        type="file"
+                        accept="image/*"
+                        data-testid="image-file"
+                        on:change=move |ev| {
+                            let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
+                            if let Some(file) = input.and_then(|i| i.files()).and_then(|f| f.get(0)) {
+                                on_file(file);
+                            }
+                        }
+                    />
                 </label>
                 <fieldset class="choice">
                     <legend>"Channels"</legend>
@@ -197,7 +403,7 @@ pub fn Kernels() -> impl IntoView {
                                     <input
                                         type="radio"
                                         name="color"
-                                        data-testid=format!("color-{}", mode.name().to_lowercase())
+                                        data-testid=format!("color-{}", color_name(mode))
                                         prop:checked=move || color.get() == mode
                                         on:change=move |_| color.set(mode)
                                     />
@@ -235,8 +441,11 @@ pub fn Kernels() -> impl IntoView {
                             <button
                                 type="button"
                                 data-testid=format!("preset-{}", p.id)
-                                aria-pressed=move || (preset.get() == i).to_string()
-                                on:click=move |_| preset.set(i)
+                                aria-pressed=move || (preset.get() == Some(i)).to_string()
+                                on:click=move |_| {
+                                    preset.set(Some(i));
+                                    weights.set(PRESETS[i].weights.to_vec());
+                                }
                             >
                                 {p.name}
                             </button>
@@ -246,21 +455,117 @@ pub fn Kernels() -> impl IntoView {
             </fieldset>
 
             <div class="kernel-view">
-                <KernelGrid weights=weights size=3 caption="The kernel's 9 weights"/>
-                <p class="about" data-testid="kernel-about">{move || PRESETS[preset.get()].about}</p>
+                <table class="kernel-grid editable" data-testid="kernel-grid">
+                    <caption>"The kernel's 9 weights: type to change them"</caption>
+                    <tbody>
+                        {(0..3)
+                            .map(|r| {
+                                view! {
+                                    <tr>
+                                        {(0..3)
+                                            .map(|c| {
+                                                let i = r * 3 + c;
+                                                view! {
+                                                    <td>
+                                                        <input
+                                                            type="number"
+                                                            step="0.1"
+                                                            aria-label=format!("weight at row {}, column {}", r + 1, c + 1)
+                                                            data-testid=format!("kernel-cell-{r}-{c}")
+                                                            prop:value=move || format_weight(weights.get()[i])
+                                                            on:change=move |ev| {
+                                                                if let Ok(v) = event_target_value(&ev).parse::<f32>()
+                                                                    && v.is_finite()
+                                                                {
+                                                                    weights.update(|w| w[i] = v);
+                                                                    preset.set(None);
+                                                                }
+                                                            }
+                                                        />
+                                                    </td>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+                <div class="about">
+                    <p data-testid="kernel-about">
+                        {move || preset.get().map_or("Your own kernel: each output pixel is the sum of the window times these weights.", |i| PRESETS[i].about)}
+                    </p>
+                    <label>
+                        "Bias "
+                        <input
+                            type="number"
+                            step="0.1"
+                            data-testid="bias"
+                            prop:value=move || format_weight(bias.get())
+                            on:change=move |ev| {
+                                if let Ok(v) = event_target_value(&ev).parse::<f32>()
+                                    && v.is_finite()
+                                {
+                                    bias.set(v);
+                                }
+                            }
+                        />
+                    </label>
+                </div>
             </div>
 
             <div class="images">
-                <figure>
-                    <canvas node_ref=input_canvas data-testid="input-canvas" aria-label="The input image"></canvas>
-                    <figcaption>"Input " <ShapeBadge shape=input_shape testid="input-shape"/></figcaption>
+                <figure on:dragover=|ev: web_sys::DragEvent| ev.prevent_default() on:drop=drop_file>
+                    <div class="canvas-box">
+                        <canvas node_ref=input_canvas data-testid="input-canvas" aria-label="The input image (drop an image here to use your own)"></canvas>
+                        <div class="window-box" aria-hidden="true" style=window_box></div>
+                    </div>
+                    <figcaption>"Input " <ShapeBadge shape=input_shape testid="input-shape"/> " (drop an image here)"</figcaption>
                 </figure>
                 <div class="arrow" aria-hidden="true">"conv2d, padding 1 →"</div>
                 <figure>
-                    <canvas node_ref=output_canvas data-testid="output-canvas" aria-label="The convolved image"></canvas>
+                    <div class="canvas-box">
+                        <canvas
+                            node_ref=output_canvas
+                            data-testid="output-canvas"
+                            tabindex="0"
+                            aria-label="The convolved image: click a pixel, or use the arrow keys, to see how it was computed"
+                            on:click=select_pixel
+                            on:mousemove=move |ev| {
+                                if !playing.get_untracked() && ev.buttons() == 0 {
+                                    select_pixel(ev)
+                                }
+                            }
+                        ></canvas>
+                        <div class="pixel-box" aria-hidden="true" style=pixel_box></div>
+                    </div>
                     <figcaption>"Output " <ShapeBadge shape=output_shape testid="output-shape"/></figcaption>
                 </figure>
             </div>
+
+            <div class="step-controls" role="group" aria-label="Step through the output pixels">
+                <button type="button" data-testid="play" on:click=move |_| playing.update(|p| *p = !*p)>
+                    {move || if playing.get() { "Pause" } else { "Play" }}
+                </button>
+                <button type="button" data-testid="step" on:click=move |_| step()>"Step"</button>
+                <label>
+                    "Speed "
+                    <select data-testid="speed" on:change=move |ev| speed.set(event_target_value(&ev).parse().unwrap_or(8))>
+                        {[1u32, 4, 8, 30, 120].into_iter().map(|s| view! { <option value=s.to_string() selected=move || speed.get() == s>{format!("{s} px/s")}</option> }).collect_view()}
+                    </select>
+                </label>
+                {move || (color.get() == ColorMode::Rgb).then(|| view! {
+                    <label>
+                        "Channel "
+                        <select data-testid="channel" on:change=move |ev| channel.set(event_target_value(&ev).parse().unwrap_or(0))>
+                            {["red", "green", "blue"].into_iter().enumerate().map(|(i, n)| view! { <option value=i.to_string() selected=move || channel.get() == i>{n}</option> }).collect_view()}
+                        </select>
+                    </label>
+                })}
+            </div>
+
+            {move || trace.get().map(|(t, engine_value)| view! { <TraceView trace=t engine_value/> })}
 
             {move || match done() {
                 None => view! { <p class="status" data-testid="status">"Computing…"</p> }.into_any(),
@@ -268,7 +573,40 @@ pub fn Kernels() -> impl IntoView {
                 Some(Ok(run)) => view! { <RunSummary run/> }.into_any(),
             }}
             {move || draw_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <CodePanel code/>
         </article>
+    }
+}
+
+/// How the selected output pixel was computed: the window, the kernel, the 9 products, their sum and the bias.
+#[component]
+fn TraceView(trace: Conv2dTrace, engine_value: f32) -> impl IntoView {
+    let window: Vec<Cell> = trace
+        .taps
+        .iter()
+        .map(|t| Cell { value: Some(t.input), class: if t.pixel.is_none() { "pad".into() } else { String::new() }, note: None })
+        .collect();
+    let kernel: Vec<Cell> = trace.taps.iter().map(|t| Cell { value: Some(t.weight), ..Default::default() }).collect();
+    let products: Vec<Cell> = trace.taps.iter().map(|t| Cell { value: Some(t.product), ..Default::default() }).collect();
+    let terms = trace.taps.iter().map(|t| format!("{:.3}", t.product + 0.0)).collect::<Vec<_>>().join(" + ");
+    view! {
+        <section class="trace" aria-live="polite" data-testid="trace">
+            <h2>{format!("Output pixel (row {}, column {})", trace.oy, trace.ox)}</h2>
+            <div class="trace-grids">
+                <figure><NumberGrid cells=window cols=3usize label="The input window".to_string() testid="trace-input" decimals=3/><figcaption>"input window"</figcaption></figure>
+                <div class="op" aria-hidden="true">"×"</div>
+                <figure><NumberGrid cells=kernel cols=3usize label="The kernel".to_string() testid="trace-weight" decimals=3/><figcaption>"kernel"</figcaption></figure>
+                <div class="op" aria-hidden="true">"="</div>
+                <figure><NumberGrid cells=products cols=3usize label="The 9 products".to_string() testid="trace-product" decimals=3/><figcaption>"products"</figcaption></figure>
+            </div>
+            <p class="sum">
+                {terms} " = " <strong data-testid="trace-sum">{format!("{:.4}", trace.sum)}</strong>
+                "; plus the bias " <strong data-testid="trace-bias">{format!("{:.4}", trace.bias)}</strong>
+                " gives " <strong data-testid="trace-output">{format!("{:.4}", trace.output)}</strong>
+                ", the output pixel, which the engine computed as " <strong data-testid="output-value">{format!("{engine_value:.4}")}</strong> "."
+            </p>
+            <p class="hint">"Padding cells (outside the image) are marked; with zeros padding they are 0."</p>
+        </section>
     }
 }
 
@@ -291,27 +629,56 @@ fn RunSummary(run: Convolved) -> impl IntoView {
 
 /// Convolves `x [1, C, H, W]` with the same 3x3 kernel on every channel (a depthwise convolution: weight
 /// `[C, 1, 3, 3]`, `groups = C`), padding 1 so the output keeps the input's size.
-async fn convolve(compute: &Compute, x: Tensor, kernel: [f32; 9], mode: PaddingMode) -> Result<Convolved, String> {
+async fn convolve(compute: &Compute, x: Tensor, kernel: &[f32], bias: f32, mode: PaddingMode) -> Result<Convolved, String> {
     let channels = x.shape().dims()[1];
-    let w = Tensor::from_fn(Shape::from([channels, 1, 3, 3]), |i| kernel[i % 9]);
+    let weight = Tensor::from_fn(Shape::from([channels, 1, 3, 3]), |i| kernel[i % 9]);
+    let bias = Tensor::from_fn([channels], |_| bias);
     let params = Conv2dParams::default().padding(1).padding_mode(mode).groups(channels);
+    let op = Conv2d::new(&params, x.shape(), weight.shape(), Some(bias.shape())).map_err(|e| e.to_string())?;
     let start = now();
     let (output, backend, fallback) = match compute {
-        Compute::Gpu(gpu) => match run(gpu.as_ref(), &x, &w, &params).await {
+        Compute::Gpu(gpu) => match run(gpu.as_ref(), &x, &weight, &bias, &params).await {
             Ok(y) => (y, gpu.label(), None),
             Err(e) => {
-                let y = run(&Cpu, &x, &w, &params).await.map_err(|e| e.to_string())?;
+                let y = run(&Cpu, &x, &weight, &bias, &params).await.map_err(|e| e.to_string())?;
                 (y, Cpu.label(), Some(format!("The GPU failed ({e}), so this result was computed on the CPU.")))
             }
         },
-        Compute::Cpu { .. } => (run(&Cpu, &x, &w, &params).await.map_err(|e| e.to_string())?, Cpu.label(), None),
+        Compute::Cpu { .. } => (run(&Cpu, &x, &weight, &bias, &params).await.map_err(|e| e.to_string())?, Cpu.label(), None),
     };
-    Ok(Convolved { input: x, output, backend, millis: now() - start, fallback })
+    Ok(Convolved { input: x, output, op, weight, bias, backend, millis: now() - start, fallback })
 }
 
-async fn run<B: Backend>(backend: &B, x: &Tensor, w: &Tensor, params: &Conv2dParams) -> engine::Result<Tensor> {
-    let y = conv2d(backend, &backend.upload(x), &backend.upload(w), None, params)?;
+async fn run<B: Backend>(backend: &B, x: &Tensor, w: &Tensor, b: &Tensor, params: &Conv2dParams) -> engine::Result<Tensor> {
+    let y = conv2d(backend, &backend.upload(x), &backend.upload(w), Some(&backend.upload(b)), params)?;
     backend.read(&y).await
+}
+
+/// The PyTorch code for the current state.
+fn pytorch(source: &Source, color: ColorMode, w: &[f32], bias: f32, mode: PaddingMode) -> String {
+    let file = match source {
+        Source::Sample(f) => f.to_string(),
+        Source::Own { name, .. } => name.clone(),
+    };
+    let rows: Vec<String> = w.chunks(3).map(|r| format!("[{}]", r.iter().map(|v| format_weight(*v)).collect::<Vec<_>>().join(", "))).collect();
+    let (convert, channels) = match color {
+        ColorMode::Gray => ("\"L\"", 1),
+        ColorMode::Rgb => ("\"RGB\"", 3),
+    };
+    let call = match mode {
+        PaddingMode::Zeros => format!("F.conv2d(t[None], w, b, padding=1, groups={channels})"),
+        other => format!("F.conv2d(F.pad(t[None], (1, 1, 1, 1), mode=\"{}\"), w, b, groups={channels})", other.pytorch_name()),
+    };
+    format!(
+        "import torch\nimport torch.nn.functional as F\nfrom PIL import Image\nimport torchvision.transforms.functional as TF\n\n\
+         t = TF.to_tensor(Image.open(\"{file}\").convert({convert}))  # [{channels}, H, W], values 0..1\n\
+         k = torch.tensor([{}])\n\
+         w = k.expand({channels}, 1, 3, 3)  # the same kernel for every channel\n\
+         b = torch.full(({channels},), {})\n\
+         out = {call}  # [1, {channels}, H, W]\n",
+        rows.join(", "),
+        format_weight(bias)
+    )
 }
 
 /// The sum of all values, to 6 decimals: a fingerprint of a result that tests compare across backends.
@@ -321,7 +688,7 @@ fn checksum(t: &Tensor) -> String {
 
 /// Milliseconds from the page's clock.
 fn now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+    engine::clock::now_ms()
 }
 
 #[cfg(test)]
@@ -352,9 +719,18 @@ mod tests {
     }
 
     #[test]
-    fn preset_ids_are_unique() {
+    fn preset_ids_are_unique_and_not_custom() {
         for (i, p) in PRESETS.iter().enumerate() {
             assert!(PRESETS[i + 1..].iter().all(|q| q.id != p.id), "{} appears twice", p.id);
+            assert_ne!(p.id, CUSTOM);
         }
+    }
+
+    #[test]
+    fn the_pytorch_code_names_the_mode_as_pytorch_does() {
+        let code = pytorch(&Source::Sample("camera_small.png"), ColorMode::Rgb, &PRESETS[1].weights, 0.5, PaddingMode::Reflection);
+        assert!(code.contains("mode=\"reflect\"") && code.contains("groups=3") && code.contains("torch.full((3,), 0.5)"), "{code}");
+        let code = pytorch(&Source::Sample("camera_small.png"), ColorMode::Gray, &PRESETS[1].weights, 0.0, PaddingMode::Zeros);
+        assert!(code.contains("padding=1, groups=1"), "{code}");
     }
 }

@@ -1,7 +1,10 @@
 //! The lessons, one file each. [`LESSONS`] drives the routes (`/<path>`), the navigation and the home page:
 //! adding a lesson adds its file and one row here.
 
+pub mod channels;
 pub mod kernels;
+pub mod padding_stride;
+pub mod pooling;
 
 use leptos::prelude::*;
 
@@ -18,9 +21,29 @@ pub struct Lesson {
 }
 
 /// Every lesson, in teaching order.
-pub const LESSONS: &[Lesson] = &[Lesson {
-    path: "kernels",
-    title: "Image kernels",
-    summary: "A 3x3 kernel slides over a photo: each output pixel is the multiply-sum of a window with the kernel.",
-    view: || view! { <kernels::Kernels/> }.into_any(),
-}];
+pub const LESSONS: &[Lesson] = &[
+    Lesson {
+        path: "kernels",
+        title: "Image kernels",
+        summary: "A 3x3 kernel slides over a photo: each output pixel is the multiply-sum of a window with the kernel.",
+        view: || view! { <kernels::Kernels/> }.into_any(),
+    },
+    Lesson {
+        path: "padding-stride",
+        title: "Padding and stride",
+        summary: "Where the windows fall: padding modes, stride 2 halving the image, dilation, and the output-size formula.",
+        view: || view! { <padding_stride::PaddingStride/> }.into_any(),
+    },
+    Lesson {
+        path: "channels",
+        title: "Channels",
+        summary: "RGB planes, rank-3 kernels summed over channels, stacked kernels as a rank-4 weight, and the convolution as a matrix.",
+        view: || view! { <channels::Channels/> }.into_any(),
+    },
+    Lesson {
+        path: "pooling",
+        title: "Pooling and the head",
+        summary: "Max and average pooling window by window, then a CNN's head: feature maps to a vector to class scores.",
+        view: || view! { <pooling::Pooling/> }.into_any(),
+    },
+];

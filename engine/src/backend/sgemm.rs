@@ -1,6 +1,6 @@
 //! The CPU backend's matrix product: `C = alpha·A·B + beta·C` with arbitrary row and column strides, on the
 //! `matrixmultiply` crate (packed micro-kernels for AVX-512, AVX2/FMA and NEON chosen at run time, several threads
-//! natively). Transposes are stride swaps, so no operand is ever copied to be multiplied.
+//! natively for large products). Transposes are stride swaps, so no operand is ever copied to be multiplied.
 
 /// A matrix in a slice: element `(i, j)` is `data[offset + i·row_stride + j·col_stride]`.
 #[derive(Clone, Copy)]
@@ -32,6 +32,19 @@ impl<'a> View<'a> {
             let last = self.offset + (rows - 1) * self.row_stride + (cols - 1) * self.col_stride;
             assert!(last < self.data.len(), "a {rows}x{cols} view reads past its {} values", self.data.len());
         }
+    }
+}
+
+/// Lets the matrix products use exactly the cores this process may run on. `matrixmultiply` otherwise sizes its
+/// thread pool from the machine's physical cores, which oversubscribes a process given fewer (twice as slow on a
+/// 2-core share of a larger machine). It reads `MATMUL_NUM_THREADS` once, on its first product, so a program calls
+/// this first thing in `main`, before any other thread exists; an explicit setting is kept.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn use_all_cores() {
+    if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // SAFETY: called at the start of `main`, before any thread that could read the environment is started.
+        unsafe { std::env::set_var("MATMUL_NUM_THREADS", cores.to_string()) };
     }
 }
 

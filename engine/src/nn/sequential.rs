@@ -112,3 +112,82 @@ impl<B: Backend> Model<B> for Sequential<B> {
         Ok(Summary { model: "Sequential".into(), input_shape: input.shape().clone(), rows: self.summary_rows(b, input)? })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Cpu;
+    use crate::models::simple_cnn;
+    use crate::nn::{Flatten, Linear, MaxPool2d, ReLU};
+    use crate::ops::cross_entropy::{CrossEntropy, Reduction};
+    use crate::ops::pool::Pool2dParams;
+    use crate::rng::Rng;
+    use crate::tensor::Tensor;
+    use crate::Indices;
+
+    /// The loss of `model` on `x` with targets `t`, and the gradient of every parameter from backward.
+    fn loss_and_grads(model: &mut Sequential<Cpu>, x: &Tensor, t: &Indices) -> (f64, Vec<Tensor>) {
+        let out = model.forward(&Cpu, x).unwrap();
+        let op = CrossEntropy::new(out.shape(), t, None, None, Reduction::Mean).unwrap();
+        let saved = op.forward(&out, None);
+        let dout = op.backward(&saved, None, &Tensor::new(crate::Shape::default(), vec![1.0]).unwrap());
+        model.backward(&Cpu, &dout);
+        let grads = Model::params_mut(model).iter().map(|p| p.grad.clone().unwrap()).collect();
+        (saved.loss.data()[0] as f64, grads)
+    }
+
+    #[test]
+    fn backward_through_every_layer_matches_finite_differences() {
+        let mut rng = Rng::new(30);
+        let mut model = simple_cnn(&Cpu, 2, &[3, 4], 3, &mut rng);
+        model.layers.insert(3, Box::new(MaxPool2d::new(Pool2dParams::new(2).stride(1))));
+        Model::set_training(&mut model, false);
+        let x = Tensor::randn([2, 2, 6, 6], &mut rng);
+        let t = Indices::vector(vec![0, 2]);
+        let (_, grads) = loss_and_grads(&mut model, &x, &t);
+        let eps = 1e-2;
+        for (p, grad) in grads.iter().enumerate() {
+            for i in (0..grad.data().len()).step_by(3) {
+                let nudged = |model: &mut Sequential<Cpu>, e: f32| {
+                    let param = &mut Model::params_mut(model)[p];
+                    param.value.data_mut()[i] += e;
+                    let loss = loss_and_grads(model, &x, &t).0;
+                    Model::params_mut(model)[p].value.data_mut()[i] -= e;
+                    loss
+                };
+                let numeric = (nudged(&mut model, eps) - nudged(&mut model, -eps)) / (2.0 * eps as f64);
+                let analytic = grad.data()[i] as f64;
+                assert!((numeric - analytic).abs() < 2e-2 * (1.0 + analytic.abs()), "param {p} element {i}: {analytic} vs {numeric}");
+            }
+        }
+    }
+
+    #[test]
+    fn hooks_capture_activations_and_gradients() {
+        let mut rng = Rng::new(31);
+        let mut model = Sequential::new(vec![Box::new(Linear::new(&Cpu, 3, 4, true, &mut rng)), Box::new(ReLU::default()), Box::new(Flatten::default())]);
+        model.hook(1);
+        let x = Tensor::randn([2, 3], &mut rng);
+        let y = model.forward(&Cpu, &x).unwrap();
+        let dy = Tensor::randn([2, 4], &mut rng);
+        model.backward(&Cpu, &dy);
+        let captured = model.captured(1).unwrap();
+        assert_eq!(captured.activation.as_ref().unwrap(), &y);
+        assert_eq!(captured.gradient.as_ref().unwrap(), &dy, "Flatten passes the gradient through unchanged");
+        model.unhook(1);
+        assert!(model.captured(1).is_none());
+    }
+
+    #[test]
+    fn the_summary_lists_every_layer_like_fastai() {
+        let mut model = crate::models::digits_cnn(&Cpu, &mut Rng::new(32));
+        let summary = Model::summary(&mut model, &Cpu, &Tensor::zeros([64, 1, 8, 8])).unwrap();
+        assert_eq!(summary.rows.len(), 12);
+        assert_eq!(summary.rows[0].output_shape, crate::Shape::from([64, 16, 8, 8]));
+        assert_eq!(summary.rows[0].params, 16 * 9);
+        // conv 144 + bn 32 + conv 4608 + bn 64 + conv 18432 + bn 128 + linear 650.
+        assert_eq!(summary.total_params(), 144 + 32 + 4608 + 64 + 18432 + 128 + 650);
+        let text = summary.to_string();
+        assert!(text.contains("Conv2d") && text.contains("64 x 16 x 8 x 8") && text.contains("Total params: 24058"), "{text}");
+    }
+}

@@ -232,3 +232,47 @@ impl<B: Backend> Model<B> for TabularModel<B> {
         Ok(Summary { model: "TabularModel".into(), input_shape: Shape::from([batch, self.config.cardinalities.len() + self.config.n_cont]), rows })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Cpu;
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn embedding_sizes_follow_fastai() {
+        let sizes: Vec<usize> = [1115, 7, 31, 12, 3, 4, 4, 2].iter().map(|&n| TabularConfig::embedding_size(n)).collect();
+        assert_eq!(sizes, [81, 5, 11, 6, 3, 3, 3, 2]);
+    }
+
+    #[test]
+    fn every_parameter_gets_a_gradient_of_its_shape() {
+        let mut rng = Rng::new(33);
+        let config = TabularConfig { hidden: vec![8, 4], ps: vec![0.1, 0.1], ..TabularConfig::rossmann(vec![5, 3], 2, (0.0, 3.0)) };
+        let mut model = TabularModel::new(&Cpu, config, &mut rng).unwrap();
+        let input = TabularInput { cats: Indices::new([4, 2], vec![1, 2, 4, 0, 3, 1, 0, 2]).unwrap(), conts: Tensor::randn([4, 2], &mut rng) };
+        let out = model.forward(&Cpu, &input).unwrap();
+        assert_eq!(out.shape(), &Shape::from([4, 1]));
+        assert!(out.data().iter().all(|&v| (0.0..3.0).contains(&v)), "the y_range holds");
+        model.backward(&Cpu, &Tensor::randn([4, 1], &mut rng));
+        for p in model.params_mut() {
+            let grad = p.grad.as_ref().expect("every parameter has a gradient");
+            assert_eq!(grad.shape(), p.value.shape());
+        }
+        // Column 0 holds 1, 4, 3, 0: row 1 of its table learns, row 2 (no sample has it) does not.
+        let table = model.embeddings[0].grad.as_ref().unwrap();
+        let width = table.shape().dims()[1];
+        assert!(table.data()[width..2 * width].iter().any(|&g| g != 0.0));
+        assert!(table.data()[2 * width..3 * width].iter().all(|&g| g == 0.0));
+        let summary = model.summary(&Cpu, &input).unwrap();
+        assert_eq!(summary.rows[0].kind, "Embedding");
+        assert!(summary.to_string().contains("SigmoidRange"));
+    }
+
+    #[test]
+    fn a_batch_without_the_model_columns_is_explained() {
+        let mut model = TabularModel::new(&Cpu, TabularConfig::rossmann(vec![5], 2, (0.0, 3.0)), &mut Rng::new(34)).unwrap();
+        let input = TabularInput { cats: Indices::new([2, 2], vec![1, 1, 1, 1]).unwrap(), conts: Tensor::zeros([2, 2]) };
+        assert!(model.forward(&Cpu, &input).is_err());
+    }
+}

@@ -63,8 +63,9 @@ impl Adam {
     /// One step of the CPU reference: the new parameter, first and second moments.
     pub fn step(&self, step: u32, param: &Tensor, grad: &Tensor, m: &Tensor, v: &Tensor) -> (Tensor, Tensor, Tensor) {
         let (bc1, bc2) = self.corrections(step);
-        let (mut p2, mut m2, mut v2) = (param.clone(), m.clone(), v.clone());
-        for i in 0..param.data().len() {
+        let n = param.data().len();
+        let (mut p2, mut m2, mut v2) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
             let mut p = param.data()[i];
             let mut g = grad.data()[i];
             if self.decoupled {
@@ -75,11 +76,12 @@ impl Adam {
             let mi = self.beta1 * m.data()[i] + (1.0 - self.beta1) * g;
             let vi = self.beta2 * v.data()[i] + (1.0 - self.beta2) * g * g;
             let denom = vi.sqrt() / bc2.sqrt() + self.eps;
-            p2.data_mut()[i] = p - self.lr / bc1 * mi / denom;
-            m2.data_mut()[i] = mi;
-            v2.data_mut()[i] = vi;
+            p2.push(p - self.lr / bc1 * mi / denom);
+            m2.push(mi);
+            v2.push(vi);
         }
-        (p2, m2, v2)
+        let tensor = |v| Tensor::new(param.shape().clone(), v).expect("same size");
+        (tensor(p2), tensor(m2), tensor(v2))
     }
 
     /// One step on the GPU (`shaders/adam.wgsl`).

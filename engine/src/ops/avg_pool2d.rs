@@ -11,7 +11,7 @@
 use crate::backend::gpu::{Gpu, GpuTensor};
 use crate::backend::{Backend, DeviceTensor};
 use crate::error::Result;
-use crate::ops::pool::{Pool2dParams, PoolGeometry};
+use crate::ops::pool::{Pool2dParams, PoolGeometry, PoolTrace};
 use crate::tensor::Tensor;
 
 /// A validated average pooling.
@@ -37,6 +37,17 @@ impl AvgPool2d {
     /// The number window `(oy, ox)` divides by (never 0: an empty window averages to 0).
     pub fn divisor(&self, oy: usize, ox: usize) -> f32 {
         self.geometry.tap_count(oy, ox, self.count_include_pad).max(1) as f32
+    }
+
+    /// Window `(oy, ox)` of plane `plane` (`n·C + c`): the pixels it averages, with their values, the divisor and
+    /// the result, exactly as `forward` computes it.
+    pub fn trace(&self, x: &Tensor, plane: usize, oy: usize, ox: usize) -> PoolTrace {
+        let g = &self.geometry;
+        let values = &x.data()[plane * g.in_h * g.in_w..][..g.in_h * g.in_w];
+        let pixels: Vec<(usize, usize, f32)> = g.window(oy, ox).map(|(r, c)| (r, c, values[r * g.in_w + c])).collect();
+        let sum: f32 = pixels.iter().map(|p| p.2).sum();
+        let divisor = self.divisor(oy, ox);
+        PoolTrace { pixels, divisor, argmax: None, output: sum / divisor }
     }
 
     /// The CPU reference.
@@ -103,6 +114,17 @@ mod tests {
         let p = Pool2dParams::new(3).stride(2).padding(1);
         assert_eq!(AvgPool2d::new(&p, x.shape(), false).unwrap().forward(&x).data(), &[1.0]);
         assert_eq!(AvgPool2d::new(&p, x.shape(), true).unwrap().forward(&x).data(), &[4.0 / 9.0]);
+    }
+
+    #[test]
+    fn the_trace_equals_forward() {
+        let x = Tensor::randn([1, 2, 5, 5], &mut Rng::new(24));
+        let op = AvgPool2d::new(&Pool2dParams::new(3).stride(2).padding(1), x.shape(), false).unwrap();
+        let y = op.forward(&x);
+        for (plane, oy, ox) in [(0, 0, 0), (1, 2, 1), (1, 1, 2)] {
+            let t = op.trace(&x, plane, oy, ox);
+            assert_eq!(t.output.to_bits(), y.data()[(plane * 3 + oy) * 3 + ox].to_bits());
+        }
     }
 
     #[test]

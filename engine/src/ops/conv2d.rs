@@ -320,6 +320,7 @@ impl Conv2d {
         let mut dw = Tensor::zeros(w.shape().clone());
         let mut db = Tensor::zeros([self.out_channels]);
         let (x, w, g) = (x.data(), w.data(), dy.data());
+        let (dx_out, dw_out, db_out) = (dx.data_mut(), dw.data_mut(), db.data_mut());
         let mut index = 0;
         for n in 0..self.batch {
             for co in 0..self.out_channels {
@@ -327,11 +328,11 @@ impl Conv2d {
                     for ox in 0..self.out_w {
                         let g = g[index];
                         index += 1;
-                        db.data_mut()[co] += g;
+                        db_out[co] += g;
                         for tap in self.window(n, co, oy, ox) {
                             if let Some(i) = tap.x {
-                                dx.data_mut()[i] += g * w[tap.w];
-                                dw.data_mut()[tap.w] += g * x[i];
+                                dx_out[i] += g * w[tap.w];
+                                dw_out[tap.w] += g * x[i];
                             }
                         }
                     }
@@ -341,117 +342,241 @@ impl Conv2d {
         Conv2dGrads { dx, dw, db: self.has_bias.then_some(db) }
     }
 
-    /// Unfolds group `g`'s input windows into columns (im2col): row `(cg, ky, kx)`, column `(n, oy, ox)` holds the
-    /// value tap `(ky, kx)` of that window reads (0 for zero padding). A convolution is then one matrix product.
-    fn im2col(&self, x: &[f32], g: usize) -> Vec<f32> {
-        let (kh, kw, oh, ow) = (self.kernel_h, self.kernel_w, self.out_h, self.out_w);
-        let columns = self.batch * oh * ow;
-        let rows: Vec<Vec<Option<usize>>> = (0..kh).map(|ky| (0..oh).map(|oy| self.source_row(oy, ky)).collect()).collect();
-        let cols: Vec<Vec<Option<usize>>> = (0..kw).map(|kx| (0..ow).map(|ox| self.source_col(ox, kx)).collect()).collect();
-        let mut out = vec![0.0; self.group_in() * kh * kw * columns];
+    /// For each kernel column `kx`: the output columns `lo..hi` whose tap reads inside the image, where input
+    /// column = `ox·stride + kx·dilation − pad_left` (no padding mode involved), and every output column's source.
+    fn column_plan(&self) -> Vec<(usize, usize, Vec<Option<usize>>)> {
+        (0..self.kernel_w)
+            .map(|kx| {
+                let sources: Vec<Option<usize>> = (0..self.out_w).map(|ox| self.source_col(ox, kx)).collect();
+                let direct = |ox: usize| {
+                    let i = (ox * self.params.stride[1] + kx * self.params.dilation[1]) as isize - self.params.padding[1] as isize;
+                    (0..self.in_w as isize).contains(&i)
+                };
+                let lo = (0..self.out_w).find(|&ox| direct(ox)).unwrap_or(self.out_w);
+                let hi = (lo..self.out_w).take_while(|&ox| direct(ox)).last().map_or(lo, |ox| ox + 1);
+                (lo, hi, sources)
+            })
+            .collect()
+    }
+
+    /// Unfolds image `n`'s windows over group `g` (im2col) into `out`: row `(cg, ky, kx)` (rows `row_stride`
+    /// apart), columns `offset + (oy, ox)` hold the value each tap reads (0 for zero padding). A convolution is then
+    /// one matrix product.
+    fn im2col(&self, x: &[f32], g: usize, n: usize, out: &mut [f32], row_stride: usize, offset: usize) {
+        let (kh, kw, ow, w) = (self.kernel_h, self.kernel_w, self.out_w, self.in_w);
+        let plan = self.column_plan();
+        let stride = self.params.stride[1];
         for cg in 0..self.group_in() {
-            let ci = g * self.group_in() + cg;
+            let plane = &x[(n * self.in_channels + g * self.group_in() + cg) * self.in_h * w..][..self.in_h * w];
             for ky in 0..kh {
-                for kx in 0..kw {
-                    let row = ((cg * kh + ky) * kw + kx) * columns;
-                    for n in 0..self.batch {
-                        let plane = &x[(n * self.in_channels + ci) * self.in_h * self.in_w..][..self.in_h * self.in_w];
-                        let dst = &mut out[row + n * oh * ow..][..oh * ow];
-                        for (oy, sy) in rows[ky].iter().enumerate() {
-                            let Some(sy) = sy else { continue };
-                            let src = &plane[sy * self.in_w..][..self.in_w];
-                            for (d, sx) in dst[oy * ow..][..ow].iter_mut().zip(&cols[kx]) {
-                                if let Some(sx) = sx {
-                                    *d = src[*sx];
-                                }
+                for (kx, (lo, hi, sources)) in plan.iter().enumerate() {
+                    let row = &mut out[((cg * kh + ky) * kw + kx) * row_stride + offset..][..self.out_h * ow];
+                    for oy in 0..self.out_h {
+                        let dst = &mut row[oy * ow..][..ow];
+                        let Some(sy) = self.source_row(oy, ky) else {
+                            dst.fill(0.0);
+                            continue;
+                        };
+                        let src = &plane[sy * w..][..w];
+                        // The interior reads the image directly: a strided copy without per-pixel checks.
+                        if lo < hi {
+                            let first = lo * stride + kx * self.params.dilation[1] - self.params.padding[1];
+                            for (d, v) in dst[*lo..*hi].iter_mut().zip(src[first..].iter().step_by(stride)) {
+                                *d = *v;
+                            }
+                        }
+                        for ox in (0..*lo).chain(*hi..ow) {
+                            dst[ox] = sources[ox].map_or(0.0, |sx| src[sx]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Folds columns back onto image `n` (col2im), adding each entry to the pixel its tap read: the adjoint of
+    /// [`Conv2d::im2col`] (padding sends the gradient to the pixels it copied).
+    fn col2im(&self, cols: &[f32], g: usize, n: usize, dx: &mut [f32], row_stride: usize, offset: usize) {
+        let (kh, kw, ow, w) = (self.kernel_h, self.kernel_w, self.out_w, self.in_w);
+        let plan = self.column_plan();
+        let stride = self.params.stride[1];
+        for cg in 0..self.group_in() {
+            let plane = &mut dx[(n * self.in_channels + g * self.group_in() + cg) * self.in_h * w..][..self.in_h * w];
+            for ky in 0..kh {
+                for (kx, (lo, hi, sources)) in plan.iter().enumerate() {
+                    let row = &cols[((cg * kh + ky) * kw + kx) * row_stride + offset..][..self.out_h * ow];
+                    for oy in 0..self.out_h {
+                        let Some(sy) = self.source_row(oy, ky) else { continue };
+                        let src = &row[oy * ow..][..ow];
+                        let dst = &mut plane[sy * w..][..w];
+                        if lo < hi {
+                            let first = lo * stride + kx * self.params.dilation[1] - self.params.padding[1];
+                            for (d, v) in dst[first..].iter_mut().step_by(stride).zip(&src[*lo..*hi]) {
+                                *d += *v;
+                            }
+                        }
+                        for ox in (0..*lo).chain(*hi..ow) {
+                            if let Some(sx) = sources[ox] {
+                                dst[sx] += src[ox];
                             }
                         }
                     }
                 }
             }
         }
-        out
     }
 
-    /// The CPU backend's forward: im2col and one matrix product per group. Equal to [`Conv2d::forward`] up to
-    /// rounding (the sums run in another order).
+    /// For every tap `(ky, kx)` and output pixel `(oy, ox)`: the offset in an input plane it reads, or `u32::MAX`
+    /// for a zero of the padding. For small images, gathering through this table beats row copies.
+    fn gather_table(&self) -> Vec<u32> {
+        let mut table = Vec::with_capacity(self.kernel_h * self.kernel_w * self.out_h * self.out_w);
+        for ky in 0..self.kernel_h {
+            for kx in 0..self.kernel_w {
+                for oy in 0..self.out_h {
+                    for ox in 0..self.out_w {
+                        let source = self.source_row(oy, ky).zip(self.source_col(ox, kx));
+                        table.push(source.map_or(u32::MAX, |(sy, sx)| (sy * self.in_w + sx) as u32));
+                    }
+                }
+            }
+        }
+        table
+    }
+
+    /// im2col of every image of group `g` at once: row `(cg, ky, kx)`, column `(n, oy, ox)`.
+    fn im2col_batch(&self, x: &[f32], g: usize, table: &[u32], cols: &mut [f32]) {
+        let (hw, taps, plane) = (self.out_h * self.out_w, self.kernel_h * self.kernel_w, self.in_h * self.in_w);
+        let columns = self.batch * hw;
+        for cg in 0..self.group_in() {
+            for tap in 0..taps {
+                let offsets = &table[tap * hw..][..hw];
+                let row = &mut cols[(cg * taps + tap) * columns..][..columns];
+                for n in 0..self.batch {
+                    let src = &x[(n * self.in_channels + g * self.group_in() + cg) * plane..][..plane];
+                    for (d, &o) in row[n * hw..][..hw].iter_mut().zip(offsets) {
+                        *d = if o == u32::MAX { 0.0 } else { src[o as usize] };
+                    }
+                }
+            }
+        }
+    }
+
+    /// col2im of every image of group `g` at once: the adjoint of [`Conv2d::im2col_batch`].
+    fn col2im_batch(&self, cols: &[f32], g: usize, table: &[u32], dx: &mut [f32]) {
+        let (hw, taps, plane) = (self.out_h * self.out_w, self.kernel_h * self.kernel_w, self.in_h * self.in_w);
+        let columns = self.batch * hw;
+        for cg in 0..self.group_in() {
+            for tap in 0..taps {
+                let offsets = &table[tap * hw..][..hw];
+                let row = &cols[(cg * taps + tap) * columns..][..columns];
+                for n in 0..self.batch {
+                    let dst = &mut dx[(n * self.in_channels + g * self.group_in() + cg) * plane..][..plane];
+                    for (&v, &o) in row[n * hw..][..hw].iter().zip(offsets) {
+                        if o != u32::MAX {
+                            dst[o as usize] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Large images go through the matrix product one image at a time (its columns stay in cache); small ones
+    /// (the digits' 8x8 down to 2x2) all at once, so that each product is large enough to be fast.
+    fn per_image(&self) -> bool {
+        self.out_h * self.out_w >= 256
+    }
+
+    /// The CPU backend's forward: im2col and matrix products. Equal to [`Conv2d::forward`] up to rounding (the
+    /// sums run in another order).
     pub fn forward_fast(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
         let (groups, group_out) = (self.params.groups, self.out_channels / self.params.groups);
         let k = self.group_in() * self.kernel_h * self.kernel_w;
-        let (hw, columns) = (self.out_h * self.out_w, self.batch * self.out_h * self.out_w);
-        let mut y = Tensor::zeros(self.out_shape());
-        let mut product = vec![0.0; group_out * columns];
-        for g in 0..groups {
-            let cols = self.im2col(x.data(), g);
-            sgemm(group_out, k, columns, 1.0, View::rows(w.data(), g * group_out * k, k), View::rows(&cols, 0, columns), 0.0, &mut product, 0, columns);
-            // product is [co, (n, p)]; y is [n, co, p].
-            for co in 0..group_out {
-                let channel = g * group_out + co;
-                let bias = b.map_or(0.0, |b| b.data()[channel]);
-                for n in 0..self.batch {
-                    let dst = &mut y.data_mut()[(n * self.out_channels + channel) * hw..][..hw];
-                    for (d, s) in dst.iter_mut().zip(&product[co * columns + n * hw..][..hw]) {
-                        *d = s + bias;
+        let hw = self.out_h * self.out_w;
+        let mut y = vec![0.0; self.out_shape().numel()];
+        if self.per_image() {
+            let mut cols = vec![0.0; k * hw];
+            for n in 0..self.batch {
+                for g in 0..groups {
+                    self.im2col(x.data(), g, n, &mut cols, hw, 0);
+                    let out = (n * self.out_channels + g * group_out) * hw;
+                    sgemm(group_out, k, hw, 1.0, View::rows(w.data(), g * group_out * k, k), View::rows(&cols, 0, hw), 0.0, &mut y, out, hw);
+                }
+            }
+        } else {
+            let columns = self.batch * hw;
+            let mut cols = vec![0.0; k * columns];
+            let mut product = vec![0.0; group_out * columns];
+            let table = self.gather_table();
+            for g in 0..groups {
+                self.im2col_batch(x.data(), g, &table, &mut cols);
+                sgemm(group_out, k, columns, 1.0, View::rows(w.data(), g * group_out * k, k), View::rows(&cols, 0, columns), 0.0, &mut product, 0, columns);
+                // product is [co, (n, p)]; y is [n, co, p].
+                for co in 0..group_out {
+                    for n in 0..self.batch {
+                        let dst = (n * self.out_channels + g * group_out + co) * hw;
+                        y[dst..dst + hw].copy_from_slice(&product[co * columns + n * hw..][..hw]);
                     }
                 }
             }
         }
-        y
+        if let Some(b) = b {
+            for (i, plane) in y.chunks_mut(hw).enumerate() {
+                let bias = b.data()[i % self.out_channels];
+                plane.iter_mut().for_each(|v| *v += bias);
+            }
+        }
+        Tensor::new(self.out_shape(), y).expect("the output fills its shape")
     }
 
-    /// The CPU backend's backward: the weight gradient and the columns' gradient as matrix products, then the
-    /// columns folded back onto the input (col2im, where padding sends gradient to the pixels it copied).
+    /// The CPU backend's backward: `∂w = ∂y·colsᵀ` and `∂cols = wᵀ·∂y` as matrix products, then the columns folded
+    /// back onto the input (col2im).
     pub fn backward_fast(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Conv2dGrads<Tensor> {
         let (groups, group_out) = (self.params.groups, self.out_channels / self.params.groups);
-        let (kh, kw) = (self.kernel_h, self.kernel_w);
-        let k = self.group_in() * kh * kw;
-        let (oh, ow) = (self.out_h, self.out_w);
-        let (hw, columns) = (oh * ow, self.batch * oh * ow);
-        let mut dx = Tensor::zeros(self.in_shape());
-        let mut dw = Tensor::zeros(self.weight_shape());
-        let mut db = Tensor::zeros([self.out_channels]);
-        let mut dy_matrix = vec![0.0; group_out * columns];
-        let mut dcols = vec![0.0; k * columns];
-        let rows: Vec<Vec<Option<usize>>> = (0..kh).map(|ky| (0..oh).map(|oy| self.source_row(oy, ky)).collect()).collect();
-        let cols_of: Vec<Vec<Option<usize>>> = (0..kw).map(|kx| (0..ow).map(|ox| self.source_col(ox, kx)).collect()).collect();
-        for g in 0..groups {
-            // dy as [co, (n, p)], the layout of the forward product.
-            for co in 0..group_out {
-                let channel = g * group_out + co;
-                for n in 0..self.batch {
-                    let src = &dy.data()[(n * self.out_channels + channel) * hw..][..hw];
-                    dy_matrix[co * columns + n * hw..][..hw].copy_from_slice(src);
+        let k = self.group_in() * self.kernel_h * self.kernel_w;
+        let hw = self.out_h * self.out_w;
+        let mut dx = vec![0.0; self.in_shape().numel()];
+        let mut dw = vec![0.0; self.weight_shape().numel()];
+        let db: Vec<f32> = (0..self.out_channels)
+            .map(|co| (0..self.batch).map(|n| dy.data()[(n * self.out_channels + co) * hw..][..hw].iter().sum::<f32>()).sum())
+            .collect();
+        if self.per_image() {
+            let (mut cols, mut dcols) = (vec![0.0; k * hw], vec![0.0; k * hw]);
+            for n in 0..self.batch {
+                for g in 0..groups {
+                    self.im2col(x.data(), g, n, &mut cols, hw, 0);
+                    // Image n's ∂y for group g is already a [group_out, hw] matrix inside dy.
+                    let dy_view = View::rows(dy.data(), (n * self.out_channels + g * group_out) * hw, hw);
+                    sgemm(group_out, hw, k, 1.0, dy_view, View::rows(&cols, 0, hw).t(), 1.0, &mut dw, g * group_out * k, k);
+                    sgemm(k, group_out, hw, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, &mut dcols, 0, hw);
+                    self.col2im(&dcols, g, n, &mut dx, hw, 0);
                 }
-                db.data_mut()[channel] = dy_matrix[co * columns..][..columns].iter().sum();
             }
-            let cols = self.im2col(x.data(), g);
-            // ∂w = ∂y · colsᵀ, and ∂cols = wᵀ · ∂y.
-            let dy_view = View::rows(&dy_matrix, 0, columns);
-            sgemm(group_out, columns, k, 1.0, dy_view, View::rows(&cols, 0, columns).t(), 0.0, dw.data_mut(), g * group_out * k, k);
-            sgemm(k, group_out, columns, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, &mut dcols, 0, columns);
-            // col2im: each column entry goes back to the input pixel it was read from.
-            for cg in 0..self.group_in() {
-                let ci = g * self.group_in() + cg;
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        let row = ((cg * kh + ky) * kw + kx) * columns;
-                        for n in 0..self.batch {
-                            let plane = &mut dx.data_mut()[(n * self.in_channels + ci) * self.in_h * self.in_w..][..self.in_h * self.in_w];
-                            let src = &dcols[row + n * hw..][..hw];
-                            for (oy, sy) in rows[ky].iter().enumerate() {
-                                let Some(sy) = sy else { continue };
-                                for (ox, sx) in cols_of[kx].iter().enumerate() {
-                                    if let Some(sx) = sx {
-                                        plane[sy * self.in_w + sx] += src[oy * ow + ox];
-                                    }
-                                }
-                            }
-                        }
+        } else {
+            let columns = self.batch * hw;
+            let (mut cols, mut dcols) = (vec![0.0; k * columns], vec![0.0; k * columns]);
+            let mut dy_matrix = vec![0.0; group_out * columns];
+            let table = self.gather_table();
+            for g in 0..groups {
+                // dy as [co, (n, p)], the layout of the forward product.
+                for co in 0..group_out {
+                    for n in 0..self.batch {
+                        let src = (n * self.out_channels + g * group_out + co) * hw;
+                        dy_matrix[co * columns + n * hw..][..hw].copy_from_slice(&dy.data()[src..src + hw]);
                     }
                 }
+                self.im2col_batch(x.data(), g, &table, &mut cols);
+                let dy_view = View::rows(&dy_matrix, 0, columns);
+                sgemm(group_out, columns, k, 1.0, dy_view, View::rows(&cols, 0, columns).t(), 0.0, &mut dw, g * group_out * k, k);
+                sgemm(k, group_out, columns, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, &mut dcols, 0, columns);
+                self.col2im_batch(&dcols, g, &table, &mut dx);
             }
         }
-        Conv2dGrads { dx, dw, db: self.has_bias.then_some(db) }
+        Conv2dGrads {
+            dx: Tensor::new(self.in_shape(), dx).expect("dx has x's shape"),
+            dw: Tensor::new(self.weight_shape(), dw).expect("dw has w's shape"),
+            db: self.has_bias.then(|| Tensor::new([self.out_channels], db).expect("one per channel")),
+        }
     }
 
     /// Everything that goes into output value `(n, co, oy, ox)`, tap by tap, for a lesson to show.
@@ -471,6 +596,26 @@ impl Conv2d {
         }
         let bias = b.map_or(0.0, |b| b.data()[co]);
         Conv2dTrace { n, co, oy, ox, taps, sum, bias, output: sum + bias }
+    }
+
+    /// The convolution as a matrix: output pixel `(oy, ox)` of channel `co` of image 0 is row `oy·W' + ox`, input
+    /// pixel `(ci, y, x)` is column `(ci·H + y)·W + x`, and entry `(row, column)` lists the kernel taps
+    /// `(ci, ky, kx)` that multiply that input pixel for that output (zero padding reads none; border and reflection
+    /// can read one pixel with several taps, whose weights then add up). Almost every entry is empty, and the
+    /// same weight appears in many rows: its weights are tied.
+    pub fn as_matrix(&self, co: usize) -> Vec<Vec<Vec<(usize, usize, usize)>>> {
+        let cols = self.in_channels * self.in_h * self.in_w;
+        let mut matrix = vec![vec![Vec::new(); cols]; self.out_h * self.out_w];
+        for oy in 0..self.out_h {
+            for ox in 0..self.out_w {
+                for tap in self.window(0, co, oy, ox) {
+                    if let Some((y, x)) = tap.pixel {
+                        matrix[oy * self.out_w + ox][(tap.ci * self.in_h + y) * self.in_w + x].push((tap.ci, tap.ky, tap.kx));
+                    }
+                }
+            }
+        }
+        matrix
     }
 
     /// The values the WGSL kernel reads from its uniform buffer, in the order of `Params` in `conv2d.wgsl`.
@@ -665,14 +810,43 @@ mod tests {
         let mut rng = Rng::new(22);
         for mode in PaddingMode::ALL {
             let p = Conv2dParams { padding: [2, 1, 0, 2], ..Conv2dParams::default().stride(2).dilation(2).padding_mode(mode).groups(2) };
-            let (x, w, b) = (Tensor::randn([3, 4, 7, 6], &mut rng), Tensor::randn([6, 2, 3, 2], &mut rng), Tensor::randn([6], &mut rng));
+            for size in [7, 40] {
+            let (x, w, b) = (Tensor::randn([3, 4, size, 6 + size / 2], &mut rng), Tensor::randn([6, 2, 3, 2], &mut rng), Tensor::randn([6], &mut rng));
             let op = Conv2d::new(&p, x.shape(), w.shape(), Some(b.shape())).unwrap();
+            assert_eq!(op.per_image(), size == 40);
             let dy = Tensor::randn(op.out_shape(), &mut rng);
             let close = |a: &Tensor, b: &Tensor| a.data().iter().zip(b.data()).all(|(x, y)| (x - y).abs() < 1e-4 * (1.0 + y.abs()));
             assert!(close(&op.forward_fast(&x, &w, Some(&b)), &op.forward(&x, &w, Some(&b))), "{mode:?} forward");
             let (fast, slow) = (op.backward_fast(&x, &w, &dy), op.backward(&x, &w, &dy));
             assert!(close(&fast.dx, &slow.dx) && close(&fast.dw, &slow.dw), "{mode:?} backward");
             assert!(close(fast.db.as_ref().unwrap(), slow.db.as_ref().unwrap()), "{mode:?} bias");
+            }
+        }
+    }
+
+    #[test]
+    fn the_matrix_view_times_the_flattened_input_is_the_convolution() {
+        let mut rng = Rng::new(23);
+        for mode in PaddingMode::ALL {
+            let p = Conv2dParams::default().padding(1).stride(2).padding_mode(mode);
+            let (x, w) = (Tensor::randn([1, 2, 5, 4], &mut rng), Tensor::randn([3, 2, 3, 3], &mut rng));
+            let op = Conv2d::new(&p, x.shape(), w.shape(), None).unwrap();
+            let y = op.forward(&x, &w, None);
+            for co in 0..3 {
+                let matrix = op.as_matrix(co);
+                for (row, entries) in matrix.iter().enumerate() {
+                    let product: f32 = entries
+                        .iter()
+                        .enumerate()
+                        .map(|(col, taps)| taps.iter().map(|&(ci, ky, kx)| w.data()[((co * 2 + ci) * 3 + ky) * 3 + kx]).sum::<f32>() * x.data()[col])
+                        .sum();
+                    let want = y.data()[co * op.out_h * op.out_w + row];
+                    assert!((product - want).abs() < 1e-5 * (1.0 + want.abs()), "{mode:?} channel {co} row {row}");
+                }
+                // Most of the matrix is zeros.
+                let filled = matrix.iter().flatten().filter(|t| !t.is_empty()).count();
+                assert!(filled * 2 < matrix.len() * matrix[0].len());
+            }
         }
     }
 

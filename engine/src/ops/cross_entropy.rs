@@ -155,16 +155,17 @@ impl CrossEntropy {
         let samples = self.batch * self.inner;
         let mut losses = vec![0.0; samples];
         let mut total_weight = 0.0;
+        let lp = log_prob.data_mut();
         for s in 0..samples {
             let max = (0..self.classes).map(|c| logits.data()[self.at(s, c)]).fold(f32::NEG_INFINITY, f32::max);
             let sum: f32 = (0..self.classes).map(|c| (logits.data()[self.at(s, c)] - max).exp()).sum();
             for c in 0..self.classes {
                 let k = self.at(s, c);
-                log_prob.data_mut()[k] = logits.data()[k] - max - sum.ln();
+                lp[k] = logits.data()[k] - max - sum.ln();
             }
             let w = self.sample_weight(s, weight);
             if w != 0.0 {
-                losses[s] = -w * log_prob.data()[self.at(s, self.targets[s] as usize)];
+                losses[s] = -w * lp[self.at(s, self.targets[s] as usize)];
             }
             total_weight += w;
         }
@@ -180,6 +181,7 @@ impl CrossEntropy {
     /// The CPU reference backward: the gradient of the logits.
     pub fn backward(&self, saved: &CrossEntropyOutput<Tensor>, weight: Option<&Tensor>, dloss: &Tensor) -> Tensor {
         let mut dlogits = Tensor::zeros(self.logits_shape.clone());
+        let out = dlogits.data_mut();
         for s in 0..self.batch * self.inner {
             let w = self.sample_weight(s, weight);
             let g = match self.reduction {
@@ -190,7 +192,7 @@ impl CrossEntropy {
             for c in 0..self.classes {
                 let k = self.at(s, c);
                 let onehot = if c as i64 == self.targets[s] { 1.0 } else { 0.0 };
-                dlogits.data_mut()[k] = if w == 0.0 { 0.0 } else { g * w * (saved.log_prob.data()[k].exp() - onehot) };
+                out[k] = if w == 0.0 { 0.0 } else { g * w * (saved.log_prob.data()[k].exp() - onehot) };
             }
         }
         dlogits

@@ -12,7 +12,7 @@
 use crate::backend::gpu::{Gpu, GpuTensor};
 use crate::backend::{Backend, DeviceTensor};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::uniform_at;
+use crate::rng::{CounterUniform, uniform_at};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -59,16 +59,21 @@ impl Dropout {
 
     /// The CPU reference: the output and the mask.
     pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
-        let mask = Tensor::from_fn(self.shape.clone(), |i| if self.keeps(i) { 1.0 } else { 0.0 });
-        let scale = self.scale();
-        let y = Tensor::from_fn(self.shape.clone(), |i| x.data()[i] * mask.data()[i] * scale);
-        (y, mask)
+        let uniform = CounterUniform::new(self.seed);
+        let keeps = |i: usize| !self.training || uniform.at(i as u32) >= self.p;
+        let mask: Vec<f32> = (0..x.data().len()).map(|i| if keeps(i) { 1.0 } else { 0.0 }).collect();
+        let y = Self::scaled(x.data(), &mask, self.scale());
+        (Tensor::new(self.shape.clone(), y).expect("same size"), Tensor::new(self.shape.clone(), mask).expect("same size"))
+    }
+
+    /// `v · mask · scale` for every value.
+    fn scaled(values: &[f32], mask: &[f32], scale: f32) -> Vec<f32> {
+        values.iter().zip(mask).map(|(v, m)| v * m * scale).collect()
     }
 
     /// The CPU reference backward.
     pub fn backward(&self, dy: &Tensor, mask: &Tensor) -> Tensor {
-        let scale = self.scale();
-        Tensor::from_fn(self.shape.clone(), |i| dy.data()[i] * mask.data()[i] * scale)
+        Tensor::new(self.shape.clone(), Self::scaled(dy.data(), mask.data(), self.scale())).expect("same size")
     }
 
     fn uniforms(&self) -> [u32; 4] {

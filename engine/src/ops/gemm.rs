@@ -161,11 +161,13 @@ impl Gemm {
         let (db_left, db_right) = if self.trans_b { (dy, a) } else { (a, dy) };
         let da = self.grad_a_product().run(da_left.data(), da_right.data(), None);
         let db = self.grad_b_product().run(db_left.data(), db_right.data(), None);
-        let dy_matrix = Tensor::new([self.product.m, self.product.n], dy.data().to_vec()).expect("dy has the output's size");
         GemmGrads {
             da: Tensor::new(self.a_shape.clone(), da).expect("sizes match"),
             db: Tensor::new(self.b_shape.clone(), db).expect("sizes match"),
-            dc: self.grad_c().map(|s| s.forward(&dy_matrix)),
+            dc: self.grad_c().map(|s| {
+                let dy_matrix = Tensor::new([self.product.m, self.product.n], dy.data().to_vec()).expect("dy has the output's size");
+                s.forward(&dy_matrix)
+            }),
         }
     }
 

@@ -11,7 +11,7 @@
 use crate::backend::gpu::{Gpu, GpuTensor};
 use crate::backend::{Backend, DeviceTensor};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::ops::pool::{Pool2dParams, PoolGeometry};
+use crate::ops::pool::{Pool2dParams, PoolGeometry, PoolTrace};
 use crate::tensor::Tensor;
 
 /// A validated max pooling.
@@ -41,6 +41,21 @@ impl MaxPool2d {
                 .into());
         }
         Ok(MaxPool2d { geometry })
+    }
+
+    /// Window `(oy, ox)` of plane `plane` (`n·C + c`): the pixels it compares, which one wins, and the result.
+    pub fn trace(&self, x: &Tensor, plane: usize, oy: usize, ox: usize) -> PoolTrace {
+        let g = &self.geometry;
+        let values = &x.data()[plane * g.in_h * g.in_w..][..g.in_h * g.in_w];
+        let pixels: Vec<(usize, usize, f32)> = g.window(oy, ox).map(|(r, c)| (r, c, values[r * g.in_w + c])).collect();
+        // The first strict maximum, as forward picks it.
+        let mut best: Option<usize> = None;
+        for (i, p) in pixels.iter().enumerate() {
+            if best.is_none_or(|b| p.2 > pixels[b].2) {
+                best = Some(i);
+            }
+        }
+        PoolTrace { output: best.map_or(0.0, |b| pixels[b].2), argmax: best, pixels, divisor: 1.0 }
     }
 
     /// The CPU reference: the output and the argmax (flat index into each input plane).
@@ -75,8 +90,9 @@ impl MaxPool2d {
         let g = &self.geometry;
         let mut dx = Tensor::zeros(g.in_shape());
         let (plane_in, plane_out) = (g.in_h * g.in_w, g.out_h * g.out_w);
+        let out = dx.data_mut();
         for (o, (&grad, &arg)) in dy.data().iter().zip(argmax.data()).enumerate() {
-            dx.data_mut()[o / plane_out * plane_in + arg as usize] += grad;
+            out[o / plane_out * plane_in + arg as usize] += grad;
         }
         dx
     }
@@ -111,6 +127,19 @@ mod tests {
         // Windows of [0 7 14 5 / 12 3 10 1 / 8 15 6 13 / 4 11 2 9].
         assert_eq!(y.data(), &[12.0, 14.0, 15.0, 13.0]);
         assert_eq!(arg.data(), &[4.0, 2.0, 9.0, 11.0]);
+    }
+
+    #[test]
+    fn the_trace_picks_what_forward_picks() {
+        let x = Tensor::randn([1, 1, 6, 6], &mut Rng::new(25));
+        let op = MaxPool2d::new(&Pool2dParams::new(3).stride(2).padding(1), x.shape()).unwrap();
+        let (y, arg) = op.forward(&x);
+        for (oy, ox) in [(0, 0), (1, 2), (2, 2)] {
+            let t = op.trace(&x, 0, oy, ox);
+            let (r, c, _) = t.pixels[t.argmax.unwrap()];
+            assert_eq!(t.output, y.data()[oy * 3 + ox]);
+            assert_eq!((r * 6 + c) as f32, arg.data()[oy * 3 + ox]);
+        }
     }
 
     #[test]

@@ -104,9 +104,10 @@ impl Pad {
     /// The CPU reference backward: each output's gradient goes to the input position it read.
     pub fn backward(&self, dy: &Tensor) -> Tensor {
         let mut dx = Tensor::zeros(self.in_shape.clone());
+        let out = dx.data_mut();
         for (o, g) in dy.data().iter().enumerate() {
             if let Some(i) = self.source_index(o) {
-                dx.data_mut()[i] += g;
+                out[i] += g;
             }
         }
         dx

@@ -8,6 +8,20 @@
 use crate::error::{ErrorKind, OpError, Result};
 use crate::shape::{Shape, window_out_len};
 
+/// One pooling window, for a lesson to show: the pixels it reads `(row, col, value)`, the winner (max pooling),
+/// the divisor (average pooling; 1 for max) and the output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolTrace {
+    /// `(row, col, value)` of every pixel the window covers, row by row.
+    pub pixels: Vec<(usize, usize, f32)>,
+    /// The divisor of an average.
+    pub divisor: f32,
+    /// Which of `pixels` is the maximum (max pooling).
+    pub argmax: Option<usize>,
+    /// The output value.
+    pub output: f32,
+}
+
 /// Pooling parameters, as a learner sets them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pool2dParams {

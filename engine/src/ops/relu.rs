@@ -7,12 +7,13 @@ use crate::tensor::Tensor;
 
 /// The CPU reference.
 pub fn forward(x: &Tensor) -> Tensor {
-    Tensor::from_fn(x.shape().clone(), |i| x.data()[i].max(0.0))
+    Tensor::new(x.shape().clone(), x.data().iter().map(|v| v.max(0.0)).collect()).expect("same size")
 }
 
 /// The CPU reference backward.
 pub fn backward(x: &Tensor, dy: &Tensor) -> Tensor {
-    Tensor::from_fn(x.shape().clone(), |i| if x.data()[i] > 0.0 { dy.data()[i] } else { 0.0 })
+    let dx = x.data().iter().zip(dy.data()).map(|(&v, &g)| if v > 0.0 { g } else { 0.0 }).collect();
+    Tensor::new(x.shape().clone(), dx).expect("same size")
 }
 
 /// Records the forward pass on the GPU (`shaders/relu.wgsl`).

@@ -52,21 +52,22 @@ impl Sgd {
     /// One step of the CPU reference: the new parameter and momentum buffer (`velocity` is `None` on the first
     /// step).
     pub fn step(&self, param: &Tensor, grad: &Tensor, velocity: Option<&Tensor>) -> (Tensor, Tensor) {
-        let mut new_param = param.clone();
-        let mut new_velocity = grad.clone();
-        for i in 0..param.data().len() {
+        let n = param.data().len();
+        let (mut new_param, mut new_velocity) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
             let p = param.data()[i];
             let mut g = grad.data()[i] + self.weight_decay * p;
             if self.momentum != 0.0 {
                 let v = velocity.map_or(g, |v| self.momentum * v.data()[i] + (1.0 - self.dampening) * g);
-                new_velocity.data_mut()[i] = v;
+                new_velocity.push(v);
                 g = if self.nesterov { g + self.momentum * v } else { v };
             } else {
-                new_velocity.data_mut()[i] = g;
+                new_velocity.push(g);
             }
-            new_param.data_mut()[i] = p - self.lr * g;
+            new_param.push(p - self.lr * g);
         }
-        (new_param, new_velocity)
+        let shape = param.shape().clone();
+        (Tensor::new(shape.clone(), new_param).expect("same size"), Tensor::new(shape, new_velocity).expect("same size"))
     }
 
     /// One step on the GPU (`shaders/sgd.wgsl`).

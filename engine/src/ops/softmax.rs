@@ -72,12 +72,13 @@ impl Softmax {
     /// The CPU reference.
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let mut y = Tensor::zeros(self.shape.clone());
+        let out = y.data_mut();
         for o in 0..self.outer {
             for i in 0..self.inner {
                 let max = self.row(o, i).map(|j| x.data()[j]).fold(f32::NEG_INFINITY, f32::max);
                 let sum: f32 = self.row(o, i).map(|j| (x.data()[j] - max).exp()).sum();
                 for j in self.row(o, i) {
-                    y.data_mut()[j] = if self.log { x.data()[j] - max - sum.ln() } else { (x.data()[j] - max).exp() / sum };
+                    out[j] = if self.log { x.data()[j] - max - sum.ln() } else { (x.data()[j] - max).exp() / sum };
                 }
             }
         }
@@ -87,17 +88,18 @@ impl Softmax {
     /// The CPU reference backward, from the forward output `y`.
     pub fn backward(&self, y: &Tensor, dy: &Tensor) -> Tensor {
         let mut dx = Tensor::zeros(self.shape.clone());
+        let out = dx.data_mut();
         for o in 0..self.outer {
             for i in 0..self.inner {
                 if self.log {
                     let sum: f32 = self.row(o, i).map(|j| dy.data()[j]).sum();
                     for j in self.row(o, i) {
-                        dx.data_mut()[j] = dy.data()[j] - y.data()[j].exp() * sum;
+                        out[j] = dy.data()[j] - y.data()[j].exp() * sum;
                     }
                 } else {
                     let dot: f32 = self.row(o, i).map(|j| dy.data()[j] * y.data()[j]).sum();
                     for j in self.row(o, i) {
-                        dx.data_mut()[j] = y.data()[j] * (dy.data()[j] - dot);
+                        out[j] = y.data()[j] * (dy.data()[j] - dot);
                     }
                 }
             }

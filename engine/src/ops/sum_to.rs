@@ -48,6 +48,20 @@ impl SumTo {
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let (from, to) = (self.from.dims(), self.padded_to());
         let mut y = Tensor::zeros(self.to.clone());
+        // The common case, a bias's gradient: the leading axes are summed and the rest kept. Add whole rows.
+        let kept = to.iter().skip_while(|&&d| d == 1).count();
+        if to[to.len() - kept..] == from[from.len() - kept..] && self.to.numel() > 0 {
+            for row in x.data().chunks(self.to.numel()) {
+                for (acc, v) in y.data_mut().iter_mut().zip(row) {
+                    *acc += v;
+                }
+            }
+            for v in y.data_mut() {
+                *v *= self.scale;
+            }
+            return y;
+        }
+        let out = y.data_mut();
         for (i, &v) in x.data().iter().enumerate() {
             let (mut rest, mut j, mut stride) = (i, 0, 1);
             for axis in (0..from.len()).rev() {
@@ -58,9 +72,9 @@ impl SumTo {
                 }
                 stride *= to[axis];
             }
-            y.data_mut()[j] += v;
+            out[j] += v;
         }
-        for v in y.data_mut() {
+        for v in out.iter_mut() {
             *v *= self.scale;
         }
         y

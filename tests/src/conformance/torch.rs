@@ -2,7 +2,6 @@
 //! gives), and the tiny-CNN training steps.
 
 use super::{ATOL_LOOSE, Case, Computed, Failure, read};
-use engine::ops::adam::Adam;
 use engine::ops::adaptive_avg_pool2d::AdaptiveAvgPool2d;
 use engine::ops::avg_pool2d::AvgPool2d;
 use engine::ops::batch_norm::{BatchNorm, BatchNormParams};
@@ -16,9 +15,11 @@ use engine::ops::mse::Mse;
 use engine::ops::padding::PaddingMode;
 use engine::ops::pool::Pool2dParams;
 use engine::ops::rmspe::Rmspe;
-use engine::ops::sgd::Sgd;
 use engine::ops::sigmoid::Sigmoid;
 use engine::ops::softmax::Softmax;
+use engine::nn::{Conv2d as Conv2dLayer, Flatten, Linear, MaxPool2d as MaxPoolLayer, Model, ReLU, Sequential};
+use engine::optim::{Optimizer, OptimizerKind};
+use engine::rng::Rng;
 use engine::{Backend, DeviceTensor, Shape, Tensor};
 
 /// Runs a PyTorch case.
@@ -255,107 +256,79 @@ pub(super) fn check_dropout_properties(x: &Tensor, y: &Tensor, mask: &Tensor, p:
     Ok(())
 }
 
-/// The tiny CNN of the `train_step` cases, trained for `steps` steps on one fixed batch:
-/// conv2d(1→4, 3x3, padding 1) → relu → max_pool2d(2) → flatten → linear(64→3) → cross_entropy(mean).
+/// The tiny CNN of the `train_step` cases, built from the engine's layers and trained with its optimizers for
+/// `steps` steps on one fixed batch: conv2d(1→4, 3x3, padding 1) → relu → max_pool2d(2) → flatten → linear(64→3)
+/// → cross_entropy(mean).
 async fn train_step<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
     const PARAMS: [&str; 4] = ["conv.weight", "conv.bias", "fc.weight", "fc.bias"];
     let x = case.named("x")?.tensor()?;
     let targets = case.named("y")?.indices()?;
-    let mut params: Vec<B::Tensor> = PARAMS.iter().map(|n| Ok(b.upload(&case.named(n)?.tensor()?))).collect::<Result<_, Failure>>()?;
-    let steps = case.int("steps").unwrap_or(3) as u32;
-    let lr = case.float("lr").unwrap_or(0.1);
-    enum Optimizer {
-        Sgd(Sgd),
-        Adam(Adam),
+    let initial: Vec<Tensor> = PARAMS.iter().map(|n| case.named(n)?.tensor()).collect::<Result<_, _>>()?;
+    let (channels, classes) = (initial[0].shape().dims()[0], initial[2].shape().dims()[0]);
+    let mut rng = Rng::new(0);
+    let mut model = Sequential::new(vec![
+        Box::new(Conv2dLayer::new(b, x.shape().dims()[1], channels, initial[0].shape().dims()[2], Conv2dParams::default().padding(1), true, &mut rng)),
+        Box::new(ReLU::default()),
+        Box::new(MaxPoolLayer::new(Pool2dParams::new(2))),
+        Box::new(Flatten::default()),
+        Box::new(Linear::new(b, initial[2].shape().dims()[1], classes, true, &mut rng)),
+    ]);
+    for (param, value) in Model::params_mut(&mut model).into_iter().zip(&initial) {
+        if param.value.shape() != value.shape() {
+            return Err(Failure::Run(format!("{} has shape {} but the model's is {}", param.name, value.shape(), param.value.shape())));
+        }
+        param.value = b.upload(value);
     }
-    let optimizer = match case.string("optimizer").unwrap_or("sgd") {
-        "sgd" => Optimizer::Sgd(
-            Sgd {
-                lr,
-                momentum: case.float("momentum").unwrap_or(0.0),
+    let lr = case.float("lr").unwrap_or(0.1);
+    let (mut optimizer, momentum) = match case.string("optimizer").unwrap_or("sgd") {
+        "sgd" => {
+            let kind = OptimizerKind::Sgd {
                 dampening: case.float("dampening").unwrap_or(0.0),
                 weight_decay: case.float("weight_decay").unwrap_or(0.0),
                 nesterov: case.flag("nesterov").unwrap_or(false),
-            }
-            .validated()?,
-        ),
+            };
+            (Optimizer { kind, steps: 0 }, case.float("momentum").unwrap_or(0.0))
+        }
         name @ ("adam" | "adamw") => {
             let betas = case.attrs.get("betas").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|v| v.as_f64()).collect::<Vec<_>>());
             let (beta1, beta2) = match betas.as_deref() {
                 Some(&[b1, b2]) => (b1 as f32, b2 as f32),
                 _ => (0.9, 0.999),
             };
-            let eps = case.float("eps").unwrap_or(1e-8);
             // AdamW's default weight decay is 0.01, Adam's 0.
             let weight_decay = case.float("weight_decay").unwrap_or(if name == "adamw" { 0.01 } else { 0.0 });
-            Optimizer::Adam(Adam { lr, beta1, beta2, eps, weight_decay, decoupled: name == "adamw" }.validated()?)
+            let kind = OptimizerKind::Adam { beta2, eps: case.float("eps").unwrap_or(1e-8), weight_decay, decoupled: name == "adamw" };
+            (Optimizer { kind, steps: 0 }, beta1)
         }
         other => return Err(Failure::Run(format!("optimizer {other} is not supported"))),
     };
 
     let xd = b.upload(&x);
-    let batch = x.shape().dims()[0];
-    let conv = Conv2d::new(&Conv2dParams::default().padding(1), x.shape(), params[0].shape(), Some(params[1].shape()))?;
-    let pool = MaxPool2d::new(&Pool2dParams::new(2), &conv.out_shape())?;
-    let features = pool.geometry.out_shape().numel() / batch;
-    let flat = Shape::from([batch, features]);
-    let fc = Gemm::linear(&flat, params[2].shape(), Some(params[3].shape()))?;
-    let loss_op = CrossEntropy::new(&fc.out_shape, &targets, None, None, Reduction::Mean)?;
     let one = b.upload(&Tensor::new(Shape::default(), vec![1.0])?);
-
-    // One forward pass: (logits, loss, and what backward needs).
-    let forward = |params: &[B::Tensor]| {
-        let h = b.conv2d(&conv, &xd, &params[0], Some(&params[1]));
-        let r = b.relu(&h);
-        let (pooled, argmax) = b.max_pool2d(&pool, &r);
-        let flat_in = b.reshape(&pooled, flat.clone());
-        let logits = b.gemm(&fc, &flat_in, &params[2], Some(&params[3]));
-        let out = b.cross_entropy(&loss_op, &logits, None);
-        (h, argmax, flat_in, logits, out)
-    };
-
     let mut outputs = Vec::new();
     let mut grads = Vec::new();
-    let mut state: Vec<Option<(B::Tensor, B::Tensor)>> = vec![None; PARAMS.len()];
+    let steps = case.int("steps").unwrap_or(3);
     for step in 1..=steps {
-        let (h, argmax, flat_in, logits, out) = forward(&params);
+        let logits = model.forward(b, &xd)?;
+        let loss_op = CrossEntropy::new(logits.shape(), &targets, None, None, Reduction::Mean)?;
+        let out = b.cross_entropy(&loss_op, &logits, None);
         if step == 1 {
             outputs.push(read(b, &logits).await?);
         }
         outputs.push(read(b, &out.loss).await?);
-        // Backward, each layer in reverse order.
-        let dlogits = b.cross_entropy_backward(&loss_op, &out, None, &one);
-        let fc_grads = b.gemm_backward(&fc, &flat_in, &params[2], &dlogits);
-        let dpooled = b.reshape(&fc_grads.da, pool.geometry.out_shape());
-        let dr = b.max_pool2d_backward(&pool, &dpooled, &argmax);
-        let dh = b.relu_backward(&h, &dr);
-        let conv_grads = b.conv2d_backward(&conv, &xd, &params[0], &dh);
-        let step_grads = [conv_grads.dw, conv_grads.db.expect("the conv has a bias"), fc_grads.db, fc_grads.dc.expect("the fc has a bias")];
+        model.backward(b, &b.cross_entropy_backward(&loss_op, &out, None, &one));
         if step == 1 {
-            for (name, g) in PARAMS.iter().zip(&step_grads) {
-                grads.push((*name, read(b, g).await?));
+            for (name, p) in PARAMS.iter().zip(Model::params_mut(&mut model)) {
+                grads.push((*name, read(b, p.grad.as_ref().expect("backward filled every gradient")).await?));
             }
         }
-        for (i, g) in step_grads.iter().enumerate() {
-            params[i] = match &optimizer {
-                Optimizer::Sgd(sgd) => {
-                    let (p, v) = b.sgd(sgd, &params[i], g, state[i].as_ref().map(|(v, _)| v));
-                    state[i] = Some((v.clone(), v));
-                    p
-                }
-                Optimizer::Adam(adam) => {
-                    let (m, v) = state[i].take().unwrap_or_else(|| (b.zeros(g.shape().clone()), b.zeros(g.shape().clone())));
-                    let (p, m, v) = b.adam(adam, step, &params[i], g, &m, &v);
-                    state[i] = Some((m, v));
-                    p
-                }
-            };
-        }
-        for p in &params {
-            outputs.push(read(b, p).await?);
+        optimizer.step(b, Model::params_mut(&mut model), lr, momentum)?;
+        for p in Model::params_mut(&mut model) {
+            outputs.push(read(b, &p.value).await?);
         }
     }
-    let (.., out) = forward(&params);
-    outputs.push(read(b, &out.loss).await?);
+    let logits = model.forward(b, &xd)?;
+    let loss_op = CrossEntropy::new(logits.shape(), &targets, None, None, Reduction::Mean)?;
+    outputs.push(read(b, &b.cross_entropy(&loss_op, &logits, None).loss).await?);
     Ok(Computed { atol: ATOL_LOOSE, grad_atol: ATOL_LOOSE, ..Computed::outputs(outputs).with_grads(grads) })
 }

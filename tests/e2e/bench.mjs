@@ -1,0 +1,91 @@
+// `cargo xtask bench --browser`: the benchmark workloads in headless Chromium (the speed test page runs them on the
+// wasm CPU backend and on WebGPU), plus the release build's size and the first lesson's load time.
+//
+// Usage: node tests/e2e/bench.mjs <base-url> <dist-dir> [json-file]
+
+import { createRequire } from 'node:module';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require(process.env.PLAYWRIGHT_CORE ?? 'playwright-core');
+
+const [BASE, DIST, JSON_FILE] = process.argv.slice(2);
+if (!BASE || !DIST) {
+  console.error('usage: node tests/e2e/bench.mjs <base-url> <dist-dir> [json-file]');
+  process.exit(2);
+}
+const QUIET = ['--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync'];
+
+function files(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : [path];
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...QUIET, '--enable-unsafe-webgpu'] });
+try {
+  // The release build's size.
+  const all = files(DIST);
+  const wasm = all.find((f) => f.endsWith('.wasm'));
+  const wasmBytes = statSync(wasm).size;
+  const gz = (f) => gzipSync(readFileSync(f), { level: 9 }).length;
+  const extra = [
+    { workload: 'wasm_bytes', unit: 'bytes', value: wasmBytes },
+    { workload: 'wasm_gzip_bytes', unit: 'bytes', value: gz(wasm) },
+    { workload: 'total_gzip_bytes', unit: 'bytes', value: all.reduce((sum, f) => sum + gz(f), 0) },
+  ];
+
+  // Cold loads of the first lesson until its output is drawn.
+  const loads = [];
+  for (let i = 0; i < 5; i += 1) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const start = Date.now();
+    await page.goto(`${BASE}/kernels`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="output-canvas"]')?.dataset.sum !== undefined,
+      null, { timeout: 120_000 });
+    loads.push(Date.now() - start);
+    await context.close();
+  }
+  extra.push({ workload: 'load_to_interactive_ms', unit: 'ms', value: median(loads), min: Math.min(...loads),
+    max: Math.max(...loads), runs: loads.length });
+
+  // The workloads, on the speed test page.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+  await page.goto(`${BASE}/speed`);
+  const adapter = await page.getByTestId('backend').innerText();
+  await page.getByTestId('run-speed-test').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="bench-json"]')?.dataset.state === 'done',
+    null, { timeout: 3_600_000, polling: 1000 });
+  const measured = JSON.parse(await page.getByTestId('bench-json').innerText()).results;
+  await context.close();
+  if (errors.length) console.log(`console errors: ${errors.join('; ')}`);
+
+  const results = [
+    ...measured,
+    ...extra.map((e) => ({ backend: 'browser', median: e.value, min: e.min ?? e.value, max: e.max ?? e.value, runs: e.runs ?? 1, ...e })),
+  ];
+  const version = browser.version();
+  console.log(`${'workload'.padEnd(24)}${'backend'.padEnd(10)}${'median'.padStart(14)}${'min'.padStart(14)}${'max'.padStart(14)}  unit`);
+  for (const r of results) {
+    if (r.error) console.log(`${r.workload.padEnd(24)}${r.backend.padEnd(10)}ERROR: ${r.error}`);
+    else console.log(`${r.workload.padEnd(24)}${r.backend.padEnd(10)}${r.median.toFixed(1).padStart(14)}${r.min.toFixed(1).padStart(14)}${r.max.toFixed(1).padStart(14)}  ${r.unit}`);
+  }
+  const report = { machine: { browser: `Chromium ${version}`, adapter }, results };
+  if (JSON_FILE) {
+    writeFileSync(JSON_FILE, `${JSON.stringify(report, null, 1)}\n`);
+    console.log(`wrote ${JSON_FILE}`);
+  }
+  process.exitCode = results.some((r) => r.error) ? 1 : 0;
+} finally {
+  await browser.close();
+}
