@@ -1,7 +1,9 @@
 //! Which backend the page computes on: WebGPU when the browser offers it, the CPU otherwise. Chosen once at
 //! start-up and shared with every lesson through context.
 
-use engine::{Backend, Cpu, Gpu};
+use engine::ops::conv2d::conv2d;
+use engine::ops::Conv2dParams;
+use engine::{Backend, Cpu, Gpu, Tensor};
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -31,6 +33,40 @@ impl Compute {
         match self {
             Compute::Gpu(gpu) => gpu.label(),
             Compute::Cpu { .. } => Cpu.label(),
+        }
+    }
+}
+
+/// A convolution computed where the page computes.
+pub struct Computed {
+    /// The output.
+    pub output: Tensor,
+    /// The backend that computed it.
+    pub backend: String,
+    /// Set when the GPU failed and the CPU stood in, saying so.
+    pub fallback: Option<String>,
+}
+
+impl Compute {
+    /// `conv2d(x, w) + b` on this backend; if the GPU fails, on the CPU instead (with a note), so the page keeps
+    /// working.
+    pub async fn conv2d(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>, params: &Conv2dParams) -> Result<Computed, String> {
+        async fn run<B: Backend>(backend: &B, x: &Tensor, w: &Tensor, b: Option<&Tensor>, params: &Conv2dParams) -> engine::Result<Tensor> {
+            let bias = b.map(|b| backend.upload(b));
+            let y = conv2d(backend, &backend.upload(x), &backend.upload(w), bias.as_ref(), params)?;
+            backend.read(&y).await
+        }
+        let on_cpu = || async { run(&Cpu, x, w, b, params).await.map_err(|e| e.to_string()) };
+        match self {
+            Compute::Gpu(gpu) => match run(gpu.as_ref(), x, w, b, params).await {
+                Ok(output) => Ok(Computed { output, backend: gpu.label(), fallback: None }),
+                Err(e) => Ok(Computed {
+                    output: on_cpu().await?,
+                    backend: Cpu.label(),
+                    fallback: Some(format!("The GPU failed ({e}), so this result was computed on the CPU.")),
+                }),
+            },
+            Compute::Cpu { .. } => Ok(Computed { output: on_cpu().await?, backend: Cpu.label(), fallback: None }),
         }
     }
 }

@@ -89,26 +89,37 @@ pub fn json_string(s: &str) -> String {
     out + "\""
 }
 
-/// Runs `work` once to warm up and `runs` times timed; each run processes `amount` units (images, rows, FLOP).
-async fn time<F, Fut>(workload: &'static str, backend: &str, unit: &'static str, amount: f64, runs: usize, mut work: F) -> Measurement
+/// Runs `work(1)` once to warm up and `runs` times timed; each run processes `amount` units (images, rows, FLOP)
+/// per repetition. With `repeat`, a fast kernel is repeated within a run (up to 20 times, about 0.2 s) so that
+/// reading its result back does not dominate the time.
+async fn time<F, Fut>(workload: &'static str, backend: &str, unit: &'static str, amount: f64, runs: usize, repeat: bool, mut work: F) -> Measurement
 where
-    F: FnMut() -> Fut,
+    F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
 {
     let mut m = Measurement { workload, backend: backend.to_string(), unit, rates: Vec::new(), first_run_ms: 0.0, error: None };
     let start = now_ms();
-    if let Err(e) = work().await {
+    if let Err(e) = work(1).await {
         m.error = Some(e.to_string());
         return m;
     }
     m.first_run_ms = now_ms() - start;
-    for _ in 0..runs {
+    let mut reps = 1;
+    if repeat {
         let start = now_ms();
-        if let Err(e) = work().await {
+        if let Err(e) = work(1).await {
             m.error = Some(e.to_string());
             return m;
         }
-        m.rates.push(amount / ((now_ms() - start) / 1000.0).max(1e-9));
+        reps = (200.0 / (now_ms() - start).max(0.01)).clamp(1.0, 20.0) as usize;
+    }
+    for _ in 0..runs {
+        let start = now_ms();
+        if let Err(e) = work(reps).await {
+            m.error = Some(e.to_string());
+            return m;
+        }
+        m.rates.push(amount * reps as f64 / ((now_ms() - start) / 1000.0).max(1e-9));
     }
     m
 }
@@ -165,10 +176,10 @@ impl KernelInputs {
     }
 }
 
-/// `gemm_512`: `C = A·B`, 512x512x512; `reps` products per run, read back at the end.
-pub async fn gemm_512<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs: usize, reps: usize) -> Measurement {
+/// `gemm_512`: `C = A·B`, 512x512x512, read back at the end of each run.
+pub async fn gemm_512<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs: usize, repeat: bool) -> Measurement {
     let (a, m) = (b.upload(&inputs.a), b.upload(&inputs.b));
-    let flop = 2.0 * 512f64.powi(3) * reps as f64;
+    let flop = 2.0 * 512f64.powi(3);
     if let Some((want, ..)) = &inputs.reference {
         match b.read(&b.gemm(&inputs.gemm, &a, &m, None)).await {
             Ok(got) => {
@@ -179,10 +190,11 @@ pub async fn gemm_512<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs
             Err(e) => return failed("gemm_512", name, "GFLOP/s", e.to_string()),
         }
     }
-    time("gemm_512", name, "GFLOP/s", flop / 1e9, runs, || async {
-        let mut c = b.gemm(&inputs.gemm, &a, &m, None);
+    let (a, m) = (&a, &m);
+    time("gemm_512", name, "GFLOP/s", flop / 1e9, runs, repeat, |reps| async move {
+        let mut c = b.gemm(&inputs.gemm, a, m, None);
         for _ in 1..reps {
-            c = b.gemm(&inputs.gemm, &a, &m, None);
+            c = b.gemm(&inputs.gemm, a, m, None);
         }
         b.read(&c).await.map(|_| ())
     })
@@ -190,9 +202,9 @@ pub async fn gemm_512<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs
 }
 
 /// `conv_fwd`: conv2d 3x3 padding 1, N 16, 64→64 channels, 32x32.
-pub async fn conv_fwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs: usize, reps: usize) -> Measurement {
+pub async fn conv_fwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs: usize, repeat: bool) -> Measurement {
     let (x, w) = (b.upload(&inputs.x), b.upload(&inputs.w));
-    let flop = 2.0 * 16.0 * 64.0 * 32.0 * 32.0 * 64.0 * 9.0 * reps as f64;
+    let flop = 2.0 * 16.0 * 64.0 * 32.0 * 32.0 * 64.0 * 9.0;
     if let Some((_, want, ..)) = &inputs.reference {
         match b.read(&b.conv2d(&inputs.conv, &x, &w, None)).await {
             Ok(got) => {
@@ -203,10 +215,11 @@ pub async fn conv_fwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs
             Err(e) => return failed("conv_fwd", name, "GFLOP/s", e.to_string()),
         }
     }
-    time("conv_fwd", name, "GFLOP/s", flop / 1e9, runs, || async {
-        let mut y = b.conv2d(&inputs.conv, &x, &w, None);
+    let (x, w) = (&x, &w);
+    time("conv_fwd", name, "GFLOP/s", flop / 1e9, runs, repeat, |reps| async move {
+        let mut y = b.conv2d(&inputs.conv, x, w, None);
         for _ in 1..reps {
-            y = b.conv2d(&inputs.conv, &x, &w, None);
+            y = b.conv2d(&inputs.conv, x, w, None);
         }
         b.read(&y).await.map(|_| ())
     })
@@ -214,9 +227,9 @@ pub async fn conv_fwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs
 }
 
 /// `conv_bwd`: the input and weight gradients of `conv_fwd` (twice its FLOP).
-pub async fn conv_bwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs: usize, reps: usize) -> Measurement {
+pub async fn conv_bwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs: usize, repeat: bool) -> Measurement {
     let (x, w, dy) = (b.upload(&inputs.x), b.upload(&inputs.w), b.upload(&inputs.dy));
-    let flop = 4.0 * 16.0 * 64.0 * 32.0 * 32.0 * 64.0 * 9.0 * reps as f64;
+    let flop = 4.0 * 16.0 * 64.0 * 32.0 * 32.0 * 64.0 * 9.0;
     if let Some((_, _, want_dx, want_dw)) = &inputs.reference {
         let grads = b.conv2d_backward(&inputs.conv, &x, &w, &dy);
         match (b.read(&grads.dx).await, b.read(&grads.dw).await) {
@@ -228,10 +241,11 @@ pub async fn conv_bwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs
             (Err(e), _) | (_, Err(e)) => return failed("conv_bwd", name, "GFLOP/s", e.to_string()),
         }
     }
-    time("conv_bwd", name, "GFLOP/s", flop / 1e9, runs, || async {
-        let mut g = b.conv2d_backward(&inputs.conv, &x, &w, &dy);
+    let (x, w, dy) = (&x, &w, &dy);
+    time("conv_bwd", name, "GFLOP/s", flop / 1e9, runs, repeat, |reps| async move {
+        let mut g = b.conv2d_backward(&inputs.conv, x, w, dy);
         for _ in 1..reps {
-            g = b.conv2d_backward(&inputs.conv, &x, &w, &dy);
+            g = b.conv2d_backward(&inputs.conv, x, w, dy);
         }
         b.read(&g.dw).await?;
         b.read(&g.dx).await.map(|_| ())
@@ -265,7 +279,7 @@ pub async fn digits_cnn_train<B: Backend>(b: &B, name: &str, runs: usize) -> Mea
         }
         Ok(last)
     };
-    time("digits_cnn_train", name, "images/s", (STEPS * 64) as f64, runs, || {
+    time("digits_cnn_train", name, "images/s", (STEPS * 64) as f64, runs, false, |_| {
         let result = run();
         async move {
             if let Some(loss) = result? {
@@ -300,7 +314,7 @@ pub async fn tabular_train<B: Backend>(b: &B, name: &str, runs: usize) -> Measur
     };
     let mut optimizer = Optimizer::adam();
     let one = one(b);
-    time("tabular_train", name, "rows/s", (STEPS * 512) as f64 / 2.0, runs, || {
+    time("tabular_train", name, "rows/s", (STEPS * 512) as f64 / 2.0, runs, false, |_| {
         let mut result = Ok(None);
         for step in 0..STEPS / 2 {
             match train_step(b, &mut model, &mut optimizer, &input, &targets, Loss::Mse, 1e-3, 0.9, &one) {
@@ -356,10 +370,10 @@ pub async fn check_training<B: Backend>(b: &B) -> Option<String> {
 pub const WORKLOADS: [&str; 5] = ["digits_cnn_train", "tabular_train", "gemm_512", "conv_fwd", "conv_bwd"];
 
 /// The workloads named in `only` (all of them when empty) on `b`, as `backend` (`cpu`, `gpu`, `wasm-cpu`,
-/// `webgpu`); `runs` timed runs each. On a GPU (`gpu_like`) each run repeats the kernels to outweigh the readback.
+/// `webgpu`); `runs` timed runs each. On a GPU (`gpu_like`) a fast kernel is repeated within a run to outweigh
+/// the readback.
 pub async fn run_all<B: Backend>(b: &B, backend: &str, inputs: &KernelInputs, runs: usize, gpu_like: bool, only: &[&str]) -> Vec<Measurement> {
     let wanted = |w: &str| only.is_empty() || only.contains(&w);
-    let reps = if gpu_like { 5 } else { 1 };
     let mut results = Vec::new();
     if wanted("digits_cnn_train") || wanted("tabular_train") {
         let error = check_training(b).await;
@@ -377,13 +391,13 @@ pub async fn run_all<B: Backend>(b: &B, backend: &str, inputs: &KernelInputs, ru
         }
     }
     if wanted("gemm_512") {
-        results.push(gemm_512(b, backend, inputs, runs, reps * 5).await);
+        results.push(gemm_512(b, backend, inputs, runs, gpu_like).await);
     }
     if wanted("conv_fwd") {
-        results.push(conv_fwd(b, backend, inputs, runs, reps).await);
+        results.push(conv_fwd(b, backend, inputs, runs, gpu_like).await);
     }
     if wanted("conv_bwd") {
-        results.push(conv_bwd(b, backend, inputs, runs, reps).await);
+        results.push(conv_bwd(b, backend, inputs, runs, gpu_like).await);
     }
     results
 }

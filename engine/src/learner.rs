@@ -242,6 +242,19 @@ mod tests {
     }
 
     #[test]
+    fn the_same_seed_trains_to_the_same_numbers() {
+        let (train, valid) = digits::parse(include_bytes!("../../public/data/digits_u8.bin")).unwrap().split(0.2, 2);
+        let (train, valid) = (train.subset(&(0..256).collect::<Vec<_>>()), valid.subset(&(0..64).collect::<Vec<_>>()));
+        let config = FitConfig { epochs: 1, batch_size: 32, lr_max: 1e-2, seed: 3, read_every: 2, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
+        let fit = || {
+            let mut model = models::digits_cnn(&Cpu, &mut Rng::new(4));
+            let r = pollster::block_on(fit_one_cycle(&Cpu, &mut model, &mut Optimizer::adamw(0.01), &train, &valid, &config, |_, _| {}, |_| {})).unwrap();
+            (r[0].train_loss, r[0].valid_loss, r[0].metric)
+        };
+        assert_eq!(fit(), fit());
+    }
+
+    #[test]
     fn a_loss_that_does_not_suit_the_targets_is_explained() {
         let out = Tensor::zeros([2, 3]);
         let targets = Targets::Values(Tensor::zeros([2, 1]));

@@ -9,13 +9,13 @@
 
 use super::kernels::PHOTOS;
 use crate::compute::{Compute, use_compute};
-use crate::image::{draw, load_rgb};
+use crate::image::{arrow_move, draw, load_rgb, pixel_at};
 use crate::query::{self, Query};
 use crate::widgets::kernel_grid::format_weight;
 use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge};
-use engine::ops::conv2d::{Conv2d, Conv2dTrace, conv2d};
+use engine::ops::conv2d::{Conv2d, Conv2dTrace};
 use engine::ops::Conv2dParams;
-use engine::{Backend, Cpu, Shape, Tensor};
+use engine::{Shape, Tensor};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
@@ -166,26 +166,19 @@ pub fn Channels() -> impl IntoView {
 
     let select_on = move |canvas: NodeRef<Canvas>, k: usize| {
         move |ev: web_sys::MouseEvent| {
-            let (Some(c), Some(run)) = (canvas.get(), ok()) else { return };
-            let rect = c.get_bounding_client_rect();
-            let fx = (ev.client_x() as f64 - rect.left()) / rect.width().max(1.0);
-            let fy = (ev.client_y() as f64 - rect.top()) / rect.height().max(1.0);
-            selected.set((((fy * run.op.out_h as f64) as usize).min(run.op.out_h - 1), ((fx * run.op.out_w as f64) as usize).min(run.op.out_w - 1)));
-            traced.set(k);
+            if let (Some(c), Some(run)) = (canvas.get(), ok()) {
+                selected.set(pixel_at(&c, &ev, run.op.out_h, run.op.out_w));
+                traced.set(k);
+            }
         }
     };
     let keys = move |ev: web_sys::KeyboardEvent| {
-        let Some(run) = ok() else { return };
-        let (y, x) = selected.get_untracked();
-        let next = match ev.key().as_str() {
-            "ArrowUp" => (y.saturating_sub(1), x),
-            "ArrowDown" => ((y + 1).min(run.op.out_h - 1), x),
-            "ArrowLeft" => (y, x.saturating_sub(1)),
-            "ArrowRight" => (y, (x + 1).min(run.op.out_w - 1)),
-            _ => return,
-        };
-        ev.prevent_default();
-        selected.set(next);
+        if let Some(run) = ok()
+            && let Some(next) = arrow_move(&ev.key(), selected.get_untracked(), run.op.out_h, run.op.out_w)
+        {
+            ev.prevent_default();
+            selected.set(next);
+        }
     };
 
     let shapes = move || {
@@ -443,19 +436,8 @@ async fn convolve(compute: &Compute, x: Tensor, k: usize, stride: usize, bias: f
     let bias = Tensor::from_fn([k], |_| bias);
     let params = Conv2dParams::default().padding(1).stride(stride);
     let op = Conv2d::new(&params, x.shape(), weight.shape(), Some(bias.shape())).map_err(|e| e.to_string())?;
-    let (output, backend) = match compute {
-        Compute::Gpu(gpu) => match run(gpu.as_ref(), &x, &weight, &bias, &params).await {
-            Ok(y) => (y, gpu.label()),
-            Err(_) => (run(&Cpu, &x, &weight, &bias, &params).await?, Cpu.label()),
-        },
-        Compute::Cpu { .. } => (run(&Cpu, &x, &weight, &bias, &params).await?, Cpu.label()),
-    };
-    Ok(Run { input: x, output, op, weight, bias, backend })
-}
-
-async fn run<B: Backend>(backend: &B, x: &Tensor, w: &Tensor, b: &Tensor, params: &Conv2dParams) -> Result<Tensor, String> {
-    let y = conv2d(backend, &backend.upload(x), &backend.upload(w), Some(&backend.upload(b)), params).map_err(|e| e.to_string())?;
-    backend.read(&y).await.map_err(|e| e.to_string())
+    let run = compute.conv2d(&x, &weight, Some(&bias), &params).await?;
+    Ok(Run { input: x, output: run.output, op, weight, bias, backend: run.backend })
 }
 
 #[cfg(test)]

@@ -8,13 +8,13 @@
 //! (the selected output pixel), `ch` (its channel, for RGB).
 
 use crate::compute::{Compute, use_compute};
-use crate::image::{ColorMode, draw, load_rgb, to_mode};
+use crate::image::{ColorMode, arrow_move, draw, load_rgb, pixel_at, to_mode};
 use crate::query::{self, Query};
 use crate::widgets::kernel_grid::format_weight;
 use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge};
-use engine::ops::conv2d::{Conv2d, Conv2dTrace, conv2d};
+use engine::ops::conv2d::{Conv2d, Conv2dTrace};
 use engine::ops::{Conv2dParams, PaddingMode};
-use engine::{Backend, Cpu, Shape, Tensor};
+use engine::{Shape, Tensor};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -275,32 +275,19 @@ pub fn Kernels() -> impl IntoView {
     });
 
     let select_pixel = move |ev: web_sys::MouseEvent| {
-        let (Some(canvas), Some(run)) = (output_canvas.get(), ok()) else { return };
-        let rect = canvas.get_bounding_client_rect();
-        let fx = (ev.client_x() as f64 - rect.left()) / rect.width().max(1.0);
-        let fy = (ev.client_y() as f64 - rect.top()) / rect.height().max(1.0);
-        let x = ((fx * run.op.out_w as f64) as usize).min(run.op.out_w - 1);
-        let y = ((fy * run.op.out_h as f64) as usize).min(run.op.out_h - 1);
-        selected.set((y, x));
+        if let (Some(canvas), Some(run)) = (output_canvas.get(), ok()) {
+            selected.set(pixel_at(&canvas, &ev, run.op.out_h, run.op.out_w));
+        }
     };
     let keys = move |ev: web_sys::KeyboardEvent| {
         let Some(run) = ok() else { return };
-        let (h, w) = (run.op.out_h, run.op.out_w);
-        let (y, x) = selected.get_untracked();
-        let next = match ev.key().as_str() {
-            "ArrowUp" => (y.saturating_sub(1), x),
-            "ArrowDown" => ((y + 1).min(h - 1), x),
-            "ArrowLeft" => (y, x.saturating_sub(1)),
-            "ArrowRight" => (y, (x + 1).min(w - 1)),
-            " " => {
-                ev.prevent_default();
-                playing.update(|p| *p = !*p);
-                return;
-            }
-            _ => return,
-        };
-        ev.prevent_default();
-        selected.set(next);
+        if ev.key() == " " {
+            ev.prevent_default();
+            playing.update(|p| *p = !*p);
+        } else if let Some(next) = arrow_move(&ev.key(), selected.get_untracked(), run.op.out_h, run.op.out_w) {
+            ev.prevent_default();
+            selected.set(next);
+        }
     };
 
     let on_file = move |file: web_sys::File| {
@@ -636,22 +623,8 @@ async fn convolve(compute: &Compute, x: Tensor, kernel: &[f32], bias: f32, mode:
     let params = Conv2dParams::default().padding(1).padding_mode(mode).groups(channels);
     let op = Conv2d::new(&params, x.shape(), weight.shape(), Some(bias.shape())).map_err(|e| e.to_string())?;
     let start = now();
-    let (output, backend, fallback) = match compute {
-        Compute::Gpu(gpu) => match run(gpu.as_ref(), &x, &weight, &bias, &params).await {
-            Ok(y) => (y, gpu.label(), None),
-            Err(e) => {
-                let y = run(&Cpu, &x, &weight, &bias, &params).await.map_err(|e| e.to_string())?;
-                (y, Cpu.label(), Some(format!("The GPU failed ({e}), so this result was computed on the CPU.")))
-            }
-        },
-        Compute::Cpu { .. } => (run(&Cpu, &x, &weight, &bias, &params).await.map_err(|e| e.to_string())?, Cpu.label(), None),
-    };
-    Ok(Convolved { input: x, output, op, weight, bias, backend, millis: now() - start, fallback })
-}
-
-async fn run<B: Backend>(backend: &B, x: &Tensor, w: &Tensor, b: &Tensor, params: &Conv2dParams) -> engine::Result<Tensor> {
-    let y = conv2d(backend, &backend.upload(x), &backend.upload(w), Some(&backend.upload(b)), params)?;
-    backend.read(&y).await
+    let run = compute.conv2d(&x, &weight, Some(&bias), &params).await?;
+    Ok(Convolved { input: x, output: run.output, op, weight, bias, backend: run.backend, millis: now() - start, fallback: run.fallback })
 }
 
 /// The PyTorch code for the current state.

@@ -11,9 +11,9 @@ use crate::compute::use_compute;
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
 use crate::query::{self, Query};
 use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge};
-use engine::ops::conv2d::{Conv2d, conv2d};
+use engine::ops::conv2d::Conv2d;
 use engine::ops::{Conv2dParams, PaddingMode};
-use engine::{Backend, Cpu, Tensor};
+use engine::Tensor;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
@@ -159,11 +159,7 @@ pub fn PaddingStride() -> impl IntoView {
             let mut results = Vec::new();
             for mode in [PaddingMode::Zeros, PaddingMode::Reflection] {
                 let params = Settings { mode, ..s }.params();
-                let y = match &compute {
-                    crate::compute::Compute::Gpu(gpu) => blur(gpu.as_ref(), &x, &average, &params).await,
-                    crate::compute::Compute::Cpu { .. } => blur(&Cpu, &x, &average, &params).await,
-                };
-                results.push(y);
+                results.push(compute.conv2d(&x, &average, None, &params).await.map(|r| r.output));
             }
             Some(results)
         }
@@ -311,11 +307,6 @@ pub fn PaddingStride() -> impl IntoView {
             <CodePanel code/>
         </article>
     }
-}
-
-async fn blur<B: Backend>(backend: &B, x: &Tensor, w: &Tensor, params: &Conv2dParams) -> Result<Tensor, String> {
-    let y = conv2d(backend, &backend.upload(x), &backend.upload(w), None, params).map_err(|e| e.to_string())?;
-    backend.read(&y).await.map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ mod native {
     use engine::{Backend, Cpu, Gpu};
 
     pub fn run(args: Vec<String>) -> Result<(), String> {
-        let (mut json, mut runs, mut only, mut workloads) = (None, 7, None, Vec::new());
+        let (mut json, mut runs, mut only, mut workloads) = (None, 5, None, Vec::new());
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
             match (flag.as_str(), it.next()) {

@@ -63,20 +63,17 @@ impl Adam {
     /// One step of the CPU reference: the new parameter, first and second moments.
     pub fn step(&self, step: u32, param: &Tensor, grad: &Tensor, m: &Tensor, v: &Tensor) -> (Tensor, Tensor, Tensor) {
         let (bc1, bc2) = self.corrections(step);
+        // Per-step constants, computed once (the GPU computes the same values per element).
+        let (step_size, root_bc2) = (self.lr / bc1, bc2.sqrt());
         let n = param.data().len();
         let (mut p2, mut m2, mut v2) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        for i in 0..n {
-            let mut p = param.data()[i];
-            let mut g = grad.data()[i];
-            if self.decoupled {
-                p *= 1.0 - self.lr * self.weight_decay;
-            } else {
-                g += self.weight_decay * p;
-            }
-            let mi = self.beta1 * m.data()[i] + (1.0 - self.beta1) * g;
-            let vi = self.beta2 * v.data()[i] + (1.0 - self.beta2) * g * g;
-            let denom = vi.sqrt() / bc2.sqrt() + self.eps;
-            p2.push(p - self.lr / bc1 * mi / denom);
+        let values = param.data().iter().zip(grad.data()).zip(m.data().iter().zip(v.data()));
+        for ((&p, &g), (&m, &v)) in values {
+            let (p, g) = if self.decoupled { (p * (1.0 - self.lr * self.weight_decay), g) } else { (p, g + self.weight_decay * p) };
+            let mi = self.beta1 * m + (1.0 - self.beta1) * g;
+            let vi = self.beta2 * v + (1.0 - self.beta2) * g * g;
+            let denom = vi.sqrt() / root_bc2 + self.eps;
+            p2.push(p - step_size * mi / denom);
             m2.push(mi);
             v2.push(vi);
         }
