@@ -1,7 +1,14 @@
-// conv2d.wgsl: 2-D convolution, one invocation per output value.
+// conv2d.wgsl: 2-D convolution.
 //
 // Rust reference: engine/src/ops/conv2d.rs (`Conv2d::forward`); `source` below is `PaddingMode::source`
 // (engine/src/ops/padding.rs), and the taps are summed in the same order: input channel, kernel row, kernel column.
+//
+// Two ways to run it (`Conv2d::forward_gpu` picks):
+// - `columns` lays every window out as one column of a matrix (im2col), so the convolution becomes the tiled
+//   matrix product of matmul.wgsl: weight [Cout, Cin·kH·kW] times columns [Cin·kH·kW, H'·W'] per image.
+//   The backward pass is two more products and `grad_input_from_columns`, which folds the column gradient back.
+// - `forward`, `grad_input_padded`, `grad_weight`: one invocation per value, for grouped convolutions and for
+//   inputs whose columns would not fit in one buffer.
 //
 // Backward: `Conv2d::backward`; the input gradient is gathered on the padded input and folded back onto the
 // image by pad.wgsl's `fold_axis` (see `Conv2d::backward_gpu`).
@@ -16,6 +23,7 @@
 //   6  dx_padded  write    gradient of the padded input [N, Cin, H + pad_top + pad_bottom, W + pad_left + pad_right]
 //   7  dw         write    weight gradient [Cout, Cin/groups, kH, kW]
 //   8  db         write    bias gradient [Cout]
+//   9  cols       write    columns [N, Cin·kH·kW, H'·W'] (`columns`), or their gradient (`grad_input_from_columns`)
 
 struct Params {
     batch: u32, in_channels: u32, in_h: u32, in_w: u32,
@@ -35,6 +43,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> dx_padded: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(8) var<storage, read_write> db: array<f32>;
+@group(0) @binding(9) var<storage, read_write> cols: array<f32>;
 
 const ZEROS: u32 = 0u;
 const BORDER: u32 = 1u;
@@ -95,20 +104,40 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     y[index] = sum;
 }
 
+// The output row (or column) whose window reads padded coordinate `padded` with tap `tap`, i.e. the `o` with
+// o·stride + tap·dilation = padded; -1 when there is none.
+fn window_at(padded: u32, tap: u32, stride: u32, dilation: u32, out_len: u32) -> i32 {
+    let t = i32(padded) - i32(tap * dilation);
+    if (t < 0 || t % i32(stride) != 0 || u32(t) / stride >= out_len) {
+        return -1;
+    }
+    return t / i32(stride);
+}
+
+// The padded-input pixel (n, ci, py, px) of invocation `index`, or n = batch when past the end.
+fn padded_pixel(index: u32) -> vec4<u32> {
+    let padded_h = p.in_h + p.pad_top + p.pad_bottom;
+    let padded_w = p.in_w + p.pad_left + p.pad_right;
+    let px = index % padded_w;
+    let py = (index / padded_w) % padded_h;
+    let ci = (index / (padded_w * padded_h)) % p.in_channels;
+    let n = index / (padded_w * padded_h * p.in_channels);
+    return vec4<u32>(n, ci, py, px);
+}
+
 // One invocation per pixel (py, px) of the padded input: Σ dy[n, co, oy, ox] · w[co, cg, ky, kx] over the windows
 // whose tap (ky, kx) lands on it, i.e. oy·stride + ky·dilation = py.
 @compute @workgroup_size(64)
 fn grad_input_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let index = gid.x + gid.y * groups.x * 64u;
-    let padded_h = p.in_h + p.pad_top + p.pad_bottom;
-    let padded_w = p.in_w + p.pad_left + p.pad_right;
-    if (index >= p.batch * p.in_channels * padded_h * padded_w) {
+    let pixel = padded_pixel(index);
+    if (pixel.x >= p.batch) {
         return;
     }
-    let px = index % padded_w;
-    let py = (index / padded_w) % padded_h;
-    let ci = (index / (padded_w * padded_h)) % p.in_channels;
-    let n = index / (padded_w * padded_h * p.in_channels);
+    let n = pixel.x;
+    let ci = pixel.y;
+    let py = pixel.z;
+    let px = pixel.w;
     let group_in = p.in_channels / p.groups;
     let group_out = p.out_channels / p.groups;
     let g = ci / group_in;
@@ -116,18 +145,16 @@ fn grad_input_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     var sum = 0.0;
     for (var co = g * group_out; co < (g + 1u) * group_out; co++) {
         for (var ky = 0u; ky < p.kernel_h; ky++) {
-            let ty = i32(py) - i32(ky * p.dilation_y);
-            if (ty < 0 || ty % i32(p.stride_y) != 0 || u32(ty) / p.stride_y >= p.out_h) {
+            let oy = window_at(py, ky, p.stride_y, p.dilation_y, p.out_h);
+            if (oy < 0) {
                 continue;
             }
-            let oy = u32(ty) / p.stride_y;
             for (var kx = 0u; kx < p.kernel_w; kx++) {
-                let tx = i32(px) - i32(kx * p.dilation_x);
-                if (tx < 0 || tx % i32(p.stride_x) != 0 || u32(tx) / p.stride_x >= p.out_w) {
+                let ox = window_at(px, kx, p.stride_x, p.dilation_x, p.out_w);
+                if (ox < 0) {
                     continue;
                 }
-                let ox = u32(tx) / p.stride_x;
-                sum += dy[((n * p.out_channels + co) * p.out_h + oy) * p.out_w + ox]
+                sum += dy[((n * p.out_channels + co) * p.out_h + u32(oy)) * p.out_w + u32(ox)]
                      * w[((co * group_in + cg) * p.kernel_h + ky) * p.kernel_w + kx];
             }
         }
@@ -183,4 +210,64 @@ fn grad_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         }
     }
     db[co] = sum;
+}
+
+// One invocation per column entry: cols[n, (ci·kH + ky)·kW + kx, oy·W' + ox] = the input value that tap (ky, kx)
+// of window (oy, ox) reads from channel ci, or 0 for a zero of the padding (groups = 1 only).
+@compute @workgroup_size(64)
+fn columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    let positions = p.out_h * p.out_w;
+    let taps = p.in_channels * p.kernel_h * p.kernel_w;
+    if (index >= p.batch * taps * positions) {
+        return;
+    }
+    let position = index % positions;
+    let tap = (index / positions) % taps;
+    let n = index / (positions * taps);
+    let ox = position % p.out_w;
+    let oy = position / p.out_w;
+    let kx = tap % p.kernel_w;
+    let ky = (tap / p.kernel_w) % p.kernel_h;
+    let ci = tap / (p.kernel_w * p.kernel_h);
+    let sy = source(i32(oy * p.stride_y + ky * p.dilation_y) - i32(p.pad_top), i32(p.in_h));
+    let sx = source(i32(ox * p.stride_x + kx * p.dilation_x) - i32(p.pad_left), i32(p.in_w));
+    var value = 0.0;
+    if (sy >= 0 && sx >= 0) {
+        value = x[((n * p.in_channels + ci) * p.in_h + u32(sy)) * p.in_w + u32(sx)];
+    }
+    cols[index] = value;
+}
+
+// The inverse gather of `columns`: one invocation per pixel of the padded input, summing the column-gradient
+// entries of every tap that read it (groups = 1 only).
+@compute @workgroup_size(64)
+fn grad_input_from_columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    let pixel = padded_pixel(index);
+    if (pixel.x >= p.batch) {
+        return;
+    }
+    let n = pixel.x;
+    let ci = pixel.y;
+    let py = pixel.z;
+    let px = pixel.w;
+    let positions = p.out_h * p.out_w;
+    let taps = p.in_channels * p.kernel_h * p.kernel_w;
+    var sum = 0.0;
+    for (var ky = 0u; ky < p.kernel_h; ky++) {
+        let oy = window_at(py, ky, p.stride_y, p.dilation_y, p.out_h);
+        if (oy < 0) {
+            continue;
+        }
+        for (var kx = 0u; kx < p.kernel_w; kx++) {
+            let ox = window_at(px, kx, p.stride_x, p.dilation_x, p.out_w);
+            if (ox < 0) {
+                continue;
+            }
+            let tap = (ci * p.kernel_h + ky) * p.kernel_w + kx;
+            sum += cols[(n * taps + tap) * positions + u32(oy) * p.out_w + u32(ox)];
+        }
+    }
+    dx_padded[index] = sum;
 }

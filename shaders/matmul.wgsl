@@ -1,8 +1,14 @@
-// matmul.wgsl: the strided, batched product out[b] = alpha·A[b]·B[b] + beta·C, one invocation per output value.
+// matmul.wgsl: the strided, batched product out[b] = alpha·A[b]·B[b] + beta·C, tiled.
 // Every matrix op of the engine (matmul, gemm, linear, and their gradients) runs on it: a transpose is a swap of
 // an operand's row and column strides, a broadcast batch axis a batch stride of 0.
 //
-// Rust reference: engine/src/ops/matmul.rs (`StridedMatmul::run`), summing over k in the same order.
+// Rust reference: engine/src/ops/matmul.rs (`StridedMatmul::run`). Each output value is still the sum over k in
+// order 0, 1, 2, …, so the GPU adds in the same order as the reference.
+//
+// Why tiles: a naive kernel reads 2·k values from memory for each output. Here a workgroup of 16x16 threads owns a
+// 64x64 block of the output; for each slice of 16 k values it copies the 64x16 strip of A and the 16x64 strip of B
+// into fast workgroup memory once, and each thread then computes a 4x4 patch of outputs from those copies, so every
+// value read from memory is used 64 times instead of once.
 //
 // Bindings (group 0): 0 params, 1 a (read), 2 b (read), 3 c (read; a placeholder without C), 4 out (write).
 
@@ -22,6 +28,14 @@ struct Params {
 @group(0) @binding(3) var<storage, read> c: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
+const TILE: u32 = 64u;   // output rows and columns per workgroup
+const DEPTH: u32 = 16u;  // k values per step
+const THREADS: u32 = 256u;
+
+// The strips of A (tile_a[kk·TILE + row]) and B (tile_b[kk·TILE + col]) for the current k slice.
+var<workgroup> tile_a: array<f32, 1024>;
+var<workgroup> tile_b: array<f32, 1024>;
+
 // The offset of batch `batch` in an operand with the given batch strides (last batch axis fastest).
 fn batch_offset(batch: u32, strides: vec4<u32>) -> u32 {
     var rest = batch;
@@ -34,24 +48,80 @@ fn batch_offset(batch: u32, strides: vec4<u32>) -> u32 {
     return offset;
 }
 
-@compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
-    if (index >= p.batches * p.m * p.n) {
+// Thread (tx, ty) computes rows ty + 16·i and columns tx + 16·j of its workgroup's block, for i, j in 0..4,
+// as four vec4 sums so the compiler keeps all 16 in registers.
+// Grids longer than the device allows wrap around: each workgroup loops over the blocks it is given.
+@compute @workgroup_size(16, 16)
+fn forward(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(local_invocation_index) thread: u32,
+) {
+    for (var batch = group.z; batch < p.batches; batch += groups.z) {
+        let a_base = batch_offset(batch, p.a_batch_strides);
+        let b_base = batch_offset(batch, p.b_batch_strides);
+        for (var row0 = group.y * TILE; row0 < p.m; row0 += groups.y * TILE) {
+            for (var col0 = group.x * TILE; col0 < p.n; col0 += groups.x * TILE) {
+                block(batch, a_base, b_base, row0, col0, local.x, local.y, thread);
+            }
+        }
+    }
+}
+
+fn block(batch: u32, a_base: u32, b_base: u32, row0: u32, col0: u32, tx: u32, ty: u32, thread: u32) {
+    // acc_i.j is the running sum of output (row0 + ty + 16·i, col0 + tx + 16·j).
+    var acc_0 = vec4<f32>(0.0);
+    var acc_1 = vec4<f32>(0.0);
+    var acc_2 = vec4<f32>(0.0);
+    var acc_3 = vec4<f32>(0.0);
+    for (var k0 = 0u; k0 < p.k; k0 += DEPTH) {
+        let depth = min(DEPTH, p.k - k0);
+        // Each thread copies 4 values of each strip; values past the matrix edge are never read below.
+        for (var r = 0u; r < 4u; r++) {
+            let f = thread + r * THREADS;
+            let a_row = row0 + f / DEPTH;
+            let a_k = f % DEPTH;
+            if (a_row < p.m && a_k < depth) {
+                tile_a[a_k * TILE + f / DEPTH] = a[a_base + a_row * p.a_row_stride + (k0 + a_k) * p.a_col_stride];
+            }
+            let b_k = f / TILE;
+            let b_col = col0 + f % TILE;
+            if (b_col < p.n && b_k < depth) {
+                tile_b[f] = b[b_base + (k0 + b_k) * p.b_row_stride + b_col * p.b_col_stride];
+            }
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < depth; kk++) {
+            let at = kk * TILE;
+            let a_values = vec4<f32>(tile_a[at + ty], tile_a[at + ty + 16u], tile_a[at + ty + 32u], tile_a[at + ty + 48u]);
+            let b_values = vec4<f32>(tile_b[at + tx], tile_b[at + tx + 16u], tile_b[at + tx + 32u], tile_b[at + tx + 48u]);
+            acc_0 += a_values.x * b_values;
+            acc_1 += a_values.y * b_values;
+            acc_2 += a_values.z * b_values;
+            acc_3 += a_values.w * b_values;
+        }
+        workgroupBarrier();
+    }
+    store(batch, row0 + ty, col0 + tx, acc_0);
+    store(batch, row0 + ty + 16u, col0 + tx, acc_1);
+    store(batch, row0 + ty + 32u, col0 + tx, acc_2);
+    store(batch, row0 + ty + 48u, col0 + tx, acc_3);
+}
+
+// Writes alpha·sums + beta·C for columns col, col + 16, col + 32, col + 48 of one output row.
+fn store(batch: u32, row: u32, col: u32, sums: vec4<f32>) {
+    if (row >= p.m) {
         return;
     }
-    let j = index % p.n;
-    let i = (index / p.n) % p.m;
-    let batch = index / (p.n * p.m);
-    let a_row = batch_offset(batch, p.a_batch_strides) + i * p.a_row_stride;
-    let b_col = batch_offset(batch, p.b_batch_strides) + j * p.b_col_stride;
-    var sum = 0.0;
-    for (var kk = 0u; kk < p.k; kk++) {
-        sum += a[a_row + kk * p.a_col_stride] * b[b_col + kk * p.b_row_stride];
+    for (var j = 0u; j < 4u; j++) {
+        let column = col + 16u * j;
+        if (column < p.n) {
+            var bias = 0.0;
+            if (p.has_c == 1u) {
+                bias = p.beta * c[row * p.c_row_stride + column * p.c_col_stride];
+            }
+            out[(batch * p.m + row) * p.n + column] = p.alpha * sums[j] + bias;
+        }
     }
-    var bias = 0.0;
-    if (p.has_c == 1u) {
-        bias = p.beta * c[i * p.c_row_stride + j * p.c_col_stride];
-    }
-    out[index] = p.alpha * sum + bias;
 }

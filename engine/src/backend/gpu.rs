@@ -253,9 +253,33 @@ impl Gpu {
 
     /// Records one kernel launch: binding 0 is a uniform buffer holding `uniforms`, the other bindings are the
     /// `(binding, buffer)` pairs (exactly those the entry point uses), and `invocations` threads run `entry` of
-    /// `shaders/<shader>.wgsl`.
+    /// `shaders/<shader>.wgsl` in workgroups of 64, laid out as a 2-D grid when one row would be too long.
     pub fn dispatch(&self, shader: &'static str, entry: &'static str, uniforms: &[u32], buffers: &[(u32, &wgpu::Buffer)], invocations: usize) {
-        if invocations == 0 {
+        let workgroups = invocations.div_ceil(WORKGROUP_SIZE);
+        let grid = if workgroups <= self.max_workgroups {
+            [workgroups, 1, 1]
+        } else {
+            [self.max_workgroups, workgroups.div_ceil(self.max_workgroups), 1]
+        };
+        self.dispatch_grid(shader, entry, uniforms, buffers, grid);
+    }
+
+    /// Whether a tensor of `numel` values fits in one storage binding of this device (the pool rounds buffers up
+    /// to a power of two).
+    pub fn fits_in_binding(&self, numel: usize) -> bool {
+        let size = ((numel.max(1) * 4) as u64).next_power_of_two();
+        let limits = self.device.limits();
+        size <= u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size)
+    }
+
+    /// The most workgroups a dispatch may have along one axis.
+    pub fn max_workgroups(&self) -> usize {
+        self.max_workgroups
+    }
+
+    /// Like [`Gpu::dispatch`], for a kernel that lays out its own `[x, y, z]` grid of workgroups.
+    pub fn dispatch_grid(&self, shader: &'static str, entry: &'static str, uniforms: &[u32], buffers: &[(u32, &wgpu::Buffer)], grid: [usize; 3]) {
+        if grid.contains(&0) {
             return;
         }
         let pipeline = self.pipeline(shader, entry);
@@ -274,17 +298,11 @@ impl Gpu {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        let workgroups = invocations.div_ceil(WORKGROUP_SIZE);
-        let (x, y) = if workgroups <= self.max_workgroups {
-            (workgroups, 1)
-        } else {
-            (self.max_workgroups, workgroups.div_ceil(self.max_workgroups))
-        };
         self.record(|encoder| {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(entry), timestamp_writes: None });
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(x as u32, y as u32, 1);
+            pass.dispatch_workgroups(grid[0] as u32, grid[1] as u32, grid[2] as u32);
         });
     }
 

@@ -23,8 +23,10 @@ use crate::backend::gpu::{Gpu, GpuTensor};
 use crate::backend::sgemm::{View, sgemm};
 use crate::backend::{Backend, DeviceTensor};
 use crate::error::{ErrorKind, OpError, Result};
+use crate::ops::matmul::{Operand, StridedMatmul};
 use crate::ops::pad::Pad;
 use crate::ops::padding::PaddingMode;
+use crate::ops::sum_to::SumTo;
 use crate::shape::{Shape, window_out_len};
 use crate::tensor::Tensor;
 
@@ -647,9 +649,45 @@ impl Conv2d {
         .map(|v| v as u32)
     }
 
-    /// Records the forward pass on the GPU (`shaders/conv2d.wgsl`, entry point `forward`), one invocation per
-    /// output value. Nothing is read back.
+    /// The im2col layout of the GPU path, when it applies: `[N, Cin·kH·kW, H'·W']`, one column per window.
+    fn column_shape(&self, gpu: &Gpu) -> Option<Shape> {
+        let shape = Shape::from([self.batch, self.in_channels * self.kernel_h * self.kernel_w, self.out_h * self.out_w]);
+        (self.params.groups == 1 && gpu.fits_in_binding(shape.numel())).then_some(shape)
+    }
+
+    /// Records the im2col columns of `x` on the GPU.
+    fn columns_gpu(&self, gpu: &Gpu, x: &GpuTensor, shape: Shape) -> GpuTensor {
+        let cols = gpu.empty(shape);
+        gpu.dispatch("conv2d", "columns", &self.uniforms(), &[(1, x.buffer()), (9, cols.buffer())], cols.numel());
+        cols
+    }
+
+    /// `y[n] = W · cols[n] + b`: the forward pass as a matrix product over the batch. `W` is `[Cout, taps]` for
+    /// every image (batch stride 0), the bias a column broadcast along each row.
+    fn forward_product(&self, taps: usize) -> StridedMatmul {
+        let positions = self.out_h * self.out_w;
+        StridedMatmul {
+            m: self.out_channels,
+            n: positions,
+            k: taps,
+            batch_dims: [1, 1, 1, self.batch],
+            a: Operand { row_stride: taps, col_stride: 1, batch_strides: [0; 4] },
+            b: Operand { row_stride: positions, col_stride: 1, batch_strides: [0, 0, 0, taps * positions] },
+            alpha: 1.0,
+            beta: 1.0,
+            c: self.has_bias.then_some((1, 0)),
+        }
+    }
+
+    /// Records the forward pass on the GPU (`shaders/conv2d.wgsl`): as im2col and the tiled matrix product when
+    /// the columns fit in a buffer and there are no groups, else one invocation per output value. Nothing is
+    /// read back.
     pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, b: Option<&GpuTensor>) -> GpuTensor {
+        if let Some(shape) = self.column_shape(gpu) {
+            let taps = shape.dims()[1];
+            let cols = self.columns_gpu(gpu, x, shape);
+            return self.forward_product(taps).run_gpu(gpu, w, &cols, b, self.out_shape());
+        }
         let y = gpu.empty(self.out_shape());
         let bias = b.map_or(gpu.placeholder(), GpuTensor::buffer);
         gpu.dispatch("conv2d", "forward", &self.uniforms(), &[(1, x.buffer()), (2, w.buffer()), (3, bias), (4, y.buffer())], y.numel());
@@ -658,15 +696,54 @@ impl Conv2d {
 
     /// Records the backward pass on the GPU. The input gradient is gathered on the padded input (each padded
     /// pixel sums `dy·w` over the windows that read it) and then folded back onto the pixels the padding copied
-    /// (`Pad::backward_gpu`); the weight and bias gradients are one invocation per element each.
+    /// (`Pad::backward_gpu`). With im2col (see [`Conv2d::forward_gpu`]) the sums are matrix products:
+    /// `∂cols[n] = Wᵀ · ∂y[n]`, gathered back onto the padded input, and `∂W = Σ_n ∂y[n] · cols[n]ᵀ`.
     pub fn backward_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, dy: &GpuTensor) -> Conv2dGrads<GpuTensor> {
         let u = self.uniforms();
         let pad = self.padding_op();
         let dx_padded = gpu.empty(pad.out_shape.clone());
-        gpu.dispatch("conv2d", "grad_input_padded", &u, &[(2, w.buffer()), (5, dy.buffer()), (6, dx_padded.buffer())], dx_padded.numel());
+        let dw = match self.column_shape(gpu) {
+            Some(shape) => {
+                let (taps, positions) = (shape.dims()[1], shape.dims()[2]);
+                let forward = self.forward_product(taps);
+                // ∂cols[n] [taps, positions] = Wᵀ [taps, Cout] · ∂y[n] [Cout, positions]
+                let grad_columns = StridedMatmul {
+                    m: taps,
+                    n: positions,
+                    k: self.out_channels,
+                    a: forward.a.transposed(),
+                    b: Operand { row_stride: positions, col_stride: 1, batch_strides: [0, 0, 0, self.out_channels * positions] },
+                    c: None,
+                    beta: 0.0,
+                    ..forward.clone()
+                };
+                let dcols = grad_columns.run_gpu(gpu, w, dy, None, shape.clone());
+                gpu.dispatch("conv2d", "grad_input_from_columns", &u, &[(6, dx_padded.buffer()), (9, dcols.buffer())], dx_padded.numel());
+                // ∂W per image [Cout, taps] = ∂y[n] [Cout, positions] · cols[n]ᵀ [positions, taps], then summed.
+                let grad_weight = StridedMatmul {
+                    m: self.out_channels,
+                    n: taps,
+                    k: positions,
+                    a: grad_columns.b,
+                    b: forward.b.transposed(),
+                    c: None,
+                    beta: 0.0,
+                    ..forward
+                };
+                let cols = self.columns_gpu(gpu, x, shape);
+                let per_image = Shape::from([self.batch, self.out_channels, taps]);
+                let dw = grad_weight.run_gpu(gpu, dy, &cols, None, per_image.clone());
+                let sum = SumTo { from: per_image, to: Shape::from([self.out_channels, taps]), scale: 1.0 };
+                sum.forward_gpu(gpu, &dw).reshaped(self.weight_shape())
+            }
+            None => {
+                gpu.dispatch("conv2d", "grad_input_padded", &u, &[(2, w.buffer()), (5, dy.buffer()), (6, dx_padded.buffer())], dx_padded.numel());
+                let dw = gpu.empty(self.weight_shape());
+                gpu.dispatch("conv2d", "grad_weight", &u, &[(1, x.buffer()), (5, dy.buffer()), (7, dw.buffer())], dw.numel());
+                dw
+            }
+        };
         let dx = pad.backward_gpu(gpu, &dx_padded);
-        let dw = gpu.empty(self.weight_shape());
-        gpu.dispatch("conv2d", "grad_weight", &u, &[(1, x.buffer()), (5, dy.buffer()), (7, dw.buffer())], dw.numel());
         let db = self.has_bias.then(|| {
             let db = gpu.empty(Shape::from([self.out_channels]));
             gpu.dispatch("conv2d", "grad_bias", &u, &[(5, dy.buffer()), (8, db.buffer())], self.out_channels);

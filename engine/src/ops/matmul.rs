@@ -146,7 +146,7 @@ impl StridedMatmul {
         out
     }
 
-    /// Records the product on the GPU (`shaders/matmul.wgsl`) into a new tensor of `shape` (`batches·m·n` values).
+    /// Records the product on the GPU (`shaders/matmul.wgsl`, tiled) into a new tensor of `shape` (`batches·m·n` values).
     pub fn run_gpu(&self, gpu: &Gpu, a: &GpuTensor, b: &GpuTensor, c: Option<&GpuTensor>, shape: Shape) -> GpuTensor {
         let (c_rs, c_cs) = self.c.unwrap_or((0, 0));
         let mut u: Vec<u32> = [
@@ -172,7 +172,10 @@ impl StridedMatmul {
         }
         let out = gpu.empty(shape);
         let c = c.map_or(gpu.placeholder(), GpuTensor::buffer);
-        gpu.dispatch("matmul", "forward", &u, &[(1, a.buffer()), (2, b.buffer()), (3, c), (4, out.buffer())], out.numel());
+        // One workgroup per 64x64 block of each batch's output (the shader loops over any the grid cannot hold).
+        let max = gpu.max_workgroups();
+        let grid = [self.n.div_ceil(64).min(max), self.m.div_ceil(64).min(max), self.batches().min(max)];
+        gpu.dispatch_grid("matmul", "forward", &u, &[(1, a.buffer()), (2, b.buffer()), (3, c), (4, out.buffer())], grid);
         out
     }
 }
