@@ -64,8 +64,17 @@ try {
   await page.goto(`${BASE}/speed`);
   const adapter = await page.getByTestId('backend').innerText();
   await page.getByTestId('run-speed-test').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="bench-json"]')?.dataset.state === 'done',
-    null, { timeout: 3_600_000, polling: 1000 });
+  // Print each result as the page reports it (SwiftShader is slow: the whole run takes many minutes).
+  let shown = 0;
+  const deadline = Date.now() + 3_600_000;
+  for (;;) {
+    const rows = await page.locator('[data-testid="speed-results"] tbody tr').allInnerTexts();
+    for (const row of rows.slice(shown)) console.log(`  measured: ${row.replace(/\s+/g, ' ')}`);
+    shown = rows.length;
+    if (await page.getByTestId('bench-json').getAttribute('data-state') === 'done') break;
+    if (Date.now() > deadline) throw new Error('the speed test page did not finish within an hour');
+    await page.waitForTimeout(2000);
+  }
   const measured = JSON.parse(await page.getByTestId('bench-json').innerText()).results;
   await context.close();
   if (errors.length) console.log(`console errors: ${errors.join('; ')}`);

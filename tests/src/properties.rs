@@ -214,11 +214,15 @@ impl<'a, B: Backend> Checker<'a, B> {
             let op = Gemm::new(a.shape(), b.shape(), Some(c.shape()), ta, tb, 0.5, 2.0).expect("valid");
             self.gemm(&format!("gemm transA {ta} transB {tb}"), &op, &a, &b, Some(&c), &mut rng).await;
         }
+        // Large enough for the GPU's 64x64 workgroup tiles, with ragged edges in every dimension.
+        let (a, b, c) = (Tensor::randn([37, 70], &mut rng), Tensor::randn([130, 37], &mut rng), Tensor::randn([130], &mut rng));
+        let op = Gemm::new(a.shape(), b.shape(), Some(c.shape()), true, true, 1.0, 1.0).expect("valid");
+        self.gemm("gemm 70x37 @ 37x130, both transposed", &op, &a, &b, Some(&c), &mut rng).await;
         let x = Tensor::randn([2, 3, 5], &mut rng);
         let (w, b) = (Tensor::randn([4, 5], &mut rng), Tensor::randn([4], &mut rng));
         let op = Gemm::linear(x.shape(), w.shape(), Some(b.shape())).expect("valid");
         self.gemm("linear [2, 3, 5] -> 4", &op, &x, &w, Some(&b), &mut rng).await;
-        for (sa, sb) in [(vec![3, 1, 2, 4], vec![2, 4, 3]), (vec![5], vec![5]), (vec![2, 3], vec![3]), (vec![4], vec![2, 4, 1])] {
+        for (sa, sb) in [(vec![3, 1, 2, 4], vec![2, 4, 3]), (vec![5], vec![5]), (vec![2, 3], vec![3]), (vec![4], vec![2, 4, 1]), (vec![2, 65, 20], vec![20, 66])] {
             let (a, b) = (Tensor::randn(sa, &mut rng), Tensor::randn(sb, &mut rng));
             let op = Matmul::new(a.shape(), b.shape()).expect("valid");
             let dy = Tensor::randn(op.out_shape.clone(), &mut rng);

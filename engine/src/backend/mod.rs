@@ -20,6 +20,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod parallel;
 pub mod sgemm;
 pub mod shaders;
 

@@ -9,6 +9,7 @@
 //! `m` follows the gradient's direction, `v` its size: each parameter gets its own step size.
 
 use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::parallel;
 use crate::backend::DeviceTensor;
 use crate::error::{ErrorKind, OpError, Result};
 use crate::tensor::Tensor;
@@ -66,17 +67,20 @@ impl Adam {
         // Per-step constants, computed once (the GPU computes the same values per element).
         let (step_size, root_bc2) = (self.lr / bc1, bc2.sqrt());
         let n = param.data().len();
-        let (mut p2, mut m2, mut v2) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let values = param.data().iter().zip(grad.data()).zip(m.data().iter().zip(v.data()));
-        for ((&p, &g), (&m, &v)) in values {
-            let (p, g) = if self.decoupled { (p * (1.0 - self.lr * self.weight_decay), g) } else { (p, g + self.weight_decay * p) };
-            let mi = self.beta1 * m + (1.0 - self.beta1) * g;
-            let vi = self.beta2 * v + (1.0 - self.beta2) * g * g;
-            let denom = vi.sqrt() / root_bc2 + self.eps;
-            p2.push(p - step_size * mi / denom);
-            m2.push(mi);
-            v2.push(vi);
-        }
+        let (mut p2, mut m2, mut v2) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let (p, g, m, v) = (param.data(), grad.data(), m.data(), v.data());
+        parallel::for_chunks3(&mut p2, &mut m2, &mut v2, |start, p2, m2, v2| {
+            for i in 0..p2.len() {
+                let j = start + i;
+                let (p, g) = if self.decoupled { (p[j] * (1.0 - self.lr * self.weight_decay), g[j]) } else { (p[j], g[j] + self.weight_decay * p[j]) };
+                let mi = self.beta1 * m[j] + (1.0 - self.beta1) * g;
+                let vi = self.beta2 * v[j] + (1.0 - self.beta2) * g * g;
+                let denom = vi.sqrt() / root_bc2 + self.eps;
+                p2[i] = p - step_size * mi / denom;
+                m2[i] = mi;
+                v2[i] = vi;
+            }
+        });
         let tensor = |v| Tensor::new(param.shape().clone(), v).expect("same size");
         (tensor(p2), tensor(m2), tensor(v2))
     }

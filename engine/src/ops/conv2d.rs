@@ -26,7 +26,6 @@ use crate::error::{ErrorKind, OpError, Result};
 use crate::ops::matmul::{Operand, StridedMatmul};
 use crate::ops::pad::Pad;
 use crate::ops::padding::PaddingMode;
-use crate::ops::sum_to::SumTo;
 use crate::shape::{Shape, window_out_len};
 use crate::tensor::Tensor;
 
@@ -676,6 +675,7 @@ impl Conv2d {
             alpha: 1.0,
             beta: 1.0,
             c: self.has_bias.then_some((1, 0)),
+            sum_batches: false,
         }
     }
 
@@ -697,7 +697,8 @@ impl Conv2d {
     /// Records the backward pass on the GPU. The input gradient is gathered on the padded input (each padded
     /// pixel sums `dy·w` over the windows that read it) and then folded back onto the pixels the padding copied
     /// (`Pad::backward_gpu`). With im2col (see [`Conv2d::forward_gpu`]) the sums are matrix products:
-    /// `∂cols[n] = Wᵀ · ∂y[n]`, gathered back onto the padded input, and `∂W = Σ_n ∂y[n] · cols[n]ᵀ`.
+    /// `∂cols[n] = Wᵀ · ∂y[n]`, gathered back onto the padded input, and `∂W = Σ_n ∂y[n] · cols[n]ᵀ` (one product
+    /// that sums over the images).
     pub fn backward_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, dy: &GpuTensor) -> Conv2dGrads<GpuTensor> {
         let u = self.uniforms();
         let pad = self.padding_op();
@@ -719,7 +720,7 @@ impl Conv2d {
                 };
                 let dcols = grad_columns.run_gpu(gpu, w, dy, None, shape.clone());
                 gpu.dispatch("conv2d", "grad_input_from_columns", &u, &[(6, dx_padded.buffer()), (9, dcols.buffer())], dx_padded.numel());
-                // ∂W per image [Cout, taps] = ∂y[n] [Cout, positions] · cols[n]ᵀ [positions, taps], then summed.
+                // ∂W [Cout, taps] = Σ_n ∂y[n] [Cout, positions] · cols[n]ᵀ [positions, taps]
                 let grad_weight = StridedMatmul {
                     m: self.out_channels,
                     n: taps,
@@ -728,13 +729,11 @@ impl Conv2d {
                     b: forward.b.transposed(),
                     c: None,
                     beta: 0.0,
+                    sum_batches: true,
                     ..forward
                 };
                 let cols = self.columns_gpu(gpu, x, shape);
-                let per_image = Shape::from([self.batch, self.out_channels, taps]);
-                let dw = grad_weight.run_gpu(gpu, dy, &cols, None, per_image.clone());
-                let sum = SumTo { from: per_image, to: Shape::from([self.out_channels, taps]), scale: 1.0 };
-                sum.forward_gpu(gpu, &dw).reshaped(self.weight_shape())
+                grad_weight.run_gpu(gpu, dy, &cols, None, self.weight_shape())
             }
             None => {
                 gpu.dispatch("conv2d", "grad_input_padded", &u, &[(2, w.buffer()), (5, dy.buffer()), (6, dx_padded.buffer())], dx_padded.numel());

@@ -82,6 +82,7 @@ impl Gemm {
             alpha,
             beta,
             c: c.map(|c| broadcast_strides(c, m, n)).transpose()?,
+            sum_batches: false,
         };
         Ok(Gemm { a_shape: a.clone(), b_shape: b.clone(), c_shape: c.cloned(), out_shape: Shape::from([m, n]), product, trans_a, trans_b })
     }

@@ -81,12 +81,20 @@ pub struct StridedMatmul {
     pub beta: f32,
     /// Strides of `C` over `[m, n]`, when there is a `C`.
     pub c: Option<(usize, usize)>,
+    /// Sum the products of all batches into one `[m, n]` result (`Σ_b A[b]·B[b]`, as a weight gradient sums over
+    /// the images of a batch) instead of keeping one per batch.
+    pub sum_batches: bool,
 }
 
 impl StridedMatmul {
     /// How many matrices.
     pub fn batches(&self) -> usize {
         self.batch_dims.iter().product()
+    }
+
+    /// How many `[m, n]` matrices the result holds: one per batch, or one in all when the batches are summed.
+    pub fn out_batches(&self) -> usize {
+        if self.sum_batches { 1 } else { self.batches() }
     }
 
     fn offset(&self, batch: usize, strides: &[usize; MAX_BATCH_AXES]) -> usize {
@@ -101,8 +109,8 @@ impl StridedMatmul {
     /// The product on the CPU, one [`sgemm`] per batch (`C` is laid down first, then the product added).
     pub fn run(&self, a: &[f32], b: &[f32], c: Option<&[f32]>) -> Vec<f32> {
         let (m, n) = (self.m, self.n);
-        let mut out = vec![0.0; self.batches() * m * n];
-        let beta = match (self.c, c) {
+        let mut out = vec![0.0; self.out_batches() * m * n];
+        let mut beta = match (self.c, c) {
             (Some((rs, cs)), Some(c)) => {
                 for (i, row) in out.chunks_mut(n).enumerate() {
                     for (j, v) in row.iter_mut().enumerate() {
@@ -116,22 +124,29 @@ impl StridedMatmul {
         for batch in 0..self.batches() {
             let view = |data, op: &Operand, strides| View { data, offset: self.offset(batch, strides), row_stride: op.row_stride, col_stride: op.col_stride };
             let (av, bv) = (view(a, &self.a, &self.a.batch_strides), view(b, &self.b, &self.b.batch_strides));
-            sgemm(m, self.k, n, self.alpha, av, bv, beta, &mut out, batch * m * n, n);
+            let at = if self.sum_batches { 0 } else { batch * m * n };
+            sgemm(m, self.k, n, self.alpha, av, bv, beta, &mut out, at, n);
+            if self.sum_batches {
+                beta = 1.0;
+            }
         }
         out
     }
 
-    /// The reference: plain loops, summing over `k` in order.
+    /// The reference: plain loops, summing over the batches (when they are summed) and then `k`, in order.
     pub fn run_reference(&self, a: &[f32], b: &[f32], c: Option<&[f32]>) -> Vec<f32> {
-        let mut out = vec![0.0; self.batches() * self.m * self.n];
+        let mut out = vec![0.0; self.out_batches() * self.m * self.n];
         let mut slot = out.iter_mut();
-        for batch in 0..self.batches() {
-            let (ao, bo) = (self.offset(batch, &self.a.batch_strides), self.offset(batch, &self.b.batch_strides));
+        let summed = if self.sum_batches { self.batches() } else { 1 };
+        for out_batch in 0..self.out_batches() {
             for i in 0..self.m {
                 for j in 0..self.n {
                     let mut sum = 0.0;
-                    for kk in 0..self.k {
-                        sum += a[ao + i * self.a.row_stride + kk * self.a.col_stride] * b[bo + kk * self.b.row_stride + j * self.b.col_stride];
+                    for batch in out_batch..out_batch + summed {
+                        let (ao, bo) = (self.offset(batch, &self.a.batch_strides), self.offset(batch, &self.b.batch_strides));
+                        for kk in 0..self.k {
+                            sum += a[ao + i * self.a.row_stride + kk * self.a.col_stride] * b[bo + kk * self.b.row_stride + j * self.b.col_stride];
+                        }
                     }
                     let bias = match (self.c, c) {
                         (Some((rs, cs)), Some(c)) => self.beta * c[i * rs + j * cs],
@@ -146,7 +161,8 @@ impl StridedMatmul {
         out
     }
 
-    /// Records the product on the GPU (`shaders/matmul.wgsl`, tiled) into a new tensor of `shape` (`batches·m·n` values).
+    /// Records the product on the GPU (`shaders/matmul.wgsl`, tiled) into a new tensor of `shape`
+    /// (`out_batches·m·n` values).
     pub fn run_gpu(&self, gpu: &Gpu, a: &GpuTensor, b: &GpuTensor, c: Option<&GpuTensor>, shape: Shape) -> GpuTensor {
         let (c_rs, c_cs) = self.c.unwrap_or((0, 0));
         let mut u: Vec<u32> = [
@@ -161,7 +177,7 @@ impl StridedMatmul {
             self.c.is_some() as usize,
             c_rs,
             c_cs,
-            0,
+            self.sum_batches as usize,
         ]
         .iter()
         .map(|&v| v as u32)
@@ -172,10 +188,12 @@ impl StridedMatmul {
         }
         let out = gpu.empty(shape);
         let c = c.map_or(gpu.placeholder(), GpuTensor::buffer);
-        // One workgroup per 64x64 block of each batch's output (the shader loops over any the grid cannot hold).
+        // One workgroup per block of each batch's output (the shader loops over any the grid cannot hold): 64x64
+        // blocks through workgroup memory for large matrices, 32x32 read directly for small ones.
+        let (entry, block) = if self.m >= 64 && self.n >= 64 { ("forward", 64) } else { ("small", 32) };
         let max = gpu.max_workgroups();
-        let grid = [self.n.div_ceil(64).min(max), self.m.div_ceil(64).min(max), self.batches().min(max)];
-        gpu.dispatch_grid("matmul", "forward", &u, &[(1, a.buffer()), (2, b.buffer()), (3, c), (4, out.buffer())], grid);
+        let grid = [self.n.div_ceil(block).min(max), self.m.div_ceil(block).min(max), self.out_batches().min(max)];
+        gpu.dispatch_grid("matmul", entry, &u, &[(1, a.buffer()), (2, b.buffer()), (3, c), (4, out.buffer())], grid);
         out
     }
 }
@@ -275,6 +293,7 @@ impl Matmul {
             alpha: 1.0,
             beta: 0.0,
             c: None,
+            sum_batches: false,
         };
         Ok(Matmul {
             a_shape: a.clone(),
@@ -392,10 +411,14 @@ mod tests {
             alpha: 0.5,
             beta: 2.0,
             c: Some((1, 0)),
+            sum_batches: false,
         };
-        let (fast, slow) = (product.run(a.data(), b.data(), Some(c.data())), product.run_reference(a.data(), b.data(), Some(c.data())));
-        for (f, s) in fast.iter().zip(&slow) {
-            assert!((f - s).abs() < 1e-4 * (1.0 + s.abs()), "{f} vs {s}");
+        for product in [product.clone(), StridedMatmul { sum_batches: true, ..product }] {
+            let (fast, slow) = (product.run(a.data(), b.data(), Some(c.data())), product.run_reference(a.data(), b.data(), Some(c.data())));
+            assert_eq!(fast.len(), product.out_batches() * 5 * 4);
+            for (f, s) in fast.iter().zip(&slow) {
+                assert!((f - s).abs() < 1e-4 * (1.0 + s.abs()), "{f} vs {s}");
+            }
         }
     }
 
