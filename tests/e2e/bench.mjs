@@ -62,6 +62,9 @@ try {
   const errors = [];
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
   await page.goto(`${BASE}/speed`);
+  // The label reads "Looking for a GPU…" until the adapter request settles.
+  await page.waitForFunction(() => !document.querySelector('[data-testid="backend"]')?.innerText.startsWith('Looking'),
+    null, { timeout: 120_000 });
   const adapter = await page.getByTestId('backend').innerText();
   await page.getByTestId('run-speed-test').click();
   // Print each result as the page reports it (SwiftShader is slow: the whole run takes many minutes).

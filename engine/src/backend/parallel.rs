@@ -13,21 +13,32 @@ fn threads_for(len: usize) -> usize {
     (len / MIN_PER_THREAD).clamp(1, cores)
 }
 
-/// Splits three equally long output slices into one contiguous chunk per thread and calls
-/// `work(start, a, b, c)` on each chunk, where `start` is the chunk's first index: in parallel natively.
-pub fn for_chunks3(a: &mut [f32], b: &mut [f32], c: &mut [f32], work: impl Fn(usize, &mut [f32], &mut [f32], &mut [f32]) + Sync) {
-    assert!(a.len() == b.len() && b.len() == c.len(), "the three outputs must be equally long");
-    let threads = threads_for(a.len());
+/// Splits `N` equally long output slices into one contiguous chunk per thread and calls `work(start, chunks)` on
+/// each, where `start` is the chunks' first index: in parallel natively. Each element is written by exactly one
+/// call, so the result does not depend on the number of threads as long as `work` computes element `start + i`
+/// from its index alone.
+pub fn for_chunks<const N: usize>(outputs: [&mut [f32]; N], work: impl Fn(usize, [&mut [f32]; N]) + Sync) {
+    let len = outputs.first().map_or(0, |o| o.len());
+    assert!(outputs.iter().all(|o| o.len() == len), "the outputs must be equally long");
+    let threads = threads_for(len);
     if threads == 1 {
-        work(0, a, b, c);
+        work(0, outputs);
         return;
     }
-    let chunk = a.len().div_ceil(threads);
+    let chunk = len.div_ceil(threads);
+    let mut rest = outputs;
     std::thread::scope(|scope| {
-        let chunks = a.chunks_mut(chunk).zip(b.chunks_mut(chunk)).zip(c.chunks_mut(chunk));
-        for (i, ((a, b), c)) in chunks.enumerate() {
+        let mut start = 0;
+        while start < len {
+            let take = chunk.min(len - start);
+            let head = rest.each_mut().map(|r| {
+                let (head, tail) = std::mem::take(r).split_at_mut(take);
+                *r = tail;
+                head
+            });
             let work = &work;
-            scope.spawn(move || work(i * chunk, a, b, c));
+            scope.spawn(move || work(start, head));
+            start += take;
         }
     });
 }
@@ -40,7 +51,7 @@ mod tests {
     fn every_index_is_visited_once_with_its_own_position() {
         let n = 3 * MIN_PER_THREAD + 5;
         let (mut a, mut b, mut c) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        for_chunks3(&mut a, &mut b, &mut c, |start, a, b, c| {
+        for_chunks([&mut a, &mut b, &mut c], |start, [a, b, c]| {
             for i in 0..a.len() {
                 a[i] += (start + i) as f32;
                 b[i] += 1.0;

@@ -69,7 +69,7 @@ impl Adam {
         let n = param.data().len();
         let (mut p2, mut m2, mut v2) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let (p, g, m, v) = (param.data(), grad.data(), m.data(), v.data());
-        parallel::for_chunks3(&mut p2, &mut m2, &mut v2, |start, p2, m2, v2| {
+        parallel::for_chunks([&mut p2, &mut m2, &mut v2], |start, [p2, m2, v2]| {
             for i in 0..p2.len() {
                 let j = start + i;
                 let (p, g) = if self.decoupled { (p[j] * (1.0 - self.lr * self.weight_decay), g[j]) } else { (p[j], g[j] + self.weight_decay * p[j]) };

@@ -10,6 +10,7 @@
 //! Backward lets the gradient through the same mask with the same scale.
 
 use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::parallel;
 use crate::backend::{Backend, DeviceTensor};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::rng::{CounterUniform, uniform_at};
@@ -61,8 +62,15 @@ impl Dropout {
     pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
         let uniform = CounterUniform::new(self.seed);
         let keeps = |i: usize| !self.training || uniform.at(i as u32) >= self.p;
-        let mask: Vec<f32> = (0..x.data().len()).map(|i| if keeps(i) { 1.0 } else { 0.0 }).collect();
-        let y = Self::scaled(x.data(), &mask, self.scale());
+        let (n, scale) = (x.data().len(), self.scale());
+        let (mut y, mut mask) = (vec![0.0; n], vec![0.0; n]);
+        // Each element's draw depends only on its index, so the chunks can be drawn on separate threads.
+        parallel::for_chunks([&mut y, &mut mask], |start, [y, mask]| {
+            for i in 0..y.len() {
+                mask[i] = if keeps(start + i) { 1.0 } else { 0.0 };
+                y[i] = x.data()[start + i] * mask[i] * scale;
+            }
+        });
         (Tensor::new(self.shape.clone(), y).expect("same size"), Tensor::new(self.shape.clone(), mask).expect("same size"))
     }
 
@@ -98,6 +106,18 @@ impl Dropout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_mask_drawn_on_several_threads_is_the_counter_generator_s() {
+        let x = Tensor::from_fn([200_003], |i| i as f32);
+        let op = Dropout::new(x.shape(), 0.25, true, 7).unwrap();
+        let (y, mask) = op.forward(&x);
+        for i in 0..x.data().len() {
+            let keep = uniform_at(7, i as u32) >= 0.25;
+            assert_eq!(mask.data()[i], if keep { 1.0 } else { 0.0 }, "mask at {i}");
+            assert_eq!(y.data()[i], if keep { i as f32 * op.scale() } else { 0.0 }, "value at {i}");
+        }
+    }
 
     #[test]
     fn drops_about_p_and_keeps_the_mean() {
