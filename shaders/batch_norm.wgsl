@@ -1,5 +1,7 @@
 // batch_norm.wgsl: batch normalization, forward (statistics, then normalize) and backward (per-channel sums,
-// then input gradients). Each channel's statistics are one invocation looping over the channel's values.
+// then input gradients). Each channel's sums are one workgroup of 64 threads: each thread adds every 64th value,
+// then the 64 partial sums are added pairwise in workgroup memory. (Besides using the GPU, this keeps every
+// thread's loop short: Mesa's lavapipe stops a shader invocation's loops after 65,535 iterations in all.)
 //
 // Rust reference: engine/src/ops/batch_norm.rs (`BatchNorm::forward`, `BatchNorm::backward`).
 //
@@ -38,38 +40,67 @@ fn at(c: u32, i: u32) -> u32 {
     return ((i / p.spatial) * p.channels + c) * p.spatial + i % p.spatial;
 }
 
-// One invocation per channel: the statistics to normalise with, and the running statistics after this batch.
-@compute @workgroup_size(64)
-fn statistics(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let c = gid.x + gid.y * groups.x * 64u;
-    if (c >= p.channels) {
-        return;
+const THREADS: u32 = 64u;
+
+var<workgroup> partial: array<f32, 64>;
+
+// The sum of `value` over the workgroup's threads, returned to every thread: 32 pairwise additions, then 16, …, 1.
+fn workgroup_sum(thread: u32, value: f32) -> f32 {
+    partial[thread] = value;
+    workgroupBarrier();
+    for (var half = THREADS / 2u; half > 0u; half /= 2u) {
+        if (thread < half) {
+            partial[thread] += partial[thread + half];
+        }
+        workgroupBarrier();
     }
+    let total = partial[0];
+    workgroupBarrier();
+    return total;
+}
+
+// One workgroup per channel: the statistics to normalise with, and the running statistics after this batch.
+@compute @workgroup_size(64)
+fn statistics(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) thread: u32,
+) {
+    for (var c = group.x; c < p.channels; c += groups.x) {
+        channel_statistics(c, thread);
+    }
+}
+
+fn channel_statistics(c: u32, thread: u32) {
     if (p.training == 0u) {
-        mean[c] = running_mean[c];
-        invstd[c] = 1.0 / sqrt(running_var[c] + p.eps);
-        new_mean[c] = running_mean[c];
-        new_var[c] = running_var[c];
+        if (thread == 0u) {
+            mean[c] = running_mean[c];
+            invstd[c] = 1.0 / sqrt(running_var[c] + p.eps);
+            new_mean[c] = running_mean[c];
+            new_var[c] = running_var[c];
+        }
         return;
     }
     let count = p.batch * p.spatial;
     let n = f32(count);
     var sum = 0.0;
-    for (var i = 0u; i < count; i++) {
+    for (var i = thread; i < count; i += THREADS) {
         sum += x[at(c, i)];
     }
-    let mu = sum / n;
+    let mu = workgroup_sum(thread, sum) / n;
     var squares = 0.0;
-    for (var i = 0u; i < count; i++) {
+    for (var i = thread; i < count; i += THREADS) {
         let d = x[at(c, i)] - mu;
         squares += d * d;
     }
-    let variance = squares / n;
-    mean[c] = mu;
-    invstd[c] = 1.0 / sqrt(variance + p.eps);
-    let batch_var = select(variance, variance * n / (n - 1.0), p.unbiased == 1u);
-    new_mean[c] = (1.0 - p.momentum) * running_mean[c] + p.momentum * mu;
-    new_var[c] = (1.0 - p.momentum) * running_var[c] + p.momentum * batch_var;
+    let variance = workgroup_sum(thread, squares) / n;
+    if (thread == 0u) {
+        mean[c] = mu;
+        invstd[c] = 1.0 / sqrt(variance + p.eps);
+        let batch_var = select(variance, variance * n / (n - 1.0), p.unbiased == 1u);
+        new_mean[c] = (1.0 - p.momentum) * running_mean[c] + p.momentum * mu;
+        new_var[c] = (1.0 - p.momentum) * running_var[c] + p.momentum * batch_var;
+    }
 }
 
 @compute @workgroup_size(64)
@@ -82,22 +113,28 @@ fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     y[index] = (x[index] - mean[c]) * invstd[c] * weight[c] + bias[c];
 }
 
-// One invocation per channel: ∂β = Σ dy and ∂γ = Σ dy·x̂.
+// One workgroup per channel: ∂β = Σ dy and ∂γ = Σ dy·x̂.
 @compute @workgroup_size(64)
-fn grad_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let c = gid.x + gid.y * groups.x * 64u;
-    if (c >= p.channels) {
-        return;
+fn grad_params(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) thread: u32,
+) {
+    for (var c = group.x; c < p.channels; c += groups.x) {
+        var sum_dy = 0.0;
+        var sum_dy_xhat = 0.0;
+        for (var i = thread; i < p.batch * p.spatial; i += THREADS) {
+            let j = at(c, i);
+            sum_dy += dy[j];
+            sum_dy_xhat += dy[j] * (x[j] - mean[c]) * invstd[c];
+        }
+        let total_dy = workgroup_sum(thread, sum_dy);
+        let total_dy_xhat = workgroup_sum(thread, sum_dy_xhat);
+        if (thread == 0u) {
+            dbias[c] = total_dy;
+            dweight[c] = total_dy_xhat;
+        }
     }
-    var sum_dy = 0.0;
-    var sum_dy_xhat = 0.0;
-    for (var i = 0u; i < p.batch * p.spatial; i++) {
-        let j = at(c, i);
-        sum_dy += dy[j];
-        sum_dy_xhat += dy[j] * (x[j] - mean[c]) * invstd[c];
-    }
-    dbias[c] = sum_dy;
-    dweight[c] = sum_dy_xhat;
 }
 
 @compute @workgroup_size(64)

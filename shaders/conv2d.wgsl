@@ -195,21 +195,36 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     dw[index] = sum;
 }
 
-// One invocation per output channel: Σ dy over the batch and every position.
+var<workgroup> partial: array<f32, 64>;
+
+// One workgroup per output channel: Σ dy over the batch and every position. Each of the 64 threads adds every
+// 64th value, then the partial sums are added pairwise (short loops per thread: lavapipe stops an invocation's
+// loops after 65,535 iterations in all).
 @compute @workgroup_size(64)
-fn grad_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let co = gid.x + gid.y * groups.x * 64u;
-    if (co >= p.out_channels) {
-        return;
-    }
-    var sum = 0.0;
-    for (var n = 0u; n < p.batch; n++) {
-        let plane = (n * p.out_channels + co) * p.out_h * p.out_w;
-        for (var i = 0u; i < p.out_h * p.out_w; i++) {
-            sum += dy[plane + i];
+fn grad_bias(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) thread: u32,
+) {
+    let positions = p.out_h * p.out_w;
+    for (var co = group.x; co < p.out_channels; co += groups.x) {
+        var sum = 0.0;
+        for (var i = thread; i < p.batch * positions; i += 64u) {
+            sum += dy[((i / positions) * p.out_channels + co) * positions + i % positions];
         }
+        partial[thread] = sum;
+        workgroupBarrier();
+        for (var half = 32u; half > 0u; half /= 2u) {
+            if (thread < half) {
+                partial[thread] += partial[thread + half];
+            }
+            workgroupBarrier();
+        }
+        if (thread == 0u) {
+            db[co] = partial[0];
+        }
+        workgroupBarrier();
     }
-    db[co] = sum;
 }
 
 // One invocation per column entry: cols[n, (ci·kH + ky)·kW + kx, oy·W' + ox] = the input value that tap (ky, kx)

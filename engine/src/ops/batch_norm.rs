@@ -243,6 +243,12 @@ impl BatchNorm {
         ]
     }
 
+    /// One workgroup per channel for the per-channel sums (the shader loops when there are more channels than
+    /// a grid row holds).
+    fn channel_groups(&self, gpu: &Gpu) -> [usize; 3] {
+        [self.channels.min(gpu.max_workgroups()), 1, 1]
+    }
+
     /// Records the forward pass on the GPU (`shaders/batch_norm.wgsl`): per-channel statistics, then every value.
     pub fn forward_gpu(
         &self,
@@ -271,7 +277,7 @@ impl BatchNorm {
             (6, out.running_mean.buffer()),
             (7, out.running_var.buffer()),
         ];
-        gpu.dispatch("batch_norm", "statistics", &u, &stats, self.channels);
+        gpu.dispatch_grid("batch_norm", "statistics", &u, &stats, self.channel_groups(gpu));
         let normalize =
             [(1, x.buffer()), (4, out.mean.buffer()), (5, out.invstd.buffer()), (8, weight.buffer()), (9, bias.buffer()), (10, out.y.buffer())];
         gpu.dispatch("batch_norm", "normalize", &u, &normalize, self.shape.numel());
@@ -298,7 +304,7 @@ impl BatchNorm {
             (12, grads.dweight.buffer()),
             (13, grads.dbias.buffer()),
         ];
-        gpu.dispatch("batch_norm", "grad_params", &u, &sums, self.channels);
+        gpu.dispatch_grid("batch_norm", "grad_params", &u, &sums, self.channel_groups(gpu));
         let input = [
             (1, x.buffer()),
             (4, saved.mean.buffer()),

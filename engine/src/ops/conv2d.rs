@@ -26,6 +26,7 @@ use crate::error::{ErrorKind, OpError, Result};
 use crate::ops::matmul::{Operand, StridedMatmul};
 use crate::ops::pad::Pad;
 use crate::ops::padding::PaddingMode;
+use crate::ops::sum_to::SumTo;
 use crate::shape::{Shape, window_out_len};
 use crate::tensor::Tensor;
 
@@ -98,6 +99,10 @@ pub struct Conv2dGrads<T> {
     /// `∂L/∂b`, when the convolution has a bias.
     pub db: Option<T>,
 }
+
+/// The longest sum the GPU weight gradient adds up in one product (images × output positions); longer ones are
+/// split per image.
+const MAX_SUMMED_TERMS: usize = 16 * 1024;
 
 /// A convolution whose parameters were checked against its input, weight and bias shapes.
 /// Built by [`Conv2d::new`]; its methods cannot fail.
@@ -720,7 +725,11 @@ impl Conv2d {
                 };
                 let dcols = grad_columns.run_gpu(gpu, w, dy, None, shape.clone());
                 gpu.dispatch("conv2d", "grad_input_from_columns", &u, &[(6, dx_padded.buffer()), (9, dcols.buffer())], dx_padded.numel());
-                // ∂W [Cout, taps] = Σ_n ∂y[n] [Cout, positions] · cols[n]ᵀ [positions, taps]
+                // ∂W [Cout, taps] = Σ_n ∂y[n] [Cout, positions] · cols[n]ᵀ [positions, taps], summed over the images
+                // in the product when the sum is short; otherwise one product per image, then their sum. (Lavapipe
+                // stops an invocation's loops after 65,535 iterations, and on a real GPU a very long sum is one slow
+                // thread.)
+                let in_one_product = self.batch * positions <= MAX_SUMMED_TERMS;
                 let grad_weight = StridedMatmul {
                     m: self.out_channels,
                     n: taps,
@@ -729,11 +738,18 @@ impl Conv2d {
                     b: forward.b.transposed(),
                     c: None,
                     beta: 0.0,
-                    sum_batches: true,
+                    sum_batches: in_one_product,
                     ..forward
                 };
                 let cols = self.columns_gpu(gpu, x, shape);
-                grad_weight.run_gpu(gpu, dy, &cols, None, self.weight_shape())
+                if in_one_product {
+                    grad_weight.run_gpu(gpu, dy, &cols, None, self.weight_shape())
+                } else {
+                    let per_image = Shape::from([self.batch, self.out_channels, taps]);
+                    let dw = grad_weight.run_gpu(gpu, dy, &cols, None, per_image.clone());
+                    let sum = SumTo { from: per_image, to: Shape::from([self.out_channels, taps]), scale: 1.0 };
+                    sum.forward_gpu(gpu, &dw).reshaped(self.weight_shape())
+                }
             }
             None => {
                 gpu.dispatch("conv2d", "grad_input_padded", &u, &[(2, w.buffer()), (5, dy.buffer()), (6, dx_padded.buffer())], dx_padded.numel());
@@ -745,7 +761,8 @@ impl Conv2d {
         let dx = pad.backward_gpu(gpu, &dx_padded);
         let db = self.has_bias.then(|| {
             let db = gpu.empty(Shape::from([self.out_channels]));
-            gpu.dispatch("conv2d", "grad_bias", &u, &[(5, dy.buffer()), (8, db.buffer())], self.out_channels);
+            let groups = [self.out_channels.min(gpu.max_workgroups()), 1, 1];
+            gpu.dispatch_grid("conv2d", "grad_bias", &u, &[(5, dy.buffer()), (8, db.buffer())], groups);
             db
         });
         Conv2dGrads { dx, dw, db }
