@@ -3,7 +3,8 @@
 // an operand's row and column strides, a broadcast batch axis a batch stride of 0.
 //
 // With sum_batches = 1 the batches' products add up into one matrix (a convolution's weight gradient sums over
-// the images this way).
+// the images this way). Keep each output's sum under about 50,000 terms: Mesa's lavapipe (the Vulkan driver of
+// machines without a GPU) stops an invocation's loops after 65,535 iterations in all, silently.
 //
 // Rust reference: engine/src/ops/matmul.rs (`StridedMatmul::run_reference`). Each output value is still the sum
 // over (batch and) k in order 0, 1, 2, …, so the GPU adds in the same order as the reference.
