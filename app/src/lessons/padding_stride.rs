@@ -10,7 +10,7 @@
 use crate::compute::use_compute;
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
 use crate::query::{self, Query};
-use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge};
+use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge, number_select};
 use engine::ops::conv2d::Conv2d;
 use engine::ops::{Conv2dParams, PaddingMode};
 use engine::Tensor;
@@ -210,23 +210,7 @@ pub fn PaddingStride() -> impl IntoView {
         )
     });
 
-    let number = move |label: &'static str, testid: &'static str, range: std::ops::RangeInclusive<usize>, get: fn(&Settings) -> usize, set: fn(&mut Settings, usize)| {
-        view! {
-            <label>
-                {label}
-                <select
-                    data-testid=testid
-                    on:change=move |ev| {
-                        if let Ok(v) = event_target_value(&ev).parse::<usize>() {
-                            settings.update(|s| set(s, v));
-                        }
-                    }
-                >
-                    {range.map(|v| view! { <option value=v.to_string() selected=move || get(&settings.get()) == v>{v}</option> }).collect_view()}
-                </select>
-            </label>
-        }
-    };
+    let number = move |label, testid, range, get, set| number_select(settings, label, testid, range, get, set);
 
     view! {
         <article class="lesson padding-stride">

@@ -11,7 +11,7 @@ use crate::speed::yield_to_browser;
 use crate::compute::{Compute, use_compute};
 use crate::image::draw;
 use crate::query::{self, Query};
-use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge};
+use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge, number_select};
 use engine::data::{Dataset, ImageSet, digits, shapes};
 use engine::learner::{Loss, one, train_step};
 use engine::nn::{Model, Sequential};
@@ -218,20 +218,7 @@ pub fn Pooling() -> impl IntoView {
         )
     });
 
-    let choose = |label: &'static str, testid: &'static str, range: std::ops::RangeInclusive<usize>, get: fn(&Settings) -> usize, set: fn(&mut Settings, usize)| {
-        view! {
-            <label>
-                {label}
-                <select data-testid=testid on:change=move |ev| {
-                    if let Ok(v) = event_target_value(&ev).parse::<usize>() {
-                        settings.update(|s| set(s, v));
-                    }
-                }>
-                    {range.map(|v| view! { <option value=v.to_string() selected=move || get(&settings.get()) == v>{v}</option> }).collect_view()}
-                </select>
-            </label>
-        }
-    };
+    let choose = move |label, testid, range, get, set| number_select(settings, label, testid, range, get, set);
 
     view! {
         <article class="lesson pooling" on:keydown=move |ev: web_sys::KeyboardEvent| {
