@@ -66,15 +66,39 @@ impl CounterUniform {
         CounterUniform { key: pcg_hash(seed) }
     }
 
-    /// The uniform number at `index`.
+    /// The uniform number at `index`: 24 random bits over 2^24.
     pub fn at(self, index: u32) -> f32 {
-        (pcg_hash(index ^ self.key) >> 8) as f32 / (1u32 << 24) as f32
+        self.bits(index) as f32 / (1u32 << 24) as f32
+    }
+
+    /// The 24 random bits behind [`CounterUniform::at`].
+    fn bits(self, index: u32) -> u32 {
+        pcg_hash(index ^ self.key) >> 8
+    }
+
+    /// Whether the number at `index` is at least `p` (0 ≤ p ≤ 1), without leaving integers: `bits / 2^24 ≥ p`
+    /// exactly when `bits ≥ ⌈p·2^24⌉`, as `bits` is a whole number and scaling by 2^24 is exact.
+    pub fn at_least(self, index: u32, p: f32) -> bool {
+        self.bits(index) >= (p * (1u32 << 24) as f32).ceil() as u32
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_integer_comparison_agrees_with_the_uniform_number() {
+        let uniform = CounterUniform::new(9);
+        for p in [0.0, 0.001, 0.04, 0.25, 0.5, 0.999_999, 1.0] {
+            for i in 0..20_000 {
+                assert_eq!(uniform.at_least(i, p), uniform.at(i) >= p, "p {p}, index {i}");
+            }
+        }
+        // At the boundary itself: a number equal to p is "at least p".
+        let exact = uniform.at(3);
+        assert!(uniform.at_least(3, exact) && !uniform.at_least(3, exact + f32::EPSILON));
+    }
 
     #[test]
     fn same_seed_same_numbers() {

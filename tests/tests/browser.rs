@@ -86,3 +86,29 @@ async fn training_on_webgpu_follows_the_cpu_step_for_step() {
     failures.extend(tests::training::tabular_model_agrees(&gpu).await);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[wasm_bindgen_test]
+fn wasm_simd_products_equal_the_portable_ones() {
+    use engine::backend::sgemm::{Kernel, View, sgemm_with};
+    assert_eq!(Kernel::BEST, Kernel::Simd128, "the browser build multiplies with the WebAssembly SIMD kernel");
+    let mut rng = engine::rng::Rng::new(61);
+    // Ragged tiles (4 x 8), more than one slice of k (256), of A's rows (64) and of B's columns (512), transposed
+    // operands, beta kept or dropped, and a result narrower than C's rows.
+    for (m, k, n) in [(1, 1, 1), (5, 3, 9), (67, 300, 21), (70, 257, 530), (4, 8, 8)] {
+        for (transpose_a, transpose_b, beta) in [(false, false, 0.0), (true, false, 0.5), (false, true, 1.0), (true, true, 0.0)] {
+            let a = engine::Tensor::randn([m * k], &mut rng);
+            let b = engine::Tensor::randn([k * n], &mut rng);
+            let a_view = if transpose_a { View::rows(a.data(), 0, m).t() } else { View::rows(a.data(), 0, k) };
+            let b_view = if transpose_b { View::rows(b.data(), 0, k).t() } else { View::rows(b.data(), 0, n) };
+            let ldc = n + 3;
+            let c0 = engine::Tensor::randn([m * ldc], &mut rng);
+            let (mut simd, mut portable) = (c0.data().to_vec(), c0.data().to_vec());
+            sgemm_with(Kernel::Simd128, 1, m, k, n, 1.5, a_view, b_view, beta, &mut simd, 0, ldc);
+            sgemm_with(Kernel::MatrixMultiply, 1, m, k, n, 1.5, a_view, b_view, beta, &mut portable, 0, ldc);
+            for (i, (s, p)) in simd.iter().zip(&portable).enumerate() {
+                assert!((s - p).abs() <= 1e-4 * (1.0 + p.abs()), "{m}x{k}x{n} (transposed {transpose_a}, {transpose_b}) element {i}: {s} != {p}");
+            }
+            assert!(simd.iter().zip(c0.data()).enumerate().all(|(i, (s, c))| i % ldc < n || s == c), "columns past n are left alone");
+        }
+    }
+}

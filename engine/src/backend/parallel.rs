@@ -1,16 +1,24 @@
-//! Element-wise loops of the CPU backend on every core natively (one thread in the browser, where WebAssembly
-//! runs on the page's thread). Large matrix products get their threads from `matrixmultiply` instead.
+//! The CPU backend's loops and matrix products on every core natively, through one pool of worker threads
+//! (`rayon-core`: handing a part to a parked worker costs microseconds, starting a thread tens of them); in the
+//! browser, where WebAssembly runs on the page's thread, one part after another.
 
 /// Below this many elements a loop runs on the calling thread: starting a thread costs more than it saves.
 const MIN_PER_THREAD: usize = 32 * 1024;
 
+/// The cores this process may run on (1 in the browser).
+pub fn cores() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    return 1;
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+}
+
 /// How many threads a loop over `len` elements uses.
 fn threads_for(len: usize) -> usize {
-    #[cfg(target_arch = "wasm32")]
-    let cores = 1;
-    #[cfg(not(target_arch = "wasm32"))]
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (len / MIN_PER_THREAD).clamp(1, cores)
+    (len / MIN_PER_THREAD).clamp(1, cores())
 }
 
 /// Splits `N` equally long output slices into one contiguous chunk per thread and calls `work(start, chunks)` on
@@ -18,29 +26,69 @@ fn threads_for(len: usize) -> usize {
 /// call, so the result does not depend on the number of threads as long as `work` computes element `start + i`
 /// from its index alone.
 pub fn for_chunks<const N: usize>(outputs: [&mut [f32]; N], work: impl Fn(usize, [&mut [f32]; N]) + Sync) {
+    for_blocks(outputs, 1, work);
+}
+
+/// [`for_chunks`] for outputs made of blocks of `block` values (an image's planes, a matrix's rows): each chunk
+/// holds whole blocks, so `start` is a multiple of `block`.
+pub fn for_blocks<const N: usize>(outputs: [&mut [f32]; N], block: usize, work: impl Fn(usize, [&mut [f32]; N]) + Sync) {
     let len = outputs.first().map_or(0, |o| o.len());
     assert!(outputs.iter().all(|o| o.len() == len), "the outputs must be equally long");
-    let threads = threads_for(len);
-    if threads == 1 {
+    assert!(block > 0 && len.is_multiple_of(block), "the outputs must hold whole blocks");
+    let blocks = len / block;
+    let threads = threads_for(len).min(blocks);
+    if threads <= 1 {
         work(0, outputs);
         return;
     }
-    let chunk = len.div_ceil(threads);
+    let chunk = blocks.div_ceil(threads) * block;
     let mut rest = outputs;
-    std::thread::scope(|scope| {
-        let mut start = 0;
-        while start < len {
-            let take = chunk.min(len - start);
-            let head = rest.each_mut().map(|r| {
-                let (head, tail) = std::mem::take(r).split_at_mut(take);
-                *r = tail;
-                head
-            });
-            let work = &work;
-            scope.spawn(move || work(start, head));
-            start += take;
-        }
-    });
+    let mut parts = Vec::with_capacity(threads);
+    let mut start = 0;
+    while start < len {
+        let take = chunk.min(len - start);
+        let head = rest.each_mut().map(|r| {
+            let (head, tail) = std::mem::take(r).split_at_mut(take);
+            *r = tail;
+            head
+        });
+        parts.push((start, head));
+        start += take;
+    }
+    for_each(parts, |(start, head)| work(start, head));
+}
+
+/// Calls `work` on every item: natively the calling thread takes the first and the pool's threads the others, in
+/// the browser one after another.
+pub fn for_each<T: Send>(items: Vec<T>, work: impl Fn(T) + Sync) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if items.len() > 1 {
+        let work = &work;
+        pool().in_place_scope(|scope| {
+            let mut items = items.into_iter();
+            let first = items.next();
+            for item in items {
+                scope.spawn(move |_| work(item));
+            }
+            first.into_iter().for_each(work);
+        });
+        return;
+    }
+    items.into_iter().for_each(work);
+}
+
+/// The worker threads: one fewer than the cores, as the calling thread works too. (More threads than cores would
+/// leave idle workers spinning on the cores the caller's serial work needs.)
+#[cfg(not(target_arch = "wasm32"))]
+fn pool() -> &'static rayon_core::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon_core::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon_core::ThreadPoolBuilder::new()
+            .num_threads(cores().saturating_sub(1).max(1))
+            .thread_name(|i| format!("engine-cpu-{i}"))
+            .build()
+            .expect("the CPU backend could not start its worker threads")
+    })
 }
 
 #[cfg(test)]
@@ -61,5 +109,18 @@ mod tests {
         assert!(a.iter().enumerate().all(|(i, &v)| v == i as f32));
         assert!(b.iter().all(|&v| v == 1.0));
         assert!(c.iter().enumerate().all(|(i, &v)| v == 2.0 * i as f32));
+    }
+
+    #[test]
+    fn blocks_are_never_split_between_threads() {
+        let block = 3 * MIN_PER_THREAD / 4 + 1;
+        let mut out = vec![0.0; 5 * block];
+        for_blocks([&mut out], block, |start, [chunk]| {
+            assert!(start.is_multiple_of(block) && chunk.len().is_multiple_of(block), "whole blocks only");
+            for (i, v) in chunk.iter_mut().enumerate() {
+                *v = ((start + i) / block) as f32;
+            }
+        });
+        assert!(out.iter().enumerate().all(|(i, &v)| v == (i / block) as f32));
     }
 }

@@ -8,7 +8,6 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
-    engine::backend::sgemm::use_all_cores();
     match native::run(std::env::args().skip(1).collect()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

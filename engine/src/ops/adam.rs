@@ -70,15 +70,21 @@ impl Adam {
         let (mut p2, mut m2, mut v2) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let (p, g, m, v) = (param.data(), grad.data(), m.data(), v.data());
         parallel::for_chunks([&mut p2, &mut m2, &mut v2], |start, [p2, m2, v2]| {
-            for i in 0..p2.len() {
-                let j = start + i;
-                let (p, g) = if self.decoupled { (p[j] * (1.0 - self.lr * self.weight_decay), g[j]) } else { (p[j], g[j] + self.weight_decay * p[j]) };
-                let mi = self.beta1 * m[j] + (1.0 - self.beta1) * g;
-                let vi = self.beta2 * v[j] + (1.0 - self.beta2) * g * g;
+            let len = p2.len();
+            fn part(x: &[f32], start: usize, len: usize) -> std::slice::Iter<'_, f32> {
+                x[start..start + len].iter()
+            }
+            let inputs = |x| part(x, start, len);
+            // Zipped slices (no index checks), so the loop runs on vector registers.
+            let outputs = p2.iter_mut().zip(m2.iter_mut()).zip(v2.iter_mut());
+            for (((p2, m2), v2), (((&p, &g), &m), &v)) in outputs.zip(inputs(p).zip(inputs(g)).zip(inputs(m)).zip(inputs(v))) {
+                let (p, g) = if self.decoupled { (p * (1.0 - self.lr * self.weight_decay), g) } else { (p, g + self.weight_decay * p) };
+                let mi = self.beta1 * m + (1.0 - self.beta1) * g;
+                let vi = self.beta2 * v + (1.0 - self.beta2) * g * g;
                 let denom = vi.sqrt() / root_bc2 + self.eps;
-                p2[i] = p - step_size * mi / denom;
-                m2[i] = mi;
-                v2[i] = vi;
+                *p2 = p - step_size * mi / denom;
+                *m2 = mi;
+                *v2 = vi;
             }
         });
         let tensor = |v| Tensor::new(param.shape().clone(), v).expect("same size");

@@ -20,6 +20,7 @@
 //! and `dy` itself to the bias.
 
 use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::parallel;
 use crate::backend::sgemm::{View, sgemm};
 use crate::backend::{Backend, DeviceTensor};
 use crate::error::{ErrorKind, OpError, Result};
@@ -365,30 +366,40 @@ impl Conv2d {
             .collect()
     }
 
-    /// Unfolds image `n`'s windows over group `g` (im2col) into `out`: row `(cg, ky, kx)` (rows `row_stride`
-    /// apart), columns `offset + (oy, ox)` hold the value each tap reads (0 for zero padding). A convolution is then
-    /// one matrix product.
-    fn im2col(&self, x: &[f32], g: usize, n: usize, out: &mut [f32], row_stride: usize, offset: usize) {
+    /// For each kernel row `ky` and output row `oy`: the input row the taps read, or `None` for a row of zeros.
+    fn row_plan(&self) -> Vec<Option<usize>> {
+        (0..self.kernel_h).flat_map(|ky| (0..self.out_h).map(move |oy| self.source_row(oy, ky))).collect()
+    }
+
+    /// Unfolds image `n`'s windows over group `g` (im2col) into `out` `[group_in·kh·kw, out_h·out_w]`: row
+    /// `(cg, ky, kx)`, column `(oy, ox)` holds the value that tap reads (0 for zero padding). A convolution is then
+    /// one matrix product. The input channels are shared out between threads.
+    fn im2col(&self, x: &[f32], g: usize, n: usize, out: &mut [f32]) {
         let (kh, kw, ow, w) = (self.kernel_h, self.kernel_w, self.out_w, self.in_w);
-        let plan = self.column_plan();
-        let stride = self.params.stride[1];
-        for cg in 0..self.group_in() {
-            let plane = &x[(n * self.in_channels + g * self.group_in() + cg) * self.in_h * w..][..self.in_h * w];
-            for ky in 0..kh {
-                for (kx, (lo, hi, sources)) in plan.iter().enumerate() {
-                    let row = &mut out[((cg * kh + ky) * kw + kx) * row_stride + offset..][..self.out_h * ow];
-                    for oy in 0..self.out_h {
-                        let dst = &mut row[oy * ow..][..ow];
-                        let Some(sy) = self.source_row(oy, ky) else {
+        let (columns, rows) = (self.column_plan(), self.row_plan());
+        let (stride, hw, plane) = (self.params.stride[1], self.out_h * ow, self.in_h * w);
+        let first_plane = (n * self.in_channels + g * self.group_in()) * plane;
+        parallel::for_blocks([out], kh * kw * hw, |start, [out]| {
+            for (c, taps) in out.chunks_exact_mut(kh * kw * hw).enumerate() {
+                let cg = start / (kh * kw * hw) + c;
+                let plane = &x[first_plane + cg * plane..][..plane];
+                for (tap, row) in taps.chunks_exact_mut(hw).enumerate() {
+                    let (ky, (lo, hi, sources)) = (tap / kw, &columns[tap % kw]);
+                    for (oy, dst) in row.chunks_exact_mut(ow).enumerate() {
+                        let Some(sy) = rows[ky * self.out_h + oy] else {
                             dst.fill(0.0);
                             continue;
                         };
                         let src = &plane[sy * w..][..w];
-                        // The interior reads the image directly: a strided copy without per-pixel checks.
+                        // The interior reads the image directly: a copy (or strided copy) without per-pixel checks.
                         if lo < hi {
-                            let first = lo * stride + kx * self.params.dilation[1] - self.params.padding[1];
-                            for (d, v) in dst[*lo..*hi].iter_mut().zip(src[first..].iter().step_by(stride)) {
-                                *d = *v;
+                            let first = lo * stride + (tap % kw) * self.params.dilation[1] - self.params.padding[1];
+                            if stride == 1 {
+                                dst[*lo..*hi].copy_from_slice(&src[first..first + (hi - lo)]);
+                            } else {
+                                for (d, v) in dst[*lo..*hi].iter_mut().zip(src[first..].iter().step_by(stride)) {
+                                    *d = *v;
+                                }
                             }
                         }
                         for ox in (0..*lo).chain(*hi..ow) {
@@ -397,28 +408,32 @@ impl Conv2d {
                     }
                 }
             }
-        }
+        });
     }
 
-    /// Folds columns back onto image `n` (col2im), adding each entry to the pixel its tap read: the adjoint of
-    /// [`Conv2d::im2col`] (padding sends the gradient to the pixels it copied).
-    fn col2im(&self, cols: &[f32], g: usize, n: usize, dx: &mut [f32], row_stride: usize, offset: usize) {
+    /// Folds columns `[group_in·kh·kw, out_h·out_w]` back onto image `n`'s planes of group `g` (col2im), adding
+    /// each entry to the pixel its tap read: the adjoint of [`Conv2d::im2col`] (padding sends the gradient to the
+    /// pixels it copied). The input channels are shared out between threads.
+    fn col2im(&self, cols: &[f32], g: usize, n: usize, dx: &mut [f32]) {
         let (kh, kw, ow, w) = (self.kernel_h, self.kernel_w, self.out_w, self.in_w);
-        let plan = self.column_plan();
-        let stride = self.params.stride[1];
-        for cg in 0..self.group_in() {
-            let plane = &mut dx[(n * self.in_channels + g * self.group_in() + cg) * self.in_h * w..][..self.in_h * w];
-            for ky in 0..kh {
-                for (kx, (lo, hi, sources)) in plan.iter().enumerate() {
-                    let row = &cols[((cg * kh + ky) * kw + kx) * row_stride + offset..][..self.out_h * ow];
-                    for oy in 0..self.out_h {
-                        let Some(sy) = self.source_row(oy, ky) else { continue };
-                        let src = &row[oy * ow..][..ow];
-                        let dst = &mut plane[sy * w..][..w];
+        let (columns, rows) = (self.column_plan(), self.row_plan());
+        let (stride, hw, plane) = (self.params.stride[1], self.out_h * ow, self.in_h * w);
+        let planes = &mut dx[(n * self.in_channels + g * self.group_in()) * plane..][..self.group_in() * plane];
+        parallel::for_blocks([planes], plane, |start, [planes]| {
+            for (c, channel) in planes.chunks_exact_mut(plane).enumerate() {
+                let cg = start / plane + c;
+                let taps = &cols[cg * kh * kw * hw..][..kh * kw * hw];
+                for (tap, row) in taps.chunks_exact(hw).enumerate() {
+                    let (ky, (lo, hi, sources)) = (tap / kw, &columns[tap % kw]);
+                    for (oy, src) in row.chunks_exact(ow).enumerate() {
+                        let Some(sy) = rows[ky * self.out_h + oy] else { continue };
+                        let dst = &mut channel[sy * w..][..w];
                         if lo < hi {
-                            let first = lo * stride + kx * self.params.dilation[1] - self.params.padding[1];
-                            for (d, v) in dst[first..].iter_mut().step_by(stride).zip(&src[*lo..*hi]) {
-                                *d += *v;
+                            let first = lo * stride + (tap % kw) * self.params.dilation[1] - self.params.padding[1];
+                            if stride == 1 {
+                                dst[first..first + (hi - lo)].iter_mut().zip(&src[*lo..*hi]).for_each(|(d, v)| *d += *v);
+                            } else {
+                                dst[first..].iter_mut().step_by(stride).zip(&src[*lo..*hi]).for_each(|(d, v)| *d += *v);
                             }
                         }
                         for ox in (0..*lo).chain(*hi..ow) {
@@ -429,7 +444,7 @@ impl Conv2d {
                     }
                 }
             }
-        }
+        });
     }
 
     /// For every tap `(ky, kx)` and output pixel `(oy, ox)`: the offset in an input plane it reads, or `u32::MAX`
@@ -504,7 +519,7 @@ impl Conv2d {
             let mut cols = vec![0.0; k * hw];
             for n in 0..self.batch {
                 for g in 0..groups {
-                    self.im2col(x.data(), g, n, &mut cols, hw, 0);
+                    self.im2col(x.data(), g, n, &mut cols);
                     let out = (n * self.out_channels + g * group_out) * hw;
                     sgemm(group_out, k, hw, 1.0, View::rows(w.data(), g * group_out * k, k), View::rows(&cols, 0, hw), 0.0, &mut y, out, hw);
                 }
@@ -550,12 +565,12 @@ impl Conv2d {
             let (mut cols, mut dcols) = (vec![0.0; k * hw], vec![0.0; k * hw]);
             for n in 0..self.batch {
                 for g in 0..groups {
-                    self.im2col(x.data(), g, n, &mut cols, hw, 0);
+                    self.im2col(x.data(), g, n, &mut cols);
                     // Image n's ∂y for group g is already a [group_out, hw] matrix inside dy.
                     let dy_view = View::rows(dy.data(), (n * self.out_channels + g * group_out) * hw, hw);
                     sgemm(group_out, hw, k, 1.0, dy_view, View::rows(&cols, 0, hw).t(), 1.0, &mut dw, g * group_out * k, k);
                     sgemm(k, group_out, hw, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, &mut dcols, 0, hw);
-                    self.col2im(&dcols, g, n, &mut dx, hw, 0);
+                    self.col2im(&dcols, g, n, &mut dx);
                 }
             }
         } else {

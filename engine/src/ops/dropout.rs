@@ -61,14 +61,14 @@ impl Dropout {
     /// The CPU reference: the output and the mask.
     pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
         let uniform = CounterUniform::new(self.seed);
-        let keeps = |i: usize| !self.training || uniform.at(i as u32) >= self.p;
+        let keeps = |i: usize| !self.training || uniform.at_least(i as u32, self.p);
         let (n, scale) = (x.data().len(), self.scale());
         let (mut y, mut mask) = (vec![0.0; n], vec![0.0; n]);
         // Each element's draw depends only on its index, so the chunks can be drawn on separate threads.
         parallel::for_chunks([&mut y, &mut mask], |start, [y, mask]| {
-            for i in 0..y.len() {
-                mask[i] = if keeps(start + i) { 1.0 } else { 0.0 };
-                y[i] = x.data()[start + i] * mask[i] * scale;
+            for (i, ((y, mask), &x)) in y.iter_mut().zip(mask.iter_mut()).zip(&x.data()[start..]).enumerate() {
+                *mask = if keeps(start + i) { 1.0 } else { 0.0 };
+                *y = x * *mask * scale;
             }
         });
         (Tensor::new(self.shape.clone(), y).expect("same size"), Tensor::new(self.shape.clone(), mask).expect("same size"))
