@@ -933,6 +933,24 @@ mod tests {
     }
 
     #[test]
+    fn the_threaded_stride_one_path_equals_the_reference_loops() {
+        // Stride 1 (the row-copy path) on images big enough that im2col and col2im split their channels between
+        // threads: 24 channels of 40x40 give 345,600 column values and 38,400 input values per image.
+        let mut rng = Rng::new(24);
+        for mode in [PaddingMode::Zeros, PaddingMode::Reflection] {
+            let p = Conv2dParams { padding: [1, 1, 2, 0], ..Conv2dParams::default().padding_mode(mode) };
+            let (x, w) = (Tensor::randn([2, 24, 40, 40], &mut rng), Tensor::randn([4, 24, 3, 3], &mut rng));
+            let op = Conv2d::new(&p, x.shape(), w.shape(), None).unwrap();
+            assert!(op.per_image());
+            let dy = Tensor::randn(op.out_shape(), &mut rng);
+            let close = |a: &Tensor, b: &Tensor| a.data().iter().zip(b.data()).all(|(x, y)| (x - y).abs() < 1e-3 * (1.0 + y.abs()));
+            assert!(close(&op.forward_fast(&x, &w, None), &op.forward(&x, &w, None)), "{mode:?} forward");
+            let (fast, slow) = (op.backward_fast(&x, &w, &dy), op.backward(&x, &w, &dy));
+            assert!(close(&fast.dx, &slow.dx) && close(&fast.dw, &slow.dw), "{mode:?} backward");
+        }
+    }
+
+    #[test]
     fn the_matrix_view_times_the_flattened_input_is_the_convolution() {
         let mut rng = Rng::new(23);
         for mode in PaddingMode::ALL {
