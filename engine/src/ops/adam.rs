@@ -70,14 +70,11 @@ impl Adam {
         let (mut p2, mut m2, mut v2) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let (p, g, m, v) = (param.data(), grad.data(), m.data(), v.data());
         parallel::for_chunks([&mut p2, &mut m2, &mut v2], |start, [p2, m2, v2]| {
-            let len = p2.len();
-            fn part(x: &[f32], start: usize, len: usize) -> std::slice::Iter<'_, f32> {
-                x[start..start + len].iter()
-            }
-            let inputs = |x| part(x, start, len);
+            let part = start..start + p2.len();
             // Zipped slices (no index checks), so the loop runs on vector registers.
+            let inputs = p[part.clone()].iter().zip(&g[part.clone()]).zip(&m[part.clone()]).zip(&v[part]);
             let outputs = p2.iter_mut().zip(m2.iter_mut()).zip(v2.iter_mut());
-            for (((p2, m2), v2), (((&p, &g), &m), &v)) in outputs.zip(inputs(p).zip(inputs(g)).zip(inputs(m)).zip(inputs(v))) {
+            for (((p2, m2), v2), (((&p, &g), &m), &v)) in outputs.zip(inputs) {
                 let (p, g) = if self.decoupled { (p * (1.0 - self.lr * self.weight_decay), g) } else { (p, g + self.weight_decay * p) };
                 let mi = self.beta1 * m + (1.0 - self.beta1) * g;
                 let vi = self.beta2 * v + (1.0 - self.beta2) * g * g;

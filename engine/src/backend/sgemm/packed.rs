@@ -138,11 +138,8 @@ mod tests {
 
     #[test]
     fn blocked_products_equal_the_definition_across_every_edge() {
-        let mut seed = 1u32;
-        let mut next = || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1 << 24) as f32 - 0.5
-        };
+        let mut rng = crate::rng::Rng::new(1);
+        let mut next = || rng.uniform() - 0.5;
         // Sizes below, at and past each tile and block (MR 3, NR 5, KC 7, MC 6, NC 10), transposed operands, and a
         // C wider than the block it receives.
         for (m, k, n) in [(1, 1, 1), (3, 7, 5), (4, 8, 6), (7, 15, 11), (13, 22, 21), (6, 0, 4)] {
