@@ -61,7 +61,7 @@ impl Optimizer {
     }
 
     /// Updates every trainable parameter that has a gradient, with learning rate `lr` and `momentum` (SGD's
-    /// momentum, Adam's β1). The new values and states replace the old ones; nothing is read back.
+    /// momentum, Adam's β1), in place; nothing is read back.
     pub fn step<B: Backend>(&mut self, b: &B, params: Vec<&mut Param<B>>, lr: f32, momentum: f32) -> Result<()> {
         self.steps += 1;
         for p in params {
@@ -69,18 +69,17 @@ impl Optimizer {
             match &self.kind {
                 OptimizerKind::Sgd { dampening, weight_decay, nesterov } => {
                     let op = Sgd { lr, momentum, dampening: *dampening, weight_decay: *weight_decay, nesterov: *nesterov }.validated()?;
-                    let (value, velocity) = b.sgd(&op, &p.value, &grad, p.state.first());
-                    p.value = value;
-                    p.state = vec![velocity];
+                    let mut velocity = p.state.pop();
+                    b.sgd(&op, &mut p.value, &grad, &mut velocity);
+                    p.state = velocity.into_iter().collect();
                 }
                 OptimizerKind::Adam { beta2, eps, weight_decay, decoupled } => {
                     let op = Adam { lr, beta1: momentum, beta2: *beta2, eps: *eps, weight_decay: *weight_decay, decoupled: *decoupled }.validated()?;
                     if p.state.len() != 2 {
                         p.state = vec![b.zeros(p.value.shape().clone()), b.zeros(p.value.shape().clone())];
                     }
-                    let (value, m, v) = b.adam(&op, self.steps, &p.value, &grad, &p.state[0], &p.state[1]);
-                    p.value = value;
-                    p.state = vec![m, v];
+                    let [m, v] = &mut p.state[..] else { unreachable!("Adam keeps two moments") };
+                    b.adam(&op, self.steps, &mut p.value, &grad, m, v);
                 }
             }
         }

@@ -76,10 +76,30 @@ impl CounterUniform {
         pcg_hash(index ^ self.key) >> 8
     }
 
-    /// Whether the number at `index` is at least `p` (0 ≤ p ≤ 1), without leaving integers: `bits / 2^24 ≥ p`
-    /// exactly when `bits ≥ ⌈p·2^24⌉`, as `bits` is a whole number and scaling by 2^24 is exact.
+    /// Whether the number at `index` is at least `p` (0 ≤ p ≤ 1), without leaving integers: see [`AtLeast`].
     pub fn at_least(self, index: u32, p: f32) -> bool {
-        self.bits(index) >= (p * (1u32 << 24) as f32).ceil() as u32
+        self.at_least_p(p).at(index)
+    }
+
+    /// The test "the number at `index` is at least `p`" for one `p`, ready to run on many indices.
+    pub fn at_least_p(self, p: f32) -> AtLeast {
+        AtLeast { uniform: self, threshold: (p * (1u32 << 24) as f32).ceil() as u32 }
+    }
+}
+
+/// Whether a [`CounterUniform`] number is at least `p`, in integers: `bits / 2^24 ≥ p` exactly when
+/// `bits ≥ ⌈p·2^24⌉`, as `bits` is a whole number and scaling by 2^24 is exact. The threshold is computed once,
+/// so a dropout mask costs one hash and one comparison per element.
+#[derive(Clone, Copy, Debug)]
+pub struct AtLeast {
+    uniform: CounterUniform,
+    threshold: u32,
+}
+
+impl AtLeast {
+    /// Whether the number at `index` is at least `p`.
+    pub fn at(self, index: u32) -> bool {
+        self.uniform.bits(index) >= self.threshold
     }
 }
 

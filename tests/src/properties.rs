@@ -355,9 +355,11 @@ impl<'a, B: Backend> Checker<'a, B> {
             Sgd::new(0.1, 0.0).expect("valid"),
         ] {
             for first in [true, false] {
-                let velocity = (!first).then_some(&v);
-                let (want_p, want_v) = sgd.step(&p, &g, velocity);
-                let (got_p, got_v) = self.backend.sgd(&sgd, &pd, &gd, (!first).then_some(&vd));
+                let (mut want_p, mut want_v) = (p.clone(), (!first).then(|| v.clone()));
+                sgd.step(&mut want_p, &g, &mut want_v);
+                let (mut got_p, mut got_v) = (pd.clone(), (!first).then(|| vd.clone()));
+                self.backend.sgd(&sgd, &mut got_p, &gd, &mut got_v);
+                let (want_v, got_v) = (want_v.expect("a velocity after the step"), got_v.expect("a velocity after the step"));
                 self.agree(&format!("sgd {sgd:?} first {first} param"), &want_p, &got_p).await;
                 self.agree(&format!("sgd {sgd:?} first {first} velocity"), &want_v, &got_v).await;
             }
@@ -368,8 +370,10 @@ impl<'a, B: Backend> Checker<'a, B> {
         let sqd = self.up(&sq);
         for adam in [Adam::new(1e-3).expect("valid"), Adam { weight_decay: 0.01, decoupled: true, ..Adam::new(1e-2).expect("valid") }] {
             for step in [1, 7] {
-                let (wp, wm, wv) = adam.step(step, &p, &g, &m, &sq);
-                let (gp, gm, gv) = self.backend.adam(&adam, step, &pd, &gd, &md, &sqd);
+                let (mut wp, mut wm, mut wv) = (p.clone(), m.clone(), sq.clone());
+                adam.step(step, &mut wp, &g, &mut wm, &mut wv);
+                let (mut gp, mut gm, mut gv) = (pd.clone(), md.clone(), sqd.clone());
+                self.backend.adam(&adam, step, &mut gp, &gd, &mut gm, &mut gv);
                 let what = format!("adam {adam:?} step {step}");
                 self.agree(&format!("{what} param"), &wp, &gp).await;
                 self.agree(&format!("{what} m"), &wm, &gm).await;

@@ -165,10 +165,10 @@ impl Backend for Cpu {
     fn rmspe_backward(&self, op: &Rmspe, y: &T, yhat: &T, loss: &T, dloss: &T) -> (T, T) {
         op.backward(y, yhat, loss, dloss)
     }
-    fn sgd(&self, op: &Sgd, param: &T, grad: &T, velocity: Option<&T>) -> (T, T) {
+    fn sgd(&self, op: &Sgd, param: &mut T, grad: &T, velocity: &mut Option<T>) {
         op.step(param, grad, velocity)
     }
-    fn adam(&self, op: &Adam, step: u32, param: &T, grad: &T, m: &T, v: &T) -> (T, T, T) {
+    fn adam(&self, op: &Adam, step: u32, param: &mut T, grad: &T, m: &mut T, v: &mut T) {
         op.step(step, param, grad, m, v)
     }
 }

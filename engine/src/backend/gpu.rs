@@ -528,10 +528,10 @@ impl Backend for Gpu {
     fn rmspe_backward(&self, op: &Rmspe, y: &G, yhat: &G, loss: &G, dloss: &G) -> (G, G) {
         op.backward_gpu(self, y, yhat, loss, dloss)
     }
-    fn sgd(&self, op: &Sgd, param: &G, grad: &G, velocity: Option<&G>) -> (G, G) {
+    fn sgd(&self, op: &Sgd, param: &mut G, grad: &G, velocity: &mut Option<G>) {
         op.step_gpu(self, param, grad, velocity)
     }
-    fn adam(&self, op: &Adam, step: u32, param: &G, grad: &G, m: &G, v: &G) -> (G, G, G) {
+    fn adam(&self, op: &Adam, step: u32, param: &mut G, grad: &G, m: &mut G, v: &mut G) {
         op.step_gpu(self, step, param, grad, m, v)
     }
 }

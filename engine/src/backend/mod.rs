@@ -22,6 +22,7 @@ pub mod cpu;
 pub mod gpu;
 pub mod parallel;
 pub mod sgemm;
+pub mod vector;
 pub mod shaders;
 
 use crate::error::Result;
@@ -190,17 +191,10 @@ pub trait Backend: 'static {
         dloss: &Self::Tensor,
     ) -> (Self::Tensor, Self::Tensor);
 
-    /// [`crate::ops::sgd`]: one update; returns the new parameter and momentum buffer.
-    fn sgd(&self, op: &Sgd, param: &Self::Tensor, grad: &Self::Tensor, velocity: Option<&Self::Tensor>) -> (Self::Tensor, Self::Tensor);
+    /// [`crate::ops::sgd`]: one update of `param` and its momentum buffer, in place (`velocity` is `None` before
+    /// the first step and holds the buffer after it).
+    fn sgd(&self, op: &Sgd, param: &mut Self::Tensor, grad: &Self::Tensor, velocity: &mut Option<Self::Tensor>);
 
-    /// [`crate::ops::adam`]: update number `step` (from 1); returns the new parameter and moments.
-    fn adam(
-        &self,
-        op: &Adam,
-        step: u32,
-        param: &Self::Tensor,
-        grad: &Self::Tensor,
-        m: &Self::Tensor,
-        v: &Self::Tensor,
-    ) -> (Self::Tensor, Self::Tensor, Self::Tensor);
+    /// [`crate::ops::adam`]: update number `step` (from 1) of `param` and its moments `m` and `v`, in place.
+    fn adam(&self, op: &Adam, step: u32, param: &mut Self::Tensor, grad: &Self::Tensor, m: &mut Self::Tensor, v: &mut Self::Tensor);
 }

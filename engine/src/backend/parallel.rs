@@ -2,6 +2,8 @@
 //! (`rayon-core`: handing a part to a parked worker costs microseconds, starting a thread tens of them); in the
 //! browser, where WebAssembly runs on the page's thread, one part after another.
 
+use super::vector::wide;
+
 /// Below this many elements a loop runs on the calling thread: starting a thread costs more than it saves.
 const MIN_PER_THREAD: usize = 32 * 1024;
 
@@ -38,7 +40,7 @@ pub fn for_blocks<const N: usize>(outputs: [&mut [f32]; N], block: usize, work: 
     let blocks = len / block;
     let threads = threads_for(len).min(blocks);
     if threads <= 1 {
-        work(0, outputs);
+        wide(|| work(0, outputs));
         return;
     }
     let chunk = blocks.div_ceil(threads) * block;
@@ -55,7 +57,7 @@ pub fn for_blocks<const N: usize>(outputs: [&mut [f32]; N], block: usize, work: 
         parts.push((start, head));
         start += take;
     }
-    for_each(parts, |(start, head)| work(start, head));
+    for_each(parts, |(start, head)| wide(|| work(start, head)));
 }
 
 /// Calls `work` on every item: natively the calling thread takes the first and the pool's threads the others, in

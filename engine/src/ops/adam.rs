@@ -61,35 +61,32 @@ impl Adam {
         ((1.0 - (self.beta1 as f64).powi(t)) as f32, (1.0 - (self.beta2 as f64).powi(t)) as f32)
     }
 
-    /// One step of the CPU reference: the new parameter, first and second moments.
-    pub fn step(&self, step: u32, param: &Tensor, grad: &Tensor, m: &Tensor, v: &Tensor) -> (Tensor, Tensor, Tensor) {
+    /// One step of the CPU reference: updates the parameter and its first and second moments in place.
+    pub fn step(&self, step: u32, param: &mut Tensor, grad: &Tensor, m: &mut Tensor, v: &mut Tensor) {
         let (bc1, bc2) = self.corrections(step);
         // Per-step constants, computed once (the GPU computes the same values per element).
         let (step_size, root_bc2) = (self.lr / bc1, bc2.sqrt());
-        let n = param.data().len();
-        let (mut p2, mut m2, mut v2) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        let (p, g, m, v) = (param.data(), grad.data(), m.data(), v.data());
-        parallel::for_chunks([&mut p2, &mut m2, &mut v2], |start, [p2, m2, v2]| {
-            let part = start..start + p2.len();
+        let g = grad.data();
+        parallel::for_chunks([param.data_mut(), m.data_mut(), v.data_mut()], |start, [p, m, v]| {
             // Zipped slices (no index checks), so the loop runs on vector registers.
-            let inputs = p[part.clone()].iter().zip(&g[part.clone()]).zip(&m[part.clone()]).zip(&v[part]);
-            let outputs = p2.iter_mut().zip(m2.iter_mut()).zip(v2.iter_mut());
-            for (((p2, m2), v2), (((&p, &g), &m), &v)) in outputs.zip(inputs) {
-                let (p, g) = if self.decoupled { (p * (1.0 - self.lr * self.weight_decay), g) } else { (p, g + self.weight_decay * p) };
-                let mi = self.beta1 * m + (1.0 - self.beta1) * g;
-                let vi = self.beta2 * v + (1.0 - self.beta2) * g * g;
-                let denom = vi.sqrt() / root_bc2 + self.eps;
-                *p2 = p - step_size * mi / denom;
-                *m2 = mi;
-                *v2 = vi;
+            for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(&g[start..]) {
+                let g = if self.decoupled {
+                    *p *= 1.0 - self.lr * self.weight_decay;
+                    g
+                } else {
+                    g + self.weight_decay * *p
+                };
+                *m = self.beta1 * *m + (1.0 - self.beta1) * g;
+                *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
+                let denom = v.sqrt() / root_bc2 + self.eps;
+                *p -= step_size * *m / denom;
             }
         });
-        let tensor = |v| Tensor::new(param.shape().clone(), v).expect("same size");
-        (tensor(p2), tensor(m2), tensor(v2))
     }
 
-    /// One step on the GPU (`shaders/adam.wgsl`).
-    pub fn step_gpu(&self, gpu: &Gpu, step: u32, param: &GpuTensor, grad: &GpuTensor, m: &GpuTensor, v: &GpuTensor) -> (GpuTensor, GpuTensor, GpuTensor) {
+    /// One step on the GPU (`shaders/adam.wgsl`): the new values go to fresh buffers, which then replace the old
+    /// ones (a tensor that shares the old buffer, such as a lesson's snapshot of the weights, keeps its values).
+    pub fn step_gpu(&self, gpu: &Gpu, step: u32, param: &mut GpuTensor, grad: &GpuTensor, m: &mut GpuTensor, v: &mut GpuTensor) {
         let (bc1, bc2) = self.corrections(step);
         let shape = param.shape().clone();
         let (p2, m2, v2) = (gpu.empty(shape.clone()), gpu.empty(shape.clone()), gpu.empty(shape));
@@ -114,7 +111,7 @@ impl Adam {
             (7, v2.buffer()),
         ];
         gpu.dispatch("adam", "step", &u, &bindings, param.numel());
-        (p2, m2, v2)
+        (*param, *m, *v) = (p2, m2, v2);
     }
 }
 
@@ -126,17 +123,17 @@ mod tests {
     fn the_first_step_moves_each_parameter_by_about_lr() {
         // With bias correction, m̂ = g and v̂ = g² on step 1: the step is lr · g/|g|.
         let opt = Adam::new(0.01).unwrap();
-        let p = Tensor::new([2], vec![1.0, 1.0]).unwrap();
+        let mut p = Tensor::new([2], vec![1.0, 1.0]).unwrap();
         let g = Tensor::new([2], vec![0.5, -3.0]).unwrap();
-        let (p1, _, _) = opt.step(1, &p, &g, &Tensor::zeros([2]), &Tensor::zeros([2]));
-        assert!((p1.data()[0] - 0.99).abs() < 1e-5 && (p1.data()[1] - 1.01).abs() < 1e-5, "{p1:?}");
+        opt.step(1, &mut p, &g, &mut Tensor::zeros([2]), &mut Tensor::zeros([2]));
+        assert!((p.data()[0] - 0.99).abs() < 1e-5 && (p.data()[1] - 1.01).abs() < 1e-5, "{p:?}");
     }
 
     #[test]
     fn adamw_decays_the_weights_themselves() {
         let opt = Adam { weight_decay: 0.1, decoupled: true, ..Adam::new(0.1).unwrap() };
-        let p = Tensor::new([1], vec![2.0]).unwrap();
-        let (p1, _, _) = opt.step(1, &p, &Tensor::zeros([1]), &Tensor::zeros([1]), &Tensor::zeros([1]));
-        assert!((p1.data()[0] - 2.0 * 0.99).abs() < 1e-6);
+        let mut p = Tensor::new([1], vec![2.0]).unwrap();
+        opt.step(1, &mut p, &Tensor::zeros([1]), &mut Tensor::zeros([1]), &mut Tensor::zeros([1]));
+        assert!((p.data()[0] - 2.0 * 0.99).abs() < 1e-6);
     }
 }

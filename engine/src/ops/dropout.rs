@@ -60,28 +60,32 @@ impl Dropout {
 
     /// The CPU reference: the output and the mask.
     pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
-        let uniform = CounterUniform::new(self.seed);
-        let keeps = |i: usize| !self.training || uniform.at_least(i as u32, self.p);
+        if !self.training {
+            return (x.clone(), Tensor::from_fn(self.shape.clone(), |_| 1.0));
+        }
+        let keeps = CounterUniform::new(self.seed).at_least_p(self.p);
         let (n, scale) = (x.data().len(), self.scale());
         let (mut y, mut mask) = (vec![0.0; n], vec![0.0; n]);
         // Each element's draw depends only on its index, so the chunks can be drawn on separate threads.
         parallel::for_chunks([&mut y, &mut mask], |start, [y, mask]| {
             for (i, ((y, mask), &x)) in y.iter_mut().zip(mask.iter_mut()).zip(&x.data()[start..]).enumerate() {
-                *mask = if keeps(start + i) { 1.0 } else { 0.0 };
+                *mask = if keeps.at((start + i) as u32) { 1.0 } else { 0.0 };
                 *y = x * *mask * scale;
             }
         });
         (Tensor::new(self.shape.clone(), y).expect("same size"), Tensor::new(self.shape.clone(), mask).expect("same size"))
     }
 
-    /// `v · mask · scale` for every value.
-    fn scaled(values: &[f32], mask: &[f32], scale: f32) -> Vec<f32> {
-        values.iter().zip(mask).map(|(v, m)| v * m * scale).collect()
-    }
-
-    /// The CPU reference backward.
+    /// The CPU reference backward: `dy · mask · scale` for every value.
     pub fn backward(&self, dy: &Tensor, mask: &Tensor) -> Tensor {
-        Tensor::new(self.shape.clone(), Self::scaled(dy.data(), mask.data(), self.scale())).expect("same size")
+        let scale = self.scale();
+        let mut dx = vec![0.0; dy.data().len()];
+        parallel::for_chunks([&mut dx], |start, [dx]| {
+            for ((dx, &dy), &m) in dx.iter_mut().zip(&dy.data()[start..]).zip(&mask.data()[start..]) {
+                *dx = dy * m * scale;
+            }
+        });
+        Tensor::new(self.shape.clone(), dx).expect("same size")
     }
 
     fn uniforms(&self) -> [u32; 4] {

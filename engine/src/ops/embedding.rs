@@ -105,25 +105,42 @@ impl Embedding {
         self
     }
 
-    /// The CPU reference.
+    /// The CPU reference: whole rows of `inner` values copied at a time.
     pub fn forward(&self, weight: &Tensor) -> Tensor {
-        let count = self.indices.len();
-        Tensor::from_fn(self.out_shape.clone(), |o| {
-            let (i, p, outer) = (o % self.inner, o / self.inner % count, o / (self.inner * count));
-            weight.data()[(outer * self.rows + self.indices[p]) * self.inner + i]
-        })
+        let (count, inner) = (self.indices.len(), self.inner);
+        let mut y = vec![0.0; self.out_shape.numel()];
+        if !y.is_empty() {
+            for (o, out) in y.chunks_exact_mut(count * inner).enumerate() {
+                let table = &weight.data()[o * self.rows * inner..(o + 1) * self.rows * inner];
+                for (out, &r) in out.chunks_exact_mut(inner).zip(&self.indices) {
+                    out.copy_from_slice(&table[r * inner..(r + 1) * inner]);
+                }
+            }
+        }
+        Tensor::new(self.out_shape.clone(), y).expect("the lookups fill the output")
     }
 
-    /// The CPU reference backward: the gradient of the table.
+    /// The CPU reference backward: the gradient of the table. Each row adds up the gradients of the positions that
+    /// read it, in the positions' order (so the sums do not depend on anything but the indices).
     pub fn backward(&self, dy: &Tensor) -> Tensor {
-        let count = self.indices.len();
-        Tensor::from_fn(self.weight_shape.clone(), |w| {
-            let (i, r, outer) = (w % self.inner, w / self.inner % self.rows, w / (self.inner * self.rows));
-            if self.padding_idx == Some(r) {
-                return 0.0;
+        let (count, inner) = (self.indices.len(), self.inner);
+        let mut dw = vec![0.0; self.weight_shape.numel()];
+        if !dw.is_empty() {
+            for (o, table) in dw.chunks_exact_mut(self.rows * inner).enumerate() {
+                let dy = &dy.data()[o * count * inner..(o + 1) * count * inner];
+                for (r, row) in table.chunks_exact_mut(inner).enumerate() {
+                    if self.padding_idx == Some(r) {
+                        continue;
+                    }
+                    for &p in &self.positions[self.row_starts[r]..self.row_starts[r + 1]] {
+                        for (acc, &g) in row.iter_mut().zip(&dy[p * inner..(p + 1) * inner]) {
+                            *acc += g;
+                        }
+                    }
+                }
             }
-            self.positions[self.row_starts[r]..self.row_starts[r + 1]].iter().map(|&p| dy.data()[(outer * count + p) * self.inner + i]).sum()
-        })
+        }
+        Tensor::new(self.weight_shape.clone(), dw).expect("one gradient per table value")
     }
 
     fn uniforms(&self) -> [u32; 6] {

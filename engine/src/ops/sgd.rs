@@ -49,29 +49,26 @@ impl Sgd {
         Ok(self)
     }
 
-    /// One step of the CPU reference: the new parameter and momentum buffer (`velocity` is `None` on the first
-    /// step).
-    pub fn step(&self, param: &Tensor, grad: &Tensor, velocity: Option<&Tensor>) -> (Tensor, Tensor) {
-        let n = param.data().len();
-        let (mut new_param, mut new_velocity) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for i in 0..n {
-            let p = param.data()[i];
-            let mut g = grad.data()[i] + self.weight_decay * p;
+    /// One step of the CPU reference: updates the parameter and its momentum buffer in place (`velocity` is
+    /// `None` before the first step and holds the buffer after it).
+    pub fn step(&self, param: &mut Tensor, grad: &Tensor, velocity: &mut Option<Tensor>) {
+        let first = velocity.is_none();
+        let velocity = velocity.get_or_insert_with(|| Tensor::zeros(param.shape().clone()));
+        for ((p, &g), v) in param.data_mut().iter_mut().zip(grad.data()).zip(velocity.data_mut()) {
+            let mut g = g + self.weight_decay * *p;
             if self.momentum != 0.0 {
-                let v = velocity.map_or(g, |v| self.momentum * v.data()[i] + (1.0 - self.dampening) * g);
-                new_velocity.push(v);
-                g = if self.nesterov { g + self.momentum * v } else { v };
+                *v = if first { g } else { self.momentum * *v + (1.0 - self.dampening) * g };
+                g = if self.nesterov { g + self.momentum * *v } else { *v };
             } else {
-                new_velocity.push(g);
+                *v = g;
             }
-            new_param.push(p - self.lr * g);
+            *p -= self.lr * g;
         }
-        let shape = param.shape().clone();
-        (Tensor::new(shape.clone(), new_param).expect("same size"), Tensor::new(shape, new_velocity).expect("same size"))
     }
 
-    /// One step on the GPU (`shaders/sgd.wgsl`).
-    pub fn step_gpu(&self, gpu: &Gpu, param: &GpuTensor, grad: &GpuTensor, velocity: Option<&GpuTensor>) -> (GpuTensor, GpuTensor) {
+    /// One step on the GPU (`shaders/sgd.wgsl`); like [`crate::ops::adam::Adam::step_gpu`], fresh buffers replace
+    /// the old ones.
+    pub fn step_gpu(&self, gpu: &Gpu, param: &mut GpuTensor, grad: &GpuTensor, velocity: &mut Option<GpuTensor>) {
         let (new_param, new_velocity) = (gpu.empty(param.shape().clone()), gpu.empty(param.shape().clone()));
         let u = [
             param.numel() as u32,
@@ -83,10 +80,10 @@ impl Sgd {
             velocity.is_some() as u32,
             0,
         ];
-        let velocity = velocity.map_or(gpu.placeholder(), GpuTensor::buffer);
-        let bindings = [(1, param.buffer()), (2, grad.buffer()), (3, velocity), (4, new_param.buffer()), (5, new_velocity.buffer())];
+        let old_velocity = velocity.as_ref().map_or(gpu.placeholder(), GpuTensor::buffer);
+        let bindings = [(1, param.buffer()), (2, grad.buffer()), (3, old_velocity), (4, new_param.buffer()), (5, new_velocity.buffer())];
         gpu.dispatch("sgd", "step", &u, &bindings, param.numel());
-        (new_param, new_velocity)
+        (*param, *velocity) = (new_param, Some(new_velocity));
     }
 }
 
@@ -97,12 +94,12 @@ mod tests {
     #[test]
     fn momentum_accumulates_like_pytorch() {
         let opt = Sgd::new(0.1, 0.9).unwrap();
-        let p = Tensor::new([1], vec![1.0]).unwrap();
+        let (mut p, mut v) = (Tensor::new([1], vec![1.0]).unwrap(), None);
         let g = Tensor::new([1], vec![1.0]).unwrap();
-        let (p1, v1) = opt.step(&p, &g, None);
-        assert!((p1.data()[0] - 0.9).abs() < 1e-6 && v1.data()[0] == 1.0);
-        let (p2, v2) = opt.step(&p1, &g, Some(&v1));
-        assert!((v2.data()[0] - 1.9).abs() < 1e-6 && (p2.data()[0] - 0.71).abs() < 1e-6);
+        opt.step(&mut p, &g, &mut v);
+        assert!((p.data()[0] - 0.9).abs() < 1e-6 && v.as_ref().unwrap().data()[0] == 1.0);
+        opt.step(&mut p, &g, &mut v);
+        assert!((v.unwrap().data()[0] - 1.9).abs() < 1e-6 && (p.data()[0] - 0.71).abs() < 1e-6);
     }
 
     #[test]
