@@ -142,23 +142,30 @@ impl BatchNorm {
         self.batch * self.spatial
     }
 
-    /// Per-channel sums of `g(c, x, y)` over the batch and every position, walking memory in order (for
-    /// `[N, C]` a row at a time, for `[N, C, S]` a run of `S` at a time): fast for tables and images alike.
+    /// Per-channel sums of `g(c, x, y)` over the batch and every position, in two steps: first the items are added
+    /// up position by position (`acc[c·S + s] = Σₙ g(x[n, c, s])`: whole rows at a time, which vectorise and keep no
+    /// long chain of dependent additions), then each channel's `S` positions. For `[N, C]` the second step is empty.
     fn channel_sums(&self, a: &[f32], b: &[f32], g: impl Fn(usize, f32, f32) -> f32) -> Vec<f32> {
-        let mut sums = vec![0.0; self.channels];
-        if self.spatial == 1 {
-            for (ra, rb) in a.chunks(self.channels).zip(b.chunks(self.channels)) {
-                for (c, ((s, &x), &y)) in sums.iter_mut().zip(ra).zip(rb).enumerate() {
+        let (channels, spatial) = (self.channels, self.spatial);
+        let row = channels * spatial;
+        let mut acc = vec![0.0; row];
+        for (ra, rb) in a.chunks(row).zip(b.chunks(row)) {
+            if spatial == 1 {
+                for (c, ((s, &x), &y)) in acc.iter_mut().zip(ra).zip(rb).enumerate() {
                     *s += g(c, x, y);
                 }
-            }
-        } else {
-            for (i, (ra, rb)) in a.chunks(self.spatial).zip(b.chunks(self.spatial)).enumerate() {
-                let c = i % self.channels;
-                sums[c] += ra.iter().zip(rb).map(|(&x, &y)| g(c, x, y)).sum::<f32>();
+            } else {
+                for (c, ((acc, ra), rb)) in acc.chunks_mut(spatial).zip(ra.chunks(spatial)).zip(rb.chunks(spatial)).enumerate() {
+                    for ((s, &x), &y) in acc.iter_mut().zip(ra).zip(rb) {
+                        *s += g(c, x, y);
+                    }
+                }
             }
         }
-        sums
+        if spatial == 1 {
+            return acc;
+        }
+        acc.chunks(spatial).map(|positions| positions.iter().sum()).collect()
     }
 
     /// `f(c, x, y)` for every value, in memory order, into a new vector.

@@ -464,42 +464,47 @@ impl Conv2d {
         table
     }
 
-    /// im2col of every image of group `g` at once: row `(cg, ky, kx)`, column `(n, oy, ox)`.
+    /// im2col of every image of group `g` at once: row `(cg, ky, kx)`, column `(n, oy, ox)`. The rows are split
+    /// across threads.
     fn im2col_batch(&self, x: &[f32], g: usize, table: &[u32], cols: &mut [f32]) {
         let (hw, taps, plane) = (self.out_h * self.out_w, self.kernel_h * self.kernel_w, self.in_h * self.in_w);
         let columns = self.batch * hw;
-        for cg in 0..self.group_in() {
-            for tap in 0..taps {
+        parallel::for_blocks([cols], columns, |start, [rows]| {
+            for (r, row) in rows.chunks_exact_mut(columns).enumerate() {
+                let (cg, tap) = ((start / columns + r) / taps, (start / columns + r) % taps);
                 let offsets = &table[tap * hw..][..hw];
-                let row = &mut cols[(cg * taps + tap) * columns..][..columns];
-                for n in 0..self.batch {
+                for (n, part) in row.chunks_exact_mut(hw).enumerate() {
                     let src = &x[(n * self.in_channels + g * self.group_in() + cg) * plane..][..plane];
-                    for (d, &o) in row[n * hw..][..hw].iter_mut().zip(offsets) {
+                    for (d, &o) in part.iter_mut().zip(offsets) {
                         *d = if o == u32::MAX { 0.0 } else { src[o as usize] };
                     }
                 }
             }
-        }
+        });
     }
 
-    /// col2im of every image of group `g` at once: the adjoint of [`Conv2d::im2col_batch`].
+    /// col2im of every image of group `g` at once: the adjoint of [`Conv2d::im2col_batch`]. The images are split
+    /// across threads; each input value receives its taps in the same order however many there are.
     fn col2im_batch(&self, cols: &[f32], g: usize, table: &[u32], dx: &mut [f32]) {
         let (hw, taps, plane) = (self.out_h * self.out_w, self.kernel_h * self.kernel_w, self.in_h * self.in_w);
-        let columns = self.batch * hw;
-        for cg in 0..self.group_in() {
-            for tap in 0..taps {
-                let offsets = &table[tap * hw..][..hw];
-                let row = &cols[(cg * taps + tap) * columns..][..columns];
-                for n in 0..self.batch {
-                    let dst = &mut dx[(n * self.in_channels + g * self.group_in() + cg) * plane..][..plane];
-                    for (&v, &o) in row[n * hw..][..hw].iter().zip(offsets) {
-                        if o != u32::MAX {
-                            dst[o as usize] += v;
+        let (columns, image) = (self.batch * hw, self.in_channels * plane);
+        parallel::for_blocks([dx], image, |start, [images]| {
+            for (i, dx) in images.chunks_exact_mut(image).enumerate() {
+                let n = start / image + i;
+                for cg in 0..self.group_in() {
+                    let dst = &mut dx[(g * self.group_in() + cg) * plane..][..plane];
+                    for tap in 0..taps {
+                        let offsets = &table[tap * hw..][..hw];
+                        let row = &cols[(cg * taps + tap) * columns + n * hw..][..hw];
+                        for (&v, &o) in row.iter().zip(offsets) {
+                            if o != u32::MAX {
+                                dst[o as usize] += v;
+                            }
                         }
                     }
                 }
             }
-        }
+        });
     }
 
     /// Large images go through the matrix product one image at a time (its columns stay in cache); small ones
@@ -948,6 +953,23 @@ mod tests {
             let (fast, slow) = (op.backward_fast(&x, &w, &dy), op.backward(&x, &w, &dy));
             assert!(close(&fast.dx, &slow.dx) && close(&fast.dw, &slow.dw), "{mode:?} backward");
         }
+    }
+
+    #[test]
+    fn the_threaded_batch_path_equals_the_reference_loops() {
+        // Small images (the digits model's second convolution) take the whole-batch path; 64 images of 16 channels
+        // give 147,456 column values and 65,536 input values, enough for im2col and col2im to split them.
+        let mut rng = Rng::new(25);
+        let p = Conv2dParams::default().padding(1).stride(2);
+        let (x, w) = (Tensor::randn([64, 16, 8, 8], &mut rng), Tensor::randn([32, 16, 3, 3], &mut rng));
+        let op = Conv2d::new(&p, x.shape(), w.shape(), None).unwrap();
+        assert!(!op.per_image());
+        let dy = Tensor::randn(op.out_shape(), &mut rng);
+        let close = |a: &Tensor, b: &Tensor| a.data().iter().zip(b.data()).all(|(x, y)| (x - y).abs() < 1e-3 * (1.0 + y.abs()));
+        assert!(close(&op.forward_fast(&x, &w, None), &op.forward(&x, &w, None)), "forward");
+        let (fast, slow) = (op.backward_fast(&x, &w, &dy), op.backward(&x, &w, &dy));
+        assert!(close(&fast.dx, &slow.dx), "dx");
+        assert!(close(&fast.dw, &slow.dw), "dw");
     }
 
     #[test]
