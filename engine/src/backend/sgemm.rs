@@ -112,6 +112,10 @@ pub fn sgemm_with(kernel: Kernel, threads: usize, m: usize, k: usize, n: usize, 
     a.check(m, k);
     b.check(k, n);
     assert!(c_offset + (m - 1) * ldc + n <= c.len(), "the {m}x{n} result does not fit its slice");
+    if m == 1 || n == 1 {
+        thin(m, k, n, alpha, a, b, beta, &mut c[c_offset..], ldc);
+        return;
+    }
     let threads = if m * k * n < MIN_PARALLEL_MACS { 1 } else { threads.max(1) };
     let split_rows = m > n;
     let extent = if split_rows { m } else { n };
@@ -133,6 +137,54 @@ pub fn sgemm_with(kernel: Kernel, threads: usize, m: usize, k: usize, n: usize, 
         }
     };
     super::parallel::for_each((0..extent).step_by(per_thread).collect(), part);
+}
+
+/// A product with a single row or column (a layer with one output, and its weight's gradient): packing panels for
+/// a micro-kernel would cost more than the product itself, so plain loops. Each sum runs over `k` in lanes of 8
+/// (dot products) or along B's rows (m = 1), always in the same order.
+#[allow(clippy::too_many_arguments)]
+fn thin(m: usize, k: usize, n: usize, alpha: f32, a: View, b: View, beta: f32, c: &mut [f32], ldc: usize) {
+    let at = |v: &View, i: usize, j: usize| v.data[v.offset + i * v.row_stride + j * v.col_stride];
+    // β = 0 never reads C (it may hold anything), as in BLAS.
+    let store = |c: &mut f32, sum: f32| *c = if beta == 0.0 { alpha * sum } else { alpha * sum + beta * *c };
+    if n == 1 {
+        for i in 0..m {
+            let sum = if a.col_stride == 1 && b.row_stride == 1 {
+                let row = &a.data[a.offset + i * a.row_stride..][..k];
+                dot(row, &b.data[b.offset..][..k])
+            } else {
+                (0..k).map(|p| at(&a, i, p) * at(&b, p, 0)).sum()
+            };
+            store(&mut c[i * ldc], sum);
+        }
+    } else {
+        // m = 1: the row of A weights the rows of B.
+        let mut sums = vec![0.0; n];
+        for p in 0..k {
+            let scale = at(&a, 0, p);
+            if b.col_stride == 1 {
+                let row = &b.data[b.offset + p * b.row_stride..][..n];
+                sums.iter_mut().zip(row).for_each(|(s, &v)| *s += scale * v);
+            } else {
+                sums.iter_mut().enumerate().for_each(|(j, s)| *s += scale * at(&b, p, j));
+            }
+        }
+        sums.iter().enumerate().for_each(|(j, &sum)| store(&mut c[j], sum));
+    }
+}
+
+/// `Σ x·y` in 8 interleaved partial sums (so the additions do not wait on each other and vectorise), then the
+/// partial sums and the tail.
+fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (xs, ys) = (x.chunks_exact(8), y.chunks_exact(8));
+    let tail: f32 = xs.remainder().iter().zip(ys.remainder()).map(|(a, b)| a * b).sum();
+    for (xs, ys) in xs.zip(ys) {
+        for ((lane, a), b) in lanes.iter_mut().zip(xs).zip(ys) {
+            *lane += a * b;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// One thread's product into the `m x n` block at `c`.
@@ -210,6 +262,35 @@ mod tests {
                 assert!((one[i * ldc + j] - want).abs() < 1e-3 * (1.0 + want.abs()), "({i}, {j})");
             }
             assert!((0..m).all(|i| one[i * ldc + n] == c0.data()[i * ldc + n]), "the column past n is left alone");
+        }
+    }
+
+    #[test]
+    fn thin_products_match_the_definition_for_every_layout() {
+        let mut rng = crate::rng::Rng::new(6);
+        // One column (n = 1, long enough for the 8-lane dot and its tail), one row, and for contrast an outer
+        // product (k = 1), which takes the packed path.
+        for (m, k, n) in [(7, 21, 1), (1, 13, 9), (5, 1, 6), (1, 1, 1)] {
+            let (a, b) = (crate::Tensor::randn([m * k], &mut rng), crate::Tensor::randn([k * n], &mut rng));
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let av = if ta { View::rows(a.data(), 0, m).t() } else { View::rows(a.data(), 0, k) };
+                let bv = if tb { View::rows(b.data(), 0, k).t() } else { View::rows(b.data(), 0, n) };
+                let ldc = n + 2;
+                let want = |i: usize, j: usize| (0..k).map(|p| av.data[av.offset + i * av.row_stride + p * av.col_stride] * bv.data[bv.offset + p * bv.row_stride + j * bv.col_stride]).sum::<f32>();
+                // β = 0 must not read C: NaN there would show.
+                let mut c = vec![f32::NAN; m * ldc];
+                sgemm(m, k, n, 2.0, av, bv, 0.0, &mut c, 0, ldc);
+                let mut d = vec![1.0; m * ldc];
+                sgemm(m, k, n, 2.0, av, bv, 0.5, &mut d, 0, ldc);
+                for i in 0..m {
+                    for j in 0..n {
+                        let w = 2.0 * want(i, j);
+                        assert!((c[i * ldc + j] - w).abs() < 1e-4 * (1.0 + w.abs()), "{m}x{k}x{n} {ta} {tb} β 0 ({i}, {j})");
+                        assert!((d[i * ldc + j] - w - 0.5).abs() < 1e-4 * (1.0 + w.abs()), "{m}x{k}x{n} {ta} {tb} β 0.5 ({i}, {j})");
+                    }
+                    assert!(c[i * ldc + n].is_nan() && d[i * ldc + n] == 1.0, "the columns past n are left alone");
+                }
+            }
         }
     }
 }
