@@ -1,18 +1,29 @@
 //! ReLU, the rectified linear unit: `y = max(x, 0)`. Backward lets the gradient through where `x > 0` and
 //! blocks it elsewhere (PyTorch's convention: the gradient at exactly 0 is 0).
 
-use crate::backend::DeviceTensor;
+use crate::backend::{DeviceTensor, parallel};
 use crate::backend::gpu::{Gpu, GpuTensor};
 use crate::tensor::Tensor;
 
-/// The CPU reference.
+/// The CPU reference (on the pool natively: each value on its own).
 pub fn forward(x: &Tensor) -> Tensor {
-    Tensor::new(x.shape().clone(), x.data().iter().map(|v| v.max(0.0)).collect()).expect("same size")
+    let mut y = vec![0.0; x.data().len()];
+    parallel::for_chunks([&mut y], |start, [y]| {
+        for (y, &v) in y.iter_mut().zip(&x.data()[start..]) {
+            *y = v.max(0.0);
+        }
+    });
+    Tensor::new(x.shape().clone(), y).expect("same size")
 }
 
 /// The CPU reference backward.
 pub fn backward(x: &Tensor, dy: &Tensor) -> Tensor {
-    let dx = x.data().iter().zip(dy.data()).map(|(&v, &g)| if v > 0.0 { g } else { 0.0 }).collect();
+    let mut dx = vec![0.0; x.data().len()];
+    parallel::for_chunks([&mut dx], |start, [dx]| {
+        for ((dx, &v), &g) in dx.iter_mut().zip(&x.data()[start..]).zip(&dy.data()[start..]) {
+            *dx = if v > 0.0 { g } else { 0.0 };
+        }
+    });
     Tensor::new(x.shape().clone(), dx).expect("same size")
 }
 
