@@ -69,7 +69,8 @@ impl Optimizer {
             match &self.kind {
                 OptimizerKind::Sgd { dampening, weight_decay, nesterov } => {
                     let op = Sgd { lr, momentum, dampening: *dampening, weight_decay: *weight_decay, nesterov: *nesterov }.validated()?;
-                    let mut velocity = p.state.pop();
+                    // SGD keeps one buffer; anything else (nothing yet, or another optimizer's state) starts afresh.
+                    let mut velocity = if p.state.len() == 1 { p.state.pop() } else { None };
                     b.sgd(&op, &mut p.value, &grad, &mut velocity);
                     p.state = velocity.into_iter().collect();
                 }
@@ -144,6 +145,7 @@ impl OneCycle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Tensor;
 
     #[test]
     fn one_cycle_warms_up_then_anneals() {
@@ -153,5 +155,24 @@ mod tests {
         assert!(s.lr(99) < 1e-4);
         assert!((s.momentum(0) - 0.95).abs() < 1e-6 && (s.momentum(25) - 0.85).abs() < 1e-6);
         assert!(s.lr(10) < s.lr(20) && s.lr(60) > s.lr(80));
+    }
+
+    #[test]
+    fn switching_optimizers_starts_the_new_state_afresh_and_updates_in_place() {
+        let b = crate::Cpu;
+        let mut p = Param::new("weight", Tensor::new([2], vec![1.0, 2.0]).unwrap());
+        let grad = || Some(Tensor::new([2], vec![0.5, -1.0]).unwrap());
+        p.grad = grad();
+        Optimizer::adam().step(&b, vec![&mut p], 0.1, 0.9).unwrap();
+        assert_eq!(p.state.len(), 2, "Adam's two moments");
+        // SGD after Adam: a fresh momentum buffer, so the first step is plain gradient descent.
+        let before = p.value.clone();
+        p.grad = grad();
+        Optimizer::sgd(0.0).step(&b, vec![&mut p], 0.1, 0.9).unwrap();
+        assert_eq!(p.state.len(), 1, "SGD's one buffer");
+        assert_eq!(p.state[0].data(), &[0.5, -1.0]);
+        assert!((p.value.data()[0] - (before.data()[0] - 0.05)).abs() < 1e-6 && (p.value.data()[1] - (before.data()[1] + 0.1)).abs() < 1e-6);
+        // The parameter is updated in place; the snapshot taken before keeps its values.
+        assert_ne!(before.data(), p.value.data());
     }
 }
