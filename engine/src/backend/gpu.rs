@@ -277,6 +277,12 @@ impl Gpu {
         self.max_workgroups
     }
 
+    /// A grid of one workgroup per item (a channel, say), in one row: a kernel dispatched on it loops over the
+    /// items beyond the row's limit.
+    pub fn one_group_each(&self, items: usize) -> [usize; 3] {
+        [items.min(self.max_workgroups), 1, 1]
+    }
+
     /// Like [`Gpu::dispatch`], for a kernel that lays out its own `[x, y, z]` grid of workgroups.
     pub fn dispatch_grid(&self, shader: &'static str, entry: &'static str, uniforms: &[u32], buffers: &[(u32, &wgpu::Buffer)], grid: [usize; 3]) {
         if grid.contains(&0) {

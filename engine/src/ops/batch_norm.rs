@@ -253,7 +253,7 @@ impl BatchNorm {
     /// One workgroup per channel for the per-channel sums (the shader loops when there are more channels than
     /// a grid row holds).
     fn channel_groups(&self, gpu: &Gpu) -> [usize; 3] {
-        [self.channels.min(gpu.max_workgroups()), 1, 1]
+        gpu.one_group_each(self.channels)
     }
 
     /// Records the forward pass on the GPU (`shaders/batch_norm.wgsl`): per-channel statistics, then every value.

@@ -781,8 +781,7 @@ impl Conv2d {
         let dx = pad.backward_gpu(gpu, &dx_padded);
         let db = self.has_bias.then(|| {
             let db = gpu.empty(Shape::from([self.out_channels]));
-            let groups = [self.out_channels.min(gpu.max_workgroups()), 1, 1];
-            gpu.dispatch_grid("conv2d", "grad_bias", &u, &[(5, dy.buffer()), (8, db.buffer())], groups);
+            gpu.dispatch_grid("conv2d", "grad_bias", &u, &[(5, dy.buffer()), (8, db.buffer())], gpu.one_group_each(self.out_channels));
             db
         });
         Conv2dGrads { dx, dw, db }
