@@ -31,6 +31,23 @@ pub fn for_chunks<const N: usize>(outputs: [&mut [f32]; N], work: impl Fn(usize,
     for_blocks(outputs, 1, work);
 }
 
+/// `f(a[i], b[i])` for every index, into a new vector: an element-wise op of two inputs, in chunks on the pool.
+pub fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+    assert_eq!(a.len(), b.len(), "element-wise inputs must be equally long");
+    let mut out = vec![0.0; a.len()];
+    for_chunks([&mut out], |start, [out]| {
+        for ((out, &x), &y) in out.iter_mut().zip(&a[start..]).zip(&b[start..]) {
+            *out = f(x, y);
+        }
+    });
+    out
+}
+
+/// `f(a[i])` for every index, into a new vector ([`map2`] of one input).
+pub fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    map2(a, a, |x, _| f(x))
+}
+
 /// [`for_chunks`] for outputs made of blocks of `block` values (an image's planes, a matrix's rows): each chunk
 /// holds whole blocks, so `start` is a multiple of `block`.
 pub fn for_blocks<const N: usize>(outputs: [&mut [f32]; N], block: usize, work: impl Fn(usize, [&mut [f32]; N]) + Sync) {

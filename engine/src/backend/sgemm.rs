@@ -41,6 +41,11 @@ impl<'a> View<'a> {
         View { row_stride: self.col_stride, col_stride: self.row_stride, ..self }
     }
 
+    /// Element `(i, j)`.
+    pub fn get(&self, i: usize, j: usize) -> f32 {
+        self.data[self.offset + i * self.row_stride + j * self.col_stride]
+    }
+
     /// The last element a `rows x cols` read touches must be inside the slice.
     fn check(&self, rows: usize, cols: usize) {
         if rows > 0 && cols > 0 {
@@ -144,7 +149,6 @@ pub fn sgemm_with(kernel: Kernel, threads: usize, m: usize, k: usize, n: usize, 
 /// (dot products) or along B's rows (m = 1), always in the same order.
 #[allow(clippy::too_many_arguments)]
 fn thin(m: usize, k: usize, n: usize, alpha: f32, a: View, b: View, beta: f32, c: &mut [f32], ldc: usize) {
-    let at = |v: &View, i: usize, j: usize| v.data[v.offset + i * v.row_stride + j * v.col_stride];
     // β = 0 never reads C (it may hold anything), as in BLAS.
     let store = |c: &mut f32, sum: f32| *c = if beta == 0.0 { alpha * sum } else { alpha * sum + beta * *c };
     if n == 1 {
@@ -153,7 +157,7 @@ fn thin(m: usize, k: usize, n: usize, alpha: f32, a: View, b: View, beta: f32, c
                 let row = &a.data[a.offset + i * a.row_stride..][..k];
                 dot(row, &b.data[b.offset..][..k])
             } else {
-                (0..k).map(|p| at(&a, i, p) * at(&b, p, 0)).sum()
+                (0..k).map(|p| a.get(i, p) * b.get(p, 0)).sum()
             };
             store(&mut c[i * ldc], sum);
         }
@@ -161,12 +165,12 @@ fn thin(m: usize, k: usize, n: usize, alpha: f32, a: View, b: View, beta: f32, c
         // m = 1: the row of A weights the rows of B.
         let mut sums = vec![0.0; n];
         for p in 0..k {
-            let scale = at(&a, 0, p);
+            let scale = a.get(0, p);
             if b.col_stride == 1 {
                 let row = &b.data[b.offset + p * b.row_stride..][..n];
                 sums.iter_mut().zip(row).for_each(|(s, &v)| *s += scale * v);
             } else {
-                sums.iter_mut().enumerate().for_each(|(j, s)| *s += scale * at(&b, p, j));
+                sums.iter_mut().enumerate().for_each(|(j, s)| *s += scale * b.get(p, j));
             }
         }
         sums.iter().enumerate().for_each(|(j, &sum)| store(&mut c[j], sum));
@@ -276,7 +280,7 @@ mod tests {
                 let av = if ta { View::rows(a.data(), 0, m).t() } else { View::rows(a.data(), 0, k) };
                 let bv = if tb { View::rows(b.data(), 0, k).t() } else { View::rows(b.data(), 0, n) };
                 let ldc = n + 2;
-                let want = |i: usize, j: usize| (0..k).map(|p| av.data[av.offset + i * av.row_stride + p * av.col_stride] * bv.data[bv.offset + p * bv.row_stride + j * bv.col_stride]).sum::<f32>();
+                let want = |i: usize, j: usize| (0..k).map(|p| av.get(i, p) * bv.get(p, j)).sum::<f32>();
                 // β = 0 must not read C: NaN there would show.
                 let mut c = vec![f32::NAN; m * ldc];
                 sgemm(m, k, n, 2.0, av, bv, 0.0, &mut c, 0, ldc);

@@ -5,15 +5,16 @@
 //! mask[i] = 1 if uniform(seed, i) ≥ p else 0        y[i] = x[i] · mask[i] / (1 − p)
 //! ```
 //!
-//! The uniform numbers come from the engine's counter-based generator ([`uniform_at`]), so the mask depends only
-//! on the seed and the element's index: the CPU and the GPU draw the same mask, and a lesson can show it.
+//! The uniform numbers come from the engine's counter-based generator ([`crate::rng::uniform_at`]), so the mask
+//! depends only on the seed and the element's index: the CPU and the GPU draw the same mask, and a lesson can
+//! show it.
 //! Backward lets the gradient through the same mask with the same scale.
 
 use crate::backend::gpu::{Gpu, GpuTensor};
 use crate::backend::parallel;
 use crate::backend::{Backend, DeviceTensor};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::{CounterUniform, uniform_at};
+use crate::rng::CounterUniform;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -50,7 +51,7 @@ impl Dropout {
 
     /// Whether element `i` survives.
     pub fn keeps(&self, i: usize) -> bool {
-        !self.training || uniform_at(self.seed, i as u32) >= self.p
+        !self.training || CounterUniform::new(self.seed).at_least(i as u32, self.p)
     }
 
     /// The factor survivors are multiplied by.
@@ -79,13 +80,7 @@ impl Dropout {
     /// The CPU reference backward: `dy · mask · scale` for every value.
     pub fn backward(&self, dy: &Tensor, mask: &Tensor) -> Tensor {
         let scale = self.scale();
-        let mut dx = vec![0.0; dy.data().len()];
-        parallel::for_chunks([&mut dx], |start, [dx]| {
-            for ((dx, &dy), &m) in dx.iter_mut().zip(&dy.data()[start..]).zip(&mask.data()[start..]) {
-                *dx = dy * m * scale;
-            }
-        });
-        Tensor::new(self.shape.clone(), dx).expect("same size")
+        Tensor::new(self.shape.clone(), parallel::map2(dy.data(), mask.data(), |g, m| g * m * scale)).expect("same size")
     }
 
     fn uniforms(&self) -> [u32; 4] {
@@ -110,6 +105,7 @@ impl Dropout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::uniform_at;
 
     #[test]
     fn a_large_mask_drawn_on_several_threads_is_the_counter_generator_s() {

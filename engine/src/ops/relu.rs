@@ -7,23 +7,12 @@ use crate::tensor::Tensor;
 
 /// The CPU reference (on the pool natively: each value on its own).
 pub fn forward(x: &Tensor) -> Tensor {
-    let mut y = vec![0.0; x.data().len()];
-    parallel::for_chunks([&mut y], |start, [y]| {
-        for (y, &v) in y.iter_mut().zip(&x.data()[start..]) {
-            *y = v.max(0.0);
-        }
-    });
-    Tensor::new(x.shape().clone(), y).expect("same size")
+    Tensor::new(x.shape().clone(), parallel::map(x.data(), |v| v.max(0.0))).expect("same size")
 }
 
 /// The CPU reference backward.
 pub fn backward(x: &Tensor, dy: &Tensor) -> Tensor {
-    let mut dx = vec![0.0; x.data().len()];
-    parallel::for_chunks([&mut dx], |start, [dx]| {
-        for ((dx, &v), &g) in dx.iter_mut().zip(&x.data()[start..]).zip(&dy.data()[start..]) {
-            *dx = if v > 0.0 { g } else { 0.0 };
-        }
-    });
+    let dx = parallel::map2(x.data(), dy.data(), |v, g| if v > 0.0 { g } else { 0.0 });
     Tensor::new(x.shape().clone(), dx).expect("same size")
 }
 
