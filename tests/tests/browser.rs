@@ -90,7 +90,7 @@ async fn training_on_webgpu_follows_the_cpu_step_for_step() {
 #[wasm_bindgen_test]
 fn wasm_simd_products_equal_the_portable_ones() {
     use engine::backend::sgemm::{Kernel, View, sgemm_with};
-    assert_eq!(Kernel::BEST, Kernel::Simd128, "the browser build multiplies with the WebAssembly SIMD kernel");
+    assert_eq!(Kernel::best(), Kernel::Simd128, "the browser build multiplies with the WebAssembly SIMD kernel");
     let mut rng = engine::rng::Rng::new(61);
     // Ragged tiles (4 x 8), more than one slice of k (256), of A's rows (64) and of B's columns (512), transposed
     // operands, beta kept or dropped, and a result narrower than C's rows.

@@ -1,18 +1,21 @@
 //! The CPU backend's matrix product: `C = alpha·A·B + beta·C` with arbitrary row and column strides. Transposes
 //! are stride swaps, so no operand is ever copied to be multiplied.
 //!
-//! Two implementations:
-//! - natively, the `matrixmultiply` crate (packed micro-kernels for AVX-512, AVX2/FMA and NEON chosen at run
-//!   time), one part of C per core for large products on the backend's one pool of threads
-//!   ([`super::parallel`]), shared with its element-wise loops: no second pool competes for the cores, and no
-//!   environment variable has to be set before the crate's first product to size it;
+//! Three implementations, one chosen at start-up ([`Kernel::best`]):
+//! - on x86-64 processors with AVX-512, `packed` around an AVX-512 micro-kernel of our own (`avx512`, 8 x 32
+//!   tiles: up to 1.25 times the crate's speed on this project's machines), except for products fewer than 16
+//!   columns wide, which would leave most of each tile empty;
+//! - on other native processors, the `matrixmultiply` crate (packed micro-kernels for AVX2/FMA and NEON chosen
+//!   at run time);
 //! - in the browser, `packed` around a WebAssembly SIMD micro-kernel of our own (`simd128`): the crate has no
 //!   wasm kernel, and its portable one, auto-vectorised, runs about 1.3 times slower in Chromium.
 //!
-//! (An AVX-512 kernel of our own, 12 x 32 tiles, was tried natively: within noise of the crate's on square
-//! products and up to a fifth slower on the tabular model's, so the crate stays.)
+//! Natively, large products give one part of C to each core on the backend's one pool of threads
+//! ([`super::parallel`]), shared with its element-wise loops: no second pool competes for the cores.
 
-#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(any(test, target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
 mod packed;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
@@ -61,31 +64,62 @@ pub enum Kernel {
     /// `packed` with the WebAssembly SIMD micro-kernel (in the browser).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     Simd128,
+    /// `packed` with the AVX-512 micro-kernel (x86-64 processors that have it).
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
     /// The `matrixmultiply` crate.
     MatrixMultiply,
 }
 
 impl Kernel {
-    /// The fastest implementation built for this target.
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    pub const BEST: Kernel = Kernel::Simd128;
-    /// The fastest implementation built for this target.
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    pub const BEST: Kernel = Kernel::MatrixMultiply;
+    /// The fastest implementation this processor runs.
+    pub fn best() -> Kernel {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return Kernel::Simd128;
+        #[cfg(target_arch = "x86_64")]
+        if avx512::Avx512::available() {
+            return Kernel::Avx512;
+        }
+        #[allow(unreachable_code)]
+        Kernel::MatrixMultiply
+    }
+
+    /// The fastest implementation for a product `n` columns wide: fewer than 16 columns would leave most of
+    /// each of the AVX-512 kernel's 32-column tiles empty (a convolution's 9 taps: 0.7 times the crate's speed),
+    /// so those go to the crate, whose tiles are 16 wide.
+    pub fn best_for(n: usize) -> Kernel {
+        let best = Kernel::best();
+        #[cfg(target_arch = "x86_64")]
+        if best == Kernel::Avx512 && n < 16 {
+            return Kernel::MatrixMultiply;
+        }
+        best
+    }
+
+    /// The implementation's tile of C, rows x columns: threads split C into runs of whole tiles. (The crate's
+    /// tiles are at most 16 x 16 and divide 16.)
+    fn tile(self) -> (usize, usize) {
+        #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+        use packed::MicroKernel;
+        match self {
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Kernel::Simd128 => (simd128::Simd128::MR, simd128::Simd128::NR),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => (avx512::Avx512::MR, avx512::Avx512::NR),
+            Kernel::MatrixMultiply => (16, 16),
+        }
+    }
 }
 
 /// `c[offset..]` (an `m x n` row-major block with row stride `ldc`) `= alpha·A·B + beta·C`, `A` `m x k`, `B` `k x n`,
 /// on every core natively.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(m: usize, k: usize, n: usize, alpha: f32, a: View, b: View, beta: f32, c: &mut [f32], c_offset: usize, ldc: usize) {
-    sgemm_with(Kernel::BEST, super::parallel::cores(), m, k, n, alpha, a, b, beta, c, c_offset, ldc);
+    sgemm_with(Kernel::best_for(n), super::parallel::cores(), m, k, n, alpha, a, b, beta, c, c_offset, ldc);
 }
 
 /// Below this many multiply-adds a product runs on the calling thread: sharing it out would cost more.
 const MIN_PARALLEL_MACS: usize = 1 << 20;
-
-/// Threads split C into runs of whole tiles of this many rows or columns (the crate's widest micro-tile).
-const SPLIT_TILE: usize = 16;
 
 /// Where C lives: a raw pointer, so that threads can each write their own disjoint part of one row-major matrix.
 #[derive(Clone, Copy)]
@@ -123,9 +157,9 @@ pub fn sgemm_with(kernel: Kernel, threads: usize, m: usize, k: usize, n: usize, 
     }
     let threads = if m * k * n < MIN_PARALLEL_MACS { 1 } else { threads.max(1) };
     let split_rows = m > n;
-    let extent = if split_rows { m } else { n };
-    let tiles = extent.div_ceil(SPLIT_TILE);
-    let per_thread = tiles.div_ceil(threads.min(tiles)) * SPLIT_TILE;
+    let (extent, tile) = if split_rows { (m, kernel.tile().0) } else { (n, kernel.tile().1) };
+    let tiles = extent.div_ceil(tile);
+    let per_thread = tiles.div_ceil(threads.min(tiles)) * tile;
     let out = Out(c[c_offset..].as_mut_ptr());
     let part = |start: usize| {
         let len = per_thread.min(extent - start);
@@ -204,6 +238,12 @@ unsafe fn product(kernel: Kernel, m: usize, k: usize, n: usize, alpha: f32, a: V
             let c = std::slice::from_raw_parts_mut(c, (m - 1) * ldc + n);
             packed::sgemm::<simd128::Simd128>(m, k, n, alpha, a, b, beta, c, ldc)
         },
+        // SAFETY: the caller's guarantees, and `Kernel::best` chose this kernel because the processor has AVX-512.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe {
+            let c = std::slice::from_raw_parts_mut(c, (m - 1) * ldc + n);
+            packed::sgemm::<avx512::Avx512>(m, k, n, alpha, a, b, beta, c, ldc)
+        },
         // SAFETY: the caller's guarantees.
         Kernel::MatrixMultiply => unsafe {
             matrixmultiply::sgemm(
@@ -252,7 +292,7 @@ mod tests {
             let c0 = crate::Tensor::randn([m * ldc], &mut rng);
             let product = |threads| {
                 let mut c = c0.data().to_vec();
-                sgemm_with(Kernel::BEST, threads, m, k, n, 0.5, View::rows(a.data(), 0, k), View::rows(b.data(), 0, k).t(), 2.0, &mut c, 0, ldc);
+                sgemm_with(Kernel::best(), threads, m, k, n, 0.5, View::rows(a.data(), 0, k), View::rows(b.data(), 0, k).t(), 2.0, &mut c, 0, ldc);
                 c
             };
             let one = product(1);

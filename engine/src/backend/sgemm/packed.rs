@@ -35,6 +35,36 @@ pub trait MicroKernel {
     /// at `c` may be written.
     #[allow(clippy::too_many_arguments)]
     unsafe fn tile(kc: usize, a: &[f32], b: &[f32], alpha: f32, beta: f32, c: *mut f32, ldc: usize, rows: usize, cols: usize);
+
+    /// Packs one panel across lines that are `line_stride` apart (a transpose: the lines' values at one step are
+    /// not neighbours): `panel[kk·width + i] = data[first + kk·step + i·line_stride]` for `kk < kc`, `i < live`.
+    /// Plain loops, which write the panel in order; a kernel may use its processor's gathers instead.
+    ///
+    /// # Safety
+    /// The processor supports the kernel.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn pack_across(data: &[f32], first: usize, line_stride: usize, step: usize, live: usize, kc: usize, width: usize, panel: &mut [f32]) {
+        pack_across_plain(data, first, line_stride, step, live, kc, width, panel);
+    }
+}
+
+/// Packs one panel of `W` neighbouring lines (as wide as the panel): `panel[kk·W + i] = data[first + kk·step + i]`.
+fn pack_along<const W: usize>(data: &[f32], first: usize, step: usize, panel: &mut [f32]) {
+    for (kk, values) in panel.chunks_exact_mut(W).enumerate() {
+        let values: &mut [f32; W] = values.try_into().expect("chunks of W values");
+        *values = data[first + kk * step..][..W].try_into().expect("W values");
+    }
+}
+
+/// [`MicroKernel::pack_across`] in plain loops, for any processor.
+#[allow(clippy::too_many_arguments)]
+pub fn pack_across_plain(data: &[f32], first: usize, line_stride: usize, step: usize, live: usize, kc: usize, width: usize, panel: &mut [f32]) {
+    for (kk, values) in panel.chunks_exact_mut(width).take(kc).enumerate() {
+        let column = first + kk * step;
+        for (i, v) in values[..live].iter_mut().enumerate() {
+            *v = data[column + i * line_stride];
+        }
+    }
 }
 
 /// `C = alpha·A·B + beta·C` for `C` the `m x n` row-major block at `c[0..]` with row stride `ldc`.
@@ -55,18 +85,21 @@ pub unsafe fn sgemm<K: MicroKernel>(m: usize, k: usize, n: usize, alpha: f32, a:
         return;
     }
     let ptr = c.as_mut_ptr();
-    let mut b_pack = vec![0.0f32; K::KC.min(k) * K::NC.min(n.div_ceil(K::NR) * K::NR)];
-    let mut a_pack = vec![0.0f32; K::KC.min(k) * K::MC.min(m.div_ceil(K::MR) * K::MR)];
+    let (mut b_store, mut a_store) = (Vec::new(), Vec::new());
+    let b_pack = aligned(&mut b_store, K::KC.min(k) * K::NC.min(n.div_ceil(K::NR) * K::NR));
+    let a_pack = aligned(&mut a_store, K::KC.min(k) * K::MC.min(m.div_ceil(K::MR) * K::MR));
     for jc in (0..n).step_by(K::NC) {
         let nc = K::NC.min(n - jc);
         for pc in (0..k).step_by(K::KC) {
             let kc = K::KC.min(k - pc);
-            pack(b.t(), jc, pc, nc, kc, K::NR, &mut b_pack);
+            // SAFETY: the caller's guarantee that the processor supports K.
+            unsafe { pack::<K>(b.t(), jc, pc, nc, kc, K::NR, b_pack) };
             // The first slice of k applies beta; the others add to what it left.
             let beta = if pc == 0 { beta } else { 1.0 };
             for ic in (0..m).step_by(K::MC) {
                 let mc = K::MC.min(m - ic);
-                pack(a, ic, pc, mc, kc, K::MR, &mut a_pack);
+                // SAFETY: as above.
+                unsafe { pack::<K>(a, ic, pc, mc, kc, K::MR, a_pack) };
                 for jr in (0..nc).step_by(K::NR) {
                     for ir in (0..mc).step_by(K::MR) {
                         let (a_panel, b_panel) = (&a_pack[ir * kc..][..K::MR * kc], &b_pack[jr * kc..][..K::NR * kc]);
@@ -82,10 +115,21 @@ pub unsafe fn sgemm<K: MicroKernel>(m: usize, k: usize, n: usize, alpha: f32, a:
     }
 }
 
+/// `len` zeros in `store` starting on a 64-byte boundary: panels whose widths are multiples of 16 values then all
+/// start on a cache line, so a kernel's 64-byte loads never straddle two (which halves their throughput).
+fn aligned(store: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    *store = vec![0.0; len + 15];
+    let skip = store.as_ptr().align_offset(64);
+    &mut store[skip..][..len]
+}
+
 /// Packs the `lines x kc` block of `m` at `(r0, c0)` as panels of `width` lines, each stored step-major:
 /// `pack[p·kc·width + kk·width + i] = m(r0 + p·width + i, c0 + kk)`. Lines past the edge are zeros, so the kernel
 /// always runs full panels. (A is packed as it is, B through its transpose: panels of B's columns.)
-fn pack(m: View, r0: usize, c0: usize, lines: usize, kc: usize, width: usize, pack: &mut [f32]) {
+///
+/// # Safety
+/// The processor supports `K`.
+unsafe fn pack<K: MicroKernel>(m: View, r0: usize, c0: usize, lines: usize, kc: usize, width: usize, pack: &mut [f32]) {
     let origin = m.offset + r0 * m.row_stride + c0 * m.col_stride;
     for p in 0..lines.div_ceil(width) {
         let panel = &mut pack[p * kc * width..][..kc * width];
@@ -96,22 +140,27 @@ fn pack(m: View, r0: usize, c0: usize, lines: usize, kc: usize, width: usize, pa
         let first = origin + p * width * m.row_stride;
         // Walk the source in memory order: `live` neighbouring lines a step at a time, or one line at a time.
         if m.row_stride == 1 {
-            for (kk, step) in panel.chunks_exact_mut(width).enumerate() {
-                step[..live].copy_from_slice(&m.data[first + kk * m.col_stride..][..live]);
-            }
-        } else {
-            for i in 0..live {
-                let line = first + i * m.row_stride;
-                for (kk, step) in panel.chunks_exact_mut(width).enumerate() {
-                    step[i] = m.data[line + kk * m.col_stride];
+            // Full panels of the kernels' widths copy each step as a fixed-size array: a few vector moves, not a
+            // call to memmove per step.
+            match if live == width { width } else { 0 } {
+                8 => pack_along::<8>(m.data, first, m.col_stride, panel),
+                16 => pack_along::<16>(m.data, first, m.col_stride, panel),
+                32 => pack_along::<32>(m.data, first, m.col_stride, panel),
+                _ => {
+                    for (kk, step) in panel.chunks_exact_mut(width).enumerate() {
+                        step[..live].copy_from_slice(&m.data[first + kk * m.col_stride..][..live]);
+                    }
                 }
             }
+        } else {
+            // SAFETY: the caller's guarantee that the processor supports K.
+            unsafe { K::pack_across(m.data, first, m.row_stride, m.col_stride, live, kc, width, panel) };
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A plain-loop kernel with odd tile and block sizes, so that small matrices cross every edge and block.
@@ -138,32 +187,42 @@ mod tests {
 
     #[test]
     fn blocked_products_equal_the_definition_across_every_edge() {
+        // Sizes below, at and past each tile and block (MR 3, NR 5, KC 7, MC 6, NC 10).
+        // SAFETY: the portable kernel runs anywhere.
+        unsafe { check_against_definition::<Portable>(&[(1, 1, 1), (3, 7, 5), (4, 8, 6), (7, 15, 11), (13, 22, 21), (6, 0, 4)]) };
+    }
+
+    /// `sgemm::<K>` against the definition for every size given, with each operand as it is and transposed, several
+    /// `alpha` and `beta`, and a C wider than the block it receives (its extra columns must be left alone). With
+    /// `beta = 0`, C starts as NaN: a kernel that read it would show.
+    ///
+    /// # Safety
+    /// The processor supports `K`.
+    pub(in crate::backend::sgemm) unsafe fn check_against_definition<K: MicroKernel>(sizes: &[(usize, usize, usize)]) {
         let mut rng = crate::rng::Rng::new(1);
         let mut next = || rng.uniform() - 0.5;
-        // Sizes below, at and past each tile and block (MR 3, NR 5, KC 7, MC 6, NC 10), transposed operands, and a
-        // C wider than the block it receives.
-        for (m, k, n) in [(1, 1, 1), (3, 7, 5), (4, 8, 6), (7, 15, 11), (13, 22, 21), (6, 0, 4)] {
-            for (transpose_a, transpose_b, alpha, beta) in [(false, false, 1.0, 0.0), (true, false, 0.5, 1.0), (false, true, -2.0, 0.25), (true, true, 1.0, 1.0)] {
+        for &(m, k, n) in sizes {
+            for (transpose_a, transpose_b, alpha, beta) in [(false, false, 1.0, 0.0), (true, false, 0.5, 1.0), (false, true, -2.0, 0.25), (true, true, 1.0, 0.0)] {
                 let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
                 let b: Vec<f32> = (0..k * n).map(|_| next()).collect();
                 let ldc = n + 2;
-                let c0: Vec<f32> = (0..m * ldc).map(|_| next()).collect();
-                let a_view = if transpose_a { View { data: &a, offset: 0, row_stride: 1, col_stride: m } } else { View::rows(&a, 0, k) };
-                let b_view = if transpose_b { View { data: &b, offset: 0, row_stride: 1, col_stride: k } } else { View::rows(&b, 0, n) };
-                let at = |v: &View, i: usize, j: usize| v.data[v.offset + i * v.row_stride + j * v.col_stride];
+                let c0: Vec<f32> = (0..m * ldc).map(|_| if beta == 0.0 { f32::NAN } else { next() }).collect();
+                let a_view = if transpose_a { View::rows(&a, 0, m).t() } else { View::rows(&a, 0, k) };
+                let b_view = if transpose_b { View::rows(&b, 0, k).t() } else { View::rows(&b, 0, n) };
                 let mut c = c0.clone();
-                // SAFETY: the portable kernel runs anywhere, and the views hold m x k and k x n values.
-                unsafe { sgemm::<Portable>(m, k, n, alpha, a_view, b_view, beta, &mut c, ldc) };
+                // SAFETY: the caller's guarantee, and the views hold m x k and k x n values.
+                unsafe { sgemm::<K>(m, k, n, alpha, a_view, b_view, beta, &mut c, ldc) };
                 for i in 0..m {
                     for j in 0..ldc {
                         let got = c[i * ldc + j];
                         if j >= n {
-                            assert_eq!(got, c0[i * ldc + j], "column {j} lies outside the product and is left alone");
+                            assert_eq!(got.to_bits(), c0[i * ldc + j].to_bits(), "column {j} lies outside the product and is left alone");
                             continue;
                         }
-                        let sum: f32 = (0..k).map(|kk| at(&a_view, i, kk) * at(&b_view, kk, j)).sum();
-                        let want = alpha * sum + beta * c0[i * ldc + j];
-                        assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "{m}x{k}x{n} ({i}, {j}): {got} != {want}");
+                        let sum: f32 = (0..k).map(|kk| a_view.get(i, kk) * b_view.get(kk, j)).sum();
+                        let want = if beta == 0.0 { alpha * sum } else { alpha * sum + beta * c0[i * ldc + j] };
+                        let tolerance = 1e-6 * (k as f32).sqrt() * (1.0 + want.abs()) + 1e-6;
+                        assert!((got - want).abs() <= tolerance, "{m}x{k}x{n} ({i}, {j}), A^T {transpose_a}, B^T {transpose_b}: {got} != {want}");
                     }
                 }
             }
