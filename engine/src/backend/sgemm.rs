@@ -87,13 +87,13 @@ impl Kernel {
     /// The fastest implementation for a product `n` columns wide: fewer than 16 columns would leave most of
     /// each of the AVX-512 kernel's 32-column tiles empty (a convolution's 9 taps: 0.7 times the crate's speed),
     /// so those go to the crate, whose tiles are 16 wide.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
     pub fn best_for(n: usize) -> Kernel {
-        let best = Kernel::best();
-        #[cfg(target_arch = "x86_64")]
-        if best == Kernel::Avx512 && n < 16 {
-            return Kernel::MatrixMultiply;
+        match Kernel::best() {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 if n < 16 => Kernel::MatrixMultiply,
+            best => best,
         }
-        best
     }
 
     /// The implementation's tile of C, rows x columns: threads split C into runs of whole tiles. (The crate's

@@ -85,7 +85,7 @@ pub unsafe fn sgemm<K: MicroKernel>(m: usize, k: usize, n: usize, alpha: f32, a:
         return;
     }
     let ptr = c.as_mut_ptr();
-    let (mut b_store, mut a_store) = (Vec::new(), Vec::new());
+    let (mut b_store, mut a_store) = PANELS.take();
     let b_pack = aligned(&mut b_store, K::KC.min(k) * K::NC.min(n.div_ceil(K::NR) * K::NR));
     let a_pack = aligned(&mut a_store, K::KC.min(k) * K::MC.min(m.div_ceil(K::MR) * K::MR));
     for jc in (0..n).step_by(K::NC) {
@@ -113,12 +113,23 @@ pub unsafe fn sgemm<K: MicroKernel>(m: usize, k: usize, n: usize, alpha: f32, a:
             }
         }
     }
+    PANELS.set((b_store, a_store));
 }
 
-/// `len` zeros in `store` starting on a 64-byte boundary: panels whose widths are multiples of 16 values then all
-/// start on a cache line, so a kernel's 64-byte loads never straddle two (which halves their throughput).
+thread_local! {
+    /// Each thread's packing buffers (B's, A's), kept from one product to the next: allocating and zeroing up to
+    /// a megabyte for every product cost more than some of the products.
+    static PANELS: std::cell::Cell<(Vec<f32>, Vec<f32>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+/// `len` values of `store` (grown if it is too short) starting on a 64-byte boundary: panels whose widths are
+/// multiples of 16 values then all start on a cache line, so a kernel's 64-byte loads never straddle two (which
+/// halves their throughput). The values are whatever the last product left: packing overwrites every one the
+/// kernel reads.
 fn aligned(store: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    *store = vec![0.0; len + 15];
+    if store.len() < len + 15 {
+        *store = vec![0.0; len + 15];
+    }
     let skip = store.as_ptr().align_offset(64);
     &mut store[skip..][..len]
 }
