@@ -1,7 +1,7 @@
 //! The CPU backend's matrix product: `C = alpha·A·B + beta·C` with arbitrary row and column strides. Transposes
 //! are stride swaps, so no operand is ever copied to be multiplied.
 //!
-//! Three implementations, one chosen at start-up ([`Kernel::best`]):
+//! Three implementations, chosen at run time ([`Kernel::best_for`]):
 //! - on x86-64 processors with AVX-512, `packed` around an AVX-512 micro-kernel of our own (`avx512`, 8 x 32
 //!   tiles: up to 1.25 times the crate's speed on this project's machines), except for products fewer than 16
 //!   columns wide, which would leave most of each tile empty;
