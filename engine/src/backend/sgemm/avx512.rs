@@ -113,7 +113,10 @@ unsafe fn tile(kc: usize, mut a: *const f32, mut b: *const f32, alpha: f32, beta
     });
     for (r, row) in acc.iter().enumerate().take(rows) {
         for (half, (&sum, &mask)) in row.iter().zip(&masks).enumerate() {
-            // SAFETY: the mask keeps the access inside row r's existing columns.
+            if mask == 0 {
+                continue;
+            }
+            // SAFETY: the mask keeps the access inside row r's existing columns (and a half with none is skipped).
             unsafe {
                 let dst = c.add(r * ldc + 16 * half);
                 let mut v = _mm512_mul_ps(alpha, sum);
