@@ -41,7 +41,7 @@ impl MicroKernel for Avx512 {
     /// One gather per 16 lines and step (the plain transpose costs several cycles a value; a gather about half a
     /// cycle), when the lines' offsets fit a gather's 32-bit indices.
     unsafe fn pack_across(data: &[f32], first: usize, line_stride: usize, step: usize, live: usize, kc: usize, width: usize, panel: &mut [f32]) {
-        let fits = 15 * line_stride <= i32::MAX as usize / 4;
+        let fits = line_stride <= i32::MAX as usize / (4 * 15);
         if kc == 0 || live == 0 || !fits {
             return pack_across_plain(data, first, line_stride, step, live, kc, width, panel);
         }
