@@ -151,8 +151,8 @@ unsafe fn pack<K: MicroKernel>(m: View, r0: usize, c0: usize, lines: usize, kc: 
         let first = origin + p * width * m.row_stride;
         // Walk the source in memory order: `live` neighbouring lines a step at a time, or one line at a time.
         if m.row_stride == 1 {
-            // Full panels of the kernels' widths (8 in the browser, 32 with AVX-512) copy each step as a fixed-size array: a few vector moves, not a
-            // call to memmove per step.
+            // Full panels of the kernels' widths (8 in the browser, 32 with AVX-512) copy each step as a
+            // fixed-size array: a few vector moves, not a call to memmove per step.
             match if live == width { width } else { 0 } {
                 8 => pack_along::<8>(m.data, first, m.col_stride, panel),
                 32 => pack_along::<32>(m.data, first, m.col_stride, panel),
