@@ -149,7 +149,7 @@ unsafe fn pack<K: MicroKernel>(m: View, r0: usize, c0: usize, lines: usize, kc: 
             panel.fill(0.0);
         }
         let first = origin + p * width * m.row_stride;
-        // Walk the source in memory order: `live` neighbouring lines a step at a time, or one line at a time.
+        // Neighbouring lines (stride 1) are copied a step at a time; lines apart go through `pack_across`.
         if m.row_stride == 1 {
             // Full panels of the kernels' widths (8 in the browser, 32 with AVX-512) copy each step as a
             // fixed-size array: a few vector moves, not a call to memmove per step.
