@@ -90,6 +90,9 @@ impl Backend for Cpu {
     fn conv2d_backward(&self, op: &Conv2d, x: &T, w: &T, dy: &T) -> Conv2dGrads<T> {
         op.backward_fast(x, w, dy)
     }
+    fn conv2d_param_grads(&self, op: &Conv2d, x: &T, w: &T, dy: &T) -> (T, Option<T>) {
+        op.param_grads_fast(x, w, dy)
+    }
     fn pad(&self, op: &Pad, x: &T) -> T {
         op.forward(x)
     }

@@ -21,6 +21,7 @@
 pub mod cpu;
 pub mod gpu;
 pub mod parallel;
+pub mod scratch;
 pub mod sgemm;
 pub mod vector;
 pub mod shaders;
@@ -79,6 +80,11 @@ pub trait Backend: 'static {
     fn conv2d(&self, op: &Conv2d, x: &Self::Tensor, w: &Self::Tensor, b: Option<&Self::Tensor>) -> Self::Tensor;
     /// Gradients of [`Backend::conv2d`] for upstream `dy`.
     fn conv2d_backward(&self, op: &Conv2d, x: &Self::Tensor, w: &Self::Tensor, dy: &Self::Tensor) -> Conv2dGrads<Self::Tensor>;
+    /// The weight's and the bias's gradients of [`Backend::conv2d`] (no input gradient: a model's first layer).
+    fn conv2d_param_grads(&self, op: &Conv2d, x: &Self::Tensor, w: &Self::Tensor, dy: &Self::Tensor) -> (Self::Tensor, Option<Self::Tensor>) {
+        let grads = self.conv2d_backward(op, x, w, dy);
+        (grads.dw, grads.db)
+    }
 
     /// [`crate::ops::pad`]
     fn pad(&self, op: &Pad, x: &Self::Tensor) -> Self::Tensor;

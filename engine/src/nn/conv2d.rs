@@ -88,6 +88,14 @@ impl<B: Backend> Layer<B> for Conv2d<B> {
         grads.dx
     }
 
+    fn backward_params(&mut self, b: &B, dy: &B::Tensor) {
+        let (dw, db) = b.conv2d_param_grads(self.op.last("Conv2d"), saved(&self.input, "Conv2d"), &self.weight.value, dy);
+        self.weight.grad = Some(dw);
+        if let Some(bias) = &mut self.bias {
+            bias.grad = db;
+        }
+    }
+
     fn params_mut(&mut self) -> Vec<&mut Param<B>> {
         std::iter::once(&mut self.weight).chain(self.bias.as_mut()).collect()
     }

@@ -72,6 +72,12 @@ pub trait Layer<B: Backend> {
     /// Stores the parameters' gradients and returns the input's, for the gradient `dy` of the last output.
     fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor;
 
+    /// [`Layer::backward`] for the first layer of a model, whose input (the images) takes no gradient: stores the
+    /// parameters' gradients only. A layer whose input gradient costs real work (a convolution) skips it.
+    fn backward_params(&mut self, b: &B, dy: &B::Tensor) {
+        self.backward(b, dy);
+    }
+
     /// The layer's parameters.
     fn params_mut(&mut self) -> Vec<&mut Param<B>> {
         Vec::new()

@@ -68,6 +68,22 @@ impl<B: Backend> Sequential<B> {
         g
     }
 
+    /// [`Sequential::backward`] without the input's gradient: the first layer stores its parameters' gradients
+    /// only (see [`Layer::backward_params`]). What training runs.
+    pub fn backward_params(&mut self, b: &B, dy: &B::Tensor) {
+        let mut g = dy.clone();
+        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+            if let Some(hook) = self.hooks.get_mut(&i) {
+                hook.gradient = Some(g.clone());
+            }
+            if i == 0 {
+                layer.backward_params(b, &g);
+            } else {
+                g = layer.backward(b, &g);
+            }
+        }
+    }
+
     /// One row per layer, running `x` through them.
     pub fn summary_rows(&mut self, b: &B, x: &B::Tensor) -> Result<Vec<SummaryRow>> {
         let mut rows = Vec::new();
@@ -95,7 +111,7 @@ impl<B: Backend> Model<B> for Sequential<B> {
     }
 
     fn backward(&mut self, b: &B, dy: &B::Tensor) {
-        Sequential::backward(self, b, dy);
+        self.backward_params(b, dy);
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param<B>> {
@@ -176,6 +192,21 @@ mod tests {
         assert_eq!(captured.gradient.as_ref().unwrap(), &dy, "Flatten passes the gradient through unchanged");
         model.unhook(1);
         assert!(model.captured(1).is_none());
+    }
+
+    #[test]
+    fn training_without_the_input_gradient_gives_the_same_parameter_gradients() {
+        let mut rng = Rng::new(33);
+        let mut model = crate::models::digits_cnn(&Cpu, &mut rng);
+        let (x, dy) = (Tensor::randn([4, 1, 8, 8], &mut rng), Tensor::randn([4, 10], &mut rng));
+        let grads = |model: &mut Sequential<Cpu>| -> Vec<Tensor> { model.params_mut().iter().map(|p| p.grad.clone().unwrap()).collect() };
+        model.forward(&Cpu, &x).unwrap();
+        let dx = model.backward(&Cpu, &dy);
+        assert_eq!(dx.shape(), x.shape());
+        let with_dx = grads(&mut model);
+        model.forward(&Cpu, &x).unwrap();
+        model.backward_params(&Cpu, &dy);
+        assert_eq!(grads(&mut model), with_dx);
     }
 
     #[test]

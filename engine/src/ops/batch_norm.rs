@@ -142,44 +142,39 @@ impl BatchNorm {
         self.batch * self.spatial
     }
 
-    /// Per-channel sums of `g(c, x, y)` over the batch and every position, in two steps: first the items are added
-    /// up position by position (`acc[c·S + s] = Σₙ g(x[n, c, s])`: whole rows at a time, which vectorise and keep no
-    /// long chain of dependent additions), then each channel's `S` positions. For `[N, C]` the second step is empty.
-    fn channel_sums(&self, a: &[f32], b: &[f32], g: impl Fn(usize, f32, f32) -> f32) -> Vec<f32> {
-        let (channels, spatial) = (self.channels, self.spatial);
-        let row = channels * spatial;
-        let mut acc = vec![0.0; row];
-        for (ra, rb) in a.chunks(row).zip(b.chunks(row)) {
-            if spatial == 1 {
-                for (c, ((s, &x), &y)) in acc.iter_mut().zip(ra).zip(rb).enumerate() {
-                    *s += g(c, x, y);
-                }
-            } else {
-                for (c, ((acc, ra), rb)) in acc.chunks_mut(spatial).zip(ra.chunks(spatial)).zip(rb.chunks(spatial)).enumerate() {
-                    for ((s, &x), &y) in acc.iter_mut().zip(ra).zip(rb) {
-                        *s += g(c, x, y);
-                    }
-                }
-            }
-        }
-        if spatial == 1 {
-            return acc;
-        }
-        acc.chunks(spatial).map(|positions| positions.iter().sum()).collect()
+    /// A per-channel vector spread over one sample's row `[C·S]`: each channel's value repeated for its `S`
+    /// positions. With the constants laid out like the data, a whole sample is one element-wise loop (which
+    /// vectorises) however few positions a channel has (the digits' last convolution has 4).
+    fn spread(&self, per_channel: &[f32]) -> Vec<f32> {
+        per_channel.iter().flat_map(|&v| std::iter::repeat_n(v, self.spatial)).collect()
     }
 
-    /// `f(c, x, y)` for every value, in memory order, into a new vector.
-    fn map(&self, a: &[f32], b: &[f32], f: impl Fn(usize, f32, f32) -> f32) -> Vec<f32> {
-        let mut out = Vec::with_capacity(a.len());
+    /// Per-channel sums of `g(x, y, k)` over the batch and every position, `k` holding the [`BatchNorm::spread`]
+    /// constants at that position, in two steps: first the samples are added up row by row (`acc[i] =
+    /// Σₙ g(a[n, i], b[n, i], k[i])`: whole rows at a time, which vectorise and keep no long chain of dependent
+    /// additions), then each channel's `S` positions. For `[N, C]` the second step is empty.
+    fn channel_sums<const K: usize>(&self, a: &[f32], b: &[f32], k: [&[f32]; K], g: impl Fn(f32, f32, [f32; K]) -> f32) -> Vec<f32> {
+        let row = self.channels * self.spatial;
+        let k = k.map(|k| &k[..row]);
+        let mut acc = vec![0.0; row];
+        for (ra, rb) in a.chunks_exact(row).zip(b.chunks_exact(row)) {
+            for (i, ((s, &x), &y)) in acc.iter_mut().zip(ra).zip(rb).enumerate() {
+                *s += g(x, y, k.map(|k| k[i]));
+            }
+        }
         if self.spatial == 1 {
-            for (ra, rb) in a.chunks(self.channels).zip(b.chunks(self.channels)) {
-                out.extend(ra.iter().zip(rb).enumerate().map(|(c, (&x, &y))| f(c, x, y)));
-            }
-        } else {
-            for (i, (ra, rb)) in a.chunks(self.spatial).zip(b.chunks(self.spatial)).enumerate() {
-                let c = i % self.channels;
-                out.extend(ra.iter().zip(rb).map(|(&x, &y)| f(c, x, y)));
-            }
+            return acc;
+        }
+        acc.chunks(self.spatial).map(|positions| positions.iter().sum()).collect()
+    }
+
+    /// `f(x, y, k)` for every value, in memory order, into a new vector; `k` as in [`BatchNorm::channel_sums`].
+    fn map<const K: usize>(&self, a: &[f32], b: &[f32], k: [&[f32]; K], f: impl Fn(f32, f32, [f32; K]) -> f32) -> Vec<f32> {
+        let row = self.channels * self.spatial;
+        let k = k.map(|k| &k[..row]);
+        let mut out = Vec::with_capacity(a.len());
+        for (ra, rb) in a.chunks_exact(row).zip(b.chunks_exact(row)) {
+            out.extend(ra.iter().zip(rb).enumerate().map(|(i, (&x, &y))| f(x, y, k.map(|k| k[i]))));
         }
         out
     }
@@ -190,8 +185,9 @@ impl BatchNorm {
         let n = self.count() as f32;
         let x = x.data();
         let (mean, invstd, new_mean, new_var) = if p.training {
-            let mean: Vec<f32> = self.channel_sums(x, x, |_, v, _| v).iter().map(|s| s / n).collect();
-            let var: Vec<f32> = self.channel_sums(x, x, |c, v, _| (v - mean[c]) * (v - mean[c])).iter().map(|s| s / n).collect();
+            let mean: Vec<f32> = self.channel_sums(x, x, [], |v, _, []| v).iter().map(|s| s / n).collect();
+            let m = self.spread(&mean);
+            let var: Vec<f32> = self.channel_sums(x, x, [&m], |v, _, [m]| (v - m) * (v - m)).iter().map(|s| s / n).collect();
             let invstd: Vec<f32> = var.iter().map(|v| 1.0 / (v + p.eps).sqrt()).collect();
             let batch_var = |v: f32| if p.unbiased_running_var { v * n / (n - 1.0) } else { v };
             let new_mean = running_mean.data().iter().zip(&mean).map(|(r, m)| (1.0 - p.momentum) * r + p.momentum * m).collect();
@@ -202,8 +198,8 @@ impl BatchNorm {
             (running_mean.data().to_vec(), invstd, running_mean.data().to_vec(), running_var.data().to_vec())
         };
         // y = (x − μ)·invstd·γ + β, evaluated in this order everywhere (CPU and GPU).
-        let (gamma, beta) = (weight.data(), bias.data());
-        let y = self.map(x, x, |c, v, _| (v - mean[c]) * invstd[c] * gamma[c] + beta[c]);
+        let (m, s, g, b) = (self.spread(&mean), self.spread(&invstd), self.spread(weight.data()), self.spread(bias.data()));
+        let y = self.map(x, x, [&m, &s, &g, &b], |v, _, [m, s, g, b]| (v - m) * s * g + b);
         let c = Shape::from([self.channels]);
         let tensor = |v: Vec<f32>| Tensor::new(c.clone(), v).expect("one value per channel");
         BatchNormOutput {
@@ -217,16 +213,17 @@ impl BatchNorm {
 
     /// The CPU reference backward.
     pub fn backward(&self, x: &Tensor, weight: &Tensor, saved: &BatchNormOutput<Tensor>, dy: &Tensor) -> BatchNormGrads<Tensor> {
-        let (mean, invstd, gamma) = (saved.mean.data(), saved.invstd.data(), weight.data());
+        let (m, s, g) = (self.spread(saved.mean.data()), self.spread(saved.invstd.data()), self.spread(weight.data()));
         let n = self.count() as f32;
         let (x, dy) = (x.data(), dy.data());
-        let sum_dy = self.channel_sums(dy, dy, |_, g, _| g);
+        let sum_dy = self.channel_sums(dy, dy, [], |d, _, []| d);
         // Σ dy·x̂ per channel, x̂ = (x − μ)·invstd.
-        let sum_dy_xhat = self.channel_sums(x, dy, |c, v, g| g * (v - mean[c]) * invstd[c]);
+        let sum_dy_xhat = self.channel_sums(x, dy, [&m, &s], |v, d, [m, s]| d * (v - m) * s);
         let dx = if self.params.training {
-            self.map(x, dy, |c, v, d| gamma[c] * invstd[c] / n * (n * d - sum_dy[c] - (v - mean[c]) * invstd[c] * sum_dy_xhat[c]))
+            let (sd, sx) = (self.spread(&sum_dy), self.spread(&sum_dy_xhat));
+            self.map(x, dy, [&g, &s, &m, &sd, &sx], |v, d, [g, s, m, sd, sx]| g * s / n * (n * d - sd - (v - m) * s * sx))
         } else {
-            self.map(x, dy, |c, _, d| d * gamma[c] * invstd[c])
+            self.map(x, dy, [&g, &s], |_, d, [g, s]| d * g * s)
         };
         let c = Shape::from([self.channels]);
         BatchNormGrads {

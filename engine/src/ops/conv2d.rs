@@ -20,7 +20,8 @@
 //! and `dy` itself to the bias.
 
 use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::parallel;
+use crate::backend::vector::gather_or_zero;
+use crate::backend::{parallel, scratch};
 use crate::backend::sgemm::{View, sgemm};
 use crate::backend::{Backend, DeviceTensor};
 use crate::error::{ErrorKind, OpError, Result};
@@ -447,61 +448,62 @@ impl Conv2d {
         });
     }
 
-    /// For every tap `(ky, kx)` and output pixel `(oy, ox)`: the offset in an input plane it reads, or `u32::MAX`
-    /// for a zero of the padding. For small images, gathering through this table beats row copies.
-    fn gather_table(&self) -> Vec<u32> {
-        let mut table = Vec::with_capacity(self.kernel_h * self.kernel_w * self.out_h * self.out_w);
+    /// For every tap `(ky, kx)` and every column `(n, oy, ox)` of the batch: the offset of the pixel it reads,
+    /// counted from the same channel's plane in image 0 (images `image` values apart), or `u32::MAX` for a zero of
+    /// the padding. im2col of the whole batch is then one gather per row, and col2im one scatter per row.
+    fn batch_table(&self, image: usize) -> Vec<u32> {
+        let (hw, columns) = (self.out_h * self.out_w, self.batch * self.out_h * self.out_w);
+        let mut table = Vec::with_capacity(self.kernel_h * self.kernel_w * columns);
         for ky in 0..self.kernel_h {
             for kx in 0..self.kernel_w {
+                let mut in_image = Vec::with_capacity(hw);
                 for oy in 0..self.out_h {
                     for ox in 0..self.out_w {
                         let source = self.source_row(oy, ky).zip(self.source_col(ox, kx));
-                        table.push(source.map_or(u32::MAX, |(sy, sx)| (sy * self.in_w + sx) as u32));
+                        in_image.push(source.map_or(u32::MAX, |(sy, sx)| (sy * self.in_w + sx) as u32));
                     }
+                }
+                for n in 0..self.batch {
+                    let shift = (n * image) as u32;
+                    table.extend(in_image.iter().map(|&o| if o == u32::MAX { o } else { o + shift }));
                 }
             }
         }
         table
     }
 
-    /// im2col of every image of group `g` at once: row `(cg, ky, kx)`, column `(n, oy, ox)`. The rows are split
-    /// across threads.
+    /// im2col of every image of group `g` at once: row `(cg, ky, kx)`, column `(n, oy, ox)`, through
+    /// [`Conv2d::batch_table`] for `[N, Cin, H, W]` images. The rows are split across threads.
     fn im2col_batch(&self, x: &[f32], g: usize, table: &[u32], cols: &mut [f32]) {
-        let (hw, taps, plane) = (self.out_h * self.out_w, self.kernel_h * self.kernel_w, self.in_h * self.in_w);
-        let columns = self.batch * hw;
+        let (taps, plane, columns) = (self.kernel_h * self.kernel_w, self.in_h * self.in_w, self.batch * self.out_h * self.out_w);
         parallel::for_blocks([cols], columns, |start, [rows]| {
             for (r, row) in rows.chunks_exact_mut(columns).enumerate() {
                 let (cg, tap) = ((start / columns + r) / taps, (start / columns + r) % taps);
-                let offsets = &table[tap * hw..][..hw];
-                for (n, part) in row.chunks_exact_mut(hw).enumerate() {
-                    let src = &x[(n * self.in_channels + g * self.group_in() + cg) * plane..][..plane];
-                    // The padding's offset, u32::MAX, lies past the plane: `get` gives None there, read as zero
-                    // (one comparison instead of a test for the marker and a bounds check).
-                    for (d, &o) in part.iter_mut().zip(offsets) {
-                        *d = src.get(o as usize).copied().unwrap_or(0.0);
-                    }
-                }
+                // From channel cg's plane in image 0 on: the table's offsets reach the same plane in image n.
+                let src = &x[(g * self.group_in() + cg) * plane..];
+                gather_or_zero(src, &table[tap * columns..][..columns], row);
             }
         });
     }
 
-    /// col2im of every image of group `g` at once: the adjoint of [`Conv2d::im2col_batch`]. The images are split
-    /// across threads; each input value receives its taps in the same order however many there are.
-    fn col2im_batch(&self, cols: &[f32], g: usize, table: &[u32], dx: &mut [f32]) {
-        let (hw, taps, plane) = (self.out_h * self.out_w, self.kernel_h * self.kernel_w, self.in_h * self.in_w);
-        let (columns, image) = (self.batch * hw, self.in_channels * plane);
-        parallel::for_blocks([dx], image, |start, [images]| {
-            for (i, dx) in images.chunks_exact_mut(image).enumerate() {
-                let n = start / image + i;
-                for cg in 0..self.group_in() {
-                    let dst = &mut dx[(g * self.group_in() + cg) * plane..][..plane];
-                    for tap in 0..taps {
-                        let offsets = &table[tap * hw..][..hw];
-                        let row = &cols[(cg * taps + tap) * columns + n * hw..][..hw];
-                        for (&v, &o) in row.iter().zip(offsets) {
-                            if o != u32::MAX {
-                                dst[o as usize] += v;
-                            }
+    /// col2im of every image of group `g` at once, the adjoint of [`Conv2d::im2col_batch`]: each entry of the
+    /// columns is added to the pixel its tap read. `dxc` is the group's input gradient channel by channel,
+    /// `[group_in, N, H, W]` (so that each channel is one block and the channels are split across threads), and
+    /// `table` is [`Conv2d::batch_table`] for that layout. Each input value receives its taps in the same order
+    /// however many threads there are.
+    fn col2im_batch(&self, cols: &[f32], table: &[u32], dxc: &mut [f32]) {
+        let (taps, columns) = (self.kernel_h * self.kernel_w, self.batch * self.out_h * self.out_w);
+        let channel = self.batch * self.in_h * self.in_w;
+        parallel::for_blocks([dxc], channel, |start, [channels]| {
+            for (c, dst) in channels.chunks_exact_mut(channel).enumerate() {
+                dst.fill(0.0);
+                let cg = start / channel + c;
+                for tap in 0..taps {
+                    let row = &cols[(cg * taps + tap) * columns..][..columns];
+                    for (&v, &o) in row.iter().zip(&table[tap * columns..][..columns]) {
+                        // The padding's offset, u32::MAX, lies past the planes: it reads a zero and sends nothing.
+                        if let Some(d) = dst.get_mut(o as usize) {
+                            *d += v;
                         }
                     }
                 }
@@ -510,9 +512,10 @@ impl Conv2d {
     }
 
     /// Large images go through the matrix product one image at a time (its columns stay in cache); small ones
-    /// (the digits' 8x8 down to 2x2) all at once, so that each product is large enough to be fast.
+    /// (the digits' 8x8 down to 2x2) all at once, so that each product is large enough to be fast. (A batch
+    /// whose offsets would not fit the 32-bit gather tables also goes image by image.)
     fn per_image(&self) -> bool {
-        self.out_h * self.out_w >= 256
+        self.out_h * self.out_w >= 256 || self.in_shape().numel() >= u32::MAX as usize
     }
 
     /// The CPU backend's forward: im2col and matrix products. Equal to [`Conv2d::forward`] up to rounding (the
@@ -521,33 +524,37 @@ impl Conv2d {
         let (groups, group_out) = (self.params.groups, self.out_channels / self.params.groups);
         let k = self.group_in() * self.kernel_h * self.kernel_w;
         let hw = self.out_h * self.out_w;
-        let mut y = vec![0.0; self.out_shape().numel()];
-        if self.per_image() {
-            let mut cols = vec![0.0; k * hw];
-            for n in 0..self.batch {
-                for g in 0..groups {
-                    self.im2col(x.data(), g, n, &mut cols);
-                    let out = (n * self.out_channels + g * group_out) * hw;
-                    sgemm(group_out, k, hw, 1.0, View::rows(w.data(), g * group_out * k, k), View::rows(&cols, 0, hw), 0.0, &mut y, out, hw);
-                }
-            }
-        } else {
-            let columns = self.batch * hw;
-            let mut cols = vec![0.0; k * columns];
-            let mut product = vec![0.0; group_out * columns];
-            let table = self.gather_table();
-            for g in 0..groups {
-                self.im2col_batch(x.data(), g, &table, &mut cols);
-                sgemm(group_out, k, columns, 1.0, View::rows(w.data(), g * group_out * k, k), View::rows(&cols, 0, columns), 0.0, &mut product, 0, columns);
-                // product is [co, (n, p)]; y is [n, co, p].
-                for co in 0..group_out {
-                    for n in 0..self.batch {
-                        let dst = (n * self.out_channels + g * group_out + co) * hw;
-                        y[dst..dst + hw].copy_from_slice(&product[co * columns + n * hw..][..hw]);
+        let mut y = if self.per_image() {
+            let mut y = vec![0.0; self.out_shape().numel()];
+            scratch::with_buffers([k * hw], |[cols]| {
+                for n in 0..self.batch {
+                    for g in 0..groups {
+                        self.im2col(x.data(), g, n, cols);
+                        let out = (n * self.out_channels + g * group_out) * hw;
+                        sgemm(group_out, k, hw, 1.0, View::rows(w.data(), g * group_out * k, k), View::rows(cols, 0, hw), 0.0, &mut y, out, hw);
                     }
                 }
-            }
-        }
+            });
+            y
+        } else {
+            let columns = self.batch * hw;
+            let table = self.batch_table(self.in_channels * self.in_h * self.in_w);
+            scratch::with_buffers([k * columns, self.out_channels * columns], |[cols, product]| {
+                for g in 0..groups {
+                    self.im2col_batch(x.data(), g, &table, cols);
+                    let w = View::rows(w.data(), g * group_out * k, k);
+                    sgemm(group_out, k, columns, 1.0, w, View::rows(cols, 0, columns), 0.0, product, g * group_out * columns, columns);
+                }
+                // product is [Cout, (n, p)]; y is [n, Cout, p].
+                let mut y = Vec::with_capacity(self.out_shape().numel());
+                for n in 0..self.batch {
+                    for co in 0..self.out_channels {
+                        y.extend_from_slice(&product[co * columns + n * hw..][..hw]);
+                    }
+                }
+                y
+            })
+        };
         if let Some(b) = b {
             for (i, plane) in y.chunks_mut(hw).enumerate() {
                 let bias = b.data()[i % self.out_channels];
@@ -560,51 +567,83 @@ impl Conv2d {
     /// The CPU backend's backward: `∂w = ∂y·colsᵀ` and `∂cols = wᵀ·∂y` as matrix products, then the columns folded
     /// back onto the input (col2im).
     pub fn backward_fast(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Conv2dGrads<Tensor> {
+        let (dx, dw, db) = self.gradients_fast(x, w, dy, true);
+        Conv2dGrads { dx: Tensor::new(self.in_shape(), dx.expect("asked for")).expect("dx has x's shape"), dw, db }
+    }
+
+    /// [`Conv2d::backward_fast`] without the input's gradient (a model's first layer): `(∂w, ∂b)`.
+    pub fn param_grads_fast(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> (Tensor, Option<Tensor>) {
+        let (_, dw, db) = self.gradients_fast(x, w, dy, false);
+        (dw, db)
+    }
+
+    /// `∂x` (when `input`), `∂w` and `∂b`.
+    fn gradients_fast(&self, x: &Tensor, w: &Tensor, dy: &Tensor, input: bool) -> (Option<Vec<f32>>, Tensor, Option<Tensor>) {
         let (groups, group_out) = (self.params.groups, self.out_channels / self.params.groups);
         let k = self.group_in() * self.kernel_h * self.kernel_w;
-        let hw = self.out_h * self.out_w;
-        let mut dx = vec![0.0; self.in_shape().numel()];
+        let (hw, plane) = (self.out_h * self.out_w, self.in_h * self.in_w);
         let mut dw = vec![0.0; self.weight_shape().numel()];
         let db: Vec<f32> = (0..self.out_channels)
             .map(|co| (0..self.batch).map(|n| dy.data()[(n * self.out_channels + co) * hw..][..hw].iter().sum::<f32>()).sum())
             .collect();
-        if self.per_image() {
-            let (mut cols, mut dcols) = (vec![0.0; k * hw], vec![0.0; k * hw]);
-            for n in 0..self.batch {
-                for g in 0..groups {
-                    self.im2col(x.data(), g, n, &mut cols);
-                    // Image n's ∂y for group g is already a [group_out, hw] matrix inside dy.
-                    let dy_view = View::rows(dy.data(), (n * self.out_channels + g * group_out) * hw, hw);
-                    sgemm(group_out, hw, k, 1.0, dy_view, View::rows(&cols, 0, hw).t(), 1.0, &mut dw, g * group_out * k, k);
-                    sgemm(k, group_out, hw, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, &mut dcols, 0, hw);
-                    self.col2im(&dcols, g, n, &mut dx);
+        let dx = if self.per_image() {
+            let mut dx = input.then(|| vec![0.0; self.in_shape().numel()]);
+            scratch::with_buffers([k * hw, k * hw], |[cols, dcols]| {
+                for n in 0..self.batch {
+                    for g in 0..groups {
+                        self.im2col(x.data(), g, n, cols);
+                        // Image n's ∂y for group g is already a [group_out, hw] matrix inside dy.
+                        let dy_view = View::rows(dy.data(), (n * self.out_channels + g * group_out) * hw, hw);
+                        sgemm(group_out, hw, k, 1.0, dy_view, View::rows(cols, 0, hw).t(), 1.0, &mut dw, g * group_out * k, k);
+                        if let Some(dx) = &mut dx {
+                            sgemm(k, group_out, hw, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, dcols, 0, hw);
+                            self.col2im(dcols, g, n, dx);
+                        }
+                    }
                 }
-            }
+            });
+            dx
         } else {
             let columns = self.batch * hw;
-            let (mut cols, mut dcols) = (vec![0.0; k * columns], vec![0.0; k * columns]);
-            let mut dy_matrix = vec![0.0; group_out * columns];
-            let table = self.gather_table();
-            for g in 0..groups {
-                // dy as [co, (n, p)], the layout of the forward product.
-                for co in 0..group_out {
+            let table = self.batch_table(self.in_channels * plane);
+            // Only what the input's gradient needs when it is asked for: the channel-major table, ∂cols, ∂x.
+            let scatter = input.then(|| self.batch_table(plane));
+            let (dcols, dxc) = if input { (k * columns, self.in_shape().numel()) } else { (0, 0) };
+            scratch::with_buffers([k * columns, self.out_channels * columns, dcols, dxc], |[cols, dy_matrix, dcols, dxc]| {
+                // dy as [Cout, (n, p)], the layout of the forward product.
+                for co in 0..self.out_channels {
                     for n in 0..self.batch {
-                        let src = (n * self.out_channels + g * group_out + co) * hw;
+                        let src = (n * self.out_channels + co) * hw;
                         dy_matrix[co * columns + n * hw..][..hw].copy_from_slice(&dy.data()[src..src + hw]);
                     }
                 }
-                self.im2col_batch(x.data(), g, &table, &mut cols);
-                let dy_view = View::rows(&dy_matrix, 0, columns);
-                sgemm(group_out, columns, k, 1.0, dy_view, View::rows(&cols, 0, columns).t(), 0.0, &mut dw, g * group_out * k, k);
-                sgemm(k, group_out, columns, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, &mut dcols, 0, columns);
-                self.col2im_batch(&dcols, g, &table, &mut dx);
-            }
-        }
-        Conv2dGrads {
-            dx: Tensor::new(self.in_shape(), dx).expect("dx has x's shape"),
-            dw: Tensor::new(self.weight_shape(), dw).expect("dw has w's shape"),
-            db: self.has_bias.then(|| Tensor::new([self.out_channels], db).expect("one per channel")),
-        }
+                for g in 0..groups {
+                    self.im2col_batch(x.data(), g, &table, cols);
+                    let dy_view = View::rows(dy_matrix, g * group_out * columns, columns);
+                    sgemm(group_out, columns, k, 1.0, dy_view, View::rows(cols, 0, columns).t(), 0.0, &mut dw, g * group_out * k, k);
+                    if let Some(scatter) = &scatter {
+                        sgemm(k, group_out, columns, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, dcols, 0, columns);
+                        let group = self.group_in() * self.batch * plane;
+                        self.col2im_batch(dcols, scatter, &mut dxc[g * group..][..group]);
+                    }
+                }
+                // dxc is [Cin, n, plane]; dx is [n, Cin, plane].
+                input.then(|| {
+                    let mut dx = Vec::with_capacity(self.in_shape().numel());
+                    for n in 0..self.batch {
+                        for c in 0..self.in_channels {
+                            dx.extend_from_slice(&dxc[(c * self.batch + n) * plane..][..plane]);
+                        }
+                    }
+                    dx
+                })
+            })
+        };
+        (
+            dx,
+            Tensor::new(self.weight_shape(), dw).expect("dw has w's shape"),
+            self.has_bias.then(|| Tensor::new([self.out_channels], db).expect("one per channel")),
+        )
     }
 
     /// Everything that goes into output value `(n, co, oy, ox)`, tap by tap, for a lesson to show.
@@ -934,6 +973,9 @@ mod tests {
             let (fast, slow) = (op.backward_fast(&x, &w, &dy), op.backward(&x, &w, &dy));
             assert!(close(&fast.dx, &slow.dx) && close(&fast.dw, &slow.dw), "{mode:?} backward");
             assert!(close(fast.db.as_ref().unwrap(), slow.db.as_ref().unwrap()), "{mode:?} bias");
+            // A first layer's gradients skip ∂x and are the same numbers.
+            let (dw, db) = op.param_grads_fast(&x, &w, &dy);
+            assert_eq!((dw.data(), db.as_ref().unwrap().data()), (fast.dw.data(), fast.db.as_ref().unwrap().data()), "{mode:?} without ∂x");
             }
         }
     }
