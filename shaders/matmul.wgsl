@@ -138,16 +138,40 @@ fn small(
     for (var batch = group.z; batch < out_batches(); batch += groups.z) {
         for (var row0 = group.y * 32u; row0 < p.m; row0 += groups.y * 32u) {
             for (var col0 = group.x * 32u; col0 < p.n; col0 += groups.x * 32u) {
-                small_block(batch, row0 + local.y, col0 + local.x);
+                four_by_four(batch, row0 + local.y, col0 + local.x, 8u, 8u);
             }
         }
     }
 }
 
-fn small_block(batch: u32, row: u32, col: u32) {
-    // Rows and columns past the edge read the last one (in bounds) and are not stored.
-    let rows = min(vec4<u32>(row, row + 8u, row + 16u, row + 24u), vec4<u32>(p.m - 1u));
-    let cols = min(vec4<u32>(col, col + 8u, col + 16u, col + 24u), vec4<u32>(p.n - 1u));
+// The same for products only a few columns wide (a convolution's per-image product over a 4x4 or 2x2 output),
+// where a 32x32 block would be mostly columns past the edge: workgroups of 64 threads own 256x4 blocks, thread t
+// the 4 rows from 4·t on and the block's 4 columns.
+@compute @workgroup_size(64)
+fn narrow(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) thread: u32,
+) {
+    for (var batch = group.z; batch < out_batches(); batch += groups.z) {
+        for (var row0 = group.y * 256u; row0 < p.m; row0 += groups.y * 256u) {
+            for (var col0 = group.x * 4u; col0 < p.n; col0 += groups.x * 4u) {
+                four_by_four(batch, row0 + 4u * thread, col0, 1u, 1u);
+            }
+        }
+    }
+}
+
+// The 4x4 patch of rows row + row_step·i and columns col + col_step·j (i, j in 0..4), read straight from memory.
+fn four_by_four(batch: u32, row: u32, col: u32, row_step: u32, col_step: u32) {
+    // A thread whose patch lies wholly past the edge has nothing to do. Other rows and columns past the edge read
+    // the last one (in bounds) and are not stored.
+    if (row >= p.m || col >= p.n) {
+        return;
+    }
+    let steps = vec4<u32>(0u, 1u, 2u, 3u);
+    let rows = min(row + row_step * steps, vec4<u32>(p.m - 1u));
+    let cols = min(col + col_step * steps, vec4<u32>(p.n - 1u));
     var acc_0 = vec4<f32>(0.0);
     var acc_1 = vec4<f32>(0.0);
     var acc_2 = vec4<f32>(0.0);
@@ -167,10 +191,10 @@ fn small_block(batch: u32, row: u32, col: u32) {
             acc_3 += a_values.w * b_values;
         }
     }
-    store(batch, row, col, 8u, acc_0);
-    store(batch, row + 8u, col, 8u, acc_1);
-    store(batch, row + 16u, col, 8u, acc_2);
-    store(batch, row + 24u, col, 8u, acc_3);
+    store(batch, row, col, col_step, acc_0);
+    store(batch, row + row_step, col, col_step, acc_1);
+    store(batch, row + 2u * row_step, col, col_step, acc_2);
+    store(batch, row + 3u * row_step, col, col_step, acc_3);
 }
 
 // Writes alpha·sums + beta·C for columns col + step·j (j = 0..4) of one output row.

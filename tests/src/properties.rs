@@ -92,6 +92,12 @@ impl<'a, B: Backend> Checker<'a, B> {
             if let (Some(want), Some(got)) = (&want.db, &got.db) {
                 self.agree(&format!("{what} db"), want, got).await;
             }
+            // A model's first layer asks for the parameters' gradients only.
+            let (dw, db) = self.backend.conv2d_param_grads(&op, &x, &w, &self.up(&dy));
+            self.agree(&format!("{what} dw without dx"), &want.dw, &dw).await;
+            if let (Some(want), Some(got)) = (&want.db, &db) {
+                self.agree(&format!("{what} db without dx"), want, got).await;
+            }
         }
     }
 
@@ -203,7 +209,8 @@ impl<'a, B: Backend> Checker<'a, B> {
         }
     }
 
-    /// Gemm over every transpose and bias broadcast, linear, broadcasting matmul, and sum_to.
+    /// Gemm over every transpose and bias broadcast, linear, broadcasting matmul (with shapes for each of the GPU's
+    /// product kernels, ragged edges included), and sum_to.
     pub async fn matrix_products(&mut self, seed: u64) {
         let mut rng = Rng::new(seed ^ 5);
         for (ta, tb, c) in [(false, false, vec![1, 4]), (true, false, vec![3, 4]), (false, true, vec![3, 1]), (true, true, vec![])] {
@@ -222,7 +229,7 @@ impl<'a, B: Backend> Checker<'a, B> {
         let (w, b) = (Tensor::randn([4, 5], &mut rng), Tensor::randn([4], &mut rng));
         let op = Gemm::linear(x.shape(), w.shape(), Some(b.shape())).expect("valid");
         self.gemm("linear [2, 3, 5] -> 4", &op, &x, &w, Some(&b), &mut rng).await;
-        for (sa, sb) in [(vec![3, 1, 2, 4], vec![2, 4, 3]), (vec![5], vec![5]), (vec![2, 3], vec![3]), (vec![4], vec![2, 4, 1]), (vec![2, 65, 20], vec![20, 66])] {
+        for (sa, sb) in [(vec![3, 1, 2, 4], vec![2, 4, 3]), (vec![5], vec![5]), (vec![2, 3], vec![3]), (vec![4], vec![2, 4, 1]), (vec![2, 65, 20], vec![20, 66]), (vec![3, 300, 7], vec![7, 13])] {
             let (a, b) = (Tensor::randn(sa, &mut rng), Tensor::randn(sb, &mut rng));
             let op = Matmul::new(a.shape(), b.shape()).expect("valid");
             let dy = Tensor::randn(op.out_shape.clone(), &mut rng);

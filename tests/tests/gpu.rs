@@ -40,6 +40,21 @@ family!(losses_gpu_match_cpu_reference, losses);
 family!(optimizers_gpu_match_cpu_reference, optimizers);
 
 #[test]
+fn both_matrix_product_kernels_match_the_cpu_reference() {
+    // A device of its own, whichever kernel its adapter would choose: the products (and the convolutions built on
+    // them) once through workgroup memory and once read directly.
+    let Ok(gpu) = pollster::block_on(engine::Gpu::new()) else { return };
+    for tiled in [true, false] {
+        gpu.set_tiled_products(tiled);
+        let mut checker = Checker::new(&gpu);
+        pollster::block_on(checker.matrix_products(12));
+        pollster::block_on(checker.conv2d(13));
+        assert!(checker.compared > 0, "nothing was compared");
+        assert!(checker.failures.is_empty(), "tiled {tiled}: {} disagreements:\n{}", checker.failures.len(), checker.failures.join("\n"));
+    }
+}
+
+#[test]
 fn large_outputs_are_split_over_a_2d_grid_of_workgroups() {
     let Some(gpu) = common::gpu() else { return };
     // 1 x 1 x 2049 x 2049 outputs = 65,601 workgroups of 64: more than one grid dimension allows.

@@ -15,7 +15,7 @@ use crate::error::{ErrorKind, OpError, Result};
 use crate::tensor::Tensor;
 
 /// Adam settings.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Adam {
     /// Learning rate.
     pub lr: f32,
@@ -67,18 +67,21 @@ impl Adam {
         // Per-step constants, computed once (the GPU computes the same values per element).
         let (step_size, root_bc2) = (self.lr / bc1, bc2.sqrt());
         let g = grad.data();
-        parallel::for_chunks([param.data_mut(), m.data_mut(), v.data_mut()], |start, [p, m, v]| {
-            // Zipped slices (no index checks), so the loop runs on vector registers.
+        // The settings copied into the loop's closure (`move`): read through references, they would be reloaded
+        // after every store (the compiler cannot tell that the tensors do not overlap them) and the loop would not
+        // vectorise.
+        let Adam { lr, beta1, beta2, eps, weight_decay, decoupled } = *self;
+        parallel::for_chunks([param.data_mut(), m.data_mut(), v.data_mut()], move |start, [p, m, v]| {
             for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(&g[start..]) {
-                let g = if self.decoupled {
-                    *p *= 1.0 - self.lr * self.weight_decay;
+                let g = if decoupled {
+                    *p *= 1.0 - lr * weight_decay;
                     g
                 } else {
-                    g + self.weight_decay * *p
+                    g + weight_decay * *p
                 };
-                *m = self.beta1 * *m + (1.0 - self.beta1) * g;
-                *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
-                let denom = v.sqrt() / root_bc2 + self.eps;
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                let denom = v.sqrt() / root_bc2 + eps;
                 *p -= step_size * *m / denom;
             }
         });

@@ -766,9 +766,21 @@ impl Conv2d {
     /// `∂cols[n] = Wᵀ · ∂y[n]`, gathered back onto the padded input, and `∂W = Σ_n ∂y[n] · cols[n]ᵀ` (one product
     /// that sums over the images).
     pub fn backward_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, dy: &GpuTensor) -> Conv2dGrads<GpuTensor> {
+        let (dx, dw, db) = self.gradients_gpu(gpu, x, w, dy, true);
+        Conv2dGrads { dx: dx.expect("asked for"), dw, db }
+    }
+
+    /// [`Conv2d::backward_gpu`] without the input's gradient (a model's first layer): `(∂w, ∂b)`.
+    pub fn param_grads_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, dy: &GpuTensor) -> (GpuTensor, Option<GpuTensor>) {
+        let (_, dw, db) = self.gradients_gpu(gpu, x, w, dy, false);
+        (dw, db)
+    }
+
+    /// `∂x` (when `input`), `∂w` and `∂b` on the GPU.
+    fn gradients_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, dy: &GpuTensor, input: bool) -> (Option<GpuTensor>, GpuTensor, Option<GpuTensor>) {
         let u = self.uniforms();
         let pad = self.padding_op();
-        let dx_padded = gpu.empty(pad.out_shape.clone());
+        let dx_padded = input.then(|| gpu.empty(pad.out_shape.clone()));
         let dw = match self.column_shape(gpu) {
             Some(shape) => {
                 let (taps, positions) = (shape.dims()[1], shape.dims()[2]);
@@ -784,8 +796,10 @@ impl Conv2d {
                     beta: 0.0,
                     ..forward.clone()
                 };
-                let dcols = grad_columns.run_gpu(gpu, w, dy, None, shape.clone());
-                gpu.dispatch("conv2d", "grad_input_from_columns", &u, &[(6, dx_padded.buffer()), (9, dcols.buffer())], dx_padded.numel());
+                if let Some(dx_padded) = &dx_padded {
+                    let dcols = grad_columns.run_gpu(gpu, w, dy, None, shape.clone());
+                    gpu.dispatch("conv2d", "grad_input_from_columns", &u, &[(6, dx_padded.buffer()), (9, dcols.buffer())], dx_padded.numel());
+                }
                 // ∂W [Cout, taps] = Σ_n ∂y[n] [Cout, positions] · cols[n]ᵀ [positions, taps], summed over the images
                 // in the product when the sum is short; otherwise one product per image, then their sum. (Lavapipe
                 // stops an invocation's loops after 65,535 iterations, and on a real GPU a very long sum is one slow
@@ -813,19 +827,21 @@ impl Conv2d {
                 }
             }
             None => {
-                gpu.dispatch("conv2d", "grad_input_padded", &u, &[(2, w.buffer()), (5, dy.buffer()), (6, dx_padded.buffer())], dx_padded.numel());
+                if let Some(dx_padded) = &dx_padded {
+                    gpu.dispatch("conv2d", "grad_input_padded", &u, &[(2, w.buffer()), (5, dy.buffer()), (6, dx_padded.buffer())], dx_padded.numel());
+                }
                 let dw = gpu.empty(self.weight_shape());
                 gpu.dispatch("conv2d", "grad_weight", &u, &[(1, x.buffer()), (5, dy.buffer()), (7, dw.buffer())], dw.numel());
                 dw
             }
         };
-        let dx = pad.backward_gpu(gpu, &dx_padded);
+        let dx = dx_padded.map(|dx_padded| pad.backward_gpu(gpu, &dx_padded));
         let db = self.has_bias.then(|| {
             let db = gpu.empty(Shape::from([self.out_channels]));
             gpu.dispatch_grid("conv2d", "grad_bias", &u, &[(5, dy.buffer()), (8, db.buffer())], gpu.one_group_each(self.out_channels));
             db
         });
-        Conv2dGrads { dx, dw, db }
+        (dx, dw, db)
     }
 }
 

@@ -67,9 +67,12 @@ impl Dropout {
         let keeps = CounterUniform::new(self.seed).at_least_p(self.p);
         let (n, scale) = (x.data().len(), self.scale());
         let (mut y, mut mask) = (vec![0.0; n], vec![0.0; n]);
-        // Each element's draw depends only on its index, so the chunks can be drawn on separate threads.
-        parallel::for_chunks([&mut y, &mut mask], |start, [y, mask]| {
-            for (i, ((y, mask), &x)) in y.iter_mut().zip(mask.iter_mut()).zip(&x.data()[start..]).enumerate() {
+        // Each element's draw depends only on its index, so the chunks can be drawn on separate threads. (`move`:
+        // values copied into the closure stay in registers; read through references they would be reloaded after
+        // every store.)
+        let x = x.data();
+        parallel::for_chunks([&mut y, &mut mask], move |start, [y, mask]| {
+            for (i, ((y, mask), &x)) in y.iter_mut().zip(mask.iter_mut()).zip(&x[start..]).enumerate() {
                 *mask = if keeps.at((start + i) as u32) { 1.0 } else { 0.0 };
                 *y = x * *mask * scale;
             }
@@ -80,7 +83,7 @@ impl Dropout {
     /// The CPU reference backward: `dy · mask · scale` for every value.
     pub fn backward(&self, dy: &Tensor, mask: &Tensor) -> Tensor {
         let scale = self.scale();
-        Tensor::new(self.shape.clone(), parallel::map2(dy.data(), mask.data(), |g, m| g * m * scale)).expect("same size")
+        Tensor::new(self.shape.clone(), parallel::map2(dy.data(), mask.data(), move |g, m| g * m * scale)).expect("same size")
     }
 
     fn uniforms(&self) -> [u32; 4] {

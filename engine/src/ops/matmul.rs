@@ -189,10 +189,16 @@ impl StridedMatmul {
         let out = gpu.empty(shape);
         let c = c.map_or(gpu.placeholder(), GpuTensor::buffer);
         // One workgroup per block of each batch's output (the shader loops over any the grid cannot hold): 64x64
-        // blocks through workgroup memory for large matrices, 32x32 read directly for small ones.
-        let (entry, block) = if self.m >= 64 && self.n >= 64 { ("forward", 64) } else { ("small", 32) };
+        // blocks through workgroup memory for large matrices with long sums (on a real GPU: see
+        // `Gpu::tiled_products`), 32x32 read directly for the others, 256x4 for narrow ones (a convolution's
+        // per-image products over a few output positions).
+        let (entry, [rows, cols]) = match (self.m, self.n) {
+            (_, ..=16) => ("narrow", [256, 4]),
+            (64.., 64..) if self.k >= 16 && gpu.tiled_products() => ("forward", [64, 64]),
+            _ => ("small", [32, 32]),
+        };
         let max = gpu.max_workgroups();
-        let grid = [self.n.div_ceil(block).min(max), self.m.div_ceil(block).min(max), self.out_batches().min(max)];
+        let grid = [self.n.div_ceil(cols).min(max), self.m.div_ceil(rows).min(max), self.out_batches().min(max)];
         gpu.dispatch_grid("matmul", entry, &u, &[(1, a.buffer()), (2, b.buffer()), (3, c), (4, out.buffer())], grid);
         out
     }
