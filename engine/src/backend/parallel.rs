@@ -50,6 +50,10 @@ pub fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
 
 /// [`for_chunks`] for outputs made of blocks of `block` values (an image's planes, a matrix's rows): each chunk
 /// holds whole blocks, so `start` is a multiple of `block`.
+///
+/// Make `work` a `move` closure: what it captures by reference (a local slice, a constant) is read through a
+/// pointer the compiler cannot tell apart from the outputs, so it is reloaded after every store and the loop
+/// does not vectorise (Adam's update ran 4 times slower so).
 pub fn for_blocks<const N: usize>(outputs: [&mut [f32]; N], block: usize, work: impl Fn(usize, [&mut [f32]; N]) + Sync) {
     let len = outputs.first().map_or(0, |o| o.len());
     assert!(outputs.iter().all(|o| o.len() == len), "the outputs must be equally long");
