@@ -3,6 +3,7 @@
 //! browser, where WebAssembly runs on the page's thread, one part after another.
 
 use super::vector::wide;
+use std::mem::MaybeUninit;
 
 /// Below this many elements a loop runs on the calling thread: starting a thread costs more than it saves.
 const MIN_PER_THREAD: usize = 32 * 1024;
@@ -27,20 +28,44 @@ fn threads_for(len: usize) -> usize {
 /// each, where `start` is the chunks' first index: in parallel natively. Each element is written by exactly one
 /// call, so the result does not depend on the number of threads as long as `work` computes element `start + i`
 /// from its index alone.
-pub fn for_chunks<const N: usize>(outputs: [&mut [f32]; N], work: impl Fn(usize, [&mut [f32]; N]) + Sync) {
+pub fn for_chunks<T: Send, const N: usize>(outputs: [&mut [T]; N], work: impl Fn(usize, [&mut [T]; N]) + Sync) {
     for_blocks(outputs, 1, work);
+}
+
+/// A new vector of `len` values, written chunk by chunk on the pool by `write(start, chunk)`. Not zeroed first:
+/// for the large outputs of element-wise ops, zeroing cost about as much as computing them.
+///
+/// # Safety
+/// `write` initialises every value of each chunk it is given.
+unsafe fn collect(len: usize, write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    for_chunks([&mut out.spare_capacity_mut()[..len]], move |start, [chunk]| write(start, chunk));
+    // SAFETY: the chunks cover all `len` values, and the caller's `write` initialised each.
+    unsafe { out.set_len(len) };
+    out
 }
 
 /// `f(a[i], b[i])` for every index, into a new vector: an element-wise op of two inputs, in chunks on the pool.
 pub fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "element-wise inputs must be equally long");
-    let mut out = vec![0.0; a.len()];
-    for_chunks([&mut out], |start, [out]| {
+    let write = move |start: usize, out: &mut [MaybeUninit<f32>]| {
         for ((out, &x), &y) in out.iter_mut().zip(&a[start..]).zip(&b[start..]) {
-            *out = f(x, y);
+            out.write(f(x, y));
         }
-    });
-    out
+    };
+    // SAFETY: a and b are as long as the output, so each chunk's zip runs to the chunk's end.
+    unsafe { collect(a.len(), write) }
+}
+
+/// `f(i)` for every index `i < len`, into a new vector, in chunks on the pool.
+pub fn from_fn(len: usize, f: impl Fn(usize) -> f32 + Sync) -> Vec<f32> {
+    let write = move |start: usize, out: &mut [MaybeUninit<f32>]| {
+        for (i, out) in out.iter_mut().enumerate() {
+            out.write(f(start + i));
+        }
+    };
+    // SAFETY: the loop visits every value of the chunk.
+    unsafe { collect(len, write) }
 }
 
 /// `f(a[i])` for every index, into a new vector ([`map2`] of one input).
@@ -54,7 +79,7 @@ pub fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
 /// Make `work` a `move` closure: what it captures by reference (a local slice, a constant) is read through a
 /// pointer the compiler cannot tell apart from the outputs, so it is reloaded after every store and the loop
 /// does not vectorise (Adam's update ran 4 times slower so).
-pub fn for_blocks<const N: usize>(outputs: [&mut [f32]; N], block: usize, work: impl Fn(usize, [&mut [f32]; N]) + Sync) {
+pub fn for_blocks<T: Send, const N: usize>(outputs: [&mut [T]; N], block: usize, work: impl Fn(usize, [&mut [T]; N]) + Sync) {
     let len = outputs.first().map_or(0, |o| o.len());
     assert!(outputs.iter().all(|o| o.len() == len), "the outputs must be equally long");
     assert!(block > 0 && len.is_multiple_of(block), "the outputs must hold whole blocks");
@@ -132,6 +157,16 @@ mod tests {
         assert!(a.iter().enumerate().all(|(i, &v)| v == i as f32));
         assert!(b.iter().all(|&v| v == 1.0));
         assert!(c.iter().enumerate().all(|(i, &v)| v == 2.0 * i as f32));
+    }
+
+    #[test]
+    fn new_vectors_hold_every_value_however_they_are_split() {
+        for n in [0, 7, 3 * MIN_PER_THREAD + 5] {
+            let from_index = from_fn(n, |i| i as f32 * 0.5);
+            assert_eq!(from_index, (0..n).map(|i| i as f32 * 0.5).collect::<Vec<_>>());
+            let sums = map2(&from_index, &from_index, |x, y| x + y + 1.0);
+            assert_eq!(sums, (0..n).map(|i| i as f32 + 1.0).collect::<Vec<_>>());
+        }
     }
 
     #[test]

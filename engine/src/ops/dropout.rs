@@ -66,17 +66,9 @@ impl Dropout {
         }
         let keeps = CounterUniform::new(self.seed).at_least_p(self.p);
         let (n, scale) = (x.data().len(), self.scale());
-        let (mut y, mut mask) = (vec![0.0; n], vec![0.0; n]);
-        // Each element's draw depends only on its index, so the chunks can be drawn on separate threads. (`move`:
-        // values copied into the closure stay in registers; read through references they would be reloaded after
-        // every store.)
-        let x = x.data();
-        parallel::for_chunks([&mut y, &mut mask], move |start, [y, mask]| {
-            for (i, ((y, mask), &x)) in y.iter_mut().zip(mask.iter_mut()).zip(&x[start..]).enumerate() {
-                *mask = if keeps.at((start + i) as u32) { 1.0 } else { 0.0 };
-                *y = x * *mask * scale;
-            }
-        });
+        // Each element's draw depends only on its index, so the chunks can be drawn on separate threads.
+        let mask = parallel::from_fn(n, move |i| if keeps.at(i as u32) { 1.0 } else { 0.0 });
+        let y = parallel::map2(x.data(), &mask, move |x, keep| x * keep * scale);
         (Tensor::new(self.shape.clone(), y).expect("same size"), Tensor::new(self.shape.clone(), mask).expect("same size"))
     }
 

@@ -109,17 +109,16 @@ impl StridedMatmul {
     /// The product on the CPU, one [`sgemm`] per batch (`C` is laid down first, then the product added).
     pub fn run(&self, a: &[f32], b: &[f32], c: Option<&[f32]>) -> Vec<f32> {
         let (m, n) = (self.m, self.n);
-        let mut out = vec![0.0; self.out_batches() * m * n];
-        let mut beta = match (self.c, c) {
+        let (mut out, mut beta) = match (self.c, c) {
             (Some((rs, cs)), Some(c)) => {
-                for (i, row) in out.chunks_mut(n).enumerate() {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        *v = self.beta * c[(i % m) * rs + j * cs];
-                    }
+                // Laid down row by row into an empty vector (not zeroed first: a layer's output can be megabytes).
+                let mut out = Vec::with_capacity(self.out_batches() * m * n);
+                for i in 0..self.out_batches() * m {
+                    out.extend((0..n).map(|j| self.beta * c[(i % m) * rs + j * cs]));
                 }
-                1.0
+                (out, 1.0)
             }
-            _ => 0.0,
+            _ => (vec![0.0; self.out_batches() * m * n], 0.0),
         };
         for batch in 0..self.batches() {
             let view = |data, op: &Operand, strides| View { data, offset: self.offset(batch, strides), row_stride: op.row_stride, col_stride: op.col_stride };
