@@ -74,9 +74,16 @@ impl AdaptiveAvgPool2d {
 
     /// The CPU reference.
     pub fn forward(&self, x: &Tensor) -> Tensor {
+        let plane = self.in_h * self.in_w;
+        if self.out_h == 1 && self.out_w == 1 {
+            // Global average pooling (a CNN's head): each plane's mean, the same sum in the same order as below,
+            // without the windows' bookkeeping for every plane.
+            let means = x.data().chunks(plane).map(|values| values.iter().sum::<f32>() / plane as f32).collect();
+            return Tensor::new(self.out_shape(), means).expect("one mean per plane");
+        }
         let mut y = Tensor::zeros(self.out_shape());
         let mut out = y.data_mut().iter_mut();
-        for plane in x.data().chunks(self.in_h * self.in_w) {
+        for plane in x.data().chunks(plane) {
             for oy in 0..self.out_h {
                 for ox in 0..self.out_w {
                     let (rows, cols) = (Self::range(oy, self.out_h, self.in_h), Self::range(ox, self.out_w, self.in_w));
@@ -93,8 +100,17 @@ impl AdaptiveAvgPool2d {
 
     /// The CPU reference backward.
     pub fn backward(&self, dy: &Tensor) -> Tensor {
+        let plane = self.in_h * self.in_w;
+        if self.out_h == 1 && self.out_w == 1 {
+            // Global pooling: every pixel of a plane gets an equal share of its gradient (added to zero, as below).
+            let mut dx = Vec::with_capacity(self.in_shape().numel());
+            for &g in dy.data() {
+                dx.extend(std::iter::repeat_n(0.0 + g / plane as f32, plane));
+            }
+            return Tensor::new(self.in_shape(), dx).expect("one share per pixel");
+        }
         let mut dx = Tensor::zeros(self.in_shape());
-        let planes = dx.data_mut().chunks_mut(self.in_h * self.in_w).zip(dy.data().chunks(self.out_h * self.out_w));
+        let planes = dx.data_mut().chunks_mut(plane).zip(dy.data().chunks(self.out_h * self.out_w));
         for (plane, grads) in planes {
             for oy in 0..self.out_h {
                 for ox in 0..self.out_w {
@@ -154,7 +170,8 @@ mod tests {
     fn backward_matches_finite_differences() {
         let mut rng = Rng::new(7);
         let x = Tensor::randn([2, 3, 5, 7], &mut rng);
-        let op = AdaptiveAvgPool2d::new(x.shape(), [2, 3]).unwrap();
-        check_gradient(&x, &op.out_shape(), |x| op.forward(x), |dy| op.backward(dy), &mut rng);
+        for op in [AdaptiveAvgPool2d::new(x.shape(), [2, 3]).unwrap(), AdaptiveAvgPool2d::global(x.shape()).unwrap()] {
+            check_gradient(&x, &op.out_shape(), |x| op.forward(x), |dy| op.backward(dy), &mut rng);
+        }
     }
 }

@@ -545,11 +545,12 @@ impl Conv2d {
                     let w = View::rows(w.data(), g * group_out * k, k);
                     sgemm(group_out, k, columns, 1.0, w, View::rows(cols, 0, columns), 0.0, product, g * group_out * columns, columns);
                 }
-                // product is [Cout, (n, p)]; y is [n, Cout, p].
+                // product is [Cout, (n, p)]; y is [n, Cout, p]. (Runs of a few values: copied in a loop, not by a
+                // call to memcpy per run.)
                 let mut y = Vec::with_capacity(self.out_shape().numel());
                 for n in 0..self.batch {
                     for co in 0..self.out_channels {
-                        y.extend_from_slice(&product[co * columns + n * hw..][..hw]);
+                        y.extend(product[co * columns + n * hw..][..hw].iter().copied());
                     }
                 }
                 y
@@ -614,7 +615,8 @@ impl Conv2d {
                 for co in 0..self.out_channels {
                     for n in 0..self.batch {
                         let src = (n * self.out_channels + co) * hw;
-                        dy_matrix[co * columns + n * hw..][..hw].copy_from_slice(&dy.data()[src..src + hw]);
+                        let run = dy_matrix[co * columns + n * hw..][..hw].iter_mut().zip(&dy.data()[src..src + hw]);
+                        run.for_each(|(d, &v)| *d = v);
                     }
                 }
                 for g in 0..groups {
@@ -632,7 +634,7 @@ impl Conv2d {
                     let mut dx = Vec::with_capacity(self.in_shape().numel());
                     for n in 0..self.batch {
                         for c in 0..self.in_channels {
-                            dx.extend_from_slice(&dxc[(c * self.batch + n) * plane..][..plane]);
+                            dx.extend(dxc[(c * self.batch + n) * plane..][..plane].iter().copied());
                         }
                     }
                     dx
