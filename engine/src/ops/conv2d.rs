@@ -31,6 +31,7 @@ use crate::ops::padding::PaddingMode;
 use crate::ops::sum_to::SumTo;
 use crate::shape::{Shape, window_out_len};
 use crate::tensor::Tensor;
+use std::sync::OnceLock;
 
 /// The parameters of a convolution, as a learner sets them.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,6 +133,24 @@ pub struct Conv2d {
     pub out_w: usize,
     /// Whether a bias is added.
     pub has_bias: bool,
+    /// The CPU's gather and scatter tables for small images, built on first use.
+    tables: BatchTables,
+}
+
+/// [`Conv2d::batch_table`] for the input's layout (im2col's gather) and for a channel-major one (col2im's
+/// scatter), kept with the op: a layer keeps its op from one step to the next, and building the tables cost
+/// about as much as using them.
+#[derive(Clone, Debug, Default)]
+struct BatchTables {
+    gather: OnceLock<Vec<u32>>,
+    scatter: OnceLock<Vec<u32>>,
+}
+
+/// The tables follow from the op's other fields, so they never make two ops differ.
+impl PartialEq for BatchTables {
+    fn eq(&self, _: &BatchTables) -> bool {
+        true
+    }
 }
 
 const OP: &str = "conv2d";
@@ -229,6 +248,7 @@ impl Conv2d {
             out_h,
             out_w,
             has_bias: b.is_some(),
+            tables: BatchTables::default(),
         })
     }
 
@@ -472,6 +492,16 @@ impl Conv2d {
         table
     }
 
+    /// The table of [`Conv2d::im2col_batch`], for `[N, Cin, H, W]` images.
+    fn gather_table(&self) -> &[u32] {
+        self.tables.gather.get_or_init(|| self.batch_table(self.in_channels * self.in_h * self.in_w))
+    }
+
+    /// The table of [`Conv2d::col2im_batch`], for its channel-major `[Cin, N, H, W]` gradient.
+    fn scatter_table(&self) -> &[u32] {
+        self.tables.scatter.get_or_init(|| self.batch_table(self.in_h * self.in_w))
+    }
+
     /// im2col of every image of group `g` at once: row `(cg, ky, kx)`, column `(n, oy, ox)`, through
     /// [`Conv2d::batch_table`] for `[N, Cin, H, W]` images. The rows are split across threads.
     fn im2col_batch(&self, x: &[f32], g: usize, table: &[u32], cols: &mut [f32]) {
@@ -538,10 +568,9 @@ impl Conv2d {
             y
         } else {
             let columns = self.batch * hw;
-            let table = self.batch_table(self.in_channels * self.in_h * self.in_w);
             scratch::with_buffers([k * columns, self.out_channels * columns], |[cols, product]| {
                 for g in 0..groups {
-                    self.im2col_batch(x.data(), g, &table, cols);
+                    self.im2col_batch(x.data(), g, self.gather_table(), cols);
                     let w = View::rows(w.data(), g * group_out * k, k);
                     sgemm(group_out, k, columns, 1.0, w, View::rows(cols, 0, columns), 0.0, product, g * group_out * columns, columns);
                 }
@@ -606,9 +635,8 @@ impl Conv2d {
             dx
         } else {
             let columns = self.batch * hw;
-            let table = self.batch_table(self.in_channels * plane);
             // Only what the input's gradient needs when it is asked for: the channel-major table, ∂cols, ∂x.
-            let scatter = input.then(|| self.batch_table(plane));
+            let scatter = input.then(|| self.scatter_table());
             let (dcols, dxc) = if input { (k * columns, self.in_shape().numel()) } else { (0, 0) };
             scratch::with_buffers([k * columns, self.out_channels * columns, dcols, dxc], |[cols, dy_matrix, dcols, dxc]| {
                 // dy as [Cout, (n, p)], the layout of the forward product.
@@ -620,10 +648,10 @@ impl Conv2d {
                     }
                 }
                 for g in 0..groups {
-                    self.im2col_batch(x.data(), g, &table, cols);
+                    self.im2col_batch(x.data(), g, self.gather_table(), cols);
                     let dy_view = View::rows(dy_matrix, g * group_out * columns, columns);
                     sgemm(group_out, columns, k, 1.0, dy_view, View::rows(cols, 0, columns).t(), 0.0, &mut dw, g * group_out * k, k);
-                    if let Some(scatter) = &scatter {
+                    if let Some(scatter) = scatter {
                         sgemm(k, group_out, columns, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, dcols, 0, columns);
                         let group = self.group_in() * self.batch * plane;
                         self.col2im_batch(dcols, scatter, &mut dxc[g * group..][..group]);
