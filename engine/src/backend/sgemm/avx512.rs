@@ -47,9 +47,46 @@ impl MicroKernel for Avx512 {
         }
         let last = first + (kc - 1) * step + (live - 1) * line_stride;
         assert!(last < data.len() && live <= width && panel.len() >= kc * width, "the panel's reads and writes must stay inside");
+        // Eight whole lines whose steps are neighbours (A's rows, 8 to a panel): 8 steps of all 8 at a time by
+        // loads and an in-register transpose, a third of the gathers' cost; the steps left over by gathers.
+        let transposed = if width == 8 && live == 8 && step == 1 { kc / 8 * 8 } else { 0 };
         // SAFETY: the caller guarantees AVX-512; every read is at most `last` (checked) and every write inside the
         // panel (checked).
-        unsafe { gather_panel(data.as_ptr().add(first), line_stride, step, live, kc, width, panel.as_mut_ptr()) }
+        unsafe {
+            let (src, out) = (data.as_ptr().add(first), panel.as_mut_ptr());
+            for kk in (0..transposed).step_by(8) {
+                transpose_8x8(src.add(kk), line_stride, out.add(kk * 8));
+            }
+            if transposed < kc {
+                gather_panel(src.add(transposed), line_stride, step, live, kc - transposed, width, out.add(transposed * width));
+            }
+        }
+    }
+}
+
+/// `out[kk·8 + i] = src[i·line_stride + kk]` for `i, kk < 8`: eight rows of eight loaded, transposed in registers
+/// (pairs interleaved, then quadruples, then halves swapped), and stored as eight steps of eight.
+///
+/// # Safety
+/// The processor has AVX-512F (so AVX), the 8 x 8 block at `src` may be read and the 64 values at `out` written.
+#[target_feature(enable = "avx512f")]
+unsafe fn transpose_8x8(src: *const f32, line_stride: usize, out: *mut f32) {
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(src.add(i * line_stride)));
+        // t[2j], t[2j+1]: rows 2j and 2j+1 interleaved (low and high pairs of each 128-bit half).
+        let t: [__m256; 8] = std::array::from_fn(|j| {
+            let (x, y) = (r[j / 2 * 2], r[j / 2 * 2 + 1]);
+            if j % 2 == 0 { _mm256_unpacklo_ps(x, y) } else { _mm256_unpackhi_ps(x, y) }
+        });
+        // Within each half: steps 4h+0..4h+3 of rows 0-3 (from t[0..4]) and of rows 4-7 (from t[4..8]).
+        let q = |lo: __m256, hi: __m256, upper: bool| if upper { _mm256_shuffle_ps::<0xEE>(lo, hi) } else { _mm256_shuffle_ps::<0x44>(lo, hi) };
+        let u = [q(t[0], t[2], false), q(t[0], t[2], true), q(t[1], t[3], false), q(t[1], t[3], true)];
+        let v = [q(t[4], t[6], false), q(t[4], t[6], true), q(t[5], t[7], false), q(t[5], t[7], true)];
+        for kk in 0..4 {
+            _mm256_storeu_ps(out.add(kk * 8), _mm256_permute2f128_ps::<0x20>(u[kk], v[kk]));
+            _mm256_storeu_ps(out.add((kk + 4) * 8), _mm256_permute2f128_ps::<0x31>(u[kk], v[kk]));
+        }
     }
 }
 
