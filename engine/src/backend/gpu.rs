@@ -397,8 +397,6 @@ impl Gpu {
     }
 }
 
-/// The adapter's name as the browser reports it: wgpu copies only `info.description`, which Chrome leaves empty,
-/// so this falls back to `vendor architecture` (such as `google swiftshader`).
 /// Whether the adapter runs shaders on the CPU: wgpu says so natively (lavapipe is a `Cpu` device); a browser
 /// marks its software adapter as a fallback, or at least names it.
 fn emulated(info: &wgpu::AdapterInfo) -> bool {
@@ -406,6 +404,8 @@ fn emulated(info: &wgpu::AdapterInfo) -> bool {
     info.device_type == wgpu::DeviceType::Cpu || ["swiftshader", "llvmpipe", "lavapipe"].iter().any(|n| name.contains(n))
 }
 
+/// The adapter's name as the browser reports it: wgpu copies only `info.description`, which Chrome leaves empty,
+/// so this falls back to `vendor architecture` (such as `google swiftshader`).
 #[cfg(target_arch = "wasm32")]
 async fn browser_adapter_name() -> Option<String> {
     use js_sys::{Function, Promise, Reflect};

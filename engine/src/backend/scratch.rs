@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-/// Buffers longer than this (16 MiB of floats) are freed after use rather than kept: a large evaluation batch
+/// Buffers longer than this (4 Mi floats, 16 MiB) are freed after use rather than kept: a large evaluation batch
 /// should not leave its working memory behind.
 const KEEP_AT_MOST: usize = 4 << 20;
 
