@@ -58,30 +58,29 @@ impl<B: Backend> Sequential<B> {
 
     /// Runs the layers' backward passes in reverse order; returns the gradient of the input.
     pub fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
-        let mut g = dy.clone();
-        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
-            if let Some(hook) = self.hooks.get_mut(&i) {
-                hook.gradient = Some(g.clone());
-            }
-            g = layer.backward(b, &g);
-        }
-        g
+        self.backward_through(b, dy, true).expect("the input's gradient was asked for")
     }
 
     /// [`Sequential::backward`] without the input's gradient: the first layer stores its parameters' gradients
     /// only (see [`Layer::backward_params`]). What training runs.
     pub fn backward_params(&mut self, b: &B, dy: &B::Tensor) {
+        self.backward_through(b, dy, false);
+    }
+
+    /// The layers' backward passes in reverse order, the first one's with or without its input's gradient.
+    fn backward_through(&mut self, b: &B, dy: &B::Tensor, input: bool) -> Option<B::Tensor> {
         let mut g = dy.clone();
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
             if let Some(hook) = self.hooks.get_mut(&i) {
                 hook.gradient = Some(g.clone());
             }
-            if i == 0 {
+            if i == 0 && !input {
                 layer.backward_params(b, &g);
-            } else {
-                g = layer.backward(b, &g);
+                return None;
             }
+            g = layer.backward(b, &g);
         }
+        Some(g)
     }
 
     /// One row per layer, running `x` through them.
