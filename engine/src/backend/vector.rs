@@ -32,27 +32,31 @@ unsafe fn avx2<R>(work: impl FnOnce() -> R) -> R {
 /// a time, the bounds check doubling as the padding test.
 pub fn gather_or_zero(src: &[f32], offsets: &[u32], out: &mut [f32]) {
     assert_eq!(offsets.len(), out.len(), "one offset per value");
+    // The values the processor's gathers took; the rest (all of them elsewhere) one at a time.
     #[cfg(target_arch = "x86_64")]
-    if src.len() <= i32::MAX as usize && std::arch::is_x86_feature_detected!("avx512f") {
+    let done = if src.len() <= i32::MAX as usize && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F; `src` is short enough for the instruction's signed 32-bit offsets.
-        return unsafe { gather_avx512(src, offsets, out) };
-    }
-    for (d, &o) in out.iter_mut().zip(offsets) {
+        unsafe { gather_avx512(src, offsets, out) }
+    } else {
+        0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for (d, &o) in out[done..].iter_mut().zip(&offsets[done..]) {
         *d = src.get(o as usize).copied().unwrap_or(0.0);
     }
 }
 
-/// [`gather_or_zero`] 16 values at a time.
+/// [`gather_or_zero`] 16 values at a time, for every whole block of 16; returns how many values it wrote.
 ///
 /// # Safety
 /// The CPU must have AVX-512F, and `src.len() <= i32::MAX`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn gather_avx512(src: &[f32], offsets: &[u32], out: &mut [f32]) {
+unsafe fn gather_avx512(src: &[f32], offsets: &[u32], out: &mut [f32]) -> usize {
     use std::arch::x86_64::*;
     let len = _mm512_set1_epi32(src.len() as i32);
-    let mut blocks = out.chunks_exact_mut(16).zip(offsets.chunks_exact(16));
-    for (out, offsets) in &mut blocks {
+    for (out, offsets) in out.chunks_exact_mut(16).zip(offsets.chunks_exact(16)) {
         // SAFETY: 16 offsets are read and 16 values written; only lanes whose offset is below src.len() (compared
         // unsigned, so u32::MAX is never below it) load, and those lie inside src.
         unsafe {
@@ -62,10 +66,7 @@ unsafe fn gather_avx512(src: &[f32], offsets: &[u32], out: &mut [f32]) {
             _mm512_storeu_ps(out.as_mut_ptr(), v);
         }
     }
-    let done = out.len() / 16 * 16;
-    for (d, &o) in out[done..].iter_mut().zip(&offsets[done..]) {
-        *d = src.get(o as usize).copied().unwrap_or(0.0);
-    }
+    out.len() / 16 * 16
 }
 
 #[cfg(test)]
