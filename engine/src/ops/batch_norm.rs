@@ -184,7 +184,8 @@ impl BatchNorm {
         let p = &self.params;
         let n = self.count() as f32;
         let x = x.data();
-        let (mean, invstd, new_mean, new_var) = if p.training {
+        // `m` is the mean spread over a sample's row: the variance needs it before y does.
+        let (mean, m, invstd, new_mean, new_var) = if p.training {
             let mean: Vec<f32> = self.channel_sums(x, x, [], |v, _, []| v).iter().map(|s| s / n).collect();
             let m = self.spread(&mean);
             let var: Vec<f32> = self.channel_sums(x, x, [&m], |v, _, [m]| (v - m) * (v - m)).iter().map(|s| s / n).collect();
@@ -192,13 +193,14 @@ impl BatchNorm {
             let batch_var = |v: f32| if p.unbiased_running_var { v * n / (n - 1.0) } else { v };
             let new_mean = running_mean.data().iter().zip(&mean).map(|(r, m)| (1.0 - p.momentum) * r + p.momentum * m).collect();
             let new_var = running_var.data().iter().zip(&var).map(|(r, v)| (1.0 - p.momentum) * r + p.momentum * batch_var(*v)).collect();
-            (mean, invstd, new_mean, new_var)
+            (mean, m, invstd, new_mean, new_var)
         } else {
             let invstd: Vec<f32> = running_var.data().iter().map(|v| 1.0 / (v + p.eps).sqrt()).collect();
-            (running_mean.data().to_vec(), invstd, running_mean.data().to_vec(), running_var.data().to_vec())
+            let m = self.spread(running_mean.data());
+            (running_mean.data().to_vec(), m, invstd, running_mean.data().to_vec(), running_var.data().to_vec())
         };
         // y = (x − μ)·invstd·γ + β, evaluated in this order everywhere (CPU and GPU).
-        let (m, s, g, b) = (self.spread(&mean), self.spread(&invstd), self.spread(weight.data()), self.spread(bias.data()));
+        let (s, g, b) = (self.spread(&invstd), self.spread(weight.data()), self.spread(bias.data()));
         let y = self.map(x, x, [&m, &s, &g, &b], |v, _, [m, s, g, b]| (v - m) * s * g + b);
         let c = Shape::from([self.channels]);
         let tensor = |v: Vec<f32>| Tensor::new(c.clone(), v).expect("one value per channel");
