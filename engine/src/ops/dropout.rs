@@ -65,17 +65,22 @@ impl Dropout {
             return (x.clone(), Tensor::from_fn(self.shape.clone(), |_| 1.0));
         }
         let keeps = CounterUniform::new(self.seed).at_least_p(self.p);
-        let (n, scale) = (x.data().len(), self.scale());
+        let n = x.data().len();
         // Each element's draw depends only on its index, so the chunks can be drawn on separate threads.
         let mask = parallel::from_fn(n, move |i| if keeps.at(i as u32) { 1.0 } else { 0.0 });
-        let y = parallel::map2(x.data(), &mask, move |x, keep| x * keep * scale);
+        let y = self.masked(x.data(), &mask);
         (Tensor::new(self.shape.clone(), y).expect("same size"), Tensor::new(self.shape.clone(), mask).expect("same size"))
     }
 
     /// The CPU reference backward: `dy · mask · scale` for every value.
     pub fn backward(&self, dy: &Tensor, mask: &Tensor) -> Tensor {
+        Tensor::new(self.shape.clone(), self.masked(dy.data(), mask.data())).expect("same size")
+    }
+
+    /// `value · mask · scale` for every value: the forward applies the mask to x, the backward to dy.
+    fn masked(&self, values: &[f32], mask: &[f32]) -> Vec<f32> {
         let scale = self.scale();
-        Tensor::new(self.shape.clone(), parallel::map2(dy.data(), mask.data(), move |g, m| g * m * scale)).expect("same size")
+        parallel::map2(values, mask, move |v, keep| v * keep * scale)
     }
 
     fn uniforms(&self) -> [u32; 4] {
