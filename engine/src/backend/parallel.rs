@@ -32,14 +32,15 @@ pub fn for_chunks<T: Send, const N: usize>(outputs: [&mut [T]; N], work: impl Fn
     for_blocks(outputs, 1, work);
 }
 
-/// A new vector of `len` values, written chunk by chunk on the pool by `write(start, chunk)`. Not zeroed first:
-/// for the large outputs of element-wise ops, zeroing cost about as much as computing them.
+/// A new vector of `len` values, written chunk by chunk on the pool by `write(start, chunk)`, each chunk whole
+/// blocks of `block` values. Not zeroed first: for the large outputs of element-wise ops, zeroing cost about as
+/// much as computing them.
 ///
 /// # Safety
 /// `write` initialises every value of each chunk it is given.
-unsafe fn collect(len: usize, write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
+unsafe fn collect(len: usize, block: usize, write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
     let mut out = Vec::with_capacity(len);
-    for_chunks([&mut out.spare_capacity_mut()[..len]], move |start, [chunk]| write(start, chunk));
+    for_blocks([&mut out.spare_capacity_mut()[..len]], block, move |start, [chunk]| write(start, chunk));
     // SAFETY: the chunks cover all `len` values, and the caller's `write` initialised each.
     unsafe { out.set_len(len) };
     out
@@ -54,7 +55,7 @@ pub fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32
         }
     };
     // SAFETY: a and b are as long as the output, so each chunk's zip runs to the chunk's end.
-    unsafe { collect(a.len(), write) }
+    unsafe { collect(a.len(), 1, write) }
 }
 
 /// `f(i)` for every index `i < len`, into a new vector, in chunks on the pool.
@@ -65,7 +66,25 @@ pub fn from_fn(len: usize, f: impl Fn(usize) -> f32 + Sync) -> Vec<f32> {
         }
     };
     // SAFETY: the loop visits every value of the chunk.
-    unsafe { collect(len, write) }
+    unsafe { collect(len, 1, write) }
+}
+
+/// `f(i mod row, a[i], b[i])` for every index, into a new vector: [`map2`] for inputs made of rows of `row` values
+/// (the samples of a batch), where `f` also reads a constant per position in the row.
+pub fn map2_rows(a: &[f32], b: &[f32], row: usize, f: impl Fn(usize, f32, f32) -> f32 + Sync) -> Vec<f32> {
+    assert_eq!(a.len(), b.len(), "element-wise inputs must be equally long");
+    assert!(row > 0 && a.len().is_multiple_of(row), "the inputs must hold whole rows");
+    let write = move |start: usize, out: &mut [MaybeUninit<f32>]| {
+        let rows = out.chunks_exact_mut(row).zip(a[start..].chunks_exact(row)).zip(b[start..].chunks_exact(row));
+        for ((out, a), b) in rows {
+            for (i, ((out, &x), &y)) in out.iter_mut().zip(a).zip(b).enumerate() {
+                out.write(f(i, x, y));
+            }
+        }
+    };
+    // SAFETY: chunks hold whole rows (of a and b too, which are as long as the output), so the loops write every
+    // value of each chunk.
+    unsafe { collect(a.len(), row, write) }
 }
 
 /// `f(a[i])` for every index, into a new vector ([`map2`] of one input).
@@ -80,11 +99,17 @@ pub fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
 /// pointer the compiler cannot tell apart from the outputs, so it is reloaded after every store and the loop
 /// does not vectorise (Adam's update ran 4 times slower so).
 pub fn for_blocks<T: Send, const N: usize>(outputs: [&mut [T]; N], block: usize, work: impl Fn(usize, [&mut [T]; N]) + Sync) {
+    for_blocks_weighted(outputs, block, 1, work);
+}
+
+/// [`for_blocks`] for loops that read `weight` inputs for each value they write (a sum over a batch's samples
+/// per value): the number of threads follows the work, not the outputs' length.
+pub fn for_blocks_weighted<T: Send, const N: usize>(outputs: [&mut [T]; N], block: usize, weight: usize, work: impl Fn(usize, [&mut [T]; N]) + Sync) {
     let len = outputs.first().map_or(0, |o| o.len());
     assert!(outputs.iter().all(|o| o.len() == len), "the outputs must be equally long");
     assert!(block > 0 && len.is_multiple_of(block), "the outputs must hold whole blocks");
     let blocks = len / block;
-    let threads = threads_for(len).min(blocks);
+    let threads = threads_for(len.saturating_mul(weight)).min(blocks);
     if threads <= 1 {
         wide(|| work(0, outputs));
         return;
@@ -167,6 +192,22 @@ mod tests {
             let sums = map2(&from_index, &from_index, |x, y| x + y + 1.0);
             assert_eq!(sums, (0..n).map(|i| i as f32 + 1.0).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn rows_see_their_position_and_weighted_loops_cover_every_value() {
+        // Rows of 1000 values, enough of them to share out, with a ragged last chunk.
+        let row = 1000;
+        let n = (3 * MIN_PER_THREAD / row + 5) * row;
+        let a: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let out = map2_rows(&a, &a, row, |i, x, y| x + y + (i * 10_000) as f32);
+        assert!(out.iter().enumerate().all(|(j, &v)| v == 2.0 * j as f32 + ((j % row) * 10_000) as f32));
+        // A short output with much work per value: still every value once.
+        let mut short = vec![0.0; 100];
+        for_blocks_weighted([&mut short], 1, MIN_PER_THREAD, |start, [chunk]| {
+            chunk.iter_mut().enumerate().for_each(|(i, v)| *v += (start + i) as f32);
+        });
+        assert!(short.iter().enumerate().all(|(i, &v)| v == i as f32));
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! Shapes: `x [N, C, ...]` (1d: `[N, C]` or `[N, C, L]`; 2d: `[N, C, H, W]`), parameters and statistics `[C]`.
 
 use crate::backend::gpu::{Gpu, GpuTensor};
+use crate::backend::parallel;
 use crate::backend::{Backend, DeviceTensor};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::shape::Shape;
@@ -152,16 +153,20 @@ impl BatchNorm {
     /// Per-channel sums of `g(x, y, k)` over the batch and every position, `k` holding the [`BatchNorm::spread`]
     /// constants at that position, in two steps: first the samples are added up row by row (`acc[i] =
     /// Σₙ g(a[n, i], b[n, i], k[i])`: whole rows at a time, which vectorise and keep no long chain of dependent
-    /// additions), then each channel's `S` positions. For `[N, C]` the second step is empty.
-    fn channel_sums<const K: usize>(&self, a: &[f32], b: &[f32], k: [&[f32]; K], g: impl Fn(f32, f32, [f32; K]) -> f32) -> Vec<f32> {
+    /// additions; the threads take a range of positions `i` each, so the order of the additions is the same
+    /// however many there are), then each channel's `S` positions. For `[N, C]` the second step is empty.
+    fn channel_sums<const K: usize>(&self, a: &[f32], b: &[f32], k: [&[f32]; K], g: impl Fn(f32, f32, [f32; K]) -> f32 + Sync) -> Vec<f32> {
         let row = self.channels * self.spatial;
         let k = k.map(|k| &k[..row]);
         let mut acc = vec![0.0; row];
-        for (ra, rb) in a.chunks_exact(row).zip(b.chunks_exact(row)) {
-            for (i, ((s, &x), &y)) in acc.iter_mut().zip(ra).zip(rb).enumerate() {
-                *s += g(x, y, k.map(|k| k[i]));
+        parallel::for_blocks_weighted([&mut acc], 1, self.batch, move |start, [acc]| {
+            let k = k.map(|k| &k[start..][..acc.len()]);
+            for (ra, rb) in a.chunks_exact(row).zip(b.chunks_exact(row)) {
+                for (i, ((s, &x), &y)) in acc.iter_mut().zip(&ra[start..]).zip(&rb[start..]).enumerate() {
+                    *s += g(x, y, k.map(|k| k[i]));
+                }
             }
-        }
+        });
         if self.spatial == 1 {
             return acc;
         }
@@ -169,14 +174,10 @@ impl BatchNorm {
     }
 
     /// `f(x, y, k)` for every value, in memory order, into a new vector; `k` as in [`BatchNorm::channel_sums`].
-    fn map<const K: usize>(&self, a: &[f32], b: &[f32], k: [&[f32]; K], f: impl Fn(f32, f32, [f32; K]) -> f32) -> Vec<f32> {
+    fn map<const K: usize>(&self, a: &[f32], b: &[f32], k: [&[f32]; K], f: impl Fn(f32, f32, [f32; K]) -> f32 + Sync) -> Vec<f32> {
         let row = self.channels * self.spatial;
         let k = k.map(|k| &k[..row]);
-        let mut out = Vec::with_capacity(a.len());
-        for (ra, rb) in a.chunks_exact(row).zip(b.chunks_exact(row)) {
-            out.extend(ra.iter().zip(rb).enumerate().map(|(i, (&x, &y))| f(x, y, k.map(|k| k[i]))));
-        }
-        out
+        parallel::map2_rows(a, b, row, move |i, x, y| f(x, y, k.map(|k| k[i])))
     }
 
     /// The CPU reference.
@@ -355,6 +356,31 @@ mod tests {
         // The running mean moved a tenth of the way to the batch mean.
         let expected = 0.9 * rm.data()[0] + 0.1 * out.mean.data()[0];
         assert!((out.running_mean.data()[0] - expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn batches_large_enough_for_several_threads_sum_in_the_serial_order() {
+        // 256 samples of 4 channels x 64 positions: enough work to share out (the threads take ranges of positions).
+        let mut rng = Rng::new(10);
+        let (batch, channels, spatial) = (256, 4, 64);
+        let x = Tensor::randn([batch, channels, 8, 8], &mut rng);
+        let c = Shape::from([channels]);
+        let op = BatchNorm::new(&BatchNormParams::default(), x.shape(), &[&c, &c, &c, &c]).unwrap();
+        let (ones, zeros) = (Tensor::from_fn([channels], |_| 1.0), Tensor::zeros([channels]));
+        let out = op.forward(&x, &ones, &zeros, &zeros, &ones);
+        // The documented order: each position summed over the samples in turn, then each channel's positions.
+        let row = channels * spatial;
+        let mut by_position = vec![0.0f32; row];
+        for sample in x.data().chunks(row) {
+            by_position.iter_mut().zip(sample).for_each(|(s, &v)| *s += v);
+        }
+        let means: Vec<f32> = by_position.chunks(spatial).map(|p| p.iter().sum::<f32>() / (batch * spatial) as f32).collect();
+        assert_eq!(out.mean.data(), &means[..], "bit for bit the serial sums");
+        // And every value of y is the element-wise formula at its own channel.
+        for (i, (&y, &v)) in out.y.data().iter().zip(x.data()).enumerate() {
+            let ch = i / spatial % channels;
+            assert_eq!(y, (v - out.mean.data()[ch]) * out.invstd.data()[ch] * 1.0 + 0.0, "value {i}");
+        }
     }
 
     #[test]
