@@ -67,6 +67,11 @@ pub fn Speed() -> impl IntoView {
                 "Rossmann model, a 512x512 matrix product, and a convolution forward and backward. Each result is "
                 "first checked against the CPU's, then timed five times after a warm-up."
             </p>
+            <p class="note">
+                "Matrix products on the CPU: "
+                <span data-testid="cpu-kernel">{engine::backend::sgemm::Kernel::best().describe()}</span>
+                "."
+            </p>
             <button type="button" data-testid="run-speed-test" on:click=run disabled=move || state.get() == "running">
                 {move || if state.get() == "running" { "Running…" } else { "Run the speed test" }}
             </button>

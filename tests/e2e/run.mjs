@@ -35,9 +35,23 @@ async function browser(webgpu) {
   return browsers[key];
 }
 
+/** Makes `WebAssembly.validate` refuse modules with `f32x4.relaxed_madd`, as a browser without relaxed SIMD does
+ * (Safari): the site's loader then picks the baseline build. */
+function hideRelaxedSimd() {
+  const validate = WebAssembly.validate;
+  WebAssembly.validate = (source) => {
+    const bytes = ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength) : new Uint8Array(source);
+    for (let i = 0; i + 2 < bytes.length; i += 1) {
+      if (bytes[i] === 253 && bytes[i + 1] === 133 && bytes[i + 2] === 2) return false;
+    }
+    return validate(source);
+  };
+}
+
 /** Opens `path` in a fresh context, recording everything that counts as a problem. */
-async function open(path, { webgpu = true } = {}) {
+async function open(path, { webgpu = true, relaxedSimd = true } = {}) {
   const context = await (await browser(webgpu)).newContext({ viewport: { width: 1280, height: 900 } });
+  if (!relaxedSimd) await context.addInitScript(hideRelaxedSimd);
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   const problems = [];
@@ -150,22 +164,39 @@ test('RGB makes three channels, and the padding mode changes the border', async 
   return problems;
 });
 
-test('without WebGPU the page says so and the CPU computes the same numbers', async () => {
+test('without WebGPU the page says so and the CPU computes the same numbers, in both builds of the app', async () => {
   const gpu = await open('/kernels');
   const gpuSum = Number(await nextResult(gpu.page));
   const gpuPixels = await pixels(gpu.page, 'output-canvas');
-  const cpu = await open('/kernels', { webgpu: false });
-  const cpuSum = Number(await nextResult(cpu.page));
-  assert(await text(cpu.page, 'backend') === 'CPU', `backend label is "${await text(cpu.page, 'backend')}"`);
-  const notice = await text(cpu.page, 'webgpu-notice');
-  assert(notice.includes('WebGPU is not available'), `notice says "${notice}"`);
-  assert(Math.abs(gpuSum - cpuSum) <= 1e-4 * Math.abs(cpuSum) + 1e-3, `sums differ: WebGPU ${gpuSum}, CPU ${cpuSum}`);
-  const cpuPixels = await pixels(cpu.page, 'output-canvas');
-  const worst = cpuPixels.reduce((m, v, i) => Math.max(m, Math.abs(v - gpuPixels[i])), 0);
-  assert(worst <= 1, `pixels differ by up to ${worst} levels between WebGPU and CPU`);
+  const problems = [...gpu.problems];
+  for (const relaxedSimd of [true, false]) {
+    const build = relaxedSimd ? 'relaxed-SIMD build' : 'baseline build';
+    const cpu = await open('/kernels', { webgpu: false, relaxedSimd });
+    const cpuSum = Number(await nextResult(cpu.page));
+    assert(await text(cpu.page, 'backend') === 'CPU', `${build}: backend label is "${await text(cpu.page, 'backend')}"`);
+    const notice = await text(cpu.page, 'webgpu-notice');
+    assert(notice.includes('WebGPU is not available'), `${build}: notice says "${notice}"`);
+    assert(Math.abs(gpuSum - cpuSum) <= 1e-4 * Math.abs(cpuSum) + 1e-3, `${build}: sums differ: WebGPU ${gpuSum}, CPU ${cpuSum}`);
+    const cpuPixels = await pixels(cpu.page, 'output-canvas');
+    const worst = cpuPixels.reduce((m, v, i) => Math.max(m, Math.abs(v - gpuPixels[i])), 0);
+    assert(worst <= 1, `${build}: pixels differ by up to ${worst} levels between WebGPU and CPU`);
+    await cpu.close();
+    problems.push(...cpu.problems);
+  }
   await gpu.close();
-  await cpu.close();
-  return [...gpu.problems, ...cpu.problems];
+  return problems;
+});
+
+test('/speed says which matrix-product kernel the loader chose: relaxed SIMD where the browser has it', async () => {
+  const problems = [];
+  for (const [relaxedSimd, expected] of [[true, 'fused multiply-adds (relaxed SIMD)'], [false, 'no relaxed SIMD']]) {
+    const { page, problems: seen, close } = await open('/speed', { relaxedSimd });
+    const kernel = await text(page, 'cpu-kernel');
+    assert(kernel.includes(expected), `with relaxed SIMD ${relaxedSimd ? 'available' : 'hidden'} the page says "${kernel}"`);
+    await close();
+    problems.push(...seen);
+  }
+  return problems;
 });
 
 test('an unknown address says so and links home', async () => {

@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: everything a newcomer needs, from a fresh machine to a served site and a test run.
 //! Uses only the standard library, so it builds in seconds before anything is installed.
 
+mod dist;
 mod server;
 mod setup;
 mod test;
@@ -100,7 +101,7 @@ pub fn execute(cmd: &mut Command) -> Result<(), String> {
 
 /// The release build of the site into dist/.
 fn dist() -> Result<(), String> {
-    execute(command("trunk").args(["build", "--release"]))
+    dist::build()
 }
 
 fn serve(args: &[String]) -> Result<(), String> {

@@ -96,6 +96,19 @@ impl Kernel {
         }
     }
 
+    /// What the implementation is, in words (the speed page shows it).
+    pub fn describe(self) -> &'static str {
+        match self {
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128", feature = "relaxed-simd"))]
+            Kernel::Simd128 => "WebAssembly SIMD with fused multiply-adds (relaxed SIMD)",
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(feature = "relaxed-simd")))]
+            Kernel::Simd128 => "WebAssembly SIMD, a multiply and an add for each multiply-add (no relaxed SIMD)",
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => "AVX-512",
+            Kernel::MatrixMultiply => "the matrixmultiply crate",
+        }
+    }
+
     /// The implementation's tile of C, rows x columns: threads split C into runs of whole tiles. (The crate's
     /// tiles are at most 16 x 16 and divide 16.)
     fn tile(self) -> (usize, usize) {

@@ -5,9 +5,11 @@ use crate::backend::{DeviceTensor, parallel};
 use crate::backend::gpu::{Gpu, GpuTensor};
 use crate::tensor::Tensor;
 
-/// The CPU reference (on the pool natively: each value on its own).
+/// The CPU reference (on the pool natively: each value on its own). Written as a comparison and a choice, which
+/// vectorise to two instructions on every processor; `v.max(0.0)` gives the same values (NaN becomes 0 in both),
+/// but its NaN rule costs several instructions in WebAssembly SIMD without relaxed SIMD.
 pub fn forward(x: &Tensor) -> Tensor {
-    Tensor::new(x.shape().clone(), parallel::map(x.data(), |v| v.max(0.0))).expect("same size")
+    Tensor::new(x.shape().clone(), parallel::map(x.data(), |v| if v > 0.0 { v } else { 0.0 })).expect("same size")
 }
 
 /// The CPU reference backward.
@@ -38,8 +40,9 @@ mod tests {
 
     #[test]
     fn clips_negatives_and_blocks_their_gradient() {
+        let x = Tensor::new([5], vec![-1.0, 0.0, 0.5, 2.0, f32::NAN]).unwrap();
+        assert_eq!(forward(&x).data(), &[0.0, 0.0, 0.5, 2.0, 0.0], "NaN becomes 0, as max(NaN, 0) does");
         let x = Tensor::new([4], vec![-1.0, 0.0, 0.5, 2.0]).unwrap();
-        assert_eq!(forward(&x).data(), &[0.0, 0.0, 0.5, 2.0]);
         assert_eq!(backward(&x, &Tensor::new([4], vec![1.0; 4]).unwrap()).data(), &[0.0, 0.0, 1.0, 1.0]);
     }
 
