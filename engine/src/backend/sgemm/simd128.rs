@@ -8,7 +8,9 @@
 //! `relaxed-simd` feature the tile is built with relaxed SIMD's `f32x4.relaxed_madd` instead, one instruction where
 //! the processor has FMA. A module that holds a relaxed instruction does not load at all in a browser without
 //! relaxed SIMD (Safari), so the site is built twice and its loader picks the build the browser validates
-//! (xtask's `dist`); only this kernel differs between the two.
+//! (xtask's `dist`). WebAssembly has no per-function features, so LLVM lets every function of the relaxed build
+//! use relaxed SIMD: where Rust's `f32::min`/`max` vectorise it picks `f32x4.relaxed_min`/`max`, whose results
+//! differ from the baseline's only for NaN and signed-zero inputs.
 
 use super::packed::MicroKernel;
 use core::arch::wasm32::*;
