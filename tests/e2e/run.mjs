@@ -187,6 +187,35 @@ test('without WebGPU the page says so and the CPU computes the same numbers, in 
   return problems;
 });
 
+test('/channels: four kernels give the same channels on the CPU, in both builds, as on WebGPU', async () => {
+  // Four output channels make the convolution's product several rows tall, so the CPU computes it with the
+  // packed product's micro-kernel (a single channel takes the one-row path): relaxed SIMD's fused multiply-add in
+  // one build, a multiply and an add in the other.
+  const channelSums = async (options, label) => {
+    const { page, problems, close } = await open('/channels?kernels=4&y=30&x=40&bias=0.1', options);
+    await page.waitForFunction(() => [0, 1, 2, 3].every((k) => document.querySelector(`[data-testid="output-canvas-${k}"]`)?.dataset.sum !== undefined));
+    const expected = options.webgpu === false ? 'CPU' : 'WebGPU';
+    assert((await text(page, 'backend')).includes(expected), `${label}: computed on "${await text(page, 'backend')}"`);
+    const t = await traceNumbers(page, 'trace-product');
+    assert(Math.abs(t.output - t.engine) <= 2e-4, `${label}: the trace gives ${t.output}, the engine ${t.engine}`);
+    const sums = [];
+    for (let k = 0; k < 4; k += 1) sums.push(Number(await attr(page, `output-canvas-${k}`, 'data-sum')));
+    await close();
+    return { sums, problems };
+  };
+  const gpu = await channelSums({}, 'WebGPU');
+  const problems = [...gpu.problems];
+  for (const relaxedSimd of [true, false]) {
+    const label = relaxedSimd ? 'relaxed-SIMD build' : 'baseline build';
+    const cpu = await channelSums({ webgpu: false, relaxedSimd }, label);
+    cpu.sums.forEach((sum, k) => {
+      assert(Math.abs(sum - gpu.sums[k]) <= 1e-4 * Math.abs(sum) + 1e-3, `${label}: channel ${k} sums to ${sum}, on WebGPU ${gpu.sums[k]}`);
+    });
+    problems.push(...cpu.problems);
+  }
+  return problems;
+});
+
 test('/speed says which matrix-product kernel the loader chose: relaxed SIMD where the browser has it', async () => {
   const problems = [];
   for (const [relaxedSimd, expected] of [[true, 'fused multiply-adds (relaxed SIMD)'], [false, 'no relaxed SIMD']]) {
