@@ -32,8 +32,9 @@ const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? 
 try {
   // The release build's size, as Chromium downloads it: dist/ holds two builds of the app (see xtask's dist.rs),
   // and Chromium, which has relaxed SIMD, loads the relaxed one and never the baseline's script and wasm.
-  const relaxed = files(DIST).some((f) => basename(f).startsWith('relaxed-app-'));
-  const all = files(DIST).filter((f) => !relaxed || !/^app-.*\.(js|wasm)$/.test(basename(f)));
+  const built = files(DIST);
+  const relaxed = built.some((f) => basename(f).startsWith('relaxed-app-'));
+  const all = built.filter((f) => !relaxed || !/^app-.*\.(js|wasm)$/.test(basename(f)));
   const wasm = all.find((f) => f.endsWith('.wasm'));
   const wasmBytes = statSync(wasm).size;
   const gz = (f) => gzipSync(readFileSync(f), { level: 9 }).length;

@@ -48,6 +48,9 @@ function hideRelaxedSimd() {
   };
 }
 
+/** The two builds of the app (see xtask's dist.rs), as `open`'s option and as test messages name them. */
+const BUILDS = [{ relaxedSimd: true, name: 'relaxed-SIMD build' }, { relaxedSimd: false, name: 'baseline build' }];
+
 /** Opens `path` in a fresh context, recording everything that counts as a problem. */
 async function open(path, { webgpu = true, relaxedSimd = true } = {}) {
   const context = await (await browser(webgpu)).newContext({ viewport: { width: 1280, height: 900 } });
@@ -169,8 +172,7 @@ test('without WebGPU the page says so and the CPU computes the same numbers, in 
   const gpuSum = Number(await nextResult(gpu.page));
   const gpuPixels = await pixels(gpu.page, 'output-canvas');
   const problems = [...gpu.problems];
-  for (const relaxedSimd of [true, false]) {
-    const build = relaxedSimd ? 'relaxed-SIMD build' : 'baseline build';
+  for (const { relaxedSimd, name: build } of BUILDS) {
     const cpu = await open('/kernels', { webgpu: false, relaxedSimd });
     const cpuSum = Number(await nextResult(cpu.page));
     assert(await text(cpu.page, 'backend') === 'CPU', `${build}: backend label is "${await text(cpu.page, 'backend')}"`);
@@ -205,8 +207,7 @@ test('/channels: four kernels give the same channels on the CPU, in both builds,
   };
   const gpu = await channelSums({}, 'WebGPU');
   const problems = [...gpu.problems];
-  for (const relaxedSimd of [true, false]) {
-    const label = relaxedSimd ? 'relaxed-SIMD build' : 'baseline build';
+  for (const { relaxedSimd, name: label } of BUILDS) {
     const cpu = await channelSums({ webgpu: false, relaxedSimd }, label);
     cpu.sums.forEach((sum, k) => {
       assert(Math.abs(sum - gpu.sums[k]) <= 1e-4 * Math.abs(sum) + 1e-3, `${label}: channel ${k} sums to ${sum}, on WebGPU ${gpu.sums[k]}`);
