@@ -59,9 +59,14 @@ impl Measurement {
 
     /// The measurement as a JSON object (BENCH.md's fields, plus the warm-up and any error).
     pub fn json(&self) -> String {
+        self.json_with("")
+    }
+
+    /// [`Measurement::json`] with more fields (`extra`: `,"name":value` pairs) at the end.
+    pub fn json_with(&self, extra: &str) -> String {
         let error = self.error.as_ref().map_or(String::new(), |e| format!(",\"error\":{}", json_string(e)));
         format!(
-            "{{\"workload\":\"{}\",\"backend\":\"{}\",\"unit\":\"{}\",\"median\":{:.3},\"min\":{:.3},\"max\":{:.3},\"runs\":{},\"first_run_ms\":{:.2}{error}}}",
+            "{{\"workload\":\"{}\",\"backend\":\"{}\",\"unit\":\"{}\",\"median\":{:.3},\"min\":{:.3},\"max\":{:.3},\"runs\":{},\"first_run_ms\":{:.2}{error}{extra}}}",
             self.workload,
             self.backend,
             self.unit,
@@ -87,6 +92,23 @@ pub fn json_string(s: &str) -> String {
         }
     }
     out + "\""
+}
+
+thread_local! {
+    /// What runs after each timed run on this thread (see [`interleave`]).
+    static BETWEEN_RUNS: std::cell::RefCell<Option<Box<dyn FnMut(&'static str)>>> = std::cell::RefCell::new(None);
+}
+
+/// Calls `between(workload)` after each timed run of every workload on this thread, until [`stop_interleaving`]:
+/// a peer library measured run for run with ours (`cargo xtask bench --pytorch`) sees the same spells of a shared,
+/// noisy machine, so the ratio of the two medians means something even where each median swings.
+pub fn interleave(between: impl FnMut(&'static str) + 'static) {
+    BETWEEN_RUNS.with(|hook| *hook.borrow_mut() = Some(Box::new(between)));
+}
+
+/// Ends [`interleave`].
+pub fn stop_interleaving() {
+    BETWEEN_RUNS.with(|hook| *hook.borrow_mut() = None);
 }
 
 /// Runs `work(1)` once to warm up and `runs` times timed; each run processes `amount` units (images, rows, FLOP)
@@ -120,6 +142,11 @@ where
             return m;
         }
         m.rates.push(amount * reps as f64 / ((now_ms() - start) / 1000.0).max(1e-9));
+        BETWEEN_RUNS.with(|hook| {
+            if let Some(between) = hook.borrow_mut().as_mut() {
+                between(workload);
+            }
+        });
     }
     m
 }
@@ -400,4 +427,24 @@ pub async fn run_all<B: Backend>(b: &B, backend: &str, inputs: &KernelInputs, ru
         results.push(conv_bwd(b, backend, inputs, runs, gpu_like).await);
     }
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interleaved_peer_runs_once_after_each_timed_run_until_stopped() {
+        let calls = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let seen = std::rc::Rc::clone(&calls);
+        interleave(move |workload| seen.borrow_mut().push(workload));
+        let inputs = KernelInputs::new(false);
+        let m = pollster::block_on(gemm_512(&crate::Cpu, "cpu", &inputs, 3, false));
+        assert_eq!(m.rates.len(), 3);
+        // Not after the warm-up: the peer warms up on its own.
+        assert_eq!(*calls.borrow(), vec!["gemm_512"; 3]);
+        stop_interleaving();
+        pollster::block_on(gemm_512(&crate::Cpu, "cpu", &inputs, 2, false));
+        assert_eq!(calls.borrow().len(), 3, "no calls once stopped");
+    }
 }

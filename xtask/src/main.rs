@@ -22,8 +22,9 @@ usage: cargo xtask <command>
                         run the ONNX and PyTorch reference cases in DIR (default ../shared/conformance)
   train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X]
                         train a lesson's model natively; the last line is a JSON summary
-  bench [--json FILE] [--runs N] [--backend cpu|gpu] [--workload NAME]
-                        the benchmark workloads of ../shared/BENCH.md on the native backends
+  bench [--json FILE] [--runs N] [--backend cpu|gpu] [--workload NAME] [--pytorch PYTHON]
+                        the benchmark workloads of ../shared/BENCH.md on the native backends; with --pytorch,
+                        PyTorch in that Python runs each workload after each CPU run, and the ratios are printed
   bench --browser [--json FILE]
                         the same workloads in headless Chromium (wasm CPU and WebGPU), with the page's size
                         and load time";
