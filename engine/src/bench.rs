@@ -94,9 +94,12 @@ pub fn json_string(s: &str) -> String {
     out + "\""
 }
 
+/// What [`interleave`] runs after each timed run, given the workload's name.
+type BetweenRuns = Box<dyn FnMut(&'static str)>;
+
 thread_local! {
     /// What runs after each timed run on this thread (see [`interleave`]).
-    static BETWEEN_RUNS: std::cell::RefCell<Option<Box<dyn FnMut(&'static str)>>> = std::cell::RefCell::new(None);
+    static BETWEEN_RUNS: std::cell::RefCell<Option<BetweenRuns>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Calls `between(workload)` after each timed run of every workload on this thread, until [`stop_interleaving`]:
