@@ -1045,6 +1045,29 @@ mod tests {
     }
 
     #[test]
+    fn same_size_outputs_at_stride_one_equal_the_reference_loops_in_every_padding_mode() {
+        // The lessons' and the bench's convolutions: stride 1 across and an output as wide as the input, image by
+        // image. Every padding mode (reflection and replication read rows out of order at the edges), dilation 2,
+        // and a vertical stride of 2 (consecutive output rows read every other input row).
+        let mut rng = Rng::new(25);
+        let configs = [
+            Conv2dParams::default().padding(1),
+            Conv2dParams::default().padding(2).dilation(2),
+            Conv2dParams { stride: [2, 1], ..Conv2dParams::default().padding(1) },
+        ];
+        for mode in PaddingMode::ALL {
+            for p in &configs {
+                let p = Conv2dParams { padding_mode: mode, ..p.clone() };
+                let (x, w) = (Tensor::randn([2, 3, 36, 20], &mut rng), Tensor::randn([4, 3, 3, 3], &mut rng));
+                let op = Conv2d::new(&p, x.shape(), w.shape(), None).unwrap();
+                assert!(op.per_image() && op.out_shape().dims()[3] == 20, "{p:?}: image by image, as wide as the input");
+                let close = |a: &Tensor, b: &Tensor| a.data().iter().zip(b.data()).all(|(x, y)| (x - y).abs() < 1e-4 * (1.0 + y.abs()));
+                assert!(close(&op.forward_fast(&x, &w, None), &op.forward(&x, &w, None)), "{p:?} forward");
+            }
+        }
+    }
+
+    #[test]
     fn the_threaded_batch_path_equals_the_reference_loops() {
         // Small images (the digits model's second convolution) take the whole-batch path; 64 images of 16 channels
         // give 147,456 column values and 65,536 input values, enough for im2col and col2im to split them.
