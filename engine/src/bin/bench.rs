@@ -141,6 +141,7 @@ mod native {
         }
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let peer = match &python {
+            Some(_) if only.as_deref() == Some("gpu") => return Err("--pytorch compares PyTorch with the CPU backend: leave out --backend gpu".into()),
             Some(python) => {
                 let script = include_str!("pytorch_peer.py");
                 let peer = Peer::start("PyTorch", python, &["-c", script, &threads.to_string()]).map_err(|e| format!("--pytorch {python}: {e}; {INSTALL_PYTORCH}"))?;
@@ -206,7 +207,7 @@ mod native {
             let entry = |m: &Measurement| match against(m) {
                 Some((p, theirs)) => {
                     let vs = ratio(m, theirs).map_or(String::new(), |r| format!(",\"vs_pytorch\":{r:.3}"));
-                    m.json_with(&format!(",\"pytorch\":{},\"pytorch_version\":{}{vs}", theirs.json(), json_string(&p.name)))
+                    m.json_with(&format!(",\"pytorch\":{},\"peer\":{}{vs}", theirs.json(), json_string(&p.name)))
                 }
                 None => m.json(),
             };
