@@ -286,7 +286,7 @@ impl Gpu {
     pub fn fits_in_binding(&self, numel: usize) -> bool {
         let size = ((numel.max(1) * 4) as u64).next_power_of_two();
         let limits = self.device.limits();
-        size <= u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size)
+        size <= limits.max_storage_buffer_binding_size.min(limits.max_buffer_size)
     }
 
     /// The most workgroups a dispatch may have along one axis.

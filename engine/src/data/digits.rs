@@ -11,7 +11,7 @@ const RECORD: usize = 65;
 
 /// Reads `digits_u8.bin`; pixels become 0..1 (`/ 16`).
 pub fn parse(bytes: &[u8]) -> Result<ImageSet> {
-    if bytes.is_empty() || bytes.len() % RECORD != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
         return Err(OpError::new("digits", ErrorKind::Length, "this is not the digits file")
             .expected(format!("a multiple of {RECORD} bytes (a label and 64 pixels per image)"))
             .given(format!("{} bytes", bytes.len()))

@@ -141,22 +141,22 @@ impl RossmannTable {
         // Each state's holidays: public days (type a), Easter (b) and Christmas (c); school holidays.
         let mut holiday = vec![vec![0usize; days]; STATES.len()];
         let mut school = vec![vec![false; days]; STATES.len()];
-        for s in 0..STATES.len() {
-            for d in 0..days {
+        for (state_holidays, state_school) in holiday.iter_mut().zip(&mut school) {
+            for (d, kind) in state_holidays.iter_mut().enumerate() {
                 let (_, month, dom, _) = calendar(d);
                 if (month == 12 && (25..=26).contains(&dom)) || (month == 1 && dom == 1) {
-                    holiday[s][d] = 3;
+                    *kind = 3;
                 } else if month == 4 && (18..=21).contains(&dom) {
-                    holiday[s][d] = 2;
+                    *kind = 2;
                 } else if rng.uniform() < 8.0 / 365.0 {
-                    holiday[s][d] = 1;
+                    *kind = 1;
                 }
             }
             let summer = 180 + rng.below(30);
             let autumn = 280 + rng.below(20);
-            for d in 0..days {
+            for (d, off) in state_school.iter_mut().enumerate() {
                 let in_year = d % 365;
-                school[s][d] = (summer..summer + 42).contains(&in_year) || (autumn..autumn + 14).contains(&in_year);
+                *off = (summer..summer + 42).contains(&in_year) || (autumn..autumn + 14).contains(&in_year);
             }
         }
         let mut columns: Vec<Vec<String>> = vec![Vec::new(); 9];

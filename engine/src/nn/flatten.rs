@@ -7,14 +7,9 @@ use crate::error::Result;
 use crate::shape::Shape;
 
 /// `nn.Flatten()`.
+#[derive(Default)]
 pub struct Flatten {
     input_shape: Option<Shape>,
-}
-
-impl Default for Flatten {
-    fn default() -> Self {
-        Flatten { input_shape: None }
-    }
 }
 
 impl<B: Backend> Layer<B> for Flatten {

@@ -27,7 +27,7 @@ impl Sigmoid {
 
     /// A sigmoid into `(low, high)`; `low` must be below `high`.
     pub fn range(low: f32, high: f32) -> Result<Sigmoid> {
-        if !(low < high) || !low.is_finite() || !high.is_finite() {
+        if !low.is_finite() || !high.is_finite() || low >= high {
             return Err(OpError::new("sigmoid_range", ErrorKind::Value, "the range must run from a lower to a higher finite value")
                 .expected("low < high")
                 .given(format!("low {low}, high {high}"))
