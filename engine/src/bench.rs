@@ -94,18 +94,18 @@ pub fn json_string(s: &str) -> String {
     out + "\""
 }
 
-/// What [`interleave`] runs after each timed run, given the workload's name.
-type BetweenRuns = Box<dyn FnMut(&'static str)>;
+/// What [`interleave`] runs after each timed run, given the workload's name and unit.
+type BetweenRuns = Box<dyn FnMut(&'static str, &'static str)>;
 
 thread_local! {
     /// What runs after each timed run on this thread (see [`interleave`]).
     static BETWEEN_RUNS: std::cell::RefCell<Option<BetweenRuns>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Calls `between(workload)` after each timed run of every workload on this thread, until [`stop_interleaving`]:
+/// Calls `between(workload, unit)` after each timed run of every workload on this thread, until [`stop_interleaving`]:
 /// a peer library measured run for run with ours (`cargo xtask bench --pytorch`) sees the same spells of a shared,
 /// noisy machine, so the ratio of the two medians means something even where each median swings.
-pub fn interleave(between: impl FnMut(&'static str) + 'static) {
+pub fn interleave(between: impl FnMut(&'static str, &'static str) + 'static) {
     BETWEEN_RUNS.with(|hook| *hook.borrow_mut() = Some(Box::new(between)));
 }
 
@@ -147,7 +147,7 @@ where
         m.rates.push(amount * reps as f64 / ((now_ms() - start) / 1000.0).max(1e-9));
         BETWEEN_RUNS.with(|hook| {
             if let Some(between) = hook.borrow_mut().as_mut() {
-                between(workload);
+                between(workload, unit);
             }
         });
     }
@@ -440,12 +440,12 @@ mod tests {
     fn an_interleaved_peer_runs_once_after_each_timed_run_until_stopped() {
         let calls = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let seen = std::rc::Rc::clone(&calls);
-        interleave(move |workload| seen.borrow_mut().push(workload));
+        interleave(move |workload, unit| seen.borrow_mut().push((workload, unit)));
         let inputs = KernelInputs::new(false);
         let m = pollster::block_on(gemm_512(&crate::Cpu, "cpu", &inputs, 3, false));
         assert_eq!(m.rates.len(), 3);
         // Not after the warm-up: the peer warms up on its own.
-        assert_eq!(*calls.borrow(), vec!["gemm_512"; 3]);
+        assert_eq!(*calls.borrow(), vec![("gemm_512", "GFLOP/s"); 3]);
         stop_interleaving();
         pollster::block_on(gemm_512(&crate::Cpu, "cpu", &inputs, 2, false));
         assert_eq!(calls.borrow().len(), 3, "no calls once stopped");

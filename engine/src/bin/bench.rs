@@ -114,15 +114,6 @@ mod native {
     /// The pause before and after a peer's run, long enough for idle threads to stop spinning.
     const SETTLE: std::time::Duration = std::time::Duration::from_millis(20);
 
-    /// The unit of each workload (what the CPU's measurement will say), for the peer's rows.
-    fn unit_of(workload: &str) -> &'static str {
-        match workload {
-            "digits_cnn_train" => "images/s",
-            "tabular_train" => "rows/s",
-            _ => "GFLOP/s",
-        }
-    }
-
     /// How to give the bench a Python with PyTorch, for the error that says it has none.
     const INSTALL_PYTORCH: &str = "install PyTorch in a virtual environment (python3 -m venv /tmp/torch && /tmp/torch/bin/pip install torch==2.15.0, about 3 GB) and pass --pytorch /tmp/torch/bin/python";
 
@@ -158,7 +149,7 @@ mod native {
         if only.as_deref() != Some("gpu") {
             if let Some(peer) = &peer {
                 let peer = Rc::clone(peer);
-                engine::bench::interleave(move |workload| peer.borrow_mut().run(workload, unit_of(workload)));
+                engine::bench::interleave(move |workload, unit| peer.borrow_mut().run(workload, unit));
             }
             results.extend(pollster::block_on(run_all(&Cpu, "cpu", &inputs, runs, false, &workloads)));
             engine::bench::stop_interleaving();
