@@ -1,6 +1,6 @@
 // adam.wgsl: one Adam / AdamW step per element, bias-corrected as PyTorch does.
 //
-// Rust reference: engine/src/ops/adam.rs (`Adam::step`); the bias corrections 1 - β^t come from the host.
+// Rust reference: engine/src/ops/adam.rs (`Adam::reference_step`, `Adam::update`); the bias corrections 1 - β^t come from the host.
 //
 // Bindings (group 0): 0 params, 1 param (read), 2 grad (read), 3 m (read), 4 v (read), 5 new_param (write),
 // 6 new_m (write), 7 new_v (write).
@@ -22,7 +22,7 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 64u;
+    let i = flat_index(gid, groups);
     if (i >= p.total) {
         return;
     }

@@ -1,9 +1,10 @@
 // adaptive_avg_pool2d.wgsl: adaptive (and global) average pooling, forward and backward.
 //
-// Rust reference: engine/src/ops/adaptive_avg_pool2d.rs (`AdaptiveAvgPool2d::forward`, `::backward`, `::range`).
+// Rust reference: engine/src/ops/adaptive_avg_pool2d.rs (`AdaptiveAvgPool2d::reference_forward`,
+// `::reference_backward`, `::range`).
 //
 // Bindings (group 0):
-//   0  params  uniform  the sizes below
+//   0  p       uniform  the window geometry (the prelude's `PoolParams`)
 //   1  x       read     input [N, C, H, W]
 //   2  y       write    output [N, C, oh, ow]
 //   3  dy      read     upstream gradient [N, C, oh, ow]
@@ -31,7 +32,7 @@ fn range_end(o: u32, out: u32, len: u32) -> u32 {
 
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.batch * p.channels * p.out_h * p.out_w) {
         return;
     }
@@ -54,7 +55,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 // One invocation per input pixel: Σ dy / window size over the windows that contain it.
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.batch * p.channels * p.in_h * p.in_w) {
         return;
     }

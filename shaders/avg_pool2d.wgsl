@@ -1,24 +1,16 @@
 // avg_pool2d.wgsl: average pooling, forward (one invocation per output) and backward (one per input pixel).
 //
-// Rust reference: engine/src/ops/avg_pool2d.rs (`AvgPool2d::forward`, `AvgPool2d::backward`); window geometry in
+// Rust reference: engine/src/ops/avg_pool2d.rs (`AvgPool2d::reference_forward`, `AvgPool2d::reference_backward`); window geometry in
 // engine/src/ops/pool.rs (`PoolGeometry`).
 //
 // Bindings (group 0):
-//   0  params  uniform  the sizes below
+//   0  p       uniform  the window geometry (the prelude's `PoolParams`)
 //   1  x       read     input [N, C, H, W]
 //   2  y       write    output [N, C, H', W']
 //   3  dy      read     upstream gradient [N, C, H', W']
 //   4  dx      write    input gradient [N, C, H, W]
 
-struct Params {
-    batch: u32, channels: u32, in_h: u32, in_w: u32,
-    out_h: u32, out_w: u32, kernel_h: u32, kernel_w: u32,
-    stride_y: u32, stride_x: u32, dilation_y: u32, dilation_x: u32,
-    pad_top: u32, pad_left: u32, pad_bottom: u32, pad_right: u32,
-    count_include_pad: u32, _unused: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: PoolParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
@@ -38,8 +30,8 @@ fn taps_within(start: i32, kernel: u32, dilation: u32, lo: i32, hi: i32) -> u32 
 
 // The divisor of window (oy, ox): taps in the image, or in the padded image with count_include_pad.
 fn divisor(oy: u32, ox: u32) -> f32 {
-    let top = i32(oy * p.stride_y) - i32(p.pad_top);
-    let left = i32(ox * p.stride_x) - i32(p.pad_left);
+    let top = tap_coordinate(oy, 0u, p.stride_y, p.dilation_y, p.pad_top);
+    let left = tap_coordinate(ox, 0u, p.stride_x, p.dilation_x, p.pad_left);
     var rows: u32;
     var cols: u32;
     if (p.count_include_pad == 1u) {
@@ -54,7 +46,7 @@ fn divisor(oy: u32, ox: u32) -> f32 {
 
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.batch * p.channels * p.out_h * p.out_w) {
         return;
     }
@@ -63,12 +55,12 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let plane = index / (p.out_w * p.out_h) * p.in_h * p.in_w;
     var sum = 0.0;
     for (var ky = 0u; ky < p.kernel_h; ky++) {
-        let r = i32(oy * p.stride_y + ky * p.dilation_y) - i32(p.pad_top);
+        let r = tap_coordinate(oy, ky, p.stride_y, p.dilation_y, p.pad_top);
         if (r < 0 || r >= i32(p.in_h)) {
             continue;
         }
         for (var kx = 0u; kx < p.kernel_w; kx++) {
-            let c = i32(ox * p.stride_x + kx * p.dilation_x) - i32(p.pad_left);
+            let c = tap_coordinate(ox, kx, p.stride_x, p.dilation_x, p.pad_left);
             if (c >= 0 && c < i32(p.in_w)) {
                 sum += x[plane + u32(r) * p.in_w + u32(c)];
             }
@@ -80,7 +72,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 // One invocation per input pixel: Σ dy / divisor over the windows with a tap on it.
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.batch * p.channels * p.in_h * p.in_w) {
         return;
     }
@@ -89,17 +81,17 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let plane = index / (p.in_w * p.in_h) * p.out_h * p.out_w;
     var sum = 0.0;
     for (var ky = 0u; ky < p.kernel_h; ky++) {
-        let ty = i32(iy + p.pad_top) - i32(ky * p.dilation_y);
-        if (ty < 0 || ty % i32(p.stride_y) != 0 || u32(ty) / p.stride_y >= p.out_h) {
+        let wy = window_reading(iy + p.pad_top, ky, p.stride_y, p.dilation_y, p.out_h);
+        if (wy < 0) {
             continue;
         }
-        let oy = u32(ty) / p.stride_y;
+        let oy = u32(wy);
         for (var kx = 0u; kx < p.kernel_w; kx++) {
-            let tx = i32(ix + p.pad_left) - i32(kx * p.dilation_x);
-            if (tx < 0 || tx % i32(p.stride_x) != 0 || u32(tx) / p.stride_x >= p.out_w) {
+            let wx = window_reading(ix + p.pad_left, kx, p.stride_x, p.dilation_x, p.out_w);
+            if (wx < 0) {
                 continue;
             }
-            let ox = u32(tx) / p.stride_x;
+            let ox = u32(wx);
             sum += dy[plane + oy * p.out_w + ox] / divisor(oy, ox);
         }
     }

@@ -1,9 +1,7 @@
 // batch_norm.wgsl: batch normalization, forward (statistics, then normalize) and backward (per-channel sums,
-// then input gradients). Each channel's sums are one workgroup of 64 threads: each thread adds every 64th value,
-// then the 64 partial sums are added pairwise in workgroup memory. (Besides using the GPU, this keeps every
-// thread's loop short: Mesa's lavapipe stops a shader invocation's loops after 65,535 iterations in all.)
+// then input gradients). Each channel's sums are one workgroup (the prelude's `workgroup_sum`).
 //
-// Rust reference: engine/src/ops/batch_norm.rs (`BatchNorm::forward`, `BatchNorm::backward`).
+// Rust reference: engine/src/ops/batch_norm.rs (`BatchNorm::reference_forward`, `BatchNorm::reference_backward`).
 //
 // Bindings (group 0), x [N, C, S] with S positions per channel, everything else [C]:
 //   0  params         uniform
@@ -16,7 +14,7 @@
 
 struct Params {
     batch: u32, channels: u32, spatial: u32, eps: f32,
-    momentum: f32, training: u32, unbiased: u32, _unused: u32,
+    momentum: f32, training: u32, unbiased: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,25 +36,6 @@ struct Params {
 // Flat index of the i-th value (0 ≤ i < N·S) of channel c.
 fn at(c: u32, i: u32) -> u32 {
     return ((i / p.spatial) * p.channels + c) * p.spatial + i % p.spatial;
-}
-
-const THREADS: u32 = 64u;
-
-var<workgroup> partial: array<f32, 64>;
-
-// The sum of `value` over the workgroup's threads, returned to every thread: 32 pairwise additions, then 16, …, 1.
-fn workgroup_sum(thread: u32, value: f32) -> f32 {
-    partial[thread] = value;
-    workgroupBarrier();
-    for (var half = THREADS / 2u; half > 0u; half /= 2u) {
-        if (thread < half) {
-            partial[thread] += partial[thread + half];
-        }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
 }
 
 // One workgroup per channel: the statistics to normalise with, and the running statistics after this batch.
@@ -84,12 +63,12 @@ fn channel_statistics(c: u32, thread: u32) {
     let count = p.batch * p.spatial;
     let n = f32(count);
     var sum = 0.0;
-    for (var i = thread; i < count; i += THREADS) {
+    for (var i = thread; i < count; i += WORKGROUP_SIZE) {
         sum += x[at(c, i)];
     }
     let mu = workgroup_sum(thread, sum) / n;
     var squares = 0.0;
-    for (var i = thread; i < count; i += THREADS) {
+    for (var i = thread; i < count; i += WORKGROUP_SIZE) {
         let d = x[at(c, i)] - mu;
         squares += d * d;
     }
@@ -105,12 +84,12 @@ fn channel_statistics(c: u32, thread: u32) {
 
 @compute @workgroup_size(64)
 fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.batch * p.channels * p.spatial) {
         return;
     }
     let c = (index / p.spatial) % p.channels;
-    y[index] = (x[index] - mean[c]) * invstd[c] * weight[c] + bias[c];
+    y[index] = (x[index] - mean[c]) * invstd[c] * weight[c] + bias[c];   // `BatchNorm::normalize`
 }
 
 // One workgroup per channel: ∂β = Σ dy and ∂γ = Σ dy·x̂.
@@ -123,7 +102,7 @@ fn grad_params(
     for (var c = group.x; c < p.channels; c += groups.x) {
         var sum_dy = 0.0;
         var sum_dy_xhat = 0.0;
-        for (var i = thread; i < p.batch * p.spatial; i += THREADS) {
+        for (var i = thread; i < p.batch * p.spatial; i += WORKGROUP_SIZE) {
             let j = at(c, i);
             sum_dy += dy[j];
             sum_dy_xhat += dy[j] * (x[j] - mean[c]) * invstd[c];
@@ -139,7 +118,7 @@ fn grad_params(
 
 @compute @workgroup_size(64)
 fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.batch * p.channels * p.spatial) {
         return;
     }

@@ -1,7 +1,7 @@
 // concat.wgsl: concatenation along one axis ([outer, len, inner] pieces of an [outer, total, inner] output) and
 // its backward, one dispatch per piece.
 //
-// Rust reference: engine/src/ops/concat.rs (`Concat::forward`, `Concat::backward`).
+// Rust reference: engine/src/ops/concat.rs (`Concat::reference_forward`, `Concat::reference_backward`).
 //
 // Bindings (group 0): 0 params, 1 piece (read), 2 out (write), 3 dy (read), 4 dpiece (write).
 
@@ -26,7 +26,7 @@ fn position_in_output(index: u32) -> u32 {
 
 @compute @workgroup_size(64)
 fn place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index < p.outer * p.len * p.inner) {
         out[position_in_output(index)] = piece[index];
     }
@@ -34,7 +34,7 @@ fn place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 
 @compute @workgroup_size(64)
 fn take(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index < p.outer * p.len * p.inner) {
         dpiece[index] = dy[position_in_output(index)];
     }

@@ -1,7 +1,8 @@
 // conv2d.wgsl: 2-D convolution.
 //
-// Rust reference: engine/src/ops/conv2d.rs (`Conv2d::forward`); `source` below is `PaddingMode::source`
-// (engine/src/ops/padding.rs), and the taps are summed in the same order: input channel, kernel row, kernel column.
+// Rust reference: engine/src/ops/conv2d.rs (`Conv2d::reference_forward`, `Conv2d::reference_backward`); the
+// prelude's `padded_source` is `PaddingMode::source` (engine/src/ops/padding.rs), and the taps are summed in the
+// same order: input channel, kernel row, kernel column.
 //
 // Two ways to run it (`Conv2d::forward_gpu` picks):
 // - `columns` lays every window out as one column of a matrix (im2col), so the convolution becomes the tiled
@@ -10,8 +11,8 @@
 // - `forward`, `grad_input_padded`, `grad_weight`: one invocation per value, for grouped convolutions and for
 //   inputs whose columns would not fit in one buffer.
 //
-// Backward: `Conv2d::backward`; the input gradient is gathered on the padded input and folded back onto the
-// image by pad.wgsl's `fold_axis` (see `Conv2d::backward_gpu`).
+// Backward: the input gradient is gathered on the padded input and folded back onto the image by pad.wgsl's
+// `fold_axis` (see `Conv2d::gradients_gpu`).
 //
 // Bindings (group 0):
 //   0  params     uniform  the sizes below
@@ -45,29 +46,10 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> db: array<f32>;
 @group(0) @binding(9) var<storage, read_write> cols: array<f32>;
 
-const ZEROS: u32 = 0u;
-const BORDER: u32 = 1u;
-const REFLECTION: u32 = 2u;
-const CIRCULAR: u32 = 3u;
-
-// The input index that padded coordinate `i` (counted from the first pixel) reads along an axis of length `len`;
-// -1 stands for a zero of the padding.
-fn source(i: i32, len: i32) -> i32 {
-    if (i >= 0 && i < len) {
-        return i;
-    }
-    switch p.padding_mode {
-        case BORDER: { return clamp(i, 0, len - 1); }              // repeat the edge pixel
-        case REFLECTION: { return select(2 * (len - 1) - i, -i, i < 0); } // mirror, edge not repeated
-        case CIRCULAR: { return ((i % len) + len) % len; }           // wrap around
-        default: { return -1; }                                     // zeros
-    }
-}
-
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     // Large outputs are dispatched as a 2-D grid of workgroups (at most 65535 per dimension).
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.total) {
         return;
     }
@@ -83,12 +65,12 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     for (var cg = 0u; cg < group_in; cg++) {
         let plane = (n * p.in_channels + first_channel + cg) * p.in_h;
         for (var ky = 0u; ky < p.kernel_h; ky++) {
-            let sy = source(i32(oy * p.stride_y + ky * p.dilation_y) - i32(p.pad_top), i32(p.in_h));
+            let sy = padded_source(tap_coordinate(oy, ky, p.stride_y, p.dilation_y, p.pad_top), i32(p.in_h), p.padding_mode);
             if (sy < 0) {
                 continue;
             }
             for (var kx = 0u; kx < p.kernel_w; kx++) {
-                let sx = source(i32(ox * p.stride_x + kx * p.dilation_x) - i32(p.pad_left), i32(p.in_w));
+                let sx = padded_source(tap_coordinate(ox, kx, p.stride_x, p.dilation_x, p.pad_left), i32(p.in_w), p.padding_mode);
                 if (sx < 0) {
                     continue;
                 }
@@ -102,16 +84,6 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
         sum += b[co];
     }
     y[index] = sum;
-}
-
-// The output row (or column) whose window reads padded coordinate `padded` with tap `tap`, i.e. the `o` with
-// o·stride + tap·dilation = padded; -1 when there is none.
-fn window_at(padded: u32, tap: u32, stride: u32, dilation: u32, out_len: u32) -> i32 {
-    let t = i32(padded) - i32(tap * dilation);
-    if (t < 0 || t % i32(stride) != 0 || u32(t) / stride >= out_len) {
-        return -1;
-    }
-    return t / i32(stride);
 }
 
 // The padded-input pixel (n, ci, py, px) of invocation `index`, or n = batch when past the end.
@@ -129,7 +101,7 @@ fn padded_pixel(index: u32) -> vec4<u32> {
 // whose tap (ky, kx) lands on it, i.e. oy·stride + ky·dilation = py.
 @compute @workgroup_size(64)
 fn grad_input_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     let pixel = padded_pixel(index);
     if (pixel.x >= p.batch) {
         return;
@@ -145,12 +117,12 @@ fn grad_input_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     var sum = 0.0;
     for (var co = g * group_out; co < (g + 1u) * group_out; co++) {
         for (var ky = 0u; ky < p.kernel_h; ky++) {
-            let oy = window_at(py, ky, p.stride_y, p.dilation_y, p.out_h);
+            let oy = window_reading(py, ky, p.stride_y, p.dilation_y, p.out_h);
             if (oy < 0) {
                 continue;
             }
             for (var kx = 0u; kx < p.kernel_w; kx++) {
-                let ox = window_at(px, kx, p.stride_x, p.dilation_x, p.out_w);
+                let ox = window_reading(px, kx, p.stride_x, p.dilation_x, p.out_w);
                 if (ox < 0) {
                     continue;
                 }
@@ -165,7 +137,7 @@ fn grad_input_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
 // One invocation per weight: Σ over every window position of dy · (the input value that weight multiplied).
 @compute @workgroup_size(64)
 fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     let group_in = p.in_channels / p.groups;
     if (index >= p.out_channels * group_in * p.kernel_h * p.kernel_w) {
         return;
@@ -178,12 +150,12 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     var sum = 0.0;
     for (var n = 0u; n < p.batch; n++) {
         for (var oy = 0u; oy < p.out_h; oy++) {
-            let sy = source(i32(oy * p.stride_y + ky * p.dilation_y) - i32(p.pad_top), i32(p.in_h));
+            let sy = padded_source(tap_coordinate(oy, ky, p.stride_y, p.dilation_y, p.pad_top), i32(p.in_h), p.padding_mode);
             if (sy < 0) {
                 continue;
             }
             for (var ox = 0u; ox < p.out_w; ox++) {
-                let sx = source(i32(ox * p.stride_x + kx * p.dilation_x) - i32(p.pad_left), i32(p.in_w));
+                let sx = padded_source(tap_coordinate(ox, kx, p.stride_x, p.dilation_x, p.pad_left), i32(p.in_w), p.padding_mode);
                 if (sx < 0) {
                     continue;
                 }
@@ -195,11 +167,7 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     dw[index] = sum;
 }
 
-var<workgroup> partial: array<f32, 64>;
-
-// One workgroup per output channel: Σ dy over the batch and every position. Each of the 64 threads adds every
-// 64th value, then the partial sums are added pairwise (short loops per thread: lavapipe stops an invocation's
-// loops after 65,535 iterations in all).
+// One workgroup per output channel: Σ dy over the batch and every position (the prelude's `workgroup_sum`).
 @compute @workgroup_size(64)
 fn grad_bias(
     @builtin(workgroup_id) group: vec3<u32>,
@@ -209,21 +177,13 @@ fn grad_bias(
     let positions = p.out_h * p.out_w;
     for (var co = group.x; co < p.out_channels; co += groups.x) {
         var sum = 0.0;
-        for (var i = thread; i < p.batch * positions; i += 64u) {
+        for (var i = thread; i < p.batch * positions; i += WORKGROUP_SIZE) {
             sum += dy[((i / positions) * p.out_channels + co) * positions + i % positions];
         }
-        partial[thread] = sum;
-        workgroupBarrier();
-        for (var half = 32u; half > 0u; half /= 2u) {
-            if (thread < half) {
-                partial[thread] += partial[thread + half];
-            }
-            workgroupBarrier();
-        }
+        let total = workgroup_sum(thread, sum);
         if (thread == 0u) {
-            db[co] = partial[0];
+            db[co] = total;
         }
-        workgroupBarrier();
     }
 }
 
@@ -231,7 +191,7 @@ fn grad_bias(
 // of window (oy, ox) reads from channel ci, or 0 for a zero of the padding (groups = 1 only).
 @compute @workgroup_size(64)
 fn columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     let positions = p.out_h * p.out_w;
     let taps = p.in_channels * p.kernel_h * p.kernel_w;
     if (index >= p.batch * taps * positions) {
@@ -245,8 +205,8 @@ fn columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let kx = tap % p.kernel_w;
     let ky = (tap / p.kernel_w) % p.kernel_h;
     let ci = tap / (p.kernel_w * p.kernel_h);
-    let sy = source(i32(oy * p.stride_y + ky * p.dilation_y) - i32(p.pad_top), i32(p.in_h));
-    let sx = source(i32(ox * p.stride_x + kx * p.dilation_x) - i32(p.pad_left), i32(p.in_w));
+    let sy = padded_source(tap_coordinate(oy, ky, p.stride_y, p.dilation_y, p.pad_top), i32(p.in_h), p.padding_mode);
+    let sx = padded_source(tap_coordinate(ox, kx, p.stride_x, p.dilation_x, p.pad_left), i32(p.in_w), p.padding_mode);
     var value = 0.0;
     if (sy >= 0 && sx >= 0) {
         value = x[((n * p.in_channels + ci) * p.in_h + u32(sy)) * p.in_w + u32(sx)];
@@ -258,7 +218,7 @@ fn columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 // entries of every tap that read it (groups = 1 only).
 @compute @workgroup_size(64)
 fn grad_input_from_columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     let pixel = padded_pixel(index);
     if (pixel.x >= p.batch) {
         return;
@@ -271,12 +231,12 @@ fn grad_input_from_columns(@builtin(global_invocation_id) gid: vec3<u32>, @built
     let taps = p.in_channels * p.kernel_h * p.kernel_w;
     var sum = 0.0;
     for (var ky = 0u; ky < p.kernel_h; ky++) {
-        let oy = window_at(py, ky, p.stride_y, p.dilation_y, p.out_h);
+        let oy = window_reading(py, ky, p.stride_y, p.dilation_y, p.out_h);
         if (oy < 0) {
             continue;
         }
         for (var kx = 0u; kx < p.kernel_w; kx++) {
-            let ox = window_at(px, kx, p.stride_x, p.dilation_x, p.out_w);
+            let ox = window_reading(px, kx, p.stride_x, p.dilation_x, p.out_w);
             if (ox < 0) {
                 continue;
             }

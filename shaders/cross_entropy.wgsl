@@ -1,8 +1,8 @@
 // cross_entropy.wgsl: softmax cross-entropy with class weights, ignore_index and reductions.
 //
-// Rust reference: engine/src/ops/cross_entropy.rs (`CrossEntropy::forward`, `CrossEntropy::backward`). Logits are
-// [N, C, inner]; sample s = n·inner + i. `samples` runs one invocation per sample, `reduce` one in all (it sums in
-// sample order, as the CPU does), `backward` one per logit.
+// Rust reference: engine/src/ops/cross_entropy.rs (`CrossEntropy::reference_forward`, `CrossEntropy::reference_backward`). Logits are
+// [N, C, inner]; sample s = n·inner + i. `samples` runs one invocation per sample, `reduce` one workgroup, `backward`
+// one invocation per logit.
 //
 // Bindings (group 0):
 //   0  params        uniform
@@ -19,7 +19,7 @@
 
 struct Params {
     batch: u32, classes: u32, inner: u32, weighted: u32,
-    has_ignore: u32, ignore_index: i32, reduction: u32, _unused: u32,
+    has_ignore: u32, ignore_index: i32, reduction: u32,
 }
 
 const NONE: u32 = 0u;
@@ -52,7 +52,7 @@ fn sample_weight(s: u32) -> f32 {
 
 @compute @workgroup_size(64)
 fn samples(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let s = gid.x + gid.y * groups.x * 64u;
+    let s = flat_index(gid, groups);
     if (s >= p.batch * p.inner) {
         return;
     }
@@ -73,32 +73,35 @@ fn samples(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     losses[s] = select(0.0, -w * log_prob[at(s, u32(max(targets[s], 0)))], w != 0.0);
 }
 
+// One workgroup: the losses and the weights summed (the prelude's `workgroup_sum`).
 @compute @workgroup_size(64)
-fn reduce(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if (gid.x != 0u) {
-        return;
-    }
+fn reduce(@builtin(local_invocation_index) thread: u32) {
     let count = p.batch * p.inner;
     var sum = 0.0;
-    var total = 0.0;
-    for (var s = 0u; s < count; s++) {
+    var weight_sum = 0.0;
+    for (var s = thread; s < count; s += WORKGROUP_SIZE) {
         sum += losses[s];
-        total += weights[s];
+        weight_sum += weights[s];
         if (p.reduction == NONE) {
             loss[s] = losses[s];
         }
     }
+    let total_loss = workgroup_sum(thread, sum);
+    let total = workgroup_sum(thread, weight_sum);
+    if (thread != 0u) {
+        return;
+    }
     total_weight[0] = total;
     if (p.reduction == SUM) {
-        loss[0] = sum;
+        loss[0] = total_loss;
     } else if (p.reduction == MEAN) {
-        loss[0] = sum / total;
+        loss[0] = total_loss / total;
     }
 }
 
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.batch * p.classes * p.inner) {
         return;
     }

@@ -1,6 +1,6 @@
 // dropout.wgsl: dropout with the engine's counter-based random numbers, forward and backward.
 //
-// Rust reference: engine/src/ops/dropout.rs (`Dropout::forward`, `Dropout::backward`); `pcg_hash` and
+// Rust reference: engine/src/ops/dropout.rs (`Dropout::reference_forward`, `Dropout::reference_backward`); `pcg_hash` and
 // `uniform_at` are engine/src/rng.rs's, bit for bit, so the GPU draws exactly the CPU's mask.
 //
 // Bindings (group 0):
@@ -40,7 +40,7 @@ fn scale() -> f32 {
 
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.total) {
         return;
     }
@@ -52,7 +52,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.total) {
         return;
     }

@@ -1,6 +1,6 @@
 // embedding.wgsl: table lookup (ONNX Gather) and its scatter-add gradient, gathered row by row.
 //
-// Rust reference: engine/src/ops/embedding.rs (`Embedding::forward`, `Embedding::backward`). The table is seen as
+// Rust reference: engine/src/ops/embedding.rs (`Embedding::reference_forward`, `Embedding::reference_backward`). The table is seen as
 // [outer, rows, inner] around the looked-up axis; the output as [outer, count, inner].
 //
 // Bindings (group 0):
@@ -15,7 +15,7 @@
 
 struct Params {
     outer: u32, rows: u32, inner: u32, count: u32,
-    padding_idx: u32, _unused: u32,
+    padding_idx: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,7 +29,7 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.outer * p.count * p.inner) {
         return;
     }
@@ -41,7 +41,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.outer * p.rows * p.inner) {
         return;
     }

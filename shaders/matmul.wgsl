@@ -6,7 +6,7 @@
 // the images this way). Keep each output's sum under about 50,000 terms: Mesa's lavapipe (the Vulkan driver of
 // machines without a GPU) stops an invocation's loops after 65,535 iterations in all, silently.
 //
-// Rust reference: engine/src/ops/matmul.rs (`StridedMatmul::run_reference`). Each output value is still the sum
+// Rust reference: engine/src/ops/matmul.rs (`StridedMatmul::reference`). Each output value is still the sum
 // over (batch and) k in order 0, 1, 2, …, so the GPU adds in the same order as the reference.
 //
 // Why tiles: a naive kernel reads 2·k values from memory for each output. Here a workgroup of 16x16 threads owns a

@@ -1,25 +1,17 @@
 // max_pool2d.wgsl: max pooling with argmax, forward (one invocation per output) and backward (one per input).
 //
-// Rust reference: engine/src/ops/max_pool2d.rs (`MaxPool2d::forward`, `MaxPool2d::backward`); window geometry in
+// Rust reference: engine/src/ops/max_pool2d.rs (`MaxPool2d::reference_forward`, `MaxPool2d::reference_backward`); window geometry in
 // engine/src/ops/pool.rs (`PoolGeometry`). The argmax is a flat index row·W + col into the plane, stored as f32.
 //
 // Bindings (group 0):
-//   0  params  uniform  the sizes below
+//   0  p       uniform  the window geometry (the prelude's `PoolParams`)
 //   1  x       read     input [N, C, H, W]
 //   2  y       write    output [N, C, H', W']
 //   3  argmax  read (backward) / write (forward)  [N, C, H', W']
 //   4  dy      read     upstream gradient [N, C, H', W']
 //   5  dx      write    input gradient [N, C, H, W]
 
-struct Params {
-    batch: u32, channels: u32, in_h: u32, in_w: u32,
-    out_h: u32, out_w: u32, kernel_h: u32, kernel_w: u32,
-    stride_y: u32, stride_x: u32, dilation_y: u32, dilation_x: u32,
-    pad_top: u32, pad_left: u32, pad_bottom: u32, pad_right: u32,
-    count_include_pad: u32, _unused: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: PoolParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> argmax: array<f32>;
@@ -28,7 +20,7 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.batch * p.channels * p.out_h * p.out_w) {
         return;
     }
@@ -39,12 +31,12 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     var best_at = 0u;
     var found = false;
     for (var ky = 0u; ky < p.kernel_h; ky++) {
-        let r = i32(oy * p.stride_y + ky * p.dilation_y) - i32(p.pad_top);
+        let r = tap_coordinate(oy, ky, p.stride_y, p.dilation_y, p.pad_top);
         if (r < 0 || r >= i32(p.in_h)) {
             continue;
         }
         for (var kx = 0u; kx < p.kernel_w; kx++) {
-            let c = i32(ox * p.stride_x + kx * p.dilation_x) - i32(p.pad_left);
+            let c = tap_coordinate(ox, kx, p.stride_x, p.dilation_x, p.pad_left);
             if (c < 0 || c >= i32(p.in_w)) {
                 continue;
             }
@@ -65,7 +57,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 // One invocation per input pixel: Σ dy over the windows whose argmax is this pixel.
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.batch * p.channels * p.in_h * p.in_w) {
         return;
     }
@@ -75,17 +67,17 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let plane = index / (p.in_w * p.in_h) * p.out_h * p.out_w;
     var sum = 0.0;
     for (var ky = 0u; ky < p.kernel_h; ky++) {
-        let ty = i32(iy + p.pad_top) - i32(ky * p.dilation_y);
-        if (ty < 0 || ty % i32(p.stride_y) != 0 || u32(ty) / p.stride_y >= p.out_h) {
+        let wy = window_reading(iy + p.pad_top, ky, p.stride_y, p.dilation_y, p.out_h);
+        if (wy < 0) {
             continue;
         }
-        let oy = u32(ty) / p.stride_y;
+        let oy = u32(wy);
         for (var kx = 0u; kx < p.kernel_w; kx++) {
-            let tx = i32(ix + p.pad_left) - i32(kx * p.dilation_x);
-            if (tx < 0 || tx % i32(p.stride_x) != 0 || u32(tx) / p.stride_x >= p.out_w) {
+            let wx = window_reading(ix + p.pad_left, kx, p.stride_x, p.dilation_x, p.out_w);
+            if (wx < 0) {
                 continue;
             }
-            let o = plane + oy * p.out_w + u32(tx) / p.stride_x;
+            let o = plane + oy * p.out_w + u32(wx);
             if (argmax[o] == here) {
                 sum += dy[o];
             }

@@ -1,7 +1,7 @@
 // mse.wgsl: squared-error loss (mean, sum or none) and its gradients.
 //
-// Rust reference: engine/src/ops/mse.rs (`Mse::forward`, `Mse::backward`). The mean and sum are one invocation
-// summing in order, as the CPU does.
+// Rust reference: engine/src/ops/mse.rs (`Mse::reference_forward`, `Mse::reference_backward`). The mean and the
+// sum are one workgroup's sum.
 //
 // Bindings (group 0): 0 params, 1 input (read), 2 truth (read: the target; `target` is a reserved word in WGSL),
 // 3 loss (write), 4 dloss (read), 5 dinput (write), 6 dtarget (write).
@@ -21,30 +21,33 @@ const MEAN: u32 = 1u;
 @group(0) @binding(5) var<storage, read_write> dinput: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dtarget: array<f32>;
 
+// One invocation per value: the squares (no reduction).
 @compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 64u;
-    if (p.reduction == NONE) {
-        if (i < p.total) {
-            let d = input[i] - truth[i];
-            loss[i] = d * d;
-        }
-        return;
+fn squares(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups);
+    if (i < p.total) {
+        let d = input[i] - truth[i];
+        loss[i] = d * d;
     }
-    if (i != 0u) {
-        return;
-    }
+}
+
+// One workgroup: the squares summed (the prelude's `workgroup_sum`), or their mean.
+@compute @workgroup_size(64)
+fn reduce(@builtin(local_invocation_index) thread: u32) {
     var sum = 0.0;
-    for (var k = 0u; k < p.total; k++) {
-        let d = input[k] - truth[k];
+    for (var i = thread; i < p.total; i += WORKGROUP_SIZE) {
+        let d = input[i] - truth[i];
         sum += d * d;
     }
-    loss[0] = select(sum, sum / f32(p.total), p.reduction == MEAN);
+    let total = workgroup_sum(thread, sum);
+    if (thread == 0u) {
+        loss[0] = select(total, total / f32(p.total), p.reduction == MEAN);
+    }
 }
 
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 64u;
+    let i = flat_index(gid, groups);
     if (i >= p.total) {
         return;
     }

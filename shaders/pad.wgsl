@@ -1,8 +1,8 @@
 // pad.wgsl: padding along one axis, and its backward fold. A tensor is seen as [outer, len, inner] around the
 // padded axis; padding several axes is one dispatch per axis.
 //
-// Rust reference: engine/src/ops/pad.rs (`Pad::forward`, `Pad::backward`); `source` is `PaddingMode::source`
-// (engine/src/ops/padding.rs).
+// Rust reference: engine/src/ops/pad.rs (`Pad::reference_forward`, `Pad::reference_backward`); the prelude's
+// `padded_source` is `PaddingMode::source` (engine/src/ops/padding.rs).
 //
 // Bindings (group 0):
 //   0  params  uniform  the sizes below
@@ -11,41 +11,23 @@
 
 struct Params {
     outer: u32, in_len: u32, out_len: u32, inner: u32,
-    begin: i32, mode: u32, value: f32, _unused: u32,
+    begin: i32, mode: u32, value: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
-const ZEROS: u32 = 0u;
-const BORDER: u32 = 1u;
-const REFLECTION: u32 = 2u;
-const CIRCULAR: u32 = 3u;
-
-// The input index that padded coordinate `i` reads along an axis of length `len`; -1 for the constant.
-fn source(i: i32, len: i32) -> i32 {
-    if (i >= 0 && i < len) {
-        return i;
-    }
-    switch p.mode {
-        case BORDER: { return clamp(i, 0, len - 1); }
-        case REFLECTION: { return select(2 * (len - 1) - i, -i, i < 0); }
-        case CIRCULAR: { return ((i % len) + len) % len; }           // wrap around
-        default: { return -1; }
-    }
-}
-
 @compute @workgroup_size(64)
 fn pad_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.outer * p.out_len * p.inner) {
         return;
     }
     let i = index % p.inner;
     let o = (index / p.inner) % p.out_len;
     let r = index / (p.inner * p.out_len);
-    let s = source(i32(o) - p.begin, i32(p.in_len));
+    let s = padded_source(i32(o) - p.begin, i32(p.in_len), p.mode);
     if (s < 0) {
         dst[index] = p.value;
     } else {
@@ -56,7 +38,7 @@ fn pad_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 // One invocation per input position t: the sum of the gradients of every output position that read t.
 @compute @workgroup_size(64)
 fn fold_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+    let index = flat_index(gid, groups);
     if (index >= p.outer * p.in_len * p.inner) {
         return;
     }

@@ -1,6 +1,6 @@
 // relu.wgsl: y = max(x, 0), and its gradient dx = dy where x > 0.
 //
-// Rust reference: engine/src/ops/relu.rs (`forward`, `backward`).
+// Rust reference: engine/src/ops/relu.rs (`Relu::reference_forward`, `Relu::reference_backward`).
 //
 // Bindings (group 0): 0 params (uniform: total), 1 x (read), 2 y (write), 3 dy (read), 4 dx (write).
 
@@ -16,7 +16,7 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 64u;
+    let i = flat_index(gid, groups);
     if (i < p.total) {
         y[i] = max(x[i], 0.0);
     }
@@ -24,7 +24,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 64u;
+    let i = flat_index(gid, groups);
     if (i < p.total) {
         dx[i] = select(0.0, dy[i], x[i] > 0.0);
     }

@@ -1,7 +1,7 @@
 // rmspe.wgsl: root mean square percentage error and its gradients.
 //
-// Rust reference: engine/src/ops/rmspe.rs (`Rmspe::forward`, `Rmspe::backward`). The forward sum is one
-// invocation summing in order, as the CPU does.
+// Rust reference: engine/src/ops/rmspe.rs (`Rmspe::reference_forward`, `Rmspe::reference_backward`). The forward
+// sum is one workgroup's.
 //
 // Bindings (group 0): 0 params, 1 y (read), 2 yhat (read), 3 loss (write), 4 saved loss (read), 5 dloss (read),
 // 6 dy (write), 7 dyhat (write).
@@ -19,22 +19,23 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> dy: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dyhat: array<f32>;
 
+// One workgroup: the squared ratios summed (the prelude's `workgroup_sum`).
 @compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if (gid.x != 0u) {
-        return;
-    }
+fn forward(@builtin(local_invocation_index) thread: u32) {
     var sum = 0.0;
-    for (var i = 0u; i < p.total; i++) {
+    for (var i = thread; i < p.total; i += WORKGROUP_SIZE) {
         let r = (y[i] - yhat[i]) / y[i];
         sum += r * r;
     }
-    loss[0] = sqrt(sum / f32(p.total));
+    let total = workgroup_sum(thread, sum);
+    if (thread == 0u) {
+        loss[0] = sqrt(total / f32(p.total));
+    }
 }
 
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 64u;
+    let i = flat_index(gid, groups);
     if (i >= p.total) {
         return;
     }

@@ -1,13 +1,13 @@
 // sgd.wgsl: one SGD step with momentum, dampening, weight decay and Nesterov, per element.
 //
-// Rust reference: engine/src/ops/sgd.rs (`Sgd::step`).
+// Rust reference: engine/src/ops/sgd.rs (`Sgd::reference_step`).
 //
 // Bindings (group 0): 0 params, 1 param (read), 2 grad (read), 3 velocity (read; a placeholder on the first
 // step), 4 new_param (write), 5 new_velocity (write).
 
 struct Params {
     total: u32, lr: f32, momentum: f32, dampening: f32,
-    weight_decay: f32, nesterov: u32, has_velocity: u32, _unused: u32,
+    weight_decay: f32, nesterov: u32, has_velocity: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,7 +19,7 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 64u;
+    let i = flat_index(gid, groups);
     if (i >= p.total) {
         return;
     }

@@ -1,11 +1,11 @@
 // sigmoid.wgsl: y = low + (high - low)·σ(x), and dx = dy·(high - low)·σ(x)(1 - σ(x)).
 //
-// Rust reference: engine/src/ops/sigmoid.rs (`Sigmoid::forward`, `Sigmoid::backward`).
+// Rust reference: engine/src/ops/sigmoid.rs (`Sigmoid::reference_forward`, `Sigmoid::reference_backward`).
 //
 // Bindings (group 0): 0 params (uniform), 1 x (read), 2 y (write), 3 dy (read), 4 dx (write).
 
 struct Params {
-    total: u32, low: f32, high: f32, _unused: u32,
+    total: u32, low: f32, high: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -20,7 +20,7 @@ fn sigma(v: f32) -> f32 {
 
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 64u;
+    let i = flat_index(gid, groups);
     if (i < p.total) {
         y[i] = p.low + (p.high - p.low) * sigma(x[i]);
     }
@@ -28,7 +28,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 64u;
+    let i = flat_index(gid, groups);
     if (i < p.total) {
         let s = sigma(x[i]);
         dx[i] = dy[i] * (p.high - p.low) * s * (1.0 - s);

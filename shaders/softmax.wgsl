@@ -1,6 +1,6 @@
 // softmax.wgsl: softmax and log-softmax along one axis of [outer, len, inner], one invocation per row.
 //
-// Rust reference: engine/src/ops/softmax.rs (`Softmax::forward`, `Softmax::backward`).
+// Rust reference: engine/src/ops/softmax.rs (`Softmax::reference_forward`, `Softmax::reference_backward`).
 //
 // Bindings (group 0): 0 params (uniform), 1 x (read), 2 y (write), 3 out (read: the forward output),
 // 4 dy (read), 5 dx (write).
@@ -23,7 +23,7 @@ fn at(row: u32, j: u32) -> u32 {
 
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let row = gid.x + gid.y * groups.x * 64u;
+    let row = flat_index(gid, groups);
     if (row >= p.outer * p.inner) {
         return;
     }
@@ -47,7 +47,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 @compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let row = gid.x + gid.y * groups.x * 64u;
+    let row = flat_index(gid, groups);
     if (row >= p.outer * p.inner) {
         return;
     }

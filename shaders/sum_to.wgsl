@@ -1,9 +1,11 @@
 // sum_to.wgsl: sum a broadcast tensor down to the shape it came from, times a scale. One invocation per output
 // value loops over the values that broadcast from it.
 //
-// Rust reference: engine/src/ops/sum_to.rs (`SumTo::forward`). Both shapes are padded to 8 axes with leading 1s.
+// Rust reference: engine/src/ops/sum_to.rs (`SumTo::reference_forward`, `SumTo::reference_backward`). Both shapes
+// are padded to 8 axes with leading 1s.
 //
-// Bindings (group 0): 0 params, 1 x (read, the large tensor), 2 y (write, the small one).
+// Bindings (group 0): 0 params, 1 x (read, the large tensor), 2 y (write, the small one), 3 dy (read, the small
+// one's gradient), 4 dx (write, broadcast back to the large shape).
 
 struct Params {
     total: u32, scale: f32, _unused0: u32, _unused1: u32,
@@ -14,6 +16,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 
 fn from_dim(axis: u32) -> u32 {
     return p.from_dims[axis / 4u][axis % 4u];
@@ -25,7 +29,7 @@ fn to_dim(axis: u32) -> u32 {
 
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let j = gid.x + gid.y * groups.x * 64u;
+    let j = flat_index(gid, groups);
     if (j >= p.total) {
         return;
     }
@@ -59,4 +63,32 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
         sum += x[index];
     }
     y[j] = sum * p.scale;
+}
+
+// The backward, one invocation per value of the large tensor: the value of the small one it was broadcast from,
+// times the scale.
+@compute @workgroup_size(64)
+fn broadcast(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups);
+    var total = 1u;
+    for (var axis = 0u; axis < 8u; axis++) {
+        total *= from_dim(axis);
+    }
+    if (i >= total) {
+        return;
+    }
+    // `SumTo::target`: i's coordinates, last axis first, kept where the small shape keeps the axis.
+    var rest = i;
+    var j = 0u;
+    var stride = 1u;
+    for (var k = 0u; k < 8u; k++) {
+        let axis = 7u - k;
+        let coord = rest % from_dim(axis);
+        rest /= from_dim(axis);
+        if (to_dim(axis) != 1u) {
+            j += coord * stride;
+        }
+        stride *= to_dim(axis);
+    }
+    dx[i] = dy[j] * p.scale;
 }

@@ -7,7 +7,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CONFORMANCE_DIR");
     let dir = match std::env::var_os("CONFORMANCE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("../../shared/conformance"),
+        None => Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("conformance"),
     };
     let mut files = Vec::new();
     if std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "wasm32") {

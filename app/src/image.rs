@@ -104,22 +104,3 @@ fn new_canvas(w: u32, h: u32) -> Option<HtmlCanvasElement> {
 fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas.get_context("2d").ok()??.dyn_into().ok()
 }
-
-/// The pixel `(row, col)` of an `h x w` image drawn on `canvas` under the mouse of `ev`.
-pub fn pixel_at(canvas: &HtmlCanvasElement, ev: &web_sys::MouseEvent, h: usize, w: usize) -> (usize, usize) {
-    let rect = canvas.get_bounding_client_rect();
-    let fx = (ev.client_x() as f64 - rect.left()) / rect.width().max(1.0);
-    let fy = (ev.client_y() as f64 - rect.top()) / rect.height().max(1.0);
-    (((fy * h as f64).max(0.0) as usize).min(h - 1), ((fx * w as f64).max(0.0) as usize).min(w - 1))
-}
-
-/// The arrow keys' move of `(row, col)` within an `h x w` grid, or `None` for another key.
-pub fn arrow_move(key: &str, (y, x): (usize, usize), h: usize, w: usize) -> Option<(usize, usize)> {
-    match key {
-        "ArrowUp" => Some((y.saturating_sub(1), x)),
-        "ArrowDown" => Some(((y + 1).min(h.saturating_sub(1)), x)),
-        "ArrowLeft" => Some((y, x.saturating_sub(1))),
-        "ArrowRight" => Some((y, (x + 1).min(w.saturating_sub(1)))),
-        _ => None,
-    }
-}

@@ -1,11 +1,12 @@
 //! The sandbox's web front end (Leptos, client-side rendered): the routes, the header, and the home page.
 //! Each lesson is one file under [`lessons`]; one table, [`lessons::LESSONS`], drives routes and navigation.
 
-pub mod compute;
+pub mod device;
 pub mod image;
 pub mod lessons;
 pub mod query;
 pub mod speed;
+pub mod timing;
 pub mod widgets;
 
 use leptos::prelude::*;
@@ -14,10 +15,10 @@ use leptos_router::hooks::use_params_map;
 use leptos_router::path;
 use lessons::LESSONS;
 
-/// The whole app: header with the lesson list and the compute backend, then the current page.
+/// The whole app: header with the lesson list and the page's device, then the current page.
 #[component]
 pub fn App() -> impl IntoView {
-    compute::provide_compute();
+    device::provide_device();
     view! {
         <Router>
             <header class="site">
@@ -28,7 +29,7 @@ pub fn App() -> impl IntoView {
                         .map(|lesson| view! { <A href=format!("/{}", lesson.path)>{lesson.title}</A> })
                         .collect_view()}
                 </nav>
-                <compute::BackendBadge/>
+                <device::DeviceBadge/>
             </header>
             <main>
                 <Routes fallback=NotFound>

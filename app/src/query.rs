@@ -1,6 +1,10 @@
 //! Lesson state in the URL: every control has a documented query parameter, so a link restores the exact state.
 //! A value that cannot be used falls back to its default, with a notice saying what was changed and why.
+//!
+//! A lesson declares each parameter once, on [`Params`]: the declaration reads and validates the value and gives
+//! back the signal the lesson works with, and [`Params::sync`] writes every signal back to the URL as it changes.
 
+use leptos::prelude::*;
 use std::cell::RefCell;
 use std::fmt::Display;
 use std::ops::RangeInclusive;
@@ -93,6 +97,85 @@ impl Query {
     }
 }
 
+/// What one declared parameter writes to the URL: its key, and its current value (`None` to leave it out).
+type Writer = (&'static str, Box<dyn Fn() -> Option<String>>);
+
+/// A lesson's URL parameters, declared once each: read from the page's query (with a notice for a value that
+/// cannot be used), held in signals, and written back by [`Params::sync`] whenever one changes.
+pub struct Params {
+    query: Query,
+    writers: Vec<Writer>,
+}
+
+impl Params {
+    /// The parameters of the current page.
+    pub fn from_location() -> Params {
+        Params { query: Query::from_location(), writers: Vec::new() }
+    }
+
+    /// Writes `key` back as `value()` (leaving it out when that is `None`): for a parameter the lesson derives,
+    /// such as the weights of a custom kernel.
+    pub fn write(&mut self, key: &'static str, value: impl Fn() -> Option<String> + 'static) {
+        self.writers.push((key, Box::new(value)));
+    }
+
+    /// A number in `range` (default `default`).
+    pub fn number<T>(&mut self, key: &'static str, default: T, range: RangeInclusive<T>) -> RwSignal<T>
+    where
+        T: FromStr + PartialOrd + Display + Copy + Send + Sync + 'static,
+    {
+        let signal = RwSignal::new(self.query.number(key, default, range));
+        self.write(key, move || Some(signal.get().to_string()));
+        signal
+    }
+
+    /// A number written with at most 4 decimals (a weight, a bias).
+    pub fn weight(&mut self, key: &'static str, default: f32, range: RangeInclusive<f32>) -> RwSignal<f32> {
+        let signal = RwSignal::new(self.query.number(key, default, range));
+        self.write(key, move || Some(crate::widgets::format_weight(signal.get())));
+        signal
+    }
+
+    /// A cell `(row, column)` as two parameters (`y`, `x`), each at most `max`.
+    pub fn cell(&mut self, (y_key, x_key): (&'static str, &'static str), default: (usize, usize), max: usize) -> RwSignal<(usize, usize)> {
+        let signal = RwSignal::new((self.query.number(y_key, default.0, 0..=max), self.query.number(x_key, default.1, 0..=max)));
+        self.write(y_key, move || Some(signal.get().0.to_string()));
+        self.write(x_key, move || Some(signal.get().1.to_string()));
+        signal
+    }
+
+    /// One of `choices`, named in the URL by `name` (default `default`).
+    pub fn choice<T>(&mut self, key: &'static str, default: T, choices: impl IntoIterator<Item = T>, name: fn(T) -> &'static str) -> RwSignal<T>
+    where
+        T: Copy + Send + Sync + 'static,
+    {
+        let choices: Vec<T> = choices.into_iter().collect();
+        let parse = |raw: &str| choices.iter().copied().find(|&c| name(c) == raw);
+        let signal = RwSignal::new(self.query.choice(key, default, parse, name));
+        self.write(key, move || Some(name(signal.get()).to_string()));
+        signal
+    }
+
+    /// The raw query, for a parameter that is read in some other way (and written with [`Params::write`]).
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+
+    /// What was not used, one sentence each.
+    pub fn notices(&self) -> Vec<String> {
+        self.query.notices()
+    }
+
+    /// Keeps the URL in step with every declared parameter, in the order they were declared.
+    pub fn sync(self) {
+        let writers = self.writers;
+        Effect::new(move || {
+            let pairs: Vec<(&str, String)> = writers.iter().filter_map(|(key, value)| value().map(|v| (*key, v))).collect();
+            write(&pairs);
+        });
+    }
+}
+
 /// Replaces the current URL's query (no navigation, no new history entry).
 pub fn write(pairs: &[(&str, String)]) {
     let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
@@ -106,7 +189,7 @@ pub fn write(pairs: &[(&str, String)]) {
 
 /// Numbers as `a,b,c` with at most 4 decimals.
 pub fn join_numbers(values: &[f32]) -> String {
-    values.iter().map(|v| crate::widgets::kernel_grid::format_weight(*v)).collect::<Vec<_>>().join(",")
+    values.iter().map(|v| crate::widgets::format_weight(*v)).collect::<Vec<_>>().join(",")
 }
 
 fn decode(s: &str) -> String {

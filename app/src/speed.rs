@@ -1,30 +1,21 @@
-//! `/speed`: how fast this device trains. The benchmark workloads of the project (`BENCH.md`) run here on the
+//! `/speed`: how fast this device trains. The benchmark workloads of the project (`BENCHMARKS.md`) run here on the
 //! CPU (WebAssembly) and on the GPU (WebGPU), one after the other, with the results as a table and as JSON (which
 //! `cargo xtask bench --browser` reads).
 
-use crate::compute::{Compute, use_compute};
+use crate::device::use_device;
+use crate::timing::yield_to_browser;
+use engine::Device;
 use engine::bench::{self, KernelInputs, Measurement};
-use engine::{Backend, Cpu};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
-/// Lets the browser draw before the next workload (each workload keeps the CPU busy for a second or two).
-pub async fn yield_to_browser() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(resolve.unchecked_ref(), 0);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-/// Every workload on one backend, pausing between them; `report` gets each result as it comes. Each run reads its
-/// result back (no repeats to hide the readback): in a browser the GPU is as likely to be emulated as real.
-async fn run_backend<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, report: impl Fn(Measurement)) {
+/// Every workload on one device, letting the browser draw between them (each keeps the CPU busy for a second or
+/// two); `report` gets each result as it comes. Each run reads its result back (no repeats to hide the readback):
+/// in a browser the GPU is as likely to be emulated as real.
+async fn run_device(device: &Device, name: &str, inputs: &KernelInputs, report: impl Fn(Measurement)) {
     const RUNS: usize = 5;
     for workload in bench::WORKLOADS {
         yield_to_browser().await;
-        for m in bench::run_all(b, name, inputs, RUNS, false, &[workload]).await {
+        for m in bench::run_all(device, name, inputs, RUNS, false, &[workload]).await {
             report(m);
         }
     }
@@ -33,7 +24,7 @@ async fn run_backend<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, repor
 /// The page.
 #[component]
 pub fn Speed() -> impl IntoView {
-    let compute = use_compute();
+    let page = use_device();
     let results = RwSignal::new(Vec::<Measurement>::new());
     let state = RwSignal::new("idle");
     let run = move |_| {
@@ -42,14 +33,15 @@ pub fn Speed() -> impl IntoView {
         }
         results.set(Vec::new());
         state.set("running");
-        let compute = compute.get_untracked();
+        let page = page.get_untracked();
         wasm_bindgen_futures::spawn_local(async move {
             let push = |m: Measurement| results.update(|r| r.push(m));
             let mut inputs = KernelInputs::new(false);
             inputs.expect_from_cpu();
-            run_backend(&Cpu, "wasm-cpu", &inputs, push).await;
-            if let Some(Compute::Gpu(gpu)) = compute {
-                run_backend(gpu.as_ref(), "webgpu", &inputs, push).await;
+            run_device(&Device::Cpu, "wasm-cpu", &inputs, push).await;
+            // The page's device, when it is not the CPU already measured.
+            if let Some(page) = page.filter(|p| p.why_cpu.is_none()) {
+                run_device(&page.device, "webgpu", &inputs, push).await;
             }
             state.set("done");
         });
@@ -69,7 +61,7 @@ pub fn Speed() -> impl IntoView {
             </p>
             <p class="note">
                 "Matrix products on the CPU: "
-                <span data-testid="cpu-kernel">{engine::backend::sgemm::Kernel::best().describe()}</span>
+                <span data-testid="cpu-kernel">{engine::device::cpu::sgemm::Kernel::best().describe()}</span>
                 "."
             </p>
             <button type="button" data-testid="run-speed-test" on:click=run disabled=move || state.get() == "running">

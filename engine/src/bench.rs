@@ -1,12 +1,12 @@
-//! The benchmark workloads of `../shared/BENCH.md`, generic over the backend so that the native command and the
-//! browser's speed test run the same code. Each workload first checks its result against the CPU reference (a
+//! The benchmark workloads of `BENCHMARKS.md`, on any [`Device`], so that the native command and the browser's speed
+//! test run the same code. Each workload first checks its result against the CPU reference (a
 //! kernel that disagrees is reported as an error, not timed), runs once to warm up (reported separately: on the
 //! GPU it includes compiling the pipelines), then times `runs` runs.
 
-use crate::backend::Backend;
+use crate::device::Device;
 use crate::error::Result;
 use crate::indices::Indices;
-use crate::learner::{Loss, one, train_step};
+use crate::learner::{Loss, train_step};
 use crate::models;
 use crate::nn::{TabularConfig, TabularInput, TabularModel};
 use crate::ops::conv2d::{Conv2d, Conv2dParams};
@@ -17,10 +17,10 @@ use crate::tensor::Tensor;
 use crate::clock::now_ms;
 use crate::data::Targets;
 
-/// One workload on one backend.
+/// One workload on one device.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Measurement {
-    /// The workload's name (a JSON key of BENCH.md).
+    /// The workload's name (a JSON key of BENCHMARKS.md).
     pub workload: &'static str,
     /// `cpu`, `gpu`, `wasm-cpu` or `webgpu`.
     pub backend: String,
@@ -57,7 +57,7 @@ impl Measurement {
         self.sorted().last().copied().unwrap_or(0.0)
     }
 
-    /// The measurement as a JSON object (BENCH.md's fields, plus the warm-up and any error).
+    /// The measurement as a JSON object (BENCHMARKS.md's fields, plus the warm-up and any error).
     pub fn json(&self) -> String {
         self.json_with("")
     }
@@ -177,13 +177,12 @@ pub struct KernelInputs {
 }
 
 impl KernelInputs {
-    /// The expected results from the CPU backend's fast path instead of the plain loops (which take minutes in a
-    /// browser): for checking another backend against the CPU where the loops are too slow to run.
+    /// The expected results from the CPU's fast paths instead of the reference loops (which take minutes in a
+    /// browser): for checking another device against the CPU where the loops are too slow to run.
     pub fn expect_from_cpu(&mut self) {
-        let cpu = crate::Cpu;
-        let product = cpu.gemm(&self.gemm, &self.a, &self.b, None);
-        let y = cpu.conv2d(&self.conv, &self.x, &self.w, None);
-        let grads = cpu.conv2d_backward(&self.conv, &self.x, &self.w, &self.dy);
+        let product = self.gemm.forward(&self.a, &self.b, None);
+        let y = self.conv.forward(&self.x, &self.w, None);
+        let grads = self.conv.backward(&self.x, &self.w, &self.dy);
         self.reference = Some((product, y, grads.dx, grads.dw));
     }
 
@@ -197,9 +196,9 @@ impl KernelInputs {
         let dy = Tensor::randn(conv.out_shape(), &mut rng);
         let gemm = Gemm::new(a.shape(), b.shape(), None, false, false, 1.0, 0.0).expect("a valid product");
         let reference = with_reference.then(|| {
-            let product = Tensor::new([512, 512], gemm.product.run_reference(a.data(), b.data(), None)).expect("512x512");
-            let y = conv.forward(&x, &w, None);
-            let grads = conv.backward(&x, &w, &dy);
+            let product = gemm.reference_forward(&a, &b, None);
+            let y = conv.reference_forward(&x, &w, None);
+            let grads = conv.reference_backward(&x, &w, &dy);
             (product, y, grads.dx, grads.dw)
         });
         KernelInputs { a, b, x, w, dy, conv, gemm, reference }
@@ -207,11 +206,11 @@ impl KernelInputs {
 }
 
 /// `gemm_512`: `C = A·B`, 512x512x512, read back at the end of each run.
-pub async fn gemm_512<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs: usize, repeat: bool) -> Measurement {
-    let (a, m) = (b.upload(&inputs.a), b.upload(&inputs.b));
+pub async fn gemm_512(device: &Device, name: &str, inputs: &KernelInputs, runs: usize, repeat: bool) -> Measurement {
+    let (a, m) = (inputs.a.to(device), inputs.b.to(device));
     let flop = 2.0 * 512f64.powi(3);
     if let Some((want, ..)) = &inputs.reference {
-        match b.read(&b.gemm(&inputs.gemm, &a, &m, None)).await {
+        match inputs.gemm.forward(&a, &m, None).read().await {
             Ok(got) => {
                 if let Some(e) = disagreement(&got, want) {
                     return failed("gemm_512", name, "GFLOP/s", e);
@@ -222,21 +221,21 @@ pub async fn gemm_512<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs
     }
     let (a, m) = (&a, &m);
     time("gemm_512", name, "GFLOP/s", flop / 1e9, runs, repeat, |reps| async move {
-        let mut c = b.gemm(&inputs.gemm, a, m, None);
+        let mut c = inputs.gemm.forward(a, m, None);
         for _ in 1..reps {
-            c = b.gemm(&inputs.gemm, a, m, None);
+            c = inputs.gemm.forward(a, m, None);
         }
-        b.read(&c).await.map(|_| ())
+        c.read().await.map(|_| ())
     })
     .await
 }
 
 /// `conv_fwd`: conv2d 3x3 padding 1, N 16, 64→64 channels, 32x32.
-pub async fn conv_fwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs: usize, repeat: bool) -> Measurement {
-    let (x, w) = (b.upload(&inputs.x), b.upload(&inputs.w));
+pub async fn conv_fwd(device: &Device, name: &str, inputs: &KernelInputs, runs: usize, repeat: bool) -> Measurement {
+    let (x, w) = (inputs.x.to(device), inputs.w.to(device));
     let flop = 2.0 * 16.0 * 64.0 * 32.0 * 32.0 * 64.0 * 9.0;
     if let Some((_, want, ..)) = &inputs.reference {
-        match b.read(&b.conv2d(&inputs.conv, &x, &w, None)).await {
+        match inputs.conv.forward(&x, &w, None).read().await {
             Ok(got) => {
                 if let Some(e) = disagreement(&got, want) {
                     return failed("conv_fwd", name, "GFLOP/s", e);
@@ -247,22 +246,22 @@ pub async fn conv_fwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs
     }
     let (x, w) = (&x, &w);
     time("conv_fwd", name, "GFLOP/s", flop / 1e9, runs, repeat, |reps| async move {
-        let mut y = b.conv2d(&inputs.conv, x, w, None);
+        let mut y = inputs.conv.forward(x, w, None);
         for _ in 1..reps {
-            y = b.conv2d(&inputs.conv, x, w, None);
+            y = inputs.conv.forward(x, w, None);
         }
-        b.read(&y).await.map(|_| ())
+        y.read().await.map(|_| ())
     })
     .await
 }
 
 /// `conv_bwd`: the input and weight gradients of `conv_fwd` (twice its FLOP).
-pub async fn conv_bwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs: usize, repeat: bool) -> Measurement {
-    let (x, w, dy) = (b.upload(&inputs.x), b.upload(&inputs.w), b.upload(&inputs.dy));
+pub async fn conv_bwd(device: &Device, name: &str, inputs: &KernelInputs, runs: usize, repeat: bool) -> Measurement {
+    let (x, w, dy) = (inputs.x.to(device), inputs.w.to(device), inputs.dy.to(device));
     let flop = 4.0 * 16.0 * 64.0 * 32.0 * 32.0 * 64.0 * 9.0;
     if let Some((_, _, want_dx, want_dw)) = &inputs.reference {
-        let grads = b.conv2d_backward(&inputs.conv, &x, &w, &dy);
-        match (b.read(&grads.dx).await, b.read(&grads.dw).await) {
+        let grads = inputs.conv.backward(&x, &w, &dy);
+        match (grads.dx.read().await, grads.dw.read().await) {
             (Ok(dx), Ok(dw)) => {
                 if let Some(e) = disagreement(&dx, want_dx).or_else(|| disagreement(&dw, want_dw)) {
                     return failed("conv_bwd", name, "GFLOP/s", e);
@@ -273,12 +272,12 @@ pub async fn conv_bwd<B: Backend>(b: &B, name: &str, inputs: &KernelInputs, runs
     }
     let (x, w, dy) = (&x, &w, &dy);
     time("conv_bwd", name, "GFLOP/s", flop / 1e9, runs, repeat, |reps| async move {
-        let mut g = b.conv2d_backward(&inputs.conv, x, w, dy);
+        let mut g = inputs.conv.backward(x, w, dy);
         for _ in 1..reps {
-            g = b.conv2d_backward(&inputs.conv, x, w, dy);
+            g = inputs.conv.backward(x, w, dy);
         }
-        b.read(&g.dw).await?;
-        b.read(&g.dx).await.map(|_| ())
+        g.dw.read().await?;
+        g.dx.read().await.map(|_| ())
     })
     .await
 }
@@ -287,21 +286,20 @@ fn failed(workload: &'static str, backend: &str, unit: &'static str, error: Stri
     Measurement { workload, backend: backend.into(), unit, rates: Vec::new(), first_run_ms: 0.0, error: Some(error) }
 }
 
-/// Steps per timed run of the training workloads (the loss is read back every 10 steps, as BENCH.md says).
+/// Steps per timed run of the training workloads (the loss is read back every 10 steps, as BENCHMARKS.md says).
 const STEPS: usize = 20;
 
 /// `digits_cnn_train`: training steps of the digits CNN on batches of 64 (SGD, momentum 0.9).
-pub async fn digits_cnn_train<B: Backend>(b: &B, name: &str, runs: usize) -> Measurement {
+pub async fn digits_cnn_train(device: &Device, name: &str, runs: usize) -> Measurement {
     let mut rng = Rng::new(2);
-    let mut model = models::digits_cnn(b, &mut rng);
-    let x = b.upload(&Tensor::randn([64, 1, 8, 8], &mut rng));
+    let mut model = models::digits_cnn(device, &mut rng);
+    let x = Tensor::randn([64, 1, 8, 8], &mut rng).to(device);
     let targets = Targets::Classes(Indices::vector((0..64).map(|_| rng.below(10) as i64).collect()));
     let mut optimizer = Optimizer::sgd(0.0);
-    let one = one(b);
     let mut run = || {
         let mut last = None;
         for step in 0..STEPS {
-            match train_step(b, &mut model, &mut optimizer, &x, &targets, Loss::CrossEntropy, 0.01, 0.9, &one) {
+            match train_step(&mut model, &mut optimizer, &x, &targets, Loss::CrossEntropy, 0.01, 0.9) {
                 Ok(loss) if (step + 1) % 10 == 0 => last = Some(loss),
                 Ok(_) => {}
                 Err(e) => return Err(e),
@@ -313,7 +311,7 @@ pub async fn digits_cnn_train<B: Backend>(b: &B, name: &str, runs: usize) -> Mea
         let result = run();
         async move {
             if let Some(loss) = result? {
-                let value = b.read(&loss).await?.data()[0];
+                let value = loss.read().await?.data()[0];
                 if !value.is_finite() {
                     return Err(crate::Error::Gpu(format!("the loss became {value}")));
                 }
@@ -324,30 +322,29 @@ pub async fn digits_cnn_train<B: Backend>(b: &B, name: &str, runs: usize) -> Mea
     .await
 }
 
-/// The tabular workload's batch: 8 categorical columns of BENCH.md's cardinalities and 16 continuous ones.
-fn tabular_batch<B: Backend>(b: &B, rng: &mut Rng) -> (TabularInput<B>, Targets, TabularConfig) {
+/// The tabular workload's batch: 8 categorical columns of BENCHMARKS.md's cardinalities and 16 continuous ones.
+fn tabular_batch(device: &Device, rng: &mut Rng) -> (TabularInput, Targets, TabularConfig) {
     let cardinalities = vec![1115, 7, 31, 12, 3, 4, 4, 2];
     let cats = (0..512).flat_map(|_| cardinalities.iter().map(|&n| rng.below(n) as i64).collect::<Vec<_>>()).collect();
     let conts = Tensor::randn([512, 16], rng);
     let y = Tensor::uniform([512, 1], 7.0, 10.0, rng);
     let config = TabularConfig::rossmann(cardinalities, 16, (0.0, 48000f32.ln()));
-    (TabularInput { cats: Indices::new([512, 8], cats).expect("512 rows of 8"), conts: b.upload(&conts) }, Targets::Values(y), config)
+    (TabularInput { cats: Indices::new([512, 8], cats).expect("512 rows of 8"), conts: conts.to(device) }, Targets::Values(y), config)
 }
 
 /// `tabular_train`: training steps of the Rossmann model on batches of 512 (Adam, lr 1e-3, MSE).
-pub async fn tabular_train<B: Backend>(b: &B, name: &str, runs: usize) -> Measurement {
+pub async fn tabular_train(device: &Device, name: &str, runs: usize) -> Measurement {
     let mut rng = Rng::new(3);
-    let (input, targets, config) = tabular_batch(b, &mut rng);
-    let mut model = match TabularModel::new(b, config, &mut rng) {
+    let (input, targets, config) = tabular_batch(device, &mut rng);
+    let mut model = match TabularModel::new(device, config, &mut rng) {
         Ok(m) => m,
         Err(e) => return failed("tabular_train", name, "rows/s", e.to_string()),
     };
     let mut optimizer = Optimizer::adam();
-    let one = one(b);
     time("tabular_train", name, "rows/s", (STEPS * 512) as f64 / 2.0, runs, false, |_| {
         let mut result = Ok(None);
         for step in 0..STEPS / 2 {
-            match train_step(b, &mut model, &mut optimizer, &input, &targets, Loss::Mse, 1e-3, 0.9, &one) {
+            match train_step(&mut model, &mut optimizer, &input, &targets, Loss::Mse, 1e-3, 0.9) {
                 Ok(loss) if step + 1 == STEPS / 2 => result = Ok(Some(loss)),
                 Ok(_) => {}
                 Err(e) => {
@@ -358,7 +355,7 @@ pub async fn tabular_train<B: Backend>(b: &B, name: &str, runs: usize) -> Measur
         }
         async move {
             if let Some(loss) = result? {
-                b.read(&loss).await?;
+                loss.read().await?;
             }
             Ok(())
         }
@@ -366,68 +363,66 @@ pub async fn tabular_train<B: Backend>(b: &B, name: &str, runs: usize) -> Measur
     .await
 }
 
-/// Checks that one training step of each model gives the same loss on `b` as on the CPU; `None` when it does.
-pub async fn check_training<B: Backend>(b: &B) -> Option<String> {
-    let cpu = crate::Cpu;
+/// Checks that one training step of each model gives the same loss on `device` as on the CPU; `None` when it does.
+pub async fn check_training(device: &Device) -> Option<String> {
+    let cpu = Device::Cpu;
     let first_loss = |backend_loss: Result<Tensor>, cpu_loss: Result<Tensor>, what: &str| -> Option<String> {
         match (backend_loss, cpu_loss) {
             (Ok(g), Ok(c)) => disagreement(&g, &c).map(|e| format!("{what}: the first step's loss {e}")),
             (Err(e), _) | (_, Err(e)) => Some(format!("{what}: {e}")),
         }
     };
-    async fn digits_loss<B: Backend>(b: &B) -> Result<Tensor> {
+    async fn digits_loss(device: &Device) -> Result<Tensor> {
         let mut rng = Rng::new(2);
-        let mut model = models::digits_cnn(b, &mut rng);
-        let x = b.upload(&Tensor::randn([64, 1, 8, 8], &mut rng));
+        let mut model = models::digits_cnn(device, &mut rng);
+        let x = Tensor::randn([64, 1, 8, 8], &mut rng).to(device);
         let targets = Targets::Classes(Indices::vector((0..64).map(|_| rng.below(10) as i64).collect()));
-        let loss = train_step(b, &mut model, &mut Optimizer::sgd(0.0), &x, &targets, Loss::CrossEntropy, 0.01, 0.9, &one(b))?;
-        b.read(&loss).await
+        train_step(&mut model, &mut Optimizer::sgd(0.0), &x, &targets, Loss::CrossEntropy, 0.01, 0.9)?.read().await
     }
-    async fn tabular_loss<B: Backend>(b: &B) -> Result<Tensor> {
+    async fn tabular_loss(device: &Device) -> Result<Tensor> {
         let mut rng = Rng::new(3);
-        let (input, targets, config) = tabular_batch(b, &mut rng);
-        let mut model = TabularModel::new(b, config, &mut rng)?;
-        let loss = train_step(b, &mut model, &mut Optimizer::adam(), &input, &targets, Loss::Mse, 1e-3, 0.9, &one(b))?;
-        b.read(&loss).await
+        let (input, targets, config) = tabular_batch(device, &mut rng);
+        let mut model = TabularModel::new(device, config, &mut rng)?;
+        train_step(&mut model, &mut Optimizer::adam(), &input, &targets, Loss::Mse, 1e-3, 0.9)?.read().await
     }
-    if let Some(e) = first_loss(digits_loss(b).await, digits_loss(&cpu).await, "digits_cnn_train") {
+    if let Some(e) = first_loss(digits_loss(device).await, digits_loss(&cpu).await, "digits_cnn_train") {
         return Some(e);
     }
-    first_loss(tabular_loss(b).await, tabular_loss(&cpu).await, "tabular_train")
+    first_loss(tabular_loss(device).await, tabular_loss(&cpu).await, "tabular_train")
 }
 
-/// The workloads, in BENCH.md's order.
+/// The workloads, in BENCHMARKS.md's order.
 pub const WORKLOADS: [&str; 5] = ["digits_cnn_train", "tabular_train", "gemm_512", "conv_fwd", "conv_bwd"];
 
-/// The workloads named in `only` (all of them when empty) on `b`, as `backend` (`cpu`, `gpu`, `wasm-cpu`,
-/// `webgpu`); `runs` timed runs each. On a GPU (`gpu_like`) a fast kernel is repeated within a run to outweigh
-/// the readback.
-pub async fn run_all<B: Backend>(b: &B, backend: &str, inputs: &KernelInputs, runs: usize, gpu_like: bool, only: &[&str]) -> Vec<Measurement> {
+/// The workloads named in `only` (all of them when empty) on `device`, as `backend` (`cpu`, `gpu`, `wasm-cpu`,
+/// `webgpu`); `runs` timed runs each. With `repeat` (a native GPU), a fast kernel is repeated within a run to
+/// outweigh the readback.
+pub async fn run_all(device: &Device, backend: &str, inputs: &KernelInputs, runs: usize, repeat: bool, only: &[&str]) -> Vec<Measurement> {
     let wanted = |w: &str| only.is_empty() || only.contains(&w);
     let mut results = Vec::new();
     if wanted("digits_cnn_train") || wanted("tabular_train") {
-        let error = check_training(b).await;
+        let error = check_training(device).await;
         if wanted("digits_cnn_train") {
             results.push(match &error {
                 Some(e) => failed("digits_cnn_train", backend, "images/s", e.clone()),
-                None => digits_cnn_train(b, backend, runs).await,
+                None => digits_cnn_train(device, backend, runs).await,
             });
         }
         if wanted("tabular_train") {
             results.push(match &error {
                 Some(e) => failed("tabular_train", backend, "rows/s", e.clone()),
-                None => tabular_train(b, backend, runs).await,
+                None => tabular_train(device, backend, runs).await,
             });
         }
     }
     if wanted("gemm_512") {
-        results.push(gemm_512(b, backend, inputs, runs, gpu_like).await);
+        results.push(gemm_512(device, backend, inputs, runs, repeat).await);
     }
     if wanted("conv_fwd") {
-        results.push(conv_fwd(b, backend, inputs, runs, gpu_like).await);
+        results.push(conv_fwd(device, backend, inputs, runs, repeat).await);
     }
     if wanted("conv_bwd") {
-        results.push(conv_bwd(b, backend, inputs, runs, gpu_like).await);
+        results.push(conv_bwd(device, backend, inputs, runs, repeat).await);
     }
     results
 }
@@ -442,12 +437,12 @@ mod tests {
         let seen = std::rc::Rc::clone(&calls);
         interleave(move |workload, unit| seen.borrow_mut().push((workload, unit)));
         let inputs = KernelInputs::new(false);
-        let m = pollster::block_on(gemm_512(&crate::Cpu, "cpu", &inputs, 3, false));
+        let m = pollster::block_on(gemm_512(&Device::Cpu, "cpu", &inputs, 3, false));
         assert_eq!(m.rates.len(), 3);
         // Not after the warm-up: the peer warms up on its own.
         assert_eq!(*calls.borrow(), vec![("gemm_512", "GFLOP/s"); 3]);
         stop_interleaving();
-        pollster::block_on(gemm_512(&crate::Cpu, "cpu", &inputs, 2, false));
+        pollster::block_on(gemm_512(&Device::Cpu, "cpu", &inputs, 2, false));
         assert_eq!(calls.borrow().len(), 3, "no calls once stopped");
     }
 }

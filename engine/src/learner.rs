@@ -1,18 +1,19 @@
-//! Training: the step (forward, loss, backward, update), the one-cycle fit over epochs, and evaluation.
+//! Training: the step (forward, loss, backward, update), the one-cycle fit over epochs as a [`Trainer`] that
+//! advances one step at a time, and evaluation.
 //!
-//! The whole step is recorded on the backend without waiting: on the GPU it becomes one submission, and the loss
-//! is read back only every `read_every` steps (each read waits for the work recorded so far).
+//! The whole step is recorded on the model's device without waiting: on the GPU it becomes one submission, and the
+//! loss is read back only every `read_every` steps (each read waits for the work recorded so far). Between steps a
+//! caller may do anything else: the app's training runner draws its curves and answers the learner.
 
-use crate::backend::{Backend, DeviceTensor};
 use crate::clock::now_ms;
 use crate::data::{Dataset, Targets, shuffle};
+use crate::device::Device;
 use crate::error::{ErrorKind, OpError, Result};
 use crate::nn::Model;
 use crate::ops::cross_entropy::{CrossEntropy, Reduction};
 use crate::ops::mse::Mse;
 use crate::optim::{OneCycle, Optimizer};
 use crate::rng::Rng;
-use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 /// The loss a model trains on.
@@ -77,20 +78,22 @@ pub struct EpochReport {
     pub items_per_s: f64,
 }
 
-/// The loss tensor and the gradient of the model's output, for one batch.
-fn loss_and_gradient<B: Backend>(b: &B, loss: Loss, out: &B::Tensor, targets: &Targets, one: &B::Tensor) -> Result<(B::Tensor, B::Tensor)> {
+/// The loss tensor and the gradient of the model's output, for one batch (on the output's device).
+fn loss_and_gradient(loss: Loss, out: &Tensor, targets: &Targets) -> Result<(Tensor, Tensor)> {
+    let device = out.device();
+    let one = Tensor::scalar(1.0).to(&device);
     match (loss, targets) {
         (Loss::CrossEntropy, Targets::Classes(t)) => {
             let op = CrossEntropy::new(out.shape(), t, None, None, Reduction::Mean)?;
-            let saved = b.cross_entropy(&op, out, None);
-            let dout = b.cross_entropy_backward(&op, &saved, None, one);
+            let saved = op.forward(out, None);
+            let dout = op.backward(&saved, None, &one);
             Ok((saved.loss, dout))
         }
         (Loss::Mse, Targets::Values(t)) => {
-            let target = b.upload(t);
+            let target = t.to(&device);
             let op = Mse::new(out.shape(), target.shape(), Reduction::Mean)?;
-            let value = b.mse(&op, out, &target);
-            let (dout, _) = b.mse_backward(&op, out, &target, one);
+            let value = op.forward(out, &target);
+            let (dout, _) = op.backward(out, &target, &one);
             Ok((value, dout))
         }
         _ => Err(OpError::new("learner", ErrorKind::Value, "the loss does not suit the targets")
@@ -101,49 +104,27 @@ fn loss_and_gradient<B: Backend>(b: &B, loss: Loss, out: &B::Tensor, targets: &T
     }
 }
 
-/// One training step: forward, loss, backward, update. Returns the loss, still on the backend.
-pub fn train_step<B: Backend, M: Model<B>>(
-    b: &B,
-    model: &mut M,
-    optimizer: &mut Optimizer,
-    input: &M::Input,
-    targets: &Targets,
-    loss: Loss,
-    lr: f32,
-    momentum: f32,
-    one: &B::Tensor,
-) -> Result<B::Tensor> {
-    let out = model.forward(b, input)?;
-    let (value, dout) = loss_and_gradient(b, loss, &out, targets, one)?;
-    model.backward(b, &dout);
-    optimizer.step(b, model.params_mut(), lr, momentum)?;
+/// One training step: forward, loss, backward, update. Returns the loss, still on the model's device.
+#[allow(clippy::too_many_arguments)]
+pub fn train_step<M: Model>(model: &mut M, optimizer: &mut Optimizer, input: &M::Input, targets: &Targets, loss: Loss, lr: f32, momentum: f32) -> Result<Tensor> {
+    let out = model.forward(input)?;
+    let (value, dout) = loss_and_gradient(loss, &out, targets)?;
+    model.backward(&dout);
+    optimizer.step(model.params_mut(), lr, momentum)?;
     Ok(value)
 }
 
-/// The scalar 1, the upstream gradient of a loss.
-pub fn one<B: Backend>(b: &B) -> B::Tensor {
-    b.upload(&Tensor::new(Shape::default(), vec![1.0]).expect("a scalar"))
-}
-
-/// Validation loss and metric, in evaluation mode, batch by batch.
-pub async fn evaluate<B: Backend, M: Model<B>, D: Dataset<B, Input = M::Input>>(
-    b: &B,
-    model: &mut M,
-    data: &D,
-    batch_size: usize,
-    loss: Loss,
-    metric: Metric,
-) -> Result<(f32, f32)> {
+/// Validation loss and metric, in evaluation mode, batch by batch on `device`.
+pub async fn evaluate<M: Model, D: Dataset<Input = M::Input>>(device: &Device, model: &mut M, data: &D, batch_size: usize, loss: Loss, metric: Metric) -> Result<(f32, f32)> {
     model.set_training(false);
-    let one = one(b);
     let (mut loss_sum, mut hits, mut squares, mut count) = (0.0f64, 0usize, 0.0f64, 0usize);
     let items: Vec<usize> = (0..data.len()).collect();
     for chunk in items.chunks(batch_size.max(1)) {
-        let (input, targets) = data.batch(b, chunk);
-        let out = model.forward(b, &input)?;
-        let (value, _) = loss_and_gradient(b, loss, &out, &targets, &one)?;
-        loss_sum += b.read(&value).await?.data()[0] as f64 * chunk.len() as f64;
-        let predictions = b.read(&out).await?;
+        let (input, targets) = data.batch(device, chunk);
+        let out = model.forward(&input)?;
+        let (value, _) = loss_and_gradient(loss, &out, &targets)?;
+        loss_sum += value.read().await?.data()[0] as f64 * chunk.len() as f64;
+        let predictions = out.read().await?;
         match (&targets, metric) {
             (Targets::Classes(t), Metric::Accuracy) => {
                 let classes = predictions.shape().dims()[1];
@@ -171,70 +152,176 @@ pub async fn evaluate<B: Backend, M: Model<B>, D: Dataset<B, Input = M::Input>>(
     Ok(((loss_sum / n) as f32, value as f32))
 }
 
-/// Fits `model` with the one-cycle schedule: `epochs` passes over `train`, evaluating on `valid` after each.
-/// `progress(step, total)` is called after every step, `on_epoch` after every epoch.
-pub async fn fit_one_cycle<B: Backend, M: Model<B>, D: Dataset<B, Input = M::Input>>(
-    b: &B,
-    model: &mut M,
-    optimizer: &mut Optimizer,
-    train: &D,
-    valid: &D,
-    config: &FitConfig,
-    mut progress: impl FnMut(usize, usize),
-    mut on_epoch: impl FnMut(&EpochReport),
-) -> Result<Vec<EpochReport>> {
-    let batch = config.batch_size.max(1);
-    let steps_per_epoch = train.len().div_ceil(batch);
-    let total = steps_per_epoch * config.epochs;
-    let schedule = OneCycle::new(config.lr_max, total);
-    let mut rng = Rng::new(config.seed);
-    let one = one(b);
-    let mut reports = Vec::new();
-    let mut step = 0;
-    model.set_training(true);
-    for epoch in 1..=config.epochs {
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        shuffle(&mut order, &mut rng);
-        let start = now_ms();
-        let mut losses = Vec::new();
-        for (i, chunk) in order.chunks(batch).enumerate() {
-            let (input, targets) = train.batch(b, chunk);
-            let value = train_step(b, model, optimizer, &input, &targets, config.loss, schedule.lr(step), schedule.momentum(step), &one)?;
-            step += 1;
-            if (i + 1) % config.read_every.max(1) == 0 || i + 1 == steps_per_epoch {
-                losses.push(b.read(&value).await?.data()[0]);
-            }
-            progress(step, total);
+/// What one training step reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport {
+    /// Steps done so far, this one included.
+    pub step: usize,
+    /// Steps in the whole run.
+    pub total: usize,
+    /// The step's loss, when it was read back (every `read_every` steps, and at an epoch's end).
+    pub loss: Option<f32>,
+    /// Whether this step ended an epoch (call [`Trainer::end_epoch`] next).
+    pub epoch_done: bool,
+}
+
+/// A one-cycle fit advancing one step at a time: `epochs` passes over `train`, shuffled from `seed`, with
+/// [`Trainer::end_epoch`] evaluating on `valid` after each. [`Trainer::fit`] runs it to the end; the app's
+/// training runner calls [`Trainer::step`] between frames instead, and may pause or stop between any two steps.
+pub struct Trainer<M: Model, D: Dataset<Input = M::Input>> {
+    /// The model being trained.
+    pub model: M,
+    /// Its optimizer.
+    pub optimizer: Optimizer,
+    /// Where the batches go (the model's device).
+    pub device: Device,
+    /// The settings.
+    pub config: FitConfig,
+    train: D,
+    valid: D,
+    schedule: OneCycle,
+    rng: Rng,
+    /// This epoch's shuffled items, and how many of them have been used.
+    order: Vec<usize>,
+    next: usize,
+    step: usize,
+    epoch: usize,
+    epoch_start_ms: f64,
+    epoch_losses: Vec<f32>,
+}
+
+impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
+    /// A fit of `model` (on `device`) over `train`, evaluated on `valid`.
+    pub fn new(device: &Device, model: M, optimizer: Optimizer, train: D, valid: D, config: FitConfig) -> Self {
+        let steps_per_epoch = train.len().div_ceil(config.batch_size.max(1));
+        let schedule = OneCycle::new(config.lr_max, steps_per_epoch * config.epochs);
+        let rng = Rng::new(config.seed);
+        Trainer {
+            model,
+            optimizer,
+            device: device.clone(),
+            train,
+            valid,
+            schedule,
+            rng,
+            order: Vec::new(),
+            next: 0,
+            step: 0,
+            epoch: 0,
+            epoch_start_ms: 0.0,
+            epoch_losses: Vec::new(),
+            config,
         }
-        let seconds = (now_ms() - start) / 1000.0;
-        let (valid_loss, metric) = evaluate(b, model, valid, batch, config.loss, config.metric).await?;
-        let report = EpochReport {
-            epoch,
-            train_loss: losses.iter().sum::<f32>() / losses.len().max(1) as f32,
+    }
+
+    /// Steps in one epoch.
+    pub fn steps_per_epoch(&self) -> usize {
+        self.train.len().div_ceil(self.config.batch_size.max(1))
+    }
+
+    /// Steps in the whole run.
+    pub fn total_steps(&self) -> usize {
+        self.steps_per_epoch() * self.config.epochs
+    }
+
+    /// Steps done so far.
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    /// Whether every epoch has run.
+    pub fn finished(&self) -> bool {
+        self.step >= self.total_steps()
+    }
+
+    /// The next step: a batch of the epoch's shuffled order, forward, loss, backward, update, with the
+    /// schedule's learning rate and momentum. The loss is read back every `read_every` steps and at the epoch's
+    /// end (on the GPU only those reads wait). After the last step this does nothing.
+    pub async fn step(&mut self) -> Result<StepReport> {
+        let total = self.total_steps();
+        if self.finished() {
+            return Ok(StepReport { step: self.step, total, loss: None, epoch_done: false });
+        }
+        if !self.order.is_empty() && self.next >= self.order.len() {
+            // The last epoch ended without end_epoch: move on without evaluating.
+            self.epoch += 1;
+            self.next = 0;
+        }
+        if self.next == 0 {
+            self.order = (0..self.train.len()).collect();
+            shuffle(&mut self.order, &mut self.rng);
+            self.epoch_start_ms = now_ms();
+            self.epoch_losses.clear();
+        }
+        // Training mode every step: between steps a lesson may have run the model in evaluation mode.
+        self.model.set_training(true);
+        let end = (self.next + self.config.batch_size.max(1)).min(self.order.len());
+        let (input, targets) = self.train.batch(&self.device, &self.order[self.next..end]);
+        let (lr, momentum) = (self.schedule.lr(self.step), self.schedule.momentum(self.step));
+        let value = train_step(&mut self.model, &mut self.optimizer, &input, &targets, self.config.loss, lr, momentum)?;
+        self.next = end;
+        self.step += 1;
+        let epoch_done = self.next >= self.order.len();
+        let in_epoch = self.step - self.epoch * self.steps_per_epoch();
+        let loss = if in_epoch.is_multiple_of(self.config.read_every.max(1)) || epoch_done {
+            let loss = value.read().await?.data()[0];
+            self.epoch_losses.push(loss);
+            Some(loss)
+        } else {
+            None
+        };
+        Ok(StepReport { step: self.step, total, loss, epoch_done })
+    }
+
+    /// Ends the epoch that the last step finished: evaluates on the validation set and reports.
+    pub async fn end_epoch(&mut self) -> Result<EpochReport> {
+        let seconds = (now_ms() - self.epoch_start_ms) / 1000.0;
+        let config = &self.config;
+        let (valid_loss, metric) = evaluate(&self.device, &mut self.model, &self.valid, config.batch_size, config.loss, config.metric).await?;
+        self.epoch += 1;
+        self.next = 0;
+        Ok(EpochReport {
+            epoch: self.epoch,
+            train_loss: self.epoch_losses.iter().sum::<f32>() / self.epoch_losses.len().max(1) as f32,
             valid_loss,
             metric,
-            items_per_s: train.len() as f64 / seconds.max(1e-9),
-        };
-        on_epoch(&report);
-        reports.push(report);
+            items_per_s: self.train.len() as f64 / seconds.max(1e-9),
+        })
     }
-    Ok(reports)
+
+    /// Runs every remaining step, calling `progress(step, total)` after each and `on_epoch` after each epoch.
+    pub async fn fit(&mut self, mut progress: impl FnMut(usize, usize), mut on_epoch: impl FnMut(&EpochReport)) -> Result<Vec<EpochReport>> {
+        let mut reports = Vec::new();
+        while !self.finished() {
+            let step = self.step().await?;
+            progress(step.step, step.total);
+            if step.epoch_done {
+                let report = self.end_epoch().await?;
+                on_epoch(&report);
+                reports.push(report);
+            }
+        }
+        Ok(reports)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::digits;
-    use crate::{Cpu, models};
+    use crate::models;
+
+    const CPU: Device = Device::Cpu;
 
     #[test]
     fn one_epoch_on_the_digits_learns_and_reports() {
         let (train, valid) = digits::parse(include_bytes!("../../public/data/digits_u8.bin")).unwrap().split(0.2, 1);
         let (train, valid) = (train.subset(&(0..640).collect::<Vec<_>>()), valid.subset(&(0..200).collect::<Vec<_>>()));
-        let mut model = models::digits_cnn(&Cpu, &mut Rng::new(1));
+        let model = models::digits_cnn(&CPU, &mut Rng::new(1));
         let config = FitConfig { epochs: 2, batch_size: 64, lr_max: 1e-2, seed: 1, read_every: 5, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
         let (mut steps, mut epochs) = (0, 0);
-        let reports = pollster::block_on(fit_one_cycle(&Cpu, &mut model, &mut Optimizer::adamw(0.01), &train, &valid, &config, |_, _| steps += 1, |_| epochs += 1)).unwrap();
+        let mut trainer = Trainer::new(&CPU, model, Optimizer::adamw(0.01), train, valid, config);
+        let reports = pollster::block_on(trainer.fit(|_, _| steps += 1, |_| epochs += 1)).unwrap();
         assert_eq!((steps, epochs), (20, 2));
         let last = reports.last().unwrap();
         assert!(last.metric > 0.8, "accuracy {} after two short epochs", last.metric);
@@ -247,8 +334,9 @@ mod tests {
         let (train, valid) = (train.subset(&(0..256).collect::<Vec<_>>()), valid.subset(&(0..64).collect::<Vec<_>>()));
         let config = FitConfig { epochs: 1, batch_size: 32, lr_max: 1e-2, seed: 3, read_every: 2, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
         let fit = || {
-            let mut model = models::digits_cnn(&Cpu, &mut Rng::new(4));
-            let r = pollster::block_on(fit_one_cycle(&Cpu, &mut model, &mut Optimizer::adamw(0.01), &train, &valid, &config, |_, _| {}, |_| {})).unwrap();
+            let model = models::digits_cnn(&CPU, &mut Rng::new(4));
+            let mut trainer = Trainer::new(&CPU, model, Optimizer::adamw(0.01), train.clone(), valid.clone(), config.clone());
+            let r = pollster::block_on(trainer.fit(|_, _| {}, |_| {})).unwrap();
             (r[0].train_loss, r[0].valid_loss, r[0].metric)
         };
         assert_eq!(fit(), fit());
@@ -258,6 +346,6 @@ mod tests {
     fn a_loss_that_does_not_suit_the_targets_is_explained() {
         let out = Tensor::zeros([2, 3]);
         let targets = Targets::Values(Tensor::zeros([2, 1]));
-        assert!(loss_and_gradient(&Cpu, Loss::CrossEntropy, &out, &targets, &one(&Cpu)).is_err());
+        assert!(loss_and_gradient(Loss::CrossEntropy, &out, &targets).is_err());
     }
 }

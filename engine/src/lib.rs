@@ -1,16 +1,36 @@
-//! The sandbox's tensor engine.
+//! The sandbox's tensor engine: tensors on a device, ops with reference loops and WGSL kernels, layers, training,
+//! datasets, and the traces the lessons show.
 //!
-//! Every op lives in one file under [`ops`]: its math in a `//!` header, a params struct validated at construction,
-//! the CPU reference (`forward`, and `backward` where the op learns), and the step-through trace built from the
-//! same indexing function that `forward` uses. Its WGSL kernel sits in `shaders/<op>.wgsl` at the repository root.
+//! # The shape of it
 //!
-//! Two backends run the ops behind the [`Backend`] trait: [`Cpu`] (the reference, and the fallback where a browser
-//! has no WebGPU) and [`Gpu`] (wgpu: WebGPU in the browser, Vulkan/Metal/DX12 natively, lavapipe on CPU-only Linux).
+//! - **One [`Tensor`] type on a [`Device`].** A tensor's values live in host memory (the CPU device) or in a GPU
+//!   storage buffer. Ops run where their inputs live, so layers, models, optimizers, the learner and the app hold
+//!   `Tensor`s and never ask which device they are on: a program picks one device (the app: WebGPU when the browser
+//!   has it, the CPU otherwise) and creates its tensors there. Only reading values back is async
+//!   ([`Tensor::read`]); on a GPU every op is recorded without waiting, so a whole training step is one submission.
+//! - **An op is its file, its shader and one line.** [`ops`]`/<op>.rs` holds the math, the validated params, the
+//!   dispatch on the device (a few lines), the reference loops, the trace and the GPU encoding; `shaders/<op>.wgsl`
+//!   its kernels; one line in [`ops`]'s `register!` hands its shader to the GPU and its examples to every shared
+//!   check ([`ops::check`]).
+//! - **The reference apart from the fast path.** "Reference" means the plain loops in an op's file. The CPU runs
+//!   them, except where a tuned path in [`device::cpu`] does the same work faster (im2col and the SIMD matrix
+//!   products, the vectorised batch norm, the threaded element-wise loops); the shared checks test each tuned path
+//!   against the reference.
+//!
+//! # Why one tensor type rather than a backend trait
+//!
+//! A `Backend` trait with an associated tensor type made every layer, model and lesson generic over the backend,
+//! and could not be a trait object, so the app kept one copy of each model per backend and matched on it; every op
+//! also cost a method on the trait and a forwarding method in each backend. With the device inside the tensor (as
+//! candle does), code above the ops is written once, for one type, and an op's dispatch stays in its own file
+//! beside the code it dispatches to. The cost is that [`Tensor::data`] exists only for CPU tensors: a GPU tensor's
+//! values come back with [`Tensor::read`], and calling `data` on it is a programming error that panics with that
+//! advice.
 
-pub mod backend;
 pub mod bench;
 pub mod clock;
 pub mod data;
+pub mod device;
 pub mod error;
 pub mod indices;
 pub mod learner;
@@ -22,7 +42,7 @@ pub mod rng;
 pub mod shape;
 pub mod tensor;
 
-pub use backend::{Backend, DeviceTensor, cpu::Cpu, gpu::Gpu, gpu::GpuTensor};
+pub use device::Device;
 pub use error::{Error, ErrorKind, OpError, Result};
 pub use indices::Indices;
 pub use shape::Shape;

@@ -3,7 +3,6 @@
 //! The update rules themselves are ops ([`crate::ops::sgd`], [`crate::ops::adam`]) so that they run on the GPU with
 //! the rest of the training step; this module keeps their per-parameter state and the step count.
 
-use crate::backend::{Backend, DeviceTensor};
 use crate::error::Result;
 use crate::nn::Param;
 use crate::ops::adam::Adam;
@@ -62,7 +61,7 @@ impl Optimizer {
 
     /// Updates every trainable parameter that has a gradient, with learning rate `lr` and `momentum` (SGD's
     /// momentum, Adam's β1), in place; nothing is read back.
-    pub fn step<B: Backend>(&mut self, b: &B, params: Vec<&mut Param<B>>, lr: f32, momentum: f32) -> Result<()> {
+    pub fn step(&mut self, params: Vec<&mut Param>, lr: f32, momentum: f32) -> Result<()> {
         self.steps += 1;
         for p in params {
             let (true, Some(grad)) = (p.trainable, p.grad.take()) else { continue };
@@ -71,16 +70,17 @@ impl Optimizer {
                     let op = Sgd { lr, momentum, dampening: *dampening, weight_decay: *weight_decay, nesterov: *nesterov }.validated()?;
                     // SGD keeps one buffer; anything else (nothing yet, or another optimizer's state) starts afresh.
                     let mut velocity = if p.state.len() == 1 { p.state.pop() } else { None };
-                    b.sgd(&op, &mut p.value, &grad, &mut velocity);
+                    op.step(&mut p.value, &grad, &mut velocity);
                     p.state = velocity.into_iter().collect();
                 }
                 OptimizerKind::Adam { beta2, eps, weight_decay, decoupled } => {
                     let op = Adam { lr, beta1: momentum, beta2: *beta2, eps: *eps, weight_decay: *weight_decay, decoupled: *decoupled }.validated()?;
                     if p.state.len() != 2 {
-                        p.state = vec![b.zeros(p.value.shape().clone()), b.zeros(p.value.shape().clone())];
+                        let device = p.value.device();
+                        p.state = vec![device.zeros(p.value.shape().clone()), device.zeros(p.value.shape().clone())];
                     }
                     let [m, v] = &mut p.state[..] else { unreachable!("Adam keeps two moments") };
-                    b.adam(&op, self.steps, &mut p.value, &grad, m, v);
+                    op.step(self.steps, &mut p.value, &grad, m, v);
                 }
             }
         }
@@ -159,16 +159,15 @@ mod tests {
 
     #[test]
     fn switching_optimizers_starts_the_new_state_afresh_and_updates_in_place() {
-        let b = crate::Cpu;
         let mut p = Param::new("weight", Tensor::new([2], vec![1.0, 2.0]).unwrap());
         let grad = || Some(Tensor::new([2], vec![0.5, -1.0]).unwrap());
         p.grad = grad();
-        Optimizer::adam().step(&b, vec![&mut p], 0.1, 0.9).unwrap();
+        Optimizer::adam().step(vec![&mut p], 0.1, 0.9).unwrap();
         assert_eq!(p.state.len(), 2, "Adam's two moments");
         // SGD after Adam: a fresh momentum buffer, so the first step is plain gradient descent.
         let before = p.value.clone();
         p.grad = grad();
-        Optimizer::sgd(0.0).step(&b, vec![&mut p], 0.1, 0.9).unwrap();
+        Optimizer::sgd(0.0).step(vec![&mut p], 0.1, 0.9).unwrap();
         assert_eq!(p.state.len(), 1, "SGD's one buffer");
         assert_eq!(p.state[0].data(), &[0.5, -1.0]);
         assert!((p.value.data()[0] - (before.data()[0] - 0.05)).abs() < 1e-6 && (p.value.data()[1] - (before.data()[1] + 0.1)).abs() < 1e-6);

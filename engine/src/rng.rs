@@ -1,4 +1,4 @@
-//! The engine's own seeded pseudo-random numbers, so that a seed gives the same numbers on every backend and
+//! The engine's own seeded pseudo-random numbers, so that a seed gives the same numbers on every device and
 //! every machine (weights, data shuffles, dropout masks).
 
 /// SplitMix64: a tiny, fast generator with good statistical quality for initialisation and sampling.
@@ -49,7 +49,7 @@ pub fn pcg_hash(v: u32) -> u32 {
 }
 
 /// A uniform number in `[0, 1)` that depends only on `seed` and `index`: the engine's counter-based random numbers,
-/// so that every element of a dropout mask can be drawn independently, in any order, on any backend, and agree.
+/// so that every element of a dropout mask can be drawn independently, in any order, on any device, and agree.
 pub fn uniform_at(seed: u32, index: u32) -> f32 {
     CounterUniform::new(seed).at(index)
 }

@@ -20,7 +20,7 @@ if (!BASE) {
   process.exit(2);
 }
 
-// Quiet Chromium on a closed network (see TOOLCHAIN.md).
+// Quiet Chromium on a closed network (see xtask/TOOLCHAIN.md).
 const QUIET = ['--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
   '--disable-sync'];
 const TIMEOUT = 120_000;
@@ -413,6 +413,43 @@ test('/pooling: each window keeps its maximum or mean, and the head\'s dot produ
   const [total, score] = [Number(await text(page, 'dot-total')), Number(await text(page, 'dot-score'))];
   assert(Math.abs(total - score) < 2e-3, `the dot product gives ${total}, the layer ${score}`);
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'pooling.png'), fullPage: true });
+  await close();
+  return problems;
+});
+
+test('/pooling trains the shapes model in the page: the loss falls, pause holds, the page keeps answering', async () => {
+  const { page, problems, close } = await open('/pooling?pool=max&k=2&s=2');
+  await page.getByTestId('dot-product').waitFor();
+  // SwiftShader runs WebGPU on the CPU: the runner trains on the CPU by default and says why.
+  assert(await page.getByTestId('train-device').inputValue() === 'cpu', 'the runner does not default to the CPU on SwiftShader');
+  assert((await text(page, 'train-device-note')).includes('runs on the CPU'), 'the runner does not say why it trains on the CPU');
+  await page.getByTestId('train-start').click();
+  const progress = async () => Number(await page.getByTestId('train-progress').getAttribute('value'));
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="train-progress"]')?.value) >= 4);
+  // The page answers while it trains: switching to average pooling redraws the window's trace.
+  await page.getByTestId('pool-avg').check();
+  await page.waitForFunction(() => document.querySelector('[data-testid="pool-trace"]')?.textContent.includes('/'), null, { timeout: 5_000 });
+  await page.getByTestId('train-pause').click();
+  await page.getByText('(paused)').waitFor();
+  const held = await progress();
+  await page.waitForTimeout(600);
+  assert(await progress() === held, 'training went on while paused');
+  // Paused, the head shows the half-trained model.
+  await page.getByTestId('dot-product').waitFor();
+  assert((await text(page, 'weights-state')).startsWith('weights after step'), `the weights are "${await text(page, 'weights-state')}"`);
+  await page.getByTestId('train-pause').click();
+  await page.getByText('Trained.').waitFor({ timeout: 600_000 });
+  const curve = (plot, series) => page.locator(`[data-testid="${plot}"] polyline[data-series="${series}"]`);
+  const losses = curve('loss-plot', 'training loss');
+  assert(Number(await losses.getAttribute('data-count')) >= 10, 'too few training losses were plotted');
+  const [first, last] = [Number(await losses.getAttribute('data-first')), Number(await losses.getAttribute('data-last'))];
+  assert(last < first, `the training loss went from ${first} to ${last}`);
+  assert(Number(await curve('metric-plot', 'accuracy').getAttribute('data-count')) === 3, 'one validation accuracy per epoch');
+  const accuracy = Number((await text(page, 'train-metric')).match(/accuracy ([\d.]+)/)[1]);
+  assert(accuracy > 0.5, `the validation accuracy is ${accuracy} after three epochs`);
+  assert((await text(page, 'weights-state')) === 'trained weights', 'the head does not say it shows trained weights');
+  await page.getByTestId('dot-product').waitFor();
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, 'pooling-trained.png'), fullPage: true });
   await close();
   return problems;
 });

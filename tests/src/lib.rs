@@ -1,8 +1,7 @@
-//! Shared test machinery: the conformance case format and runner, tolerant comparison, and random op inputs.
-//! Used by the native tests, the browser tests (wasm-bindgen-test) and `cargo xtask conformance`.
+//! Shared test machinery: the conformance case format and runner, tolerant comparison, and training on one device
+//! against the CPU. Used by the native tests, the browser tests (wasm-bindgen-test) and `cargo xtask conformance`.
+//! The ops' own checks (each device against the reference loops) live with the ops: [`engine::ops::check`].
 
 pub mod compare;
 pub mod conformance;
-pub mod properties;
-pub mod random;
 pub mod training;

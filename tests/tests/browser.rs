@@ -1,12 +1,13 @@
 //! Browser tests (wasm-bindgen-test in headless Chromium, WebGPU on SwiftShader): every kernel compiles with
-//! Chrome's WGSL compiler and matches the CPU reference (now compiled to wasm), and every conformance case passes on
-//! both backends. Run by `cargo xtask test`; by hand: `cargo test -p tests --target wasm32-unknown-unknown --test browser`.
+//! Chrome's WGSL compiler and matches its reference loops (now compiled to wasm), the wasm CPU's fast paths match
+//! them too, and every conformance case passes on both devices. Run by `cargo xtask test`; by hand: `cargo test -p tests --target wasm32-unknown-unknown --test browser`.
 
 #![cfg(target_arch = "wasm32")]
 
-use engine::{Backend, Cpu, Gpu};
+use engine::Device;
+use engine::ops::OPS;
+use engine::ops::check::every_op_against_reference;
 use tests::conformance::{Case, run_case};
-use tests::properties::Checker;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -15,8 +16,8 @@ include!(concat!(env!("OUT_DIR"), "/embedded_cases.rs"));
 
 /// A WebGPU device, or `None` when the browser has none. Built with `REQUIRE_GPU` set (as `cargo xtask test`
 /// does), a missing adapter fails the test instead.
-async fn gpu() -> Option<Gpu> {
-    match Gpu::new().await {
+async fn gpu() -> Option<Device> {
+    match Device::gpu().await {
         Ok(gpu) => Some(gpu),
         Err(e) if option_env!("REQUIRE_GPU").is_some() => panic!("REQUIRE_GPU was set at build time but {e}"),
         Err(e) => {
@@ -34,30 +35,19 @@ async fn webgpu_adapter_is_found_and_labelled() {
     assert!(label.starts_with("WebGPU: ") && !label.contains("unnamed"), "{label}");
 }
 
-/// Runs one family of property checks on WebGPU and fails with every disagreement.
-macro_rules! family {
-    ($test:ident, $method:ident) => {
-        #[wasm_bindgen_test]
-        async fn $test() {
-            let Some(gpu) = gpu().await else { return };
-            let mut checker = Checker::new(&gpu);
-            checker.$method(12).await;
-            assert!(checker.compared > 0, "nothing was compared");
-            assert!(checker.failures.is_empty(), "{} disagreements:\n{}", checker.failures.len(), checker.failures.join("\n"));
-        }
-    };
+#[wasm_bindgen_test]
+async fn every_registered_op_on_webgpu_matches_its_reference_loops() {
+    let Some(gpu) = gpu().await else { return };
+    let report = every_op_against_reference(&gpu, 12).await;
+    report.assert_ok();
+    assert!(report.compared >= OPS.len());
 }
 
-family!(conv2d_webgpu_matches_cpu_reference, conv2d);
-family!(pad_webgpu_matches_cpu_reference, pad);
-family!(pools_webgpu_match_cpu_reference, pools);
-family!(dropout_webgpu_matches_cpu_reference, dropout);
-family!(batch_norm_webgpu_matches_cpu_reference, batch_norm);
-family!(matrix_products_webgpu_match_cpu_reference, matrix_products);
-family!(activations_webgpu_match_cpu_reference, activations);
-family!(embedding_webgpu_matches_cpu_reference, embedding);
-family!(losses_webgpu_match_cpu_reference, losses);
-family!(optimizers_webgpu_match_cpu_reference, optimizers);
+#[wasm_bindgen_test]
+async fn every_registered_op_on_the_wasm_cpu_matches_its_reference_loops() {
+    // The fast paths built for WebAssembly (SIMD products, the threaded loops run in turn).
+    every_op_against_reference(&Device::Cpu, 13).await.assert_ok();
+}
 
 #[wasm_bindgen_test]
 async fn conformance_cases_pass_on_wasm_cpu_and_webgpu() {
@@ -65,7 +55,7 @@ async fn conformance_cases_pass_on_wasm_cpu_and_webgpu() {
     let mut failures = Vec::new();
     for (path, text) in EMBEDDED_CASES {
         let case = Case::parse(text).unwrap_or_else(|e| panic!("{path}: {e}"));
-        if let Err(f) = run_case(&Cpu, &case).await {
+        if let Err(f) = run_case(&Device::Cpu, &case).await {
             failures.push(format!("{} [wasm-cpu]: {f}", case.name));
         }
         if let Some(gpu) = &gpu
@@ -75,7 +65,7 @@ async fn conformance_cases_pass_on_wasm_cpu_and_webgpu() {
         }
     }
     console_log!("{} cases from {EMBEDDED_FROM}", EMBEDDED_CASES.len());
-    assert!(EMBEDDED_CASES.len() >= 100, "only {} cases were embedded from {EMBEDDED_FROM} (set CONFORMANCE_DIR)", EMBEDDED_CASES.len());
+    assert!(EMBEDDED_CASES.len() >= 100, "only {} cases were embedded from {EMBEDDED_FROM}", EMBEDDED_CASES.len());
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
@@ -89,7 +79,7 @@ async fn training_on_webgpu_follows_the_cpu_step_for_step() {
 
 #[wasm_bindgen_test]
 fn wasm_simd_products_equal_the_portable_ones() {
-    use engine::backend::sgemm::{Kernel, View, sgemm_with};
+    use engine::device::cpu::sgemm::{Kernel, View, sgemm_with};
     assert_eq!(Kernel::best(), Kernel::Simd128, "the browser build multiplies with the WebAssembly SIMD kernel");
     let mut rng = engine::rng::Rng::new(61);
     // Ragged tiles (4 x 8), more than one slice of k (256), of A's rows (64) and of B's columns (512), transposed

@@ -1,56 +1,52 @@
-//! The GPU backend natively (Vulkan; lavapipe on CPU-only machines): every op against the CPU reference on random
-//! inputs, large dispatches, and the backend's hygiene (pipelines compiled once, buffers pooled, one submission
-//! per chain of ops). The conformance cases run separately: `cargo xtask conformance`.
+//! The GPU natively (Vulkan; lavapipe on CPU-only machines): every registered op against its reference loops on
+//! the op's own examples, large dispatches, training against the CPU, and the device's hygiene (pipelines compiled
+//! once, buffers pooled, one submission per chain of ops). The conformance cases run separately:
+//! `cargo xtask conformance`. Under `REQUIRE_GPU` (as `cargo xtask test` sets it) a missing GPU fails every test
+//! here; without it, they say so and pass.
 
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
+use engine::data::Targets;
+use engine::learner::{Loss, train_step};
+use engine::ops::check::{Report, against_reference, all_close, every_op_against_reference};
 use engine::ops::conv2d::conv2d;
+use engine::ops::max_pool2d::MaxPool2d;
 use engine::ops::pool::Pool2dParams;
-use engine::ops::{Conv2dParams, max_pool2d::max_pool2d};
+use engine::ops::relu::Relu;
+use engine::ops::{Conv2dParams, OPS};
+use engine::optim::Optimizer;
 use engine::rng::Rng;
-use engine::{Backend, Cpu, Tensor};
-use tests::compare::{ATOL, RTOL, all_close};
-use tests::properties::Checker;
-
-/// Runs one family of property checks on the shared GPU and fails with every disagreement.
-macro_rules! family {
-    ($test:ident, $method:ident) => {
-        #[test]
-        fn $test() {
-            let Some(gpu) = common::gpu() else { return };
-            let mut checker = Checker::new(gpu);
-            pollster::block_on(checker.$method(11));
-            assert!(checker.compared > 0, "nothing was compared");
-            assert!(checker.failures.is_empty(), "{} disagreements:\n{}", checker.failures.len(), checker.failures.join("\n"));
-        }
-    };
-}
-
-family!(conv2d_gpu_matches_cpu_reference, conv2d);
-family!(pad_gpu_matches_cpu_reference, pad);
-family!(pools_gpu_match_cpu_reference, pools);
-family!(dropout_gpu_matches_cpu_reference, dropout);
-family!(batch_norm_gpu_matches_cpu_reference, batch_norm);
-family!(matrix_products_gpu_match_cpu_reference, matrix_products);
-family!(activations_gpu_match_cpu_reference, activations);
-family!(embedding_gpu_matches_cpu_reference, embedding);
-family!(losses_gpu_match_cpu_reference, losses);
-family!(optimizers_gpu_match_cpu_reference, optimizers);
+use engine::{Device, Indices, Tensor, models};
 
 #[test]
-fn both_matrix_product_kernels_match_the_cpu_reference() {
+fn every_registered_op_on_the_gpu_matches_its_reference_loops() {
+    let Some(gpu) = common::gpu() else { return };
+    let report = pollster::block_on(every_op_against_reference(gpu, 11));
+    report.assert_ok();
+    // Every op was checked: at least one comparison per registered op.
+    assert!(report.compared >= OPS.len(), "{} comparisons for {} ops", report.compared, OPS.len());
+}
+
+#[test]
+fn both_matrix_product_kernels_match_the_reference_loops() {
     // A device of its own, whichever kernel its adapter would choose: the products (and the convolutions built on
     // them) once through workgroup memory and once read directly.
-    let Ok(gpu) = pollster::block_on(engine::Gpu::new()) else { return };
+    let Some(gpu) = common::own_gpu() else { return };
     for tiled in [true, false] {
         gpu.set_tiled_products(tiled);
-        let mut checker = Checker::new(&gpu);
-        pollster::block_on(checker.matrix_products(12));
-        pollster::block_on(checker.conv2d(13));
-        assert!(checker.compared > 0, "nothing was compared");
-        assert!(checker.failures.is_empty(), "tiled {tiled}: {} disagreements:\n{}", checker.failures.len(), checker.failures.join("\n"));
+        let device = Device::Gpu(gpu.clone());
+        let mut report = Report::default();
+        for name in ["matmul", "gemm", "conv2d"] {
+            let op = OPS.iter().find(|op| op.name == name).expect("registered");
+            let mut rng = Rng::new(12);
+            for example in (op.examples)(&mut rng) {
+                pollster::block_on(against_reference(&example, &device, &mut report, &mut rng));
+            }
+        }
+        assert!(report.failures.is_empty(), "tiled {tiled}: {}", report.failures.join("\n"));
+        assert!(report.compared > 0);
     }
 }
 
@@ -62,28 +58,27 @@ fn large_outputs_are_split_over_a_2d_grid_of_workgroups() {
     let x = Tensor::randn([1, 1, 2049, 2049], &mut rng);
     let w = Tensor::randn([1, 1, 1, 1], &mut rng);
     let params = Conv2dParams::default();
-    let want = conv2d(&Cpu, &x, &w, None, &params).unwrap();
-    let y = conv2d(gpu, &gpu.upload(&x), &gpu.upload(&w), None, &params).unwrap();
-    let got = pollster::block_on(gpu.read(&y)).unwrap();
-    all_close("y", got.data(), want.data(), ATOL, RTOL).unwrap();
+    let want = conv2d(&x, &w, None, &params).unwrap();
+    let got = pollster::block_on(conv2d(&x.to(gpu), &w.to(gpu), None, &params).unwrap().read()).unwrap();
+    all_close("y", got.data(), want.data(), 1e-5, 1e-4).unwrap();
 }
 
 #[test]
 fn a_chain_of_ops_is_one_submission_with_pipelines_compiled_once_and_buffers_reused() {
     // A device of its own, so that other tests' work does not count.
-    let Ok(gpu) = pollster::block_on(engine::Gpu::new()) else { return };
+    let Some(gpu) = common::own_gpu() else { return };
+    let device = Device::Gpu(gpu.clone());
     let mut rng = Rng::new(6);
-    let x = gpu.upload(&Tensor::randn([2, 3, 8, 8], &mut rng));
-    let w = gpu.upload(&Tensor::randn([4, 3, 3, 3], &mut rng));
+    let x = Tensor::randn([2, 3, 8, 8], &mut rng).to(&device);
+    let w = Tensor::randn([4, 3, 3, 3], &mut rng).to(&device);
     let chain = || {
-        let h = conv2d(&gpu, &x, &w, None, &Conv2dParams::default().padding(1)).unwrap();
-        let r = gpu.relu(&h);
-        let (p, _) = max_pool2d(&gpu, &r, &Pool2dParams::new(2)).unwrap();
-        p
+        let h = conv2d(&x, &w, None, &Conv2dParams::default().padding(1)).unwrap();
+        let r = Relu.forward(&h);
+        MaxPool2d::new(&Pool2dParams::new(2), r.shape()).unwrap().forward(&r).0
     };
     let first = chain();
     assert_eq!(gpu.submissions(), 0, "recording ops must not submit");
-    pollster::block_on(gpu.read(&first)).unwrap();
+    pollster::block_on(first.read()).unwrap();
     assert_eq!(gpu.submissions(), 1, "one read, one submission for the whole chain");
     let pipelines = gpu.compiled_pipelines();
     drop(first);
@@ -92,7 +87,7 @@ fn a_chain_of_ops_is_one_submission_with_pipelines_compiled_once_and_buffers_reu
     let second = chain();
     assert_eq!(gpu.compiled_pipelines(), pipelines, "pipelines are compiled once");
     assert!(gpu.pooled_buffers() < pooled, "the second chain reuses pooled buffers");
-    pollster::block_on(gpu.read(&second)).unwrap();
+    pollster::block_on(second.read()).unwrap();
     assert_eq!(gpu.submissions(), 2);
 }
 
@@ -106,51 +101,48 @@ fn training_on_the_gpu_follows_the_cpu_step_for_step() {
 
 #[test]
 fn a_training_step_is_one_submission() {
-    let Ok(gpu) = pollster::block_on(engine::Gpu::new()) else { return };
+    let Some(gpu) = common::own_gpu() else { return };
+    let device = Device::Gpu(gpu.clone());
     let mut rng = Rng::new(7);
-    let mut model = engine::models::digits_cnn(&gpu, &mut rng);
-    let x = gpu.upload(&Tensor::randn([16, 1, 8, 8], &mut rng));
-    let t = engine::data::Targets::Classes(engine::Indices::vector((0..16).map(|i| i % 10).collect()));
-    let mut optimizer = engine::optim::Optimizer::sgd(0.0);
-    let one = engine::learner::one(&gpu);
-    let step = |model: &mut engine::nn::Sequential<engine::Gpu>, optimizer: &mut engine::optim::Optimizer| {
-        engine::learner::train_step(&gpu, model, optimizer, &x, &t, engine::learner::Loss::CrossEntropy, 0.01, 0.9, &one).unwrap()
-    };
-    pollster::block_on(gpu.read(&step(&mut model, &mut optimizer))).unwrap();
+    let mut model = models::digits_cnn(&device, &mut rng);
+    let x = Tensor::randn([16, 1, 8, 8], &mut rng).to(&device);
+    let t = Targets::Classes(Indices::vector((0..16).map(|i| i % 10).collect()));
+    let mut optimizer = Optimizer::sgd(0.0);
+    let mut step = || train_step(&mut model, &mut optimizer, &x, &t, Loss::CrossEntropy, 0.01, 0.9).unwrap();
+    pollster::block_on(step().read()).unwrap();
     let before = gpu.submissions();
     // Ten steps recorded, the loss read once: one submission for all of it.
-    let mut loss = step(&mut model, &mut optimizer);
+    let mut loss = step();
     for _ in 0..9 {
-        loss = step(&mut model, &mut optimizer);
+        loss = step();
     }
     assert_eq!(gpu.submissions(), before, "recording steps must not submit");
-    pollster::block_on(gpu.read(&loss)).unwrap();
+    pollster::block_on(loss.read()).unwrap();
     assert_eq!(gpu.submissions(), before + 1);
 }
 
-/// The shapes CNN (RGB 32x32, four conv blocks) trains the same on both backends: the same initial weights and
+/// The shapes CNN (RGB 32x32, four conv blocks) trains the same on both devices: the same initial weights and
 /// batch give the same losses step after step. Catches any op whose GPU gradient differs at these sizes.
 #[test]
 fn the_shapes_cnn_trains_the_same_on_cpu_and_gpu() {
     let Some(gpu) = common::gpu() else { return };
-    let losses = |b: &dyn Fn(&mut Rng) -> Vec<f32>| b(&mut Rng::new(5));
-    let cpu = losses(&|rng| shapes_losses(&Cpu, rng));
-    let gpu = losses(&|rng| shapes_losses(gpu, rng));
-    for (step, (c, g)) in cpu.iter().zip(&gpu).enumerate() {
-        assert!((c - g).abs() <= 1e-3 * (1.0 + c.abs()), "step {step}: CPU loss {c}, GPU loss {g} (all: {cpu:?} vs {gpu:?})");
+    let cpu = shapes_losses(&Device::Cpu);
+    let on_gpu = shapes_losses(gpu);
+    for (step, (c, g)) in cpu.iter().zip(&on_gpu).enumerate() {
+        assert!((c - g).abs() <= 1e-3 * (1.0 + c.abs()), "step {step}: CPU loss {c}, GPU loss {g} (all: {cpu:?} vs {on_gpu:?})");
     }
 }
 
-fn shapes_losses<B: Backend>(b: &B, rng: &mut Rng) -> Vec<f32> {
-    let mut model = engine::models::shapes_cnn(b, rng);
-    let x = b.upload(&Tensor::randn([64, 3, 32, 32], rng));
-    let t = engine::data::Targets::Classes(engine::Indices::vector((0..64).map(|i| i % 4).collect()));
-    let mut optimizer = engine::optim::Optimizer::sgd(0.0);
-    let one = engine::learner::one(b);
+fn shapes_losses(device: &Device) -> Vec<f32> {
+    let mut rng = Rng::new(5);
+    let mut model = models::shapes_cnn(device, &mut rng);
+    let x = Tensor::randn([64, 3, 32, 32], &mut rng).to(device);
+    let t = Targets::Classes(Indices::vector((0..64).map(|i| i % 4).collect()));
+    let mut optimizer = Optimizer::sgd(0.0);
     (0..4)
         .map(|_| {
-            let loss = engine::learner::train_step(b, &mut model, &mut optimizer, &x, &t, engine::learner::Loss::CrossEntropy, 0.1, 0.9, &one).unwrap();
-            pollster::block_on(b.read(&loss)).unwrap().data()[0]
+            let loss = train_step(&mut model, &mut optimizer, &x, &t, Loss::CrossEntropy, 0.1, 0.9).unwrap();
+            pollster::block_on(loss.read()).unwrap().data()[0]
         })
         .collect()
 }

@@ -19,11 +19,11 @@ usage: cargo xtask <command>
   test [--only SUITE]   run every test (native, conformance, browser, build, e2e) and print
                         `N passed, M failed`; SUITE limits the run to one of them
   conformance [DIR] [--backend cpu|gpu|all]
-                        run the ONNX and PyTorch reference cases in DIR (default ../shared/conformance)
+                        run the ONNX and PyTorch reference cases in DIR (default tests/conformance)
   train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X]
                         train a lesson's model natively; the last line is a JSON summary
   bench [--json FILE] [--runs N] [--backend cpu|gpu] [--workload NAME] [--pytorch PYTHON]
-                        the benchmark workloads of ../shared/BENCH.md on the native backends; with --pytorch,
+                        the benchmark workloads of BENCHMARKS.md on the native CPU and GPU; with --pytorch,
                         PyTorch in that Python runs each workload after each CPU run, and the ratios are printed
   bench --browser [--json FILE]
                         the same workloads in headless Chromium (wasm CPU and WebGPU), with the page's size

@@ -24,7 +24,7 @@ pub fn ensure() -> Result<(), String> {
         output_of("wasm-bindgen", &["--version"]).contains(&bindgen)
             && output_of("wasm-bindgen-test-runner", &["--version"]).contains(&bindgen)
     };
-    // No --locked: the registry mirror lacks a version its lock file names (see TOOLCHAIN.md).
+    // No --locked: the registry mirror lacks a version its lock file names (see xtask/TOOLCHAIN.md).
     step(&format!("wasm-bindgen-cli {bindgen} (about 4 minutes to build)"), has_bindgen, || {
         execute(command("cargo").args(["install", "wasm-bindgen-cli", "--version", &bindgen]))
     })?;

@@ -7,15 +7,14 @@
 //! URL parameters: `photo`, `kernels` (K, 1–4), `kernel` (the one traced), `s` (stride, 1–2), `y`, `x`, `bias`,
 //! `mpad` (the matrix view's padding, 0–1).
 
-use super::kernels::PHOTOS;
-use crate::compute::{Compute, use_compute};
-use crate::image::{arrow_move, draw, load_rgb, pixel_at};
-use crate::query::{self, Query};
-use crate::widgets::kernel_grid::format_weight;
-use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge};
-use engine::ops::conv2d::{Conv2d, Conv2dTrace};
+use crate::device::{use_device, with_fallback};
+use crate::image::{draw, load_rgb};
+use crate::query::Params;
+use crate::widgets::photo_picker::sample_files;
+use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, QueryNotices, ShapeBadge, format_weight, number_select};
 use engine::ops::Conv2dParams;
-use engine::{Shape, Tensor};
+use engine::ops::conv2d::{Conv2d, Conv2dTrace};
+use engine::{Device, Shape, Tensor};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
@@ -71,30 +70,18 @@ struct Run {
 /// The page.
 #[component]
 pub fn Channels() -> impl IntoView {
-    let q = Query::from_location();
-    let photo = RwSignal::new(q.choice("photo", PHOTOS[1].file, |v| PHOTOS.iter().find(|p| p.file == v).map(|p| p.file), |f| f));
-    let count = RwSignal::new(q.number("kernels", 2usize, 1..=4));
-    let traced = RwSignal::new(q.number("kernel", 0usize, 0..=3));
-    let stride = RwSignal::new(q.number("s", 1usize, 1..=2));
-    let selected = RwSignal::new((q.number("y", 40usize, 0..=512), q.number("x", 60usize, 0..=512)));
-    let bias = RwSignal::new(q.number("bias", 0.0f32, -10.0..=10.0));
-    let matrix_padding = RwSignal::new(q.number("mpad", 0usize, 0..=1));
-    let notices = q.notices();
-    let compute = use_compute();
+    let mut params = Params::from_location();
+    let photo = PhotoChoice::new(params.choice("photo", PHOTOS[1].file, sample_files(), |f| f));
+    let count = params.number("kernels", 2usize, 1..=4);
+    let traced = params.number("kernel", 0usize, 0..=3);
+    let stride = params.number("s", 1usize, 1..=2);
+    let cell = params.cell(("y", "x"), (40, 60), 512);
+    let bias = params.weight("bias", 0.0, -10.0..=10.0);
+    let matrix_padding = params.number("mpad", 0usize, 0..=1);
+    let notices = params.notices();
+    params.sync();
+    let device = use_device();
 
-    Effect::new(move || {
-        let (y, x) = selected.get();
-        query::write(&[
-            ("photo", photo.get().to_string()),
-            ("kernels", count.get().to_string()),
-            ("kernel", traced.get().to_string()),
-            ("s", stride.get().to_string()),
-            ("y", y.to_string()),
-            ("x", x.to_string()),
-            ("bias", format_weight(bias.get())),
-            ("mpad", matrix_padding.get().to_string()),
-        ]);
-    });
     Effect::new(move || {
         if traced.get() >= count.get() {
             traced.set(count.get() - 1);
@@ -102,29 +89,21 @@ pub fn Channels() -> impl IntoView {
     });
 
     let image = LocalResource::new(move || {
-        let url = format!("/images/{}", photo.get());
+        let url = photo.source.get().url();
         async move { load_rgb(&url, 128).await }
     });
     let result = LocalResource::new(move || {
-        let (image, compute, k, s, b) = (image.get(), compute.get(), count.get(), stride.get(), bias.get());
+        let (image, page, k, s, b) = (image.get(), device.get(), count.get(), stride.get(), bias.get());
         async move {
-            let (x, compute) = (image?, compute?);
+            let (x, page) = (image?, page?);
             Some(match x {
-                Ok(x) => convolve(&compute, x, k, s, b).await,
+                Ok(x) => convolve(&page.device, x, k, s, b).await,
                 Err(e) => Err(e),
             })
         }
     });
     let ok = move || result.get().flatten().and_then(Result::ok);
-
-    Effect::new(move || {
-        if let Some(run) = ok() {
-            let (y, x) = selected.get_untracked();
-            if y >= run.op.out_h || x >= run.op.out_w {
-                selected.set((y.min(run.op.out_h - 1), x.min(run.op.out_w - 1)));
-            }
-        }
-    });
+    let cursor = Cursor::new(cell, Signal::derive(move || ok().map(|run| (run.op.out_h, run.op.out_w))), 8);
 
     // The input, its three planes, and the K output channels.
     let input_canvas = NodeRef::<Canvas>::new();
@@ -156,7 +135,7 @@ pub fn Channels() -> impl IntoView {
 
     let trace = Memo::new(move |_| {
         let run = ok()?;
-        let (y, x) = selected.get();
+        let (y, x) = cell.get();
         let k = traced.get().min(run.op.out_channels - 1);
         (y < run.op.out_h && x < run.op.out_w).then(|| {
             let t = run.op.trace(&run.input, &run.weight, Some(&run.bias), 0, k, y, x);
@@ -166,18 +145,10 @@ pub fn Channels() -> impl IntoView {
 
     let select_on = move |canvas: NodeRef<Canvas>, k: usize| {
         move |ev: web_sys::MouseEvent| {
-            if let (Some(c), Some(run)) = (canvas.get(), ok()) {
-                selected.set(pixel_at(&c, &ev, run.op.out_h, run.op.out_w));
+            if let Some(c) = canvas.get() {
+                cursor.select_at(&c, &ev);
                 traced.set(k);
             }
-        }
-    };
-    let keys = move |ev: web_sys::KeyboardEvent| {
-        if let Some(run) = ok()
-            && let Some(next) = arrow_move(&ev.key(), selected.get_untracked(), run.op.out_h, run.op.out_w)
-        {
-            ev.prevent_default();
-            selected.set(next);
         }
     };
 
@@ -217,13 +188,15 @@ pub fn Channels() -> impl IntoView {
              w = torch.stack([k0, k1, k2, k3][:{k}])  # rank 4: [{k}, 3, 3, 3]\n\
              out = F.conv2d(t[None], w, torch.full(({k},), {}), padding=1, stride={s})  # t[None]: [1, 3, H, W]\n\
              out.shape  # [1, {k}, H', W']\n",
-            photo.get(),
+            photo.source.get().file_name(),
             format_weight(b),
         )
     });
 
     view! {
-        <article class="lesson channels" on:keydown=keys>
+        <article class="lesson channels" on:keydown=move |ev| {
+            cursor.key(&ev);
+        }>
             <h1>"Channels: rank-3 kernels, rank-4 weights"</h1>
             <p class="lede">
                 "A colour image is three planes of numbers: red, green and blue. A kernel for it has a 3x3 slice for "
@@ -233,29 +206,9 @@ pub fn Channels() -> impl IntoView {
             </p>
             <QueryNotices notices/>
             <div class="controls">
-                <label>
-                    "Photo "
-                    <select data-testid="photo-select" on:change=move |ev| {
-                        let file = event_target_value(&ev);
-                        if let Some(p) = PHOTOS.iter().find(|p| p.file == file) {
-                            photo.set(p.file);
-                        }
-                    }>
-                        {PHOTOS.iter().map(|p| view! { <option value=p.file selected=move || photo.get() == p.file>{p.name}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label>
-                    "Kernels stacked (K) "
-                    <select data-testid="kernel-count" on:change=move |ev| count.set(event_target_value(&ev).parse().unwrap_or(2))>
-                        {(1..=4usize).map(|k| view! { <option value=k.to_string() selected=move || count.get() == k>{k}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label>
-                    "Stride "
-                    <select data-testid="stride" on:change=move |ev| stride.set(event_target_value(&ev).parse().unwrap_or(1))>
-                        {(1..=2usize).map(|s| view! { <option value=s.to_string() selected=move || stride.get() == s>{s}</option> }).collect_view()}
-                    </select>
-                </label>
+                <PhotoPicker choice=photo own_files=false/>
+                {number_select(count, "Kernels stacked (K) ", "kernel-count", 1..=4)}
+                {number_select(stride, "Stride ", "stride", 1..=2)}
                 <label>
                     "Bias "
                     <input type="number" step="0.1" data-testid="bias" prop:value=move || format_weight(bias.get())
@@ -379,7 +332,7 @@ fn MatrixView(padding: RwSignal<usize>) -> impl IntoView {
     let view = move || {
         let op = Conv2d::new(&Conv2dParams::default().padding(padding.get()), x.shape(), w.shape(), None).expect("a 3x3 kernel fits 4x4 with padding 0 or 1");
         let matrix = op.as_matrix(0);
-        let conv = op.forward(&x, &w, None);
+        let conv = op.reference_forward(&x, &w, None);
         let weight_of = |taps: &[(usize, usize, usize)]| taps.iter().map(|&(_, ky, kx)| w.data()[ky * 3 + kx]).sum::<f32>();
         let product: Vec<f32> = matrix.iter().map(|row| row.iter().zip(x.data()).map(|(taps, v)| weight_of(taps) * v).sum()).collect();
         view! {
@@ -420,24 +373,23 @@ fn MatrixView(padding: RwSignal<usize>) -> impl IntoView {
                 "Most of the matrix is zeros, and every row holds the same 9 weights (coloured by their place in the "
                 "kernel): the weights are tied."
             </p>
-            <label>
-                "Padding "
-                <select data-testid="matrix-padding" on:change=move |ev| padding.set(event_target_value(&ev).parse().unwrap_or(0))>
-                    {(0..=1usize).map(|p| view! { <option value=p.to_string() selected=move || padding.get() == p>{p}</option> }).collect_view()}
-                </select>
-            </label>
+            {number_select(padding, "Padding ", "matrix-padding", 0..=1)}
             {view}
         </section>
     }
 }
 
-async fn convolve(compute: &Compute, x: Tensor, k: usize, stride: usize, bias: f32) -> Result<Run, String> {
+async fn convolve(device: &Device, x: Tensor, k: usize, stride: usize, bias: f32) -> Result<Run, String> {
     let weight = weight(k);
     let bias = Tensor::from_fn([k], |_| bias);
     let params = Conv2dParams::default().padding(1).stride(stride);
     let op = Conv2d::new(&params, x.shape(), weight.shape(), Some(bias.shape())).map_err(|e| e.to_string())?;
-    let run = compute.conv2d(&x, &weight, Some(&bias), &params).await?;
-    Ok(Run { input: x, output: run.output, op, weight, bias, backend: run.backend })
+    let run = with_fallback(device, |d| {
+        let y = op.forward(&x.to(&d), &weight.to(&d), Some(&bias.to(&d)));
+        async move { y.read().await }
+    })
+    .await?;
+    Ok(Run { input: x, output: run.value, op, weight, bias, backend: run.label })
 }
 
 #[cfg(test)]

@@ -7,17 +7,16 @@
 //! `reflection`), `kernel` (a preset's id, or `custom`), `w` (9 weights, with `kernel=custom`), `bias`, `y`, `x`
 //! (the selected output pixel), `ch` (its channel, for RGB).
 
-use crate::compute::{Compute, use_compute};
-use crate::image::{ColorMode, arrow_move, draw, load_rgb, pixel_at, to_mode};
-use crate::query::{self, Query};
-use crate::widgets::kernel_grid::format_weight;
-use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge};
+use crate::device::{use_device, with_fallback};
+use crate::image::{ColorMode, draw, load_rgb, to_mode};
+use crate::query::{self, Params};
+use crate::widgets::photo_picker::sample_files;
+use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, PhotoSource, QueryNotices, ShapeBadge, StepControls, format_weight};
 use engine::ops::conv2d::{Conv2d, Conv2dTrace};
 use engine::ops::{Conv2dParams, PaddingMode};
-use engine::{Shape, Tensor};
+use engine::{Device, Shape, Tensor};
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 /// A named 3x3 kernel.
 pub struct Preset {
@@ -95,30 +94,6 @@ pub const PRESETS: &[Preset] = &[
 /// The id of a kernel the learner typed in.
 const CUSTOM: &str = "custom";
 
-/// A sample photo shipped in `public/images` (licences in `public/images/LICENSES.md`).
-pub struct Photo {
-    /// File name under `/images/`.
-    pub file: &'static str,
-    /// Name in the picker.
-    pub name: &'static str,
-}
-
-/// The sample photos.
-pub const PHOTOS: &[Photo] = &[
-    Photo { file: "camera_small.png", name: "Cameraman (grayscale)" },
-    Photo { file: "chelsea_small.png", name: "Chelsea the cat" },
-    Photo { file: "astronaut_small.png", name: "Astronaut" },
-    Photo { file: "coffee_small.png", name: "Coffee" },
-    Photo { file: "rocket_small.png", name: "Rocket" },
-];
-
-/// Where the image comes from: a sample (shareable in a link) or the learner's own file (never uploaded).
-#[derive(Clone, Debug, PartialEq)]
-enum Source {
-    Sample(&'static str),
-    Own { url: String, name: String },
-}
-
 /// What one run of the convolution produced.
 #[derive(Clone)]
 struct Convolved {
@@ -131,7 +106,7 @@ struct Convolved {
     /// The weight `[C, 1, 3, 3]` and bias `[C]`.
     weight: Tensor,
     bias: Tensor,
-    /// The backend that computed it.
+    /// The device that computed it.
     backend: String,
     /// Wall time from upload to readback.
     millis: f64,
@@ -156,76 +131,51 @@ const MAX_SIDE: u32 = 256;
 /// The page.
 #[component]
 pub fn Kernels() -> impl IntoView {
-    // The state, from the URL.
-    let q = Query::from_location();
-    let photo_file = q.choice("photo", PHOTOS[0].file, |v| PHOTOS.iter().find(|p| p.file == v).map(|p| p.file), |f| f);
-    let color = RwSignal::new(q.choice("color", ColorMode::Gray, |v| [ColorMode::Gray, ColorMode::Rgb].into_iter().find(|c| color_name(*c) == v), color_name));
-    let padding_mode = RwSignal::new(q.choice("mode", PaddingMode::Zeros, |v| PaddingMode::LESSON.into_iter().find(|m| m.name() == v), PaddingMode::name));
+    // The state, from the URL; every parameter is written back as it changes.
+    let mut params = Params::from_location();
+    let photo = PhotoChoice::new(params.choice("photo", PHOTOS[0].file, sample_files(), |f| f));
+    let color = params.choice("color", ColorMode::Gray, [ColorMode::Gray, ColorMode::Rgb], color_name);
+    let padding_mode = params.choice("mode", PaddingMode::Zeros, PaddingMode::LESSON, PaddingMode::name);
+    let q = params.query();
     let kernel_id = q.choice("kernel", PRESETS[0].id, |v| if v == CUSTOM { Some(CUSTOM) } else { preset_index(v).map(|i| PRESETS[i].id) }, |id| id);
     let weights = RwSignal::new(match preset_index(kernel_id) {
         Some(i) => PRESETS[i].weights.to_vec(),
         None => q.numbers("w", &PRESETS[0].weights, 9),
     });
     let preset = RwSignal::new(preset_index(kernel_id));
-    let bias = RwSignal::new(q.number("bias", 0.0f32, -10.0..=10.0));
-    let selected = RwSignal::new((q.number("y", 0usize, 0..=4096), q.number("x", 0usize, 0..=4096)));
-    let channel = RwSignal::new(q.number("ch", 0usize, 0..=2));
-    let notices = q.notices();
-    let source = RwSignal::new(Source::Sample(photo_file));
-    let compute = use_compute();
-
-    // Keep the URL in step (the learner's own image is not shareable: the link names the sample instead).
-    Effect::new(move || {
-        let photo = match source.get() {
-            Source::Sample(f) => f,
-            Source::Own { .. } => PHOTOS[0].file,
-        };
-        let (y, x) = selected.get();
-        let mut pairs = vec![
-            ("photo", photo.to_string()),
-            ("color", color_name(color.get()).to_string()),
-            ("mode", padding_mode.get().name().to_string()),
-            ("kernel", preset.get().map_or(CUSTOM, |i| PRESETS[i].id).to_string()),
-        ];
-        if preset.get().is_none() {
-            pairs.push(("w", query::join_numbers(&weights.get())));
-        }
-        pairs.extend([("bias", format_weight(bias.get())), ("y", y.to_string()), ("x", x.to_string()), ("ch", channel.get().to_string())]);
-        query::write(&pairs);
-    });
+    params.write("kernel", move || Some(preset.get().map_or(CUSTOM, |i| PRESETS[i].id).to_string()));
+    params.write("w", move || preset.get().is_none().then(|| query::join_numbers(&weights.get())));
+    let bias = params.weight("bias", 0.0, -10.0..=10.0);
+    let cell = params.cell(("y", "x"), (0, 0), 4096);
+    let channel = params.number("ch", 0usize, 0..=2);
+    let notices = params.notices();
+    params.sync();
+    let device = use_device();
 
     let image = LocalResource::new(move || {
-        let url = match source.get() {
-            Source::Sample(file) => format!("/images/{file}"),
-            Source::Own { url, .. } => url,
-        };
+        let url = photo.source.get().url();
         async move { load_rgb(&url, MAX_SIDE).await }
     });
     let result = LocalResource::new(move || {
-        let (image, compute) = (image.get(), compute.get());
+        let (image, page) = (image.get(), device.get());
         let (w, b, color, mode) = (weights.get(), bias.get(), color.get(), padding_mode.get());
         async move {
-            let (image, compute) = (image?, compute?);
+            let (image, page) = (image?, page?);
             Some(match image {
-                Ok(rgb) => convolve(&compute, to_mode(&rgb, color), &w, b, mode).await,
+                Ok(rgb) => convolve(&page.device, to_mode(&rgb, color), &w, b, mode).await,
                 Err(e) => Err(e),
             })
         }
     });
     let done = move || result.get().flatten();
     let ok = move || done().and_then(Result::ok);
-
-    // The selection stays inside the image (a smaller image, or a link to a pixel that does not exist).
+    let cursor = Cursor::new(cell, Signal::derive(move || ok().map(|run| (run.op.out_h, run.op.out_w))), 8);
+    // The channel stays one the output has.
     Effect::new(move || {
-        if let Some(run) = ok() {
-            let (h, w) = (run.op.out_h, run.op.out_w);
-            let (y, x) = selected.get_untracked();
-            if y >= h || x >= w {
-                selected.set((y.min(h - 1), x.min(w - 1)));
-            }
-            if channel.get_untracked() >= run.op.out_channels {
-                channel.set(0);
-            }
+        if let Some(run) = ok()
+            && channel.get_untracked() >= run.op.out_channels
+        {
+            channel.set(0);
         }
     });
 
@@ -241,31 +191,9 @@ pub fn Kernels() -> impl IntoView {
         }
     });
 
-    // Playing walks the output pixels in raster order.
-    let playing = RwSignal::new(false);
-    let speed = RwSignal::new(8u32);
-    let step = move || {
-        if let Some(run) = ok() {
-            let (h, w) = (run.op.out_h, run.op.out_w);
-            selected.update(|(y, x)| {
-                let next = (*y * w + *x + 1) % (h * w);
-                (*y, *x) = (next / w, next % w);
-            });
-        }
-    };
-    Effect::new(move || {
-        if !playing.get() {
-            return;
-        }
-        let interval = std::time::Duration::from_millis(1000 / speed.get().max(1) as u64);
-        if let Ok(handle) = set_interval_with_handle(step, interval) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-
     let trace = Memo::new(move |_| {
         let run = ok()?;
-        let (y, x) = selected.get();
+        let (y, x) = cell.get();
         let co = channel.get().min(run.op.out_channels - 1);
         (y < run.op.out_h && x < run.op.out_w).then(|| {
             let t = run.op.trace(&run.input, &run.weight, Some(&run.bias), 0, co, y, x);
@@ -274,42 +202,11 @@ pub fn Kernels() -> impl IntoView {
         })
     });
 
-    let select_pixel = move |ev: web_sys::MouseEvent| {
-        if let (Some(canvas), Some(run)) = (output_canvas.get(), ok()) {
-            selected.set(pixel_at(&canvas, &ev, run.op.out_h, run.op.out_w));
-        }
-    };
-    let keys = move |ev: web_sys::KeyboardEvent| {
-        let Some(run) = ok() else { return };
-        if ev.key() == " " {
-            ev.prevent_default();
-            playing.update(|p| *p = !*p);
-        } else if let Some(next) = arrow_move(&ev.key(), selected.get_untracked(), run.op.out_h, run.op.out_w) {
-            ev.prevent_default();
-            selected.set(next);
-        }
-    };
-
-    let on_file = move |file: web_sys::File| {
-        if let Ok(url) = web_sys::Url::create_object_url_with_blob(&file) {
-            if let Source::Own { url: old, .. } = source.get_untracked() {
-                let _ = web_sys::Url::revoke_object_url(&old);
-            }
-            source.set(Source::Own { url, name: file.name() });
-        }
-    };
-    let drop_file = move |ev: web_sys::DragEvent| {
-        ev.prevent_default();
-        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
-            on_file(file);
-        }
-    };
-
     let input_shape = Signal::derive(move || ok().map(|r| r.input.shape().clone()));
     let output_shape = Signal::derive(move || ok().map(|r| r.output.shape().clone()));
-    let code = Signal::derive(move || pytorch(&source.get(), color.get(), &weights.get(), bias.get(), padding_mode.get()));
+    let code = Signal::derive(move || pytorch(&photo.source.get(), color.get(), &weights.get(), bias.get(), padding_mode.get()));
     let box_style = move |canvas_h: usize, canvas_w: usize| {
-        let (y, x) = selected.get();
+        let (y, x) = cell.get();
         // The 3x3 window around (y, x), as a share of the image (padding 1 keeps the size).
         format!(
             "top:{:.3}%;left:{:.3}%;height:{:.3}%;width:{:.3}%",
@@ -322,7 +219,7 @@ pub fn Kernels() -> impl IntoView {
     let window_box = move || ok().map(|r| box_style(r.op.out_h, r.op.out_w)).unwrap_or_default();
     let pixel_box = move || {
         ok().map(|r| {
-            let (y, x) = selected.get();
+            let (y, x) = cell.get();
             format!(
                 "top:{:.3}%;left:{:.3}%;height:{:.3}%;width:{:.3}%",
                 y as f64 * 100.0 / r.op.out_h as f64,
@@ -334,7 +231,9 @@ pub fn Kernels() -> impl IntoView {
     };
 
     view! {
-        <article class="lesson kernels" on:keydown=keys>
+        <article class="lesson kernels" on:keydown=move |ev| {
+            cursor.key(&ev);
+        }>
             <h1>"Image kernels"</h1>
             <p class="lede">
                 "A kernel is a small grid of weights. Slide it over the image: at every position, multiply the 3x3 "
@@ -345,41 +244,7 @@ pub fn Kernels() -> impl IntoView {
             <QueryNotices notices/>
 
             <div class="controls">
-                <label>
-                    "Photo "
-                    <select
-                        data-testid="photo-select"
-                        on:change=move |ev| {
-                            let file = event_target_value(&ev);
-                            if let Some(p) = PHOTOS.iter().find(|p| p.file == file) {
-                                source.set(Source::Sample(p.file));
-                            }
-                        }
-                    >
-                        {PHOTOS
-                            .iter()
-                            .map(|p| view! { <option value=p.file selected=move || source.get() == Source::Sample(p.file)>{p.name}</option> })
-                            .collect_view()}
-                        {move || match source.get() {
-                            Source::Own { name, .. } => Some(view! { <option value="" selected>{format!("Your image: {name}")}</option> }),
-                            Source::Sample(_) => None,
-                        }}
-                    </select>
-                </label>
-                <label class="file">
-                    "Or your own image "
-                    <input
-                        type="file"
-                        accept="image/*"
-                        data-testid="image-file"
-                        on:change=move |ev| {
-                            let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
-                            if let Some(file) = input.and_then(|i| i.files()).and_then(|f| f.get(0)) {
-                                on_file(file);
-                            }
-                        }
-                    />
-                </label>
+                <PhotoPicker choice=photo/>
                 <fieldset class="choice">
                     <legend>"Channels"</legend>
                     {[ColorMode::Gray, ColorMode::Rgb]
@@ -503,7 +368,7 @@ pub fn Kernels() -> impl IntoView {
             </div>
 
             <div class="images">
-                <figure on:dragover=|ev: web_sys::DragEvent| ev.prevent_default() on:drop=drop_file>
+                <figure on:dragover=|ev: web_sys::DragEvent| ev.prevent_default() on:drop=move |ev| photo.dropped(ev)>
                     <div class="canvas-box">
                         <canvas node_ref=input_canvas data-testid="input-canvas" aria-label="The input image (drop an image here to use your own)"></canvas>
                         <div class="window-box" aria-hidden="true" style=window_box></div>
@@ -518,10 +383,14 @@ pub fn Kernels() -> impl IntoView {
                             data-testid="output-canvas"
                             tabindex="0"
                             aria-label="The convolved image: click a pixel, or use the arrow keys, to see how it was computed"
-                            on:click=select_pixel
+                            on:click=move |ev| {
+                                if let Some(canvas) = output_canvas.get() {
+                                    cursor.select_at(&canvas, &ev);
+                                }
+                            }
                             on:mousemove=move |ev| {
-                                if !playing.get_untracked() && ev.buttons() == 0 {
-                                    select_pixel(ev)
+                                if let Some(canvas) = output_canvas.get() {
+                                    cursor.hover(&canvas, &ev);
                                 }
                             }
                         ></canvas>
@@ -531,17 +400,8 @@ pub fn Kernels() -> impl IntoView {
                 </figure>
             </div>
 
-            <div class="step-controls" role="group" aria-label="Step through the output pixels">
-                <button type="button" data-testid="play" on:click=move |_| playing.update(|p| *p = !*p)>
-                    {move || if playing.get() { "Pause" } else { "Play" }}
-                </button>
-                <button type="button" data-testid="step" on:click=move |_| step()>"Step"</button>
-                <label>
-                    "Speed "
-                    <select data-testid="speed" on:change=move |ev| speed.set(event_target_value(&ev).parse().unwrap_or(8))>
-                        {[1u32, 4, 8, 30, 120].into_iter().map(|s| view! { <option value=s.to_string() selected=move || speed.get() == s>{format!("{s} px/s")}</option> }).collect_view()}
-                    </select>
-                </label>
+            <div class="step-row">
+                <StepControls cursor label="the output pixels" speeds=&[1, 4, 8, 30, 120]/>
                 {move || (color.get() == ColorMode::Rgb).then(|| view! {
                     <label>
                         "Channel "
@@ -616,23 +476,24 @@ fn RunSummary(run: Convolved) -> impl IntoView {
 
 /// Convolves `x [1, C, H, W]` with the same 3x3 kernel on every channel (a depthwise convolution: weight
 /// `[C, 1, 3, 3]`, `groups = C`), padding 1 so the output keeps the input's size.
-async fn convolve(compute: &Compute, x: Tensor, kernel: &[f32], bias: f32, mode: PaddingMode) -> Result<Convolved, String> {
+async fn convolve(device: &Device, x: Tensor, kernel: &[f32], bias: f32, mode: PaddingMode) -> Result<Convolved, String> {
     let channels = x.shape().dims()[1];
     let weight = Tensor::from_fn(Shape::from([channels, 1, 3, 3]), |i| kernel[i % 9]);
     let bias = Tensor::from_fn([channels], |_| bias);
     let params = Conv2dParams::default().padding(1).padding_mode(mode).groups(channels);
     let op = Conv2d::new(&params, x.shape(), weight.shape(), Some(bias.shape())).map_err(|e| e.to_string())?;
     let start = now();
-    let run = compute.conv2d(&x, &weight, Some(&bias), &params).await?;
-    Ok(Convolved { input: x, output: run.output, op, weight, bias, backend: run.backend, millis: now() - start, fallback: run.fallback })
+    let run = with_fallback(device, |d| {
+        let y = op.forward(&x.to(&d), &weight.to(&d), Some(&bias.to(&d)));
+        async move { y.read().await }
+    })
+    .await?;
+    Ok(Convolved { input: x, output: run.value, op, weight, bias, backend: run.label, millis: now() - start, fallback: run.fallback })
 }
 
 /// The PyTorch code for the current state.
-fn pytorch(source: &Source, color: ColorMode, w: &[f32], bias: f32, mode: PaddingMode) -> String {
-    let file = match source {
-        Source::Sample(f) => f.to_string(),
-        Source::Own { name, .. } => name.clone(),
-    };
+fn pytorch(source: &PhotoSource, color: ColorMode, w: &[f32], bias: f32, mode: PaddingMode) -> String {
+    let file = source.file_name();
     let rows: Vec<String> = w.chunks(3).map(|r| format!("[{}]", r.iter().map(|v| format_weight(*v)).collect::<Vec<_>>().join(", "))).collect();
     let (convert, channels) = match color {
         ColorMode::Gray => ("\"L\"", 1),
@@ -701,9 +562,9 @@ mod tests {
 
     #[test]
     fn the_pytorch_code_names_the_mode_as_pytorch_does() {
-        let code = pytorch(&Source::Sample("camera_small.png"), ColorMode::Rgb, &PRESETS[1].weights, 0.5, PaddingMode::Reflection);
+        let code = pytorch(&PhotoSource::Sample("camera_small.png"), ColorMode::Rgb, &PRESETS[1].weights, 0.5, PaddingMode::Reflection);
         assert!(code.contains("mode=\"reflect\"") && code.contains("groups=3") && code.contains("torch.full((3,), 0.5)"), "{code}");
-        let code = pytorch(&Source::Sample("camera_small.png"), ColorMode::Gray, &PRESETS[1].weights, 0.0, PaddingMode::Zeros);
+        let code = pytorch(&PhotoSource::Sample("camera_small.png"), ColorMode::Gray, &PRESETS[1].weights, 0.0, PaddingMode::Zeros);
         assert!(code.contains("padding=1, groups=1"), "{code}");
     }
 }

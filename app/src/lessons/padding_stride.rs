@@ -7,13 +7,13 @@
 //! URL parameters: `size` (input side, 3–10), `k` (kernel side, 1–7), `p` (padding, 0–3), `mode` (`zeros`,
 //! `border`, `reflection`), `s` (stride, 1–3), `d` (dilation, 1–3), `y`, `x` (the selected output cell).
 
-use crate::compute::use_compute;
+use crate::device::{use_device, with_fallback};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
-use crate::query::{self, Query};
-use crate::widgets::{Cell, CodePanel, NumberGrid, QueryNotices, ShapeBadge, number_select};
+use crate::query::Params;
+use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, QueryNotices, ShapeBadge, number_select};
+use engine::Tensor;
 use engine::ops::conv2d::Conv2d;
 use engine::ops::{Conv2dParams, PaddingMode};
-use engine::Tensor;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
@@ -56,49 +56,33 @@ fn numbered(size: usize) -> Tensor {
 /// The page.
 #[component]
 pub fn PaddingStride() -> impl IntoView {
-    let q = Query::from_location();
-    let settings = RwSignal::new(Settings {
-        size: q.number("size", 6, 3..=10),
-        kernel: q.number("k", 3, 1..=7),
-        padding: q.number("p", 1, 0..=3),
-        mode: q.choice("mode", PaddingMode::Zeros, |v| PaddingMode::LESSON.into_iter().find(|m| m.name() == v), PaddingMode::name),
-        stride: q.number("s", 1, 1..=3),
-        dilation: q.number("d", 1, 1..=3),
+    let mut params = Params::from_location();
+    let size = params.number("size", 6usize, 3..=10);
+    let kernel = params.number("k", 3usize, 1..=7);
+    let padding = params.number("p", 1usize, 0..=3);
+    let mode = params.choice("mode", PaddingMode::Zeros, PaddingMode::LESSON, PaddingMode::name);
+    let stride = params.number("s", 1usize, 1..=3);
+    let dilation = params.number("d", 1usize, 1..=3);
+    let cell = params.cell(("y", "x"), (0, 0), 20);
+    let notices = params.notices();
+    params.sync();
+    let settings = Signal::derive(move || Settings {
+        size: size.get(),
+        kernel: kernel.get(),
+        padding: padding.get(),
+        mode: mode.get(),
+        stride: stride.get(),
+        dilation: dilation.get(),
     });
-    let selected = RwSignal::new((q.number("y", 0usize, 0..=20), q.number("x", 0usize, 0..=20)));
-    let notices = q.notices();
-    let compute = use_compute();
-
-    Effect::new(move || {
-        let s = settings.get();
-        let (y, x) = selected.get();
-        query::write(&[
-            ("size", s.size.to_string()),
-            ("k", s.kernel.to_string()),
-            ("p", s.padding.to_string()),
-            ("mode", s.mode.name().to_string()),
-            ("s", s.stride.to_string()),
-            ("d", s.dilation.to_string()),
-            ("y", y.to_string()),
-            ("x", x.to_string()),
-        ]);
-    });
+    let device = use_device();
 
     let conv = Memo::new(move |_| settings.get().conv());
-    // Keep the selection inside the output.
-    Effect::new(move || {
-        if let Ok(op) = conv.get() {
-            let (y, x) = selected.get_untracked();
-            if y >= op.out_h || x >= op.out_w {
-                selected.set((y.min(op.out_h - 1), x.min(op.out_w - 1)));
-            }
-        }
-    });
+    let cursor = Cursor::new(cell, Signal::derive(move || conv.get().ok().map(|op| (op.out_h, op.out_w))), 2);
     let output = Memo::new(move |_| {
         let op = conv.get().ok()?;
         let s = settings.get();
         let ones = Tensor::from_fn([1, 1, s.kernel, s.kernel], |_| 1.0);
-        Some(op.forward(&numbered(s.size), &ones, None))
+        Some(op.reference_forward(&numbered(s.size), &ones, None))
     });
 
     // The padded input: what the window slides over.
@@ -108,7 +92,7 @@ pub fn PaddingStride() -> impl IntoView {
         let side = s.size + 2 * s.padding;
         let window: Vec<(usize, usize)> = match conv.get() {
             Ok(op) => {
-                let (oy, ox) = selected.get();
+                let (oy, ox) = cell.get();
                 (0..s.kernel).flat_map(|ky| (0..s.kernel).map(move |kx| (ky, kx))).map(|(ky, kx)| (oy * op.params.stride[0] + ky * s.dilation, ox * op.params.stride[1] + kx * s.dilation)).collect()
             }
             Err(_) => Vec::new(),
@@ -135,7 +119,7 @@ pub fn PaddingStride() -> impl IntoView {
     });
     let output_cells = Signal::derive(move || {
         let (Some(out), Ok(op)) = (output.get(), conv.get()) else { return Vec::new() };
-        let sel = selected.get();
+        let sel = cell.get();
         out.data()
             .iter()
             .enumerate()
@@ -151,15 +135,24 @@ pub fn PaddingStride() -> impl IntoView {
     let photo_shapes = RwSignal::new((None, None));
     let photo_error = RwSignal::new(None::<String>);
     let photos = LocalResource::new(move || {
-        let (image, compute, s) = (image.get(), compute.get(), settings.get());
+        let (image, page, s) = (image.get(), device.get(), settings.get());
         async move {
             let x = to_mode(&image?.ok()?, ColorMode::Gray);
-            let compute = compute?;
+            let page = page?;
             let average = Tensor::from_fn([1, 1, s.kernel, s.kernel], |_| 1.0 / (s.kernel * s.kernel) as f32);
             let mut results = Vec::new();
             for mode in [PaddingMode::Zeros, PaddingMode::Reflection] {
-                let params = Settings { mode, ..s }.params();
-                results.push(compute.conv2d(&x, &average, None, &params).await.map(|r| r.output));
+                let op = Conv2d::new(&Settings { mode, ..s }.params(), x.shape(), average.shape(), None);
+                let run = match op {
+                    Ok(op) => with_fallback(&page.device, |d| {
+                        let y = op.forward(&x.to(&d), &average.to(&d), None);
+                        async move { y.read().await }
+                    })
+                    .await
+                    .map(|r| r.value),
+                    Err(e) => Err(e.to_string()),
+                };
+                results.push(run);
             }
             Some(results)
         }
@@ -210,8 +203,6 @@ pub fn PaddingStride() -> impl IntoView {
         )
     });
 
-    let number = move |label, testid, range, get, set| number_select(settings, label, testid, range, get, set);
-
     view! {
         <article class="lesson padding-stride">
             <h1>"Padding, stride and dilation"</h1>
@@ -223,27 +214,27 @@ pub fn PaddingStride() -> impl IntoView {
             </p>
             <QueryNotices notices/>
             <div class="controls">
-                {number("Input size ", "size", 3..=10, |s| s.size, |s, v| s.size = v)}
-                {number("Kernel ", "kernel", 1..=7, |s| s.kernel, |s, v| s.kernel = v)}
-                {number("Padding ", "padding", 0..=3, |s| s.padding, |s, v| s.padding = v)}
+                {number_select(size, "Input size ", "size", 3..=10)}
+                {number_select(kernel, "Kernel ", "kernel", 1..=7)}
+                {number_select(padding, "Padding ", "padding", 0..=3)}
                 <label>
                     "Padding mode "
                     <select
                         data-testid="padding-mode"
                         on:change=move |ev| {
-                            if let Some(mode) = PaddingMode::parse(&event_target_value(&ev)) {
-                                settings.update(|s| s.mode = mode);
+                            if let Some(m) = PaddingMode::parse(&event_target_value(&ev)) {
+                                mode.set(m);
                             }
                         }
                     >
                         {PaddingMode::LESSON
                             .into_iter()
-                            .map(|m| view! { <option value=m.name() selected=move || settings.get().mode == m>{m.name()}</option> })
+                            .map(|m| view! { <option value=m.name() selected=move || mode.get() == m>{m.name()}</option> })
                             .collect_view()}
                     </select>
                 </label>
-                {number("Stride ", "stride", 1..=3, |s| s.stride, |s, v| s.stride = v)}
-                {number("Dilation ", "dilation", 1..=3, |s| s.dilation, |s, v| s.dilation = v)}
+                {number_select(stride, "Stride ", "stride", 1..=3)}
+                {number_select(dilation, "Dilation ", "dilation", 1..=3)}
             </div>
 
             <p class="formula" data-testid="formula">{move || settings.get().formula()}</p>
@@ -268,8 +259,8 @@ pub fn PaddingStride() -> impl IntoView {
                         label="The output: choose a cell to see its window".to_string()
                         testid="output"
                         decimals=0
-                        on_select=Callback::new(move |cell| selected.set(cell))
-                        selected=Signal::derive(move || selected.get())
+                        on_select=Callback::new(move |c| cursor.select(c))
+                        selected=Signal::derive(move || cell.get())
                     />
                     <figcaption>"Output (choose a cell, or use the arrow keys)"</figcaption>
                 </figure>

@@ -1,15 +1,21 @@
-//! Widgets shared by the lessons.
+//! Widgets shared by the lessons: what every step-through lesson repeats (the selected cell with play and step,
+//! the photo picker, grids of numbers, shape badges, the PyTorch panel, the notice for unusable link values) and
+//! what every training lesson needs (the training runner and its plots).
 
 pub mod code_panel;
-pub mod kernel_grid;
+pub mod cursor;
 pub mod notices;
 pub mod number_grid;
 pub mod number_select;
+pub mod photo_picker;
+pub mod plot;
 pub mod shape_badge;
+pub mod training;
 
 pub use code_panel::CodePanel;
-pub use kernel_grid::KernelGrid;
+pub use cursor::{Cursor, StepControls};
 pub use notices::QueryNotices;
-pub use number_grid::{Cell, NumberGrid};
+pub use number_grid::{Cell, NumberGrid, format_weight};
 pub use number_select::number_select;
+pub use photo_picker::{PHOTOS, PhotoChoice, PhotoPicker, PhotoSource};
 pub use shape_badge::ShapeBadge;

@@ -107,3 +107,23 @@ pub fn NumberGrid(
         </table>
     }
 }
+
+/// A weight with at most four decimals and no trailing zeros: `1`, `-0.278`, `0.0625`.
+pub fn format_weight(v: f32) -> String {
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".to_string() } else { s.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_weight;
+
+    #[test]
+    fn weights_print_short() {
+        assert_eq!(format_weight(1.0), "1");
+        assert_eq!(format_weight(-5.0 / 18.0), "-0.2778");
+        assert_eq!(format_weight(0.0625), "0.0625");
+        assert_eq!(format_weight(-0.00001), "0");
+    }
+}

@@ -1,18 +1,11 @@
-//! A labelled drop-down of whole numbers bound to one field of a lesson's settings signal.
+//! A labelled drop-down of whole numbers bound to a signal (a lesson's URL parameter).
 
 use leptos::prelude::*;
 use std::ops::RangeInclusive;
 
-/// `<label>{label}<select>` offering every number in `range`; the option equal to `get(settings)` is selected,
-/// and choosing one stores it with `set`.
-pub fn number_select<S: Send + Sync + 'static>(
-    settings: RwSignal<S>,
-    label: &'static str,
-    testid: &'static str,
-    range: RangeInclusive<usize>,
-    get: fn(&S) -> usize,
-    set: fn(&mut S, usize),
-) -> impl IntoView {
+/// `<label>{label}<select>` offering every number in `range`; the option equal to `value` is selected, and
+/// choosing one stores it there.
+pub fn number_select(value: RwSignal<usize>, label: &'static str, testid: &'static str, range: RangeInclusive<usize>) -> impl IntoView {
     view! {
         <label>
             {label}
@@ -20,11 +13,11 @@ pub fn number_select<S: Send + Sync + 'static>(
                 data-testid=testid
                 on:change=move |ev| {
                     if let Ok(v) = event_target_value(&ev).parse::<usize>() {
-                        settings.update(|s| set(s, v));
+                        value.set(v);
                     }
                 }
             >
-                {range.map(|v| view! { <option value=v.to_string() selected=move || settings.with(|s| get(s) == v)>{v}</option> }).collect_view()}
+                {range.map(|v| view! { <option value=v.to_string() selected=move || value.get() == v>{v}</option> }).collect_view()}
             </select>
         </label>
     }

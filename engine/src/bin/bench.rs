@@ -1,9 +1,9 @@
-//! `cargo xtask bench [--json FILE]`: the workloads of `../shared/BENCH.md` on the native CPU backend and, when an
+//! `cargo xtask bench [--json FILE]`: the workloads of `BENCHMARKS.md` on the native CPU device and, when an
 //! adapter is found, the GPU backend; medians of timed runs after a warm-up, with min and max, as a table and
 //! optionally as JSON. A kernel whose result disagrees with the CPU reference is reported as an error.
 //!
 //! With `--pytorch PYTHON`, PyTorch (in that Python) runs the same workloads on the same number of threads, one run
-//! after each of the CPU backend's (`pytorch_peer.py`), and the table ends with the ratio of the two medians: on a
+//! after each of the CPU device's (`pytorch_peer.py`), and the table ends with the ratio of the two medians: on a
 //! shared machine whose speed swings from one second to the next, only figures measured in the same spells compare.
 
 #[cfg(target_arch = "wasm32")]
@@ -11,7 +11,7 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
-    engine::backend::cpu::keep_freed_memory();
+    engine::device::cpu::keep_freed_memory();
     match native::run(std::env::args().skip(1).collect()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -24,7 +24,8 @@ fn main() -> std::process::ExitCode {
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use engine::bench::{KernelInputs, Measurement, WORKLOADS, json_string, run_all};
-    use engine::{Backend, Cpu, Gpu};
+    use engine::Device;
+    use engine::device::gpu::Gpu;
     use std::cell::RefCell;
     use std::io::{BufRead, BufReader, Write};
     use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -132,11 +133,11 @@ mod native {
         }
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let peer = match &python {
-            Some(_) if only.as_deref() == Some("gpu") => return Err("--pytorch compares PyTorch with the CPU backend: leave out --backend gpu".into()),
+            Some(_) if only.as_deref() == Some("gpu") => return Err("--pytorch compares PyTorch with the CPU device: leave out --backend gpu".into()),
             Some(python) => {
                 let script = include_str!("pytorch_peer.py");
                 let peer = Peer::start("PyTorch", python, &["-c", script, &threads.to_string()]).map_err(|e| format!("--pytorch {python}: {e}; {INSTALL_PYTORCH}"))?;
-                println!("{} runs each workload after each run of the CPU backend, on {threads} threads", peer.name);
+                println!("{} runs each workload after each run of the CPU device, on {threads} threads", peer.name);
                 Some(Rc::new(RefCell::new(peer)))
             }
             None => None,
@@ -151,7 +152,7 @@ mod native {
                 let peer = Rc::clone(peer);
                 engine::bench::interleave(move |workload, unit| peer.borrow_mut().run(workload, unit));
             }
-            results.extend(pollster::block_on(run_all(&Cpu, "cpu", &inputs, runs, false, &workloads)));
+            results.extend(pollster::block_on(run_all(&Device::Cpu, "cpu", &inputs, runs, false, &workloads)));
             engine::bench::stop_interleaving();
         }
         let mut adapter = "null".to_string();
@@ -166,7 +167,7 @@ mod native {
                         info.device_type
                     );
                     println!("GPU: {}", gpu.label());
-                    results.extend(pollster::block_on(run_all(&gpu, "gpu", &inputs, runs, true, &workloads)));
+                    results.extend(pollster::block_on(run_all(&Device::Gpu(gpu), "gpu", &inputs, runs, true, &workloads)));
                 }
                 Err(e) => println!("no GPU ({e}): the GPU backend is not measured"),
             }
@@ -177,7 +178,7 @@ mod native {
             None => println!("{:<18}{:<9}{:>14.1}{:>14.1}{:>14.1}{:>12.1}  {}", m.workload, m.backend, m.median(), m.min(), m.max(), m.first_run_ms, m.unit),
         };
         let peer = peer.map(|p| Rc::try_unwrap(p).ok().expect("the bench holds the only handle now").into_inner());
-        // The peer's figure beside each of the CPU backend's, with the ratio of the medians.
+        // The peer's figure beside each of the CPU device's, with the ratio of the medians.
         let against = |m: &Measurement| peer.as_ref().filter(|_| m.backend == "cpu").and_then(|p| p.result(m.workload).map(|r| (p, r)));
         let ratio = |ours: &Measurement, theirs: &Measurement| (ours.error.is_none() && theirs.error.is_none() && theirs.median() > 0.0).then(|| ours.median() / theirs.median());
         for m in &results {
@@ -187,7 +188,7 @@ mod native {
             }
         }
         if let Some(peer) = &peer {
-            println!("\nthe CPU backend against {} on {threads} threads, measured run for run (ratio of medians):", peer.name);
+            println!("\nthe CPU device against {} on {threads} threads, measured run for run (ratio of medians):", peer.name);
             for m in &results {
                 if let Some(r) = against(m).and_then(|(_, theirs)| ratio(m, theirs)) {
                     println!("  {:<18}{r:>6.2}x", m.workload);

@@ -1,4 +1,4 @@
-# The workloads of ../shared/BENCH.md in PyTorch, timed one run at a time when the bench asks: `bench --pytorch
+# The workloads of BENCHMARKS.md in PyTorch, timed one run at a time when the bench asks: `bench --pytorch
 # PYTHON` runs this script with PYTHON and asks for one run of a workload after each of its own runs, so that both
 # libraries are measured in the same spells of a shared machine. Each run does what a run of the engine's bench does
 # (engine/src/bench.rs): 20 training steps of the digits CNN, 10 of the tabular model, one product or convolution.
@@ -25,7 +25,7 @@ STEPS = 20
 
 
 def digits_cnn_train():
-    """Training steps of BENCH.md's digits CNN on batches of 64 (SGD, momentum 0.9), the loss read every 10."""
+    """Training steps of BENCHMARKS.md's digits CNN on batches of 64 (SGD, momentum 0.9), the loss read every 10."""
     def conv(i, o, stride):
         return [nn.Conv2d(i, o, 3, stride, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
     model = nn.Sequential(*conv(1, 16, 1), *conv(16, 32, 2), *conv(32, 64, 2),
@@ -45,7 +45,7 @@ def digits_cnn_train():
 
 
 class Tabular(nn.Module):
-    """fastai's TabularModel with BENCH.md's sizes: embeddings and their dropout, batch norm of the continuous
+    """fastai's TabularModel with BENCHMARKS.md's sizes: embeddings and their dropout, batch norm of the continuous
     columns, Linear-ReLU-BatchNorm-Dropout blocks of 1000 and 500, and y = log(48000)·sigmoid(out)."""
 
     def __init__(self, cards):

@@ -8,7 +8,7 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
-    engine::backend::cpu::keep_freed_memory();
+    engine::device::cpu::keep_freed_memory();
     match native::run(std::env::args().skip(1).collect()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -22,11 +22,11 @@ fn main() -> std::process::ExitCode {
 mod native {
     use engine::data::rossmann::{self, RossmannTable};
     use engine::data::{Dataset, digits, shapes};
-    use engine::learner::{EpochReport, FitConfig, Loss, Metric, fit_one_cycle};
+    use engine::learner::{EpochReport, FitConfig, Loss, Metric, Trainer};
     use engine::nn::{Model, TabularConfig, TabularModel};
     use engine::optim::Optimizer;
     use engine::rng::Rng;
-    use engine::{Backend, Cpu, Gpu, models};
+    use engine::{Device, models};
     use std::io::Write;
 
     const USAGE: &str =
@@ -71,30 +71,29 @@ mod native {
 
     pub fn run(args: Vec<String>) -> Result<(), String> {
         let args = parse(args)?;
-        if args.backend == "gpu" {
-            let gpu = pollster::block_on(Gpu::new()).map_err(|e| e.to_string())?;
-            train(&gpu, &args)
-        } else {
-            train(&Cpu, &args)
-        }
+        let device = match args.backend.as_str() {
+            "gpu" => pollster::block_on(Device::gpu()).map_err(|e| e.to_string())?,
+            _ => Device::Cpu,
+        };
+        train(&device, &args)
     }
 
-    fn train<B: Backend>(b: &B, args: &Args) -> Result<(), String> {
-        println!("training {} on {}", args.task, b.label());
+    fn train(device: &Device, args: &Args) -> Result<(), String> {
+        println!("training {} on {}", args.task, device.label());
         let mut rng = Rng::new(args.seed);
         let (reports, metric) = match args.task.as_str() {
             "digits" => {
                 let (train, valid) = digits::parse(include_bytes!("../../../public/data/digits_u8.bin")).map_err(|e| e.to_string())?.split(0.2, args.seed);
-                let mut model = models::digits_cnn(b, &mut rng);
+                let model = models::digits_cnn(device, &mut rng);
                 let config = config(args, 10, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
-                (fit(b, &mut model, &train, &valid, &config)?, Metric::Accuracy)
+                (fit(device, model, train, valid, config)?, Metric::Accuracy)
             }
             "shapes" => {
                 let (set, _) = shapes::generate(3000, args.seed);
                 let (train, valid) = set.split(0.2, args.seed);
-                let mut model = models::shapes_cnn(b, &mut rng);
+                let model = models::shapes_cnn(device, &mut rng);
                 let config = config(args, 8, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
-                (fit(b, &mut model, &train, &valid, &config)?, Metric::Accuracy)
+                (fit(device, model, train, valid, config)?, Metric::Accuracy)
             }
             _ => {
                 let table = RossmannTable::generate(250, 407, args.seed);
@@ -106,10 +105,10 @@ mod native {
                     rossmann::noise_floor(),
                     table.oracle_rmspe(&table.valid_rows)
                 );
-                let mut model = TabularModel::new(b, TabularConfig::rossmann(train.cardinalities(), train.cont_names.len(), y_range), &mut rng)
+                let model = TabularModel::new(device, TabularConfig::rossmann(train.cardinalities(), train.cont_names.len(), y_range), &mut rng)
                     .map_err(|e| e.to_string())?;
                 let config = config(args, 6, 512, 3e-3, Loss::Mse, Metric::Rmspe);
-                (fit(b, &mut model, &train, &valid, &config)?, Metric::Rmspe)
+                (fit(device, model, train, valid, config)?, Metric::Rmspe)
             }
         };
         let last = reports.last().ok_or("no epoch ran")?;
@@ -138,8 +137,7 @@ mod native {
         }
     }
 
-    fn fit<B: Backend, M: Model<B>, D: Dataset<B, Input = M::Input>>(b: &B, model: &mut M, train: &D, valid: &D, config: &FitConfig) -> Result<Vec<EpochReport>, String> {
-        let mut optimizer = Optimizer::adamw(0.01);
+    fn fit<M: Model, D: Dataset<Input = M::Input>>(device: &Device, model: M, train: D, valid: D, config: FitConfig) -> Result<Vec<EpochReport>, String> {
         println!("{:>5}  {:>10}  {:>10}  {:>10}  {:>10}", "epoch", "train_loss", "valid_loss", config.metric.name(), "items/s");
         let progress = |step: usize, total: usize| {
             let width = 30;
@@ -151,6 +149,7 @@ mod native {
             eprint!("\r{}\r", " ".repeat(60));
             println!("{:>5}  {:>10.4}  {:>10.4}  {:>10.4}  {:>10.0}", r.epoch, r.train_loss, r.valid_loss, r.metric, r.items_per_s);
         };
-        pollster::block_on(fit_one_cycle(b, model, &mut optimizer, train, valid, config, progress, on_epoch)).map_err(|e| e.to_string())
+        let mut trainer = Trainer::new(device, model, Optimizer::adamw(0.01), train, valid, config);
+        pollster::block_on(trainer.fit(progress, on_epoch)).map_err(|e| e.to_string())
     }
 }

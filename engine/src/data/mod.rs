@@ -6,7 +6,7 @@ pub mod rossmann;
 pub mod shapes;
 pub mod table;
 
-use crate::backend::Backend;
+use crate::device::Device;
 use crate::indices::Indices;
 use crate::nn::TabularInput;
 use crate::rng::Rng;
@@ -23,7 +23,7 @@ pub enum Targets {
 }
 
 /// A dataset the learner batches.
-pub trait Dataset<B: Backend> {
+pub trait Dataset {
     /// What the model reads.
     type Input;
 
@@ -35,8 +35,8 @@ pub trait Dataset<B: Backend> {
         self.len() == 0
     }
 
-    /// The given items as one batch, on the backend.
-    fn batch(&self, b: &B, items: &[usize]) -> (Self::Input, Targets);
+    /// The given items as one batch, on `device`.
+    fn batch(&self, device: &Device, items: &[usize]) -> (Self::Input, Targets);
 }
 
 /// A seeded random split of `n` items: `(train, valid)` with `valid_pct` of them in validation (fastai's
@@ -105,15 +105,15 @@ impl ImageSet {
     }
 }
 
-impl<B: Backend> Dataset<B> for ImageSet {
-    type Input = B::Tensor;
+impl Dataset for ImageSet {
+    type Input = Tensor;
 
     fn len(&self) -> usize {
         self.labels.len()
     }
 
-    fn batch(&self, b: &B, items: &[usize]) -> (B::Tensor, Targets) {
-        let x = b.upload(&gather_rows(&self.images, items));
+    fn batch(&self, device: &Device, items: &[usize]) -> (Tensor, Targets) {
+        let x = gather_rows(&self.images, items).to(device);
         (x, Targets::Classes(Indices::vector(items.iter().map(|&i| self.labels[i]).collect())))
     }
 }
@@ -174,14 +174,14 @@ impl TabularSet {
     }
 }
 
-impl<B: Backend> Dataset<B> for TabularSet {
-    type Input = TabularInput<B>;
+impl Dataset for TabularSet {
+    type Input = TabularInput;
 
     fn len(&self) -> usize {
         self.rows()
     }
 
-    fn batch(&self, b: &B, items: &[usize]) -> (TabularInput<B>, Targets) {
+    fn batch(&self, device: &Device, items: &[usize]) -> (TabularInput, Targets) {
         let (k, n) = (self.cat_names.len(), self.cont_names.len());
         let cats = Indices::new([items.len(), k], items.iter().flat_map(|&i| self.cats[i * k..(i + 1) * k].iter().copied()).collect())
             .expect("k values per row");
@@ -191,7 +191,7 @@ impl<B: Backend> Dataset<B> for TabularSet {
             TabularTargets::Classes(c, _) => Targets::Classes(Indices::vector(items.iter().map(|&i| c[i]).collect())),
             TabularTargets::Values(v) => Targets::Values(Tensor::new([items.len(), 1], items.iter().map(|&i| v[i]).collect()).expect("one per row")),
         };
-        (TabularInput { cats, conts: b.upload(&conts) }, targets)
+        (TabularInput { cats, conts: conts.to(device) }, targets)
     }
 }
 

@@ -1,22 +1,18 @@
 //! Activation layers: `ReLU`, and `SigmoidRange`, the head that squashes a regression into `y_range`.
 
 use super::{Layer, saved};
-use crate::backend::Backend;
 use crate::error::Result;
+use crate::ops::relu::Relu;
 use crate::ops::sigmoid::Sigmoid;
+use crate::tensor::Tensor;
 
 /// `nn.ReLU()`.
-pub struct ReLU<B: Backend> {
-    input: Option<B::Tensor>,
+#[derive(Default)]
+pub struct ReLU {
+    input: Option<Tensor>,
 }
 
-impl<B: Backend> Default for ReLU<B> {
-    fn default() -> Self {
-        ReLU { input: None }
-    }
-}
-
-impl<B: Backend> Layer<B> for ReLU<B> {
+impl Layer for ReLU {
     fn kind(&self) -> &'static str {
         "ReLU"
     }
@@ -25,31 +21,31 @@ impl<B: Backend> Layer<B> for ReLU<B> {
         "ReLU()".into()
     }
 
-    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         self.input = Some(x.clone());
-        Ok(b.relu(x))
+        Ok(Relu.forward(x))
     }
 
-    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
-        b.relu_backward(saved(&self.input, "ReLU"), dy)
+    fn backward(&mut self, dy: &Tensor) -> Tensor {
+        Relu.backward(saved(&self.input, "ReLU"), dy)
     }
 }
 
 /// fastai's `SigmoidRange(low, high)`: `low + (high − low)·σ(x)`.
-pub struct SigmoidRange<B: Backend> {
+pub struct SigmoidRange {
     /// The range.
     pub op: Sigmoid,
-    input: Option<B::Tensor>,
+    input: Option<Tensor>,
 }
 
-impl<B: Backend> SigmoidRange<B> {
+impl SigmoidRange {
     /// A sigmoid into `(low, high)`.
     pub fn new(low: f32, high: f32) -> Result<Self> {
         Ok(SigmoidRange { op: Sigmoid::range(low, high)?, input: None })
     }
 }
 
-impl<B: Backend> Layer<B> for SigmoidRange<B> {
+impl Layer for SigmoidRange {
     fn kind(&self) -> &'static str {
         "SigmoidRange"
     }
@@ -58,12 +54,12 @@ impl<B: Backend> Layer<B> for SigmoidRange<B> {
         format!("SigmoidRange(low={}, high={})", self.op.low, self.op.high)
     }
 
-    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         self.input = Some(x.clone());
-        Ok(b.sigmoid(&self.op, x))
+        Ok(self.op.forward(x))
     }
 
-    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
-        b.sigmoid_backward(&self.op, saved(&self.input, "SigmoidRange"), dy)
+    fn backward(&mut self, dy: &Tensor) -> Tensor {
+        self.op.backward(saved(&self.input, "SigmoidRange"), dy)
     }
 }

@@ -2,42 +2,42 @@
 //! running statistics that follow the training batches and are used in evaluation.
 
 use super::{Layer, OpCache, Param, saved};
-use crate::backend::{Backend, DeviceTensor};
+use crate::device::Device;
 use crate::error::Result;
 use crate::ops::batch_norm::{BatchNorm as BatchNormOp, BatchNormOutput, BatchNormParams};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 /// `nn.BatchNorm1d(num_features)` (input `[N, C]` or `[N, C, L]`) or `nn.BatchNorm2d` (`[N, C, H, W]`).
-pub struct BatchNorm<B: Backend> {
+pub struct BatchNorm {
     /// `C`
     pub num_features: usize,
     /// eps, momentum, training.
     pub params: BatchNormParams,
     /// γ, `[C]`, starting at 1.
-    pub weight: Param<B>,
+    pub weight: Param,
     /// β, `[C]`, starting at 0.
-    pub bias: Param<B>,
+    pub bias: Param,
     /// The running mean, `[C]`, starting at 0.
-    pub running_mean: B::Tensor,
+    pub running_mean: Tensor,
     /// The running variance, `[C]`, starting at 1.
-    pub running_var: B::Tensor,
+    pub running_var: Tensor,
     dims: usize,
     op: OpCache<BatchNormOp>,
-    saved: Option<(B::Tensor, BatchNormOutput<B::Tensor>)>,
+    saved: Option<(Tensor, BatchNormOutput)>,
 }
 
-impl<B: Backend> BatchNorm<B> {
-    /// A batch norm over `num_features` channels; `dims` is 1 or 2 (for its name only).
-    pub fn new(b: &B, num_features: usize, dims: usize) -> Self {
+impl BatchNorm {
+    /// A batch norm over `num_features` channels on `device`; `dims` is 1 or 2 (for its name only).
+    pub fn new(device: &Device, num_features: usize, dims: usize) -> Self {
         let c = Shape::from([num_features]);
-        let ones = b.upload(&Tensor::from_fn(c.clone(), |_| 1.0));
+        let ones = Tensor::from_fn(c.clone(), |_| 1.0).to(device);
         BatchNorm {
             num_features,
             params: BatchNormParams::default(),
             weight: Param::new("weight", ones.clone()),
-            bias: Param::new("bias", b.zeros(c.clone())),
-            running_mean: b.zeros(c),
+            bias: Param::new("bias", device.zeros(c.clone())),
+            running_mean: device.zeros(c),
             running_var: ones,
             dims,
             op: OpCache::default(),
@@ -46,7 +46,7 @@ impl<B: Backend> BatchNorm<B> {
     }
 }
 
-impl<B: Backend> Layer<B> for BatchNorm<B> {
+impl Layer for BatchNorm {
     fn kind(&self) -> &'static str {
         if self.dims == 2 { "BatchNorm2d" } else { "BatchNorm1d" }
     }
@@ -55,10 +55,10 @@ impl<B: Backend> Layer<B> for BatchNorm<B> {
         format!("{}({}, eps={:e}, momentum={})", self.kind(), self.num_features, self.params.eps, self.params.momentum)
     }
 
-    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let c = Shape::from([self.num_features]);
         let op = self.op.get(x.shape(), || BatchNormOp::new(&self.params, x.shape(), &[&c, &c, &c, &c]))?;
-        let out = b.batch_norm(op, x, &self.weight.value, &self.bias.value, &self.running_mean, &self.running_var);
+        let out = op.forward(x, &self.weight.value, &self.bias.value, &self.running_mean, &self.running_var);
         if self.params.training {
             self.running_mean = out.running_mean.clone();
             self.running_var = out.running_var.clone();
@@ -68,15 +68,15 @@ impl<B: Backend> Layer<B> for BatchNorm<B> {
         Ok(y)
     }
 
-    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
+    fn backward(&mut self, dy: &Tensor) -> Tensor {
         let (x, out) = saved(&self.saved, self.kind());
-        let grads = b.batch_norm_backward(self.op.last(self.kind()), x, &self.weight.value, out, dy);
+        let grads = self.op.last(self.kind()).backward(x, &self.weight.value, out, dy);
         self.weight.grad = Some(grads.dweight);
         self.bias.grad = Some(grads.dbias);
         grads.dx
     }
 
-    fn params_mut(&mut self) -> Vec<&mut Param<B>> {
+    fn params_mut(&mut self) -> Vec<&mut Param> {
         vec![&mut self.weight, &mut self.bias]
     }
 

@@ -1,14 +1,15 @@
 //! The `Conv2d` layer: a convolution ([`crate::ops::conv2d`]) with a learned weight and an optional bias.
 
 use super::{Layer, OpCache, Param, init, saved};
-use crate::backend::{Backend, DeviceTensor};
+use crate::device::Device;
 use crate::error::Result;
 use crate::ops::conv2d::{Conv2d as Conv2dOp, Conv2dParams};
 use crate::rng::Rng;
 use crate::shape::Shape;
+use crate::tensor::Tensor;
 
 /// `nn.Conv2d`: `weight [out, in/groups, k, k]`, `bias [out]`.
-pub struct Conv2d<B: Backend> {
+pub struct Conv2d {
     /// Input channels.
     pub in_channels: usize,
     /// Output channels (kernels).
@@ -18,26 +19,26 @@ pub struct Conv2d<B: Backend> {
     /// Stride, padding, dilation, mode, groups.
     pub params: Conv2dParams,
     /// `[out, in/groups, kH, kW]`
-    pub weight: Param<B>,
+    pub weight: Param,
     /// `[out]`, when the layer has a bias.
-    pub bias: Option<Param<B>>,
+    pub bias: Option<Param>,
     op: OpCache<Conv2dOp>,
-    input: Option<B::Tensor>,
+    input: Option<Tensor>,
 }
 
-impl<B: Backend> Conv2d<B> {
-    /// A `k x k` convolution from `in_channels` to `out_channels`, initialised as PyTorch does.
-    pub fn new(b: &B, in_channels: usize, out_channels: usize, kernel: usize, params: Conv2dParams, bias: bool, rng: &mut Rng) -> Self {
+impl Conv2d {
+    /// A `k x k` convolution from `in_channels` to `out_channels` on `device`, initialised as PyTorch does.
+    pub fn new(device: &Device, in_channels: usize, out_channels: usize, kernel: usize, params: Conv2dParams, bias: bool, rng: &mut Rng) -> Self {
         let group_in = in_channels / params.groups.max(1);
         let fan_in = group_in * kernel * kernel;
         let weight = init::pytorch_uniform(Shape::from([out_channels, group_in, kernel, kernel]), fan_in, rng);
-        let bias = bias.then(|| Param::new("bias", b.upload(&init::pytorch_uniform([out_channels], fan_in, rng))));
+        let bias = bias.then(|| Param::new("bias", init::pytorch_uniform([out_channels], fan_in, rng).to(device)));
         Conv2d {
             in_channels,
             out_channels,
             kernel: [kernel, kernel],
             params,
-            weight: Param::new("weight", b.upload(&weight)),
+            weight: Param::new("weight", weight.to(device)),
             bias,
             op: OpCache::default(),
             input: None,
@@ -45,7 +46,7 @@ impl<B: Backend> Conv2d<B> {
     }
 }
 
-impl<B: Backend> Layer<B> for Conv2d<B> {
+impl Layer for Conv2d {
     fn kind(&self) -> &'static str {
         "Conv2d"
     }
@@ -71,16 +72,16 @@ impl<B: Backend> Layer<B> for Conv2d<B> {
         s + ")"
     }
 
-    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let (w, bias) = (&self.weight.value, self.bias.as_ref().map(|p| &p.value));
-        let op = self.op.get(x.shape(), || Conv2dOp::new(&self.params, x.shape(), w.shape(), bias.map(|b| b.shape())))?;
-        let y = b.conv2d(op, x, w, bias);
+        let op = self.op.get(x.shape(), || Conv2dOp::new(&self.params, x.shape(), w.shape(), bias.map(Tensor::shape)))?;
+        let y = op.forward(x, w, bias);
         self.input = Some(x.clone());
         Ok(y)
     }
 
-    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
-        let grads = b.conv2d_backward(self.op.last("Conv2d"), saved(&self.input, "Conv2d"), &self.weight.value, dy);
+    fn backward(&mut self, dy: &Tensor) -> Tensor {
+        let grads = self.op.last("Conv2d").backward(saved(&self.input, "Conv2d"), &self.weight.value, dy);
         self.weight.grad = Some(grads.dw);
         if let Some(bias) = &mut self.bias {
             bias.grad = grads.db;
@@ -88,15 +89,15 @@ impl<B: Backend> Layer<B> for Conv2d<B> {
         grads.dx
     }
 
-    fn backward_params(&mut self, b: &B, dy: &B::Tensor) {
-        let (dw, db) = b.conv2d_param_grads(self.op.last("Conv2d"), saved(&self.input, "Conv2d"), &self.weight.value, dy);
+    fn backward_params(&mut self, dy: &Tensor) {
+        let (dw, db) = self.op.last("Conv2d").param_grads(saved(&self.input, "Conv2d"), &self.weight.value, dy);
         self.weight.grad = Some(dw);
         if let Some(bias) = &mut self.bias {
             bias.grad = db;
         }
     }
 
-    fn params_mut(&mut self) -> Vec<&mut Param<B>> {
+    fn params_mut(&mut self) -> Vec<&mut Param> {
         std::iter::once(&mut self.weight).chain(self.bias.as_mut()).collect()
     }
 }

@@ -2,9 +2,9 @@
 //! Nothing moves in memory; backward gives the gradient its input's shape back.
 
 use super::{Layer, saved};
-use crate::backend::{Backend, DeviceTensor};
 use crate::error::Result;
 use crate::shape::Shape;
+use crate::tensor::Tensor;
 
 /// `nn.Flatten()`.
 #[derive(Default)]
@@ -12,7 +12,7 @@ pub struct Flatten {
     input_shape: Option<Shape>,
 }
 
-impl<B: Backend> Layer<B> for Flatten {
+impl Layer for Flatten {
     fn kind(&self) -> &'static str {
         "Flatten"
     }
@@ -21,14 +21,14 @@ impl<B: Backend> Layer<B> for Flatten {
         "Flatten(start_dim=1, end_dim=-1)".into()
     }
 
-    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let dims = x.shape().dims();
         let batch = dims.first().copied().unwrap_or(1);
         self.input_shape = Some(x.shape().clone());
-        Ok(b.reshape(x, Shape::from([batch, dims.iter().skip(1).product()])))
+        x.reshaped([batch, dims.iter().skip(1).product()])
     }
 
-    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
-        b.reshape(dy, saved(&self.input_shape, "Flatten").clone())
+    fn backward(&mut self, dy: &Tensor) -> Tensor {
+        dy.reshaped(saved(&self.input_shape, "Flatten").clone()).expect("the gradient has the output's size")
     }
 }

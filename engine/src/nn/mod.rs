@@ -28,27 +28,27 @@ pub use sequential::{Captured, Sequential};
 pub use summary::{Summary, SummaryRow};
 pub use tabular::{TabularConfig, TabularInput, TabularModel};
 
-use crate::backend::{Backend, DeviceTensor};
 use crate::error::Result;
 use crate::shape::Shape;
+use crate::tensor::Tensor;
 
-/// A learnable tensor with its gradient and its optimizer state.
-pub struct Param<B: Backend> {
+/// A learnable tensor with its gradient and its optimizer state, on the device its layer was made on.
+pub struct Param {
     /// Its name in its layer (`weight`, `bias`).
     pub name: &'static str,
     /// The current value.
-    pub value: B::Tensor,
+    pub value: Tensor,
     /// The gradient from the last backward pass.
-    pub grad: Option<B::Tensor>,
+    pub grad: Option<Tensor>,
     /// Whether the optimizer updates it.
     pub trainable: bool,
     /// The optimizer's per-parameter state (SGD's momentum buffer; Adam's two moments).
-    pub state: Vec<B::Tensor>,
+    pub state: Vec<Tensor>,
 }
 
-impl<B: Backend> Param<B> {
+impl Param {
     /// A trainable parameter.
-    pub fn new(name: &'static str, value: B::Tensor) -> Self {
+    pub fn new(name: &'static str, value: Tensor) -> Self {
         Param { name, value, grad: None, trainable: true, state: Vec::new() }
     }
 
@@ -58,8 +58,8 @@ impl<B: Backend> Param<B> {
     }
 }
 
-/// One layer of a model.
-pub trait Layer<B: Backend> {
+/// One layer of a model. Its parameters live on the device it was made on; its inputs must live there too.
+pub trait Layer {
     /// The layer's type, as PyTorch names it (`Conv2d`).
     fn kind(&self) -> &'static str;
 
@@ -67,19 +67,19 @@ pub trait Layer<B: Backend> {
     fn describe(&self) -> String;
 
     /// Computes the output, keeping what backward needs.
-    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor>;
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor>;
 
     /// Stores the parameters' gradients and returns the input's, for the gradient `dy` of the last output.
-    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor;
+    fn backward(&mut self, dy: &Tensor) -> Tensor;
 
     /// [`Layer::backward`] for the first layer of a model, whose input (the images) takes no gradient: stores the
     /// parameters' gradients only. A layer whose input gradient costs real work (a convolution) skips it.
-    fn backward_params(&mut self, b: &B, dy: &B::Tensor) {
-        self.backward(b, dy);
+    fn backward_params(&mut self, dy: &Tensor) {
+        self.backward(dy);
     }
 
     /// The layer's parameters.
-    fn params_mut(&mut self) -> Vec<&mut Param<B>> {
+    fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
     }
 
@@ -88,24 +88,24 @@ pub trait Layer<B: Backend> {
 }
 
 /// A model: layers between an input and an output, trained as one.
-pub trait Model<B: Backend> {
+pub trait Model {
     /// What the model reads: an image batch, or a table's categorical and continuous columns.
     type Input;
 
     /// Computes the output, keeping what backward needs.
-    fn forward(&mut self, b: &B, input: &Self::Input) -> Result<B::Tensor>;
+    fn forward(&mut self, input: &Self::Input) -> Result<Tensor>;
 
     /// Backpropagates the gradient of the output, storing every parameter's gradient.
-    fn backward(&mut self, b: &B, dy: &B::Tensor);
+    fn backward(&mut self, dy: &Tensor);
 
     /// Every parameter.
-    fn params_mut(&mut self) -> Vec<&mut Param<B>>;
+    fn params_mut(&mut self) -> Vec<&mut Param>;
 
     /// Training or evaluation mode for every layer.
     fn set_training(&mut self, training: bool);
 
     /// The layers with their output shapes and parameter counts, for an input like `input`.
-    fn summary(&mut self, b: &B, input: &Self::Input) -> Result<Summary>;
+    fn summary(&mut self, input: &Self::Input) -> Result<Summary>;
 }
 
 /// The shape a layer was last validated for, and the op built for it: rebuilt when the input shape changes.

@@ -2,29 +2,29 @@
 //! average pooling between a CNN's body and its head).
 
 use super::{Layer, OpCache, saved};
-use crate::backend::{Backend, DeviceTensor};
 use crate::error::Result;
+use crate::tensor::Tensor;
 use crate::ops::adaptive_avg_pool2d::AdaptiveAvgPool2d as AdaptiveOp;
 use crate::ops::avg_pool2d::AvgPool2d as AvgOp;
 use crate::ops::max_pool2d::MaxPool2d as MaxOp;
 use crate::ops::pool::Pool2dParams;
 
 /// `nn.MaxPool2d`.
-pub struct MaxPool2d<B: Backend> {
+pub struct MaxPool2d {
     /// Window, stride, padding.
     pub params: Pool2dParams,
     op: OpCache<MaxOp>,
-    argmax: Option<B::Tensor>,
+    argmax: Option<Tensor>,
 }
 
-impl<B: Backend> MaxPool2d<B> {
+impl MaxPool2d {
     /// Max pooling with these windows.
     pub fn new(params: Pool2dParams) -> Self {
         MaxPool2d { params, op: OpCache::default(), argmax: None }
     }
 }
 
-impl<B: Backend> Layer<B> for MaxPool2d<B> {
+impl Layer for MaxPool2d {
     fn kind(&self) -> &'static str {
         "MaxPool2d"
     }
@@ -34,15 +34,15 @@ impl<B: Backend> Layer<B> for MaxPool2d<B> {
         format!("MaxPool2d(kernel_size={}, stride={}, padding={})", p.kernel[0], p.stride[0], p.padding[0])
     }
 
-    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let op = self.op.get(x.shape(), || MaxOp::new(&self.params, x.shape()))?;
-        let (y, argmax) = b.max_pool2d(op, x);
+        let (y, argmax) = op.forward(x);
         self.argmax = Some(argmax);
         Ok(y)
     }
 
-    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
-        b.max_pool2d_backward(self.op.last("MaxPool2d"), dy, saved(&self.argmax, "MaxPool2d"))
+    fn backward(&mut self, dy: &Tensor) -> Tensor {
+        self.op.last("MaxPool2d").backward(dy, saved(&self.argmax, "MaxPool2d"))
     }
 }
 
@@ -62,7 +62,7 @@ impl AvgPool2d {
     }
 }
 
-impl<B: Backend> Layer<B> for AvgPool2d {
+impl Layer for AvgPool2d {
     fn kind(&self) -> &'static str {
         "AvgPool2d"
     }
@@ -72,13 +72,13 @@ impl<B: Backend> Layer<B> for AvgPool2d {
         format!("AvgPool2d(kernel_size={}, stride={}, padding={})", p.kernel[0], p.stride[0], p.padding[0])
     }
 
-    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let op = self.op.get(x.shape(), || AvgOp::new(&self.params, x.shape(), self.count_include_pad))?;
-        Ok(b.avg_pool2d(op, x))
+        Ok(op.forward(x))
     }
 
-    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
-        b.avg_pool2d_backward(self.op.last("AvgPool2d"), dy)
+    fn backward(&mut self, dy: &Tensor) -> Tensor {
+        self.op.last("AvgPool2d").backward(dy)
     }
 }
 
@@ -96,7 +96,7 @@ impl AdaptiveAvgPool2d {
     }
 }
 
-impl<B: Backend> Layer<B> for AdaptiveAvgPool2d {
+impl Layer for AdaptiveAvgPool2d {
     fn kind(&self) -> &'static str {
         "AdaptiveAvgPool2d"
     }
@@ -105,12 +105,12 @@ impl<B: Backend> Layer<B> for AdaptiveAvgPool2d {
         format!("AdaptiveAvgPool2d(output_size=({}, {}))", self.output_size[0], self.output_size[1])
     }
 
-    fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let op = self.op.get(x.shape(), || AdaptiveOp::new(x.shape(), self.output_size))?;
-        Ok(b.adaptive_avg_pool2d(op, x))
+        Ok(op.forward(x))
     }
 
-    fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
-        b.adaptive_avg_pool2d_backward(self.op.last("AdaptiveAvgPool2d"), dy)
+    fn backward(&mut self, dy: &Tensor) -> Tensor {
+        self.op.last("AdaptiveAvgPool2d").backward(dy)
     }
 }

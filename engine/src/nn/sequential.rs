@@ -1,54 +1,86 @@
-//! `Sequential`: layers applied in order. Backward calls each layer's backward in reverse order. Hooks capture a
-//! layer's output (its activations) and the gradient arriving at that output, as fastai's `hook_output` does for
-//! the heatmap lesson.
+//! `Sequential`: layers applied in order. Backward calls each layer's backward in reverse order. Every layer has a
+//! name (its position, `"0"`, `"1"`, …, as PyTorch numbers them, unless the model names it), and hooks capture a
+//! named layer's output (its activations) and the gradient arriving at that output, as fastai's `hook_output`
+//! does for the heatmap lesson.
 
 use super::summary::{Summary, SummaryRow};
 use super::{Layer, Model, Param};
-use crate::backend::{Backend, DeviceTensor};
-use crate::error::Result;
+use crate::error::{ErrorKind, OpError, Result};
+use crate::tensor::Tensor;
 use std::collections::BTreeMap;
 
 /// What a hook captured at one layer's output during the last forward and backward passes.
-pub struct Captured<B: Backend> {
+#[derive(Clone, Debug, Default)]
+pub struct Captured {
     /// The layer's output.
-    pub activation: Option<B::Tensor>,
+    pub activation: Option<Tensor>,
     /// The gradient of the loss at that output.
-    pub gradient: Option<B::Tensor>,
+    pub gradient: Option<Tensor>,
 }
 
 /// `nn.Sequential`.
-pub struct Sequential<B: Backend> {
+pub struct Sequential {
     /// The layers, first to last.
-    pub layers: Vec<Box<dyn Layer<B>>>,
-    hooks: BTreeMap<usize, Captured<B>>,
+    pub layers: Vec<Box<dyn Layer>>,
+    /// Each layer's name, in the same order.
+    names: Vec<String>,
+    /// Captures by layer position.
+    hooks: BTreeMap<usize, Captured>,
 }
 
-impl<B: Backend> Sequential<B> {
-    /// A model of these layers.
-    pub fn new(layers: Vec<Box<dyn Layer<B>>>) -> Self {
-        Sequential { layers, hooks: BTreeMap::new() }
+impl Sequential {
+    /// A model of these layers, named by their positions.
+    pub fn new(layers: Vec<Box<dyn Layer>>) -> Self {
+        let names = (0..layers.len()).map(|i| i.to_string()).collect();
+        Sequential { layers, names, hooks: BTreeMap::new() }
     }
 
-    /// Starts capturing the output of layer `index` and the gradient arriving there.
-    pub fn hook(&mut self, index: usize) {
-        self.hooks.entry(index).or_insert(Captured { activation: None, gradient: None });
+    /// Names layer `index` (PyTorch's `nn.Sequential(OrderedDict(...))`), so hooks can find it by that name.
+    pub fn named(mut self, index: usize, name: &str) -> Self {
+        self.names[index] = name.to_string();
+        self
     }
 
-    /// Stops capturing at layer `index`.
-    pub fn unhook(&mut self, index: usize) {
-        self.hooks.remove(&index);
+    /// Each layer's name, first to last.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
-    /// What the hook on layer `index` captured.
-    pub fn captured(&self, index: usize) -> Option<&Captured<B>> {
-        self.hooks.get(&index)
+    /// The position of the layer called `name`.
+    fn position(&self, name: &str) -> Result<usize> {
+        self.names.iter().position(|n| n == name).ok_or_else(|| {
+            OpError::new("Sequential", ErrorKind::Value, "no layer has this name")
+                .expected(format!("one of {}", self.names.join(", ")))
+                .given(name)
+                .hint("name layers with Sequential::named")
+                .into()
+        })
+    }
+
+    /// Starts capturing the output of the layer called `name` and the gradient arriving there.
+    pub fn hook(&mut self, name: &str) -> Result<()> {
+        let at = self.position(name)?;
+        self.hooks.entry(at).or_default();
+        Ok(())
+    }
+
+    /// Stops capturing at the layer called `name`.
+    pub fn unhook(&mut self, name: &str) {
+        if let Ok(at) = self.position(name) {
+            self.hooks.remove(&at);
+        }
+    }
+
+    /// What the hook on the layer called `name` captured.
+    pub fn captured(&self, name: &str) -> Option<&Captured> {
+        self.hooks.get(&self.position(name).ok()?)
     }
 
     /// Runs the layers in order.
-    pub fn forward(&mut self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    pub fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
         for (i, layer) in self.layers.iter_mut().enumerate() {
-            h = layer.forward(b, &h)?;
+            h = layer.forward(&h)?;
             if let Some(hook) = self.hooks.get_mut(&i) {
                 hook.activation = Some(h.clone());
             }
@@ -57,38 +89,38 @@ impl<B: Backend> Sequential<B> {
     }
 
     /// Runs the layers' backward passes in reverse order; returns the gradient of the input.
-    pub fn backward(&mut self, b: &B, dy: &B::Tensor) -> B::Tensor {
-        self.backward_through(b, dy, true).expect("the input's gradient was asked for")
+    pub fn backward(&mut self, dy: &Tensor) -> Tensor {
+        self.backward_through(dy, true).expect("the input's gradient was asked for")
     }
 
     /// [`Sequential::backward`] without the input's gradient: the first layer stores its parameters' gradients
     /// only (see [`Layer::backward_params`]). What training runs.
-    pub fn backward_params(&mut self, b: &B, dy: &B::Tensor) {
-        self.backward_through(b, dy, false);
+    pub fn backward_params(&mut self, dy: &Tensor) {
+        self.backward_through(dy, false);
     }
 
     /// The layers' backward passes in reverse order, the first one's with or without its input's gradient.
-    fn backward_through(&mut self, b: &B, dy: &B::Tensor, input: bool) -> Option<B::Tensor> {
+    fn backward_through(&mut self, dy: &Tensor, input: bool) -> Option<Tensor> {
         let mut g = dy.clone();
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
             if let Some(hook) = self.hooks.get_mut(&i) {
                 hook.gradient = Some(g.clone());
             }
             if i == 0 && !input {
-                layer.backward_params(b, &g);
+                layer.backward_params(&g);
                 return None;
             }
-            g = layer.backward(b, &g);
+            g = layer.backward(&g);
         }
         Some(g)
     }
 
     /// One row per layer, running `x` through them.
-    pub fn summary_rows(&mut self, b: &B, x: &B::Tensor) -> Result<Vec<SummaryRow>> {
+    pub fn summary_rows(&mut self, x: &Tensor) -> Result<Vec<SummaryRow>> {
         let mut rows = Vec::new();
         let mut h = x.clone();
         for layer in &mut self.layers {
-            h = layer.forward(b, &h)?;
+            h = layer.forward(&h)?;
             let kind = layer.kind().to_string();
             let params = layer.params_mut();
             rows.push(SummaryRow {
@@ -102,18 +134,18 @@ impl<B: Backend> Sequential<B> {
     }
 }
 
-impl<B: Backend> Model<B> for Sequential<B> {
-    type Input = B::Tensor;
+impl Model for Sequential {
+    type Input = Tensor;
 
-    fn forward(&mut self, b: &B, input: &B::Tensor) -> Result<B::Tensor> {
-        Sequential::forward(self, b, input)
+    fn forward(&mut self, input: &Tensor) -> Result<Tensor> {
+        Sequential::forward(self, input)
     }
 
-    fn backward(&mut self, b: &B, dy: &B::Tensor) {
-        self.backward_params(b, dy);
+    fn backward(&mut self, dy: &Tensor) {
+        self.backward_params(dy);
     }
 
-    fn params_mut(&mut self) -> Vec<&mut Param<B>> {
+    fn params_mut(&mut self) -> Vec<&mut Param> {
         self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
     }
 
@@ -123,30 +155,29 @@ impl<B: Backend> Model<B> for Sequential<B> {
         }
     }
 
-    fn summary(&mut self, b: &B, input: &B::Tensor) -> Result<Summary> {
-        Ok(Summary { model: "Sequential".into(), input_shape: input.shape().clone(), rows: self.summary_rows(b, input)? })
+    fn summary(&mut self, input: &Tensor) -> Result<Summary> {
+        Ok(Summary { model: "Sequential".into(), input_shape: input.shape().clone(), rows: self.summary_rows(input)? })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Cpu;
+    use crate::Indices;
+    use crate::device::Device;
     use crate::models::simple_cnn;
     use crate::nn::{Flatten, Linear, MaxPool2d, ReLU};
     use crate::ops::cross_entropy::{CrossEntropy, Reduction};
     use crate::ops::pool::Pool2dParams;
     use crate::rng::Rng;
-    use crate::tensor::Tensor;
-    use crate::Indices;
 
     /// The loss of `model` on `x` with targets `t`, and the gradient of every parameter from backward.
-    fn loss_and_grads(model: &mut Sequential<Cpu>, x: &Tensor, t: &Indices) -> (f64, Vec<Tensor>) {
-        let out = model.forward(&Cpu, x).unwrap();
+    fn loss_and_grads(model: &mut Sequential, x: &Tensor, t: &Indices) -> (f64, Vec<Tensor>) {
+        let out = model.forward(x).unwrap();
         let op = CrossEntropy::new(out.shape(), t, None, None, Reduction::Mean).unwrap();
         let saved = op.forward(&out, None);
-        let dout = op.backward(&saved, None, &Tensor::new(crate::Shape::default(), vec![1.0]).unwrap());
-        model.backward(&Cpu, &dout);
+        let dout = op.backward(&saved, None, &Tensor::scalar(1.0));
+        Model::backward(model, &dout);
         let grads = Model::params_mut(model).iter().map(|p| p.grad.clone().unwrap()).collect();
         (saved.loss.data()[0] as f64, grads)
     }
@@ -154,16 +185,17 @@ mod tests {
     #[test]
     fn backward_through_every_layer_matches_finite_differences() {
         let mut rng = Rng::new(30);
-        let mut model = simple_cnn(&Cpu, 2, &[3, 4], 3, &mut rng);
+        let mut model = simple_cnn(&Device::Cpu, 2, &[3, 4], 3, &mut rng);
         model.layers.insert(3, Box::new(MaxPool2d::new(Pool2dParams::new(2).stride(1))));
+        model.names.insert(3, "pool".into());
         Model::set_training(&mut model, false);
         let x = Tensor::randn([2, 2, 6, 6], &mut rng);
         let t = Indices::vector(vec![0, 2]);
         let (_, grads) = loss_and_grads(&mut model, &x, &t);
         let eps = 1e-2;
         for (p, grad) in grads.iter().enumerate() {
-            for i in (0..grad.data().len()).step_by(3) {
-                let nudged = |model: &mut Sequential<Cpu>, e: f32| {
+            for i in (0..grad.numel()).step_by(3) {
+                let nudged = |model: &mut Sequential, e: f32| {
                     let param = &mut Model::params_mut(model)[p];
                     param.value.data_mut()[i] += e;
                     let loss = loss_and_grads(model, &x, &t).0;
@@ -178,40 +210,44 @@ mod tests {
     }
 
     #[test]
-    fn hooks_capture_activations_and_gradients() {
+    fn hooks_capture_activations_and_gradients_by_name() {
         let mut rng = Rng::new(31);
-        let mut model = Sequential::new(vec![Box::new(Linear::new(&Cpu, 3, 4, true, &mut rng)), Box::new(ReLU::default()), Box::new(Flatten::default())]);
-        model.hook(1);
+        let cpu = Device::Cpu;
+        let mut model = Sequential::new(vec![Box::new(Linear::new(&cpu, 3, 4, true, &mut rng)), Box::new(ReLU::default()), Box::new(Flatten::default())])
+            .named(1, "act");
+        model.hook("act").unwrap();
+        assert!(model.hook("missing").is_err(), "a name no layer has is explained");
         let x = Tensor::randn([2, 3], &mut rng);
-        let y = model.forward(&Cpu, &x).unwrap();
+        let y = model.forward(&x).unwrap();
         let dy = Tensor::randn([2, 4], &mut rng);
-        model.backward(&Cpu, &dy);
-        let captured = model.captured(1).unwrap();
+        model.backward(&dy);
+        let captured = model.captured("act").unwrap();
         assert_eq!(captured.activation.as_ref().unwrap(), &y);
         assert_eq!(captured.gradient.as_ref().unwrap(), &dy, "Flatten passes the gradient through unchanged");
-        model.unhook(1);
-        assert!(model.captured(1).is_none());
+        assert_eq!(model.names(), ["0", "act", "2"]);
+        model.unhook("act");
+        assert!(model.captured("act").is_none());
     }
 
     #[test]
     fn training_without_the_input_gradient_gives_the_same_parameter_gradients() {
         let mut rng = Rng::new(33);
-        let mut model = crate::models::digits_cnn(&Cpu, &mut rng);
+        let mut model = crate::models::digits_cnn(&Device::Cpu, &mut rng);
         let (x, dy) = (Tensor::randn([4, 1, 8, 8], &mut rng), Tensor::randn([4, 10], &mut rng));
-        let grads = |model: &mut Sequential<Cpu>| -> Vec<Tensor> { model.params_mut().iter().map(|p| p.grad.clone().unwrap()).collect() };
-        model.forward(&Cpu, &x).unwrap();
-        let dx = model.backward(&Cpu, &dy);
+        let grads = |model: &mut Sequential| -> Vec<Tensor> { model.params_mut().iter().map(|p| p.grad.clone().unwrap()).collect() };
+        model.forward(&x).unwrap();
+        let dx = model.backward(&dy);
         assert_eq!(dx.shape(), x.shape());
         let with_dx = grads(&mut model);
-        model.forward(&Cpu, &x).unwrap();
-        model.backward_params(&Cpu, &dy);
+        model.forward(&x).unwrap();
+        model.backward_params(&dy);
         assert_eq!(grads(&mut model), with_dx);
     }
 
     #[test]
     fn the_summary_lists_every_layer_like_fastai() {
-        let mut model = crate::models::digits_cnn(&Cpu, &mut Rng::new(32));
-        let summary = Model::summary(&mut model, &Cpu, &Tensor::zeros([64, 1, 8, 8])).unwrap();
+        let mut model = crate::models::digits_cnn(&Device::Cpu, &mut Rng::new(32));
+        let summary = Model::summary(&mut model, &Tensor::zeros([64, 1, 8, 8])).unwrap();
         assert_eq!(summary.rows.len(), 12);
         assert_eq!(summary.rows[0].output_shape, crate::Shape::from([64, 16, 8, 8]));
         assert_eq!(summary.rows[0].params, 16 * 9);

@@ -13,13 +13,14 @@
 
 use super::summary::{Summary, SummaryRow};
 use super::{BatchNorm, Dropout, Layer, Linear, Model, Param, ReLU, Sequential, SigmoidRange, init};
-use crate::backend::{Backend, DeviceTensor};
+use crate::device::Device;
 use crate::error::{ErrorKind, OpError, Result};
 use crate::indices::Indices;
 use crate::ops::concat::Concat;
 use crate::ops::embedding::Embedding;
 use crate::rng::Rng;
 use crate::shape::Shape;
+use crate::tensor::Tensor;
 
 /// The shape of a tabular model.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,25 +55,25 @@ impl TabularConfig {
 }
 
 /// A batch for a tabular model: the categorical columns as indices `[N, columns]`, the continuous ones `[N, n]`.
-pub struct TabularInput<B: Backend> {
+pub struct TabularInput {
     /// Categorical values, row-major `[N, columns]`.
     pub cats: Indices,
     /// Continuous values `[N, n_cont]` (normalised).
-    pub conts: B::Tensor,
+    pub conts: Tensor,
 }
 
 /// fastai's `TabularModel`.
-pub struct TabularModel<B: Backend> {
+pub struct TabularModel {
     /// Its shape.
     pub config: TabularConfig,
     /// One table `[n_i, width_i]` per categorical column.
-    pub embeddings: Vec<Param<B>>,
+    pub embeddings: Vec<Param>,
     /// Dropout on the joined embeddings.
-    pub emb_drop: Dropout<B>,
+    pub emb_drop: Dropout,
     /// Batch norm of the continuous columns.
-    pub bn_cont: BatchNorm<B>,
+    pub bn_cont: BatchNorm,
     /// The hidden layers and the head.
-    pub layers: Sequential<B>,
+    pub layers: Sequential,
     saved: Option<Saved>,
 }
 
@@ -83,9 +84,10 @@ struct Saved {
     join_all: Concat,
 }
 
-impl<B: Backend> TabularModel<B> {
-    /// A model initialised as fastai does (embeddings ~ N(0, 0.01) truncated; linear layers as PyTorch).
-    pub fn new(b: &B, config: TabularConfig, rng: &mut Rng) -> Result<Self> {
+impl TabularModel {
+    /// A model on `device`, initialised as fastai does (embeddings ~ N(0, 0.01) truncated; linear layers as
+    /// PyTorch).
+    pub fn new(device: &Device, config: TabularConfig, rng: &mut Rng) -> Result<Self> {
         if config.hidden.len() != config.ps.len() || config.cardinalities.contains(&0) || config.out == 0 {
             return Err(OpError::new("TabularModel", ErrorKind::Value, "the configuration does not describe a model")
                 .expected("one dropout per hidden layer, categories ≥ 1, outputs ≥ 1")
@@ -93,28 +95,28 @@ impl<B: Backend> TabularModel<B> {
                 .hint("fastai's defaults: hidden [1000, 500], ps [0.001, 0.01]")
                 .into());
         }
-        let embeddings: Vec<Param<B>> = config
+        let embeddings: Vec<Param> = config
             .cardinalities
             .iter()
-            .map(|&n| Param::new("weight", b.upload(&init::truncated_normal([n, TabularConfig::embedding_size(n)], 0.01, rng))))
+            .map(|&n| Param::new("weight", init::truncated_normal([n, TabularConfig::embedding_size(n)], 0.01, rng).to(device)))
             .collect();
         let widths: usize = config.cardinalities.iter().map(|&n| TabularConfig::embedding_size(n)).sum();
-        let mut layers: Vec<Box<dyn Layer<B>>> = Vec::new();
+        let mut layers: Vec<Box<dyn Layer>> = Vec::new();
         let mut width = widths + config.n_cont;
         for (i, (&size, &p)) in config.hidden.iter().zip(&config.ps).enumerate() {
-            layers.push(Box::new(Linear::new(b, width, size, false, rng)));
+            layers.push(Box::new(Linear::new(device, width, size, false, rng)));
             layers.push(Box::new(ReLU::default()));
-            layers.push(Box::new(BatchNorm::new(b, size, 1)));
+            layers.push(Box::new(BatchNorm::new(device, size, 1)));
             layers.push(Box::new(Dropout::new(p, rng.next_u64() as u32 ^ i as u32)));
             width = size;
         }
-        layers.push(Box::new(Linear::new(b, width, config.out, true, rng)));
+        layers.push(Box::new(Linear::new(device, width, config.out, true, rng)));
         if let Some((low, high)) = config.y_range {
             layers.push(Box::new(SigmoidRange::new(low, high)?));
         }
         Ok(TabularModel {
             emb_drop: Dropout::new(config.emb_drop, rng.next_u64() as u32),
-            bn_cont: BatchNorm::new(b, config.n_cont.max(1), 1),
+            bn_cont: BatchNorm::new(device, config.n_cont.max(1), 1),
             embeddings,
             layers: Sequential::new(layers),
             config,
@@ -128,7 +130,7 @@ impl<B: Backend> TabularModel<B> {
     }
 
     /// The joined embeddings and continuous columns: what the hidden layers read.
-    fn features(&mut self, b: &B, input: &TabularInput<B>) -> Result<(B::Tensor, Saved)> {
+    fn features(&mut self, input: &TabularInput) -> Result<(Tensor, Saved)> {
         let columns = self.config.cardinalities.len();
         let expected = Shape::from([input.conts.shape().dims().first().copied().unwrap_or(0), columns]);
         if input.cats.shape() != &expected || input.conts.shape().rank() != 2 || input.conts.shape().dims()[1] != self.config.n_cont {
@@ -142,56 +144,56 @@ impl<B: Backend> TabularModel<B> {
         let mut pieces = Vec::new();
         for (i, table) in self.embeddings.iter().enumerate() {
             let op = Embedding::new(table.value.shape(), 0, &Self::column(&input.cats, i, columns))?;
-            pieces.push(b.embedding(&op, &table.value));
+            pieces.push(op.forward(&table.value));
             lookups.push(op);
         }
         let (embedded, join_embeddings) = match pieces.len() {
             0 => (None, None),
-            1 => (Some(self.emb_drop.forward(b, &pieces[0])?), None),
+            1 => (Some(self.emb_drop.forward(&pieces[0])?), None),
             _ => {
                 let op = Concat::new(&pieces.iter().map(|p| p.shape()).collect::<Vec<_>>(), 1)?;
-                let joined = b.concat(&op, &pieces.iter().collect::<Vec<_>>());
-                (Some(self.emb_drop.forward(b, &joined)?), Some(op))
+                let joined = op.forward(&pieces.iter().collect::<Vec<_>>());
+                (Some(self.emb_drop.forward(&joined)?), Some(op))
             }
         };
-        let continuous = (self.config.n_cont > 0).then(|| self.bn_cont.forward(b, &input.conts)).transpose()?;
-        let parts: Vec<&B::Tensor> = embedded.iter().chain(continuous.iter()).collect();
+        let continuous = (self.config.n_cont > 0).then(|| self.bn_cont.forward(&input.conts)).transpose()?;
+        let parts: Vec<&Tensor> = embedded.iter().chain(continuous.iter()).collect();
         let join_all = Concat::new(&parts.iter().map(|p| p.shape()).collect::<Vec<_>>(), 1)?;
-        let x = b.concat(&join_all, &parts);
+        let x = join_all.forward(&parts);
         Ok((x, Saved { lookups, join_embeddings, join_all }))
     }
 }
 
-impl<B: Backend> Model<B> for TabularModel<B> {
-    type Input = TabularInput<B>;
+impl Model for TabularModel {
+    type Input = TabularInput;
 
-    fn forward(&mut self, b: &B, input: &TabularInput<B>) -> Result<B::Tensor> {
-        let (x, saved) = self.features(b, input)?;
+    fn forward(&mut self, input: &TabularInput) -> Result<Tensor> {
+        let (x, saved) = self.features(input)?;
         self.saved = Some(saved);
-        self.layers.forward(b, &x)
+        self.layers.forward(&x)
     }
 
-    fn backward(&mut self, b: &B, dy: &B::Tensor) {
-        let dx = self.layers.backward(b, dy);
+    fn backward(&mut self, dy: &Tensor) {
+        let dx = self.layers.backward(dy);
         let saved = super::saved(&self.saved, "TabularModel");
-        let mut parts = b.concat_backward(&saved.join_all, &dx).into_iter();
+        let mut parts = saved.join_all.backward(&dx).into_iter();
         if !self.embeddings.is_empty() {
-            let d_embedded = self.emb_drop.backward(b, &parts.next().expect("the embeddings' gradient"));
+            let d_embedded = self.emb_drop.backward(&parts.next().expect("the embeddings' gradient"));
             let d_tables = match &saved.join_embeddings {
-                Some(op) => b.concat_backward(op, &d_embedded),
+                Some(op) => op.backward(&d_embedded),
                 None => vec![d_embedded],
             };
             for ((table, op), d) in self.embeddings.iter_mut().zip(&saved.lookups).zip(&d_tables) {
-                table.grad = Some(b.embedding_backward(op, d));
+                table.grad = Some(op.backward(d));
             }
         }
         if let Some(d_cont) = parts.next() {
-            self.bn_cont.backward(b, &d_cont);
+            self.bn_cont.backward(&d_cont);
         }
     }
 
-    fn params_mut(&mut self) -> Vec<&mut Param<B>> {
-        let mut params: Vec<&mut Param<B>> = self.embeddings.iter_mut().collect();
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        let mut params: Vec<&mut Param> = self.embeddings.iter_mut().collect();
         if self.config.n_cont > 0 {
             params.extend(self.bn_cont.params_mut());
         }
@@ -205,7 +207,7 @@ impl<B: Backend> Model<B> for TabularModel<B> {
         Model::set_training(&mut self.layers, training);
     }
 
-    fn summary(&mut self, b: &B, input: &TabularInput<B>) -> Result<Summary> {
+    fn summary(&mut self, input: &TabularInput) -> Result<Summary> {
         let batch = input.conts.shape().dims()[0];
         let mut rows: Vec<SummaryRow> = self
             .embeddings
@@ -217,7 +219,7 @@ impl<B: Backend> Model<B> for TabularModel<B> {
                 trainable: t.trainable,
             })
             .collect();
-        let (x, _) = self.features(b, input)?;
+        let (x, _) = self.features(input)?;
         let widths: usize = self.embeddings.iter().map(|t| t.value.shape().dims()[1]).sum();
         rows.push(SummaryRow { kind: "Dropout".into(), output_shape: Shape::from([batch, widths]), params: 0, trainable: true });
         if self.config.n_cont > 0 {
@@ -228,7 +230,7 @@ impl<B: Backend> Model<B> for TabularModel<B> {
                 trainable: true,
             });
         }
-        rows.extend(self.layers.summary_rows(b, &x)?);
+        rows.extend(self.layers.summary_rows(&x)?);
         Ok(Summary { model: "TabularModel".into(), input_shape: Shape::from([batch, self.config.cardinalities.len() + self.config.n_cont]), rows })
     }
 }
@@ -236,8 +238,8 @@ impl<B: Backend> Model<B> for TabularModel<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Cpu;
-    use crate::tensor::Tensor;
+
+    const CPU: Device = Device::Cpu;
 
     #[test]
     fn embedding_sizes_follow_fastai() {
@@ -249,12 +251,12 @@ mod tests {
     fn every_parameter_gets_a_gradient_of_its_shape() {
         let mut rng = Rng::new(33);
         let config = TabularConfig { hidden: vec![8, 4], ps: vec![0.1, 0.1], ..TabularConfig::rossmann(vec![5, 3], 2, (0.0, 3.0)) };
-        let mut model = TabularModel::new(&Cpu, config, &mut rng).unwrap();
+        let mut model = TabularModel::new(&CPU, config, &mut rng).unwrap();
         let input = TabularInput { cats: Indices::new([4, 2], vec![1, 2, 4, 0, 3, 1, 0, 2]).unwrap(), conts: Tensor::randn([4, 2], &mut rng) };
-        let out = model.forward(&Cpu, &input).unwrap();
+        let out = model.forward(&input).unwrap();
         assert_eq!(out.shape(), &Shape::from([4, 1]));
         assert!(out.data().iter().all(|&v| (0.0..3.0).contains(&v)), "the y_range holds");
-        model.backward(&Cpu, &Tensor::randn([4, 1], &mut rng));
+        model.backward(&Tensor::randn([4, 1], &mut rng));
         for p in model.params_mut() {
             let grad = p.grad.as_ref().expect("every parameter has a gradient");
             assert_eq!(grad.shape(), p.value.shape());
@@ -264,15 +266,15 @@ mod tests {
         let width = table.shape().dims()[1];
         assert!(table.data()[width..2 * width].iter().any(|&g| g != 0.0));
         assert!(table.data()[2 * width..3 * width].iter().all(|&g| g == 0.0));
-        let summary = model.summary(&Cpu, &input).unwrap();
+        let summary = model.summary(&input).unwrap();
         assert_eq!(summary.rows[0].kind, "Embedding");
         assert!(summary.to_string().contains("SigmoidRange"));
     }
 
     #[test]
     fn a_batch_without_the_model_columns_is_explained() {
-        let mut model = TabularModel::new(&Cpu, TabularConfig::rossmann(vec![5], 2, (0.0, 3.0)), &mut Rng::new(34)).unwrap();
+        let mut model = TabularModel::new(&CPU, TabularConfig::rossmann(vec![5], 2, (0.0, 3.0)), &mut Rng::new(34)).unwrap();
         let input = TabularInput { cats: Indices::new([2, 2], vec![1, 1, 1, 1]).unwrap(), conts: Tensor::zeros([2, 2]) };
-        assert!(model.forward(&Cpu, &input).is_err());
+        assert!(model.forward(&input).is_err());
     }
 }

@@ -7,12 +7,16 @@
 //! ```
 //!
 //! `m` follows the gradient's direction, `v` its size: each parameter gets its own step size.
+//!
+//! As an [`Op`]: inputs `[param, grad, m, v]`, outputs `[param, m, v]` after step `t`.
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::parallel;
-use crate::backend::DeviceTensor;
+use super::{Example, Op, Path};
+use crate::device::gpu::Gpu;
+use crate::device::{Device, cpu};
 use crate::error::{ErrorKind, OpError, Result};
+use crate::rng::Rng;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// Adam settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,67 +59,118 @@ impl Adam {
         Ok(self)
     }
 
+    /// Step `step` (from 1) on the parameter's device: updates the parameter and its first and second moments.
+    /// On a GPU the new values go to fresh buffers, which then replace the old ones (a tensor that shares the old
+    /// buffer, such as a lesson's snapshot of the weights, keeps its values).
+    pub fn step(&self, step: u32, param: &mut Tensor, grad: &Tensor, m: &mut Tensor, v: &mut Tensor) {
+        match param.device() {
+            Device::Cpu => cpu::elementwise::adam(self, step, param, grad, m, v),
+            Device::Gpu(gpu) => self.step_gpu(&gpu, step, param, grad, m, v),
+        }
+    }
+
     /// `(1 − β1^t, 1 − β2^t)` for step `t` (from 1), computed in f64.
     fn corrections(&self, step: u32) -> (f32, f32) {
         let t = step.max(1) as i32;
         ((1.0 - (self.beta1 as f64).powi(t)) as f32, (1.0 - (self.beta2 as f64).powi(t)) as f32)
     }
 
-    /// One step of the CPU reference: updates the parameter and its first and second moments in place.
-    pub fn step(&self, step: u32, param: &mut Tensor, grad: &Tensor, m: &mut Tensor, v: &mut Tensor) {
+    /// The per-step constants of [`Adam::update`]: `(lr / (1 − β1^t), √(1 − β2^t))`.
+    pub fn step_constants(&self, step: u32) -> (f32, f32) {
         let (bc1, bc2) = self.corrections(step);
-        // Per-step constants, computed once (the GPU computes the same values per element).
-        let (step_size, root_bc2) = (self.lr / bc1, bc2.sqrt());
-        let g = grad.data();
-        // The settings copied into the loop's closure (`move`): read through references, they would be reloaded
-        // after every store (the compiler cannot tell that the tensors do not overlap them) and the loop would not
-        // vectorise.
-        let Adam { lr, beta1, beta2, eps, weight_decay, decoupled } = *self;
-        parallel::for_chunks([param.data_mut(), m.data_mut(), v.data_mut()], move |start, [p, m, v]| {
-            for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(&g[start..]) {
-                let g = if decoupled {
-                    *p *= 1.0 - lr * weight_decay;
-                    g
-                } else {
-                    g + weight_decay * *p
-                };
-                *m = beta1 * *m + (1.0 - beta1) * g;
-                *v = beta2 * *v + (1.0 - beta2) * g * g;
-                let denom = v.sqrt() / root_bc2 + eps;
-                *p -= step_size * *m / denom;
-            }
-        });
+        (self.lr / bc1, bc2.sqrt())
     }
 
-    /// One step on the GPU (`shaders/adam.wgsl`): the new values go to fresh buffers, which then replace the old
-    /// ones (a tensor that shares the old buffer, such as a lesson's snapshot of the weights, keeps its values).
-    pub fn step_gpu(&self, gpu: &Gpu, step: u32, param: &mut GpuTensor, grad: &GpuTensor, m: &mut GpuTensor, v: &mut GpuTensor) {
-        let (bc1, bc2) = self.corrections(step);
+    /// One parameter's update: `(param, m, v)` after the step, from its gradient `g`.
+    #[inline]
+    pub fn update(&self, mut p: f32, mut g: f32, m: f32, v: f32, step_size: f32, root_bc2: f32) -> (f32, f32, f32) {
+        if self.decoupled {
+            p *= 1.0 - self.lr * self.weight_decay;
+        } else {
+            g += self.weight_decay * p;
+        }
+        let m = self.beta1 * m + (1.0 - self.beta1) * g;
+        let v = self.beta2 * v + (1.0 - self.beta2) * g * g;
+        let denom = v.sqrt() / root_bc2 + self.eps;
+        (p - step_size * m / denom, m, v)
+    }
+
+    /// The reference: one step, in place.
+    pub fn reference_step(&self, step: u32, param: &mut Tensor, grad: &Tensor, m: &mut Tensor, v: &mut Tensor) {
+        let (step_size, root_bc2) = self.step_constants(step);
+        let (p, m, v) = (param.data_mut(), m.data_mut(), v.data_mut());
+        for i in 0..p.len() {
+            (p[i], m[i], v[i]) = self.update(p[i], grad.data()[i], m[i], v[i], step_size, root_bc2);
+        }
+    }
+}
+
+uniforms! {
+    /// The `Params` of `shaders/adam.wgsl`.
+    pub struct Uniforms {
+        total: u32, lr: f32, beta1: f32, beta2: f32,
+        eps: f32, weight_decay: f32, decoupled: u32, correction1: f32,
+        correction2: f32,
+    }
+}
+
+impl Adam {
+    fn step_gpu(&self, gpu: &Gpu, step: u32, param: &mut Tensor, grad: &Tensor, m: &mut Tensor, v: &mut Tensor) {
+        let (correction1, correction2) = self.corrections(step);
         let shape = param.shape().clone();
         let (p2, m2, v2) = (gpu.empty(shape.clone()), gpu.empty(shape.clone()), gpu.empty(shape));
-        let u = [
-            param.numel() as u32,
-            self.lr.to_bits(),
-            self.beta1.to_bits(),
-            self.beta2.to_bits(),
-            self.eps.to_bits(),
-            self.weight_decay.to_bits(),
-            self.decoupled as u32,
-            bc1.to_bits(),
-            bc2.to_bits(),
-        ];
-        let bindings = [
-            (1, param.buffer()),
-            (2, grad.buffer()),
-            (3, m.buffer()),
-            (4, v.buffer()),
-            (5, p2.buffer()),
-            (6, m2.buffer()),
-            (7, v2.buffer()),
-        ];
+        let u = Uniforms {
+            total: param.numel() as u32,
+            lr: self.lr,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+            decoupled: self.decoupled as u32,
+            correction1,
+            correction2,
+        };
+        let bindings =
+            [(1, param.buffer()), (2, grad.buffer()), (3, m.buffer()), (4, v.buffer()), (5, p2.buffer()), (6, m2.buffer()), (7, v2.buffer())];
         gpu.dispatch("adam", "step", &u, &bindings, param.numel());
         (*param, *m, *v) = (p2, m2, v2);
     }
+}
+
+/// Step `t` of an Adam, as an [`Op`].
+struct AdamStep(Adam, u32);
+
+impl Op for AdamStep {
+    fn differentiable_outputs(&self) -> usize {
+        0
+    }
+
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        let (mut param, mut m, mut v) = (x[0].clone(), x[2].clone(), x[3].clone());
+        match path {
+            Path::Device => self.0.step(self.1, &mut param, x[1], &mut m, &mut v),
+            Path::Reference => self.0.reference_step(self.1, &mut param, x[1], &mut m, &mut v),
+        }
+        vec![param, m, v]
+    }
+
+    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], _: &[&Tensor], _: Path) -> Vec<Option<Tensor>> {
+        vec![None; 4]
+    }
+}
+
+/// Adam and AdamW, on a first and a later step, and a parameter large enough to be split between threads.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let mut out = Vec::new();
+    let adamw = Adam { weight_decay: 0.01, decoupled: true, ..Adam::new(1e-2).expect("valid") };
+    let adam_l2 = Adam { weight_decay: 0.1, ..Adam::new(1e-3).expect("valid") };
+    for (name, adam) in [("adam", adam_l2), ("adamw", adamw)] {
+        for (step, len) in [(1, 15), (7, 15), (3, 70_000)] {
+            let inputs = vec![Tensor::randn([len], rng), Tensor::randn([len], rng), Tensor::randn([len], rng), Tensor::uniform([len], 0.0, 1.0, rng)];
+            out.push(Example::new(format!("{name} step {step} of {len} values"), AdamStep(adam, step), inputs).finite_differences(None));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -136,7 +191,7 @@ mod tests {
     fn adamw_decays_the_weights_themselves() {
         let opt = Adam { weight_decay: 0.1, decoupled: true, ..Adam::new(0.1).unwrap() };
         let mut p = Tensor::new([1], vec![2.0]).unwrap();
-        opt.step(1, &mut p, &Tensor::zeros([1]), &mut Tensor::zeros([1]), &mut Tensor::zeros([1]));
+        opt.reference_step(1, &mut p, &Tensor::zeros([1]), &mut Tensor::zeros([1]), &mut Tensor::zeros([1]));
         assert!((p.data()[0] - 2.0 * 0.99).abs() < 1e-6);
     }
 }

@@ -2,12 +2,17 @@
 //! input's. Output row `i` of `oh` averages input rows `⌊i·H/oh⌋ … ⌈(i+1)·H/oh⌉ − 1` (likewise columns), as in
 //! PyTorch. With output size 1x1 it is global average pooling: each channel's feature map becomes one number,
 //! which is how a CNN's body (`[C, 11, 11]`) becomes the `[C]` its head reads.
+//!
+//! Inputs `[x]` `[N, C, H, W]`, outputs `[y]` `[N, C, oh, ow]`.
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::{Backend, DeviceTensor};
+use super::{Example, Op, Path};
+use crate::device::gpu::Gpu;
+use crate::device::{Device, cpu};
 use crate::error::{ErrorKind, OpError, Result};
+use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// A validated adaptive average pooling.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,11 +29,6 @@ pub struct AdaptiveAvgPool2d {
     pub out_h: usize,
     /// Requested output width.
     pub out_w: usize,
-}
-
-/// Validates and runs an adaptive average pooling on any backend.
-pub fn adaptive_avg_pool2d<B: Backend>(backend: &B, x: &B::Tensor, output_size: [usize; 2]) -> Result<B::Tensor> {
-    Ok(backend.adaptive_avg_pool2d(&AdaptiveAvgPool2d::new(x.shape(), output_size)?, x))
 }
 
 impl AdaptiveAvgPool2d {
@@ -72,15 +72,25 @@ impl AdaptiveAvgPool2d {
         o * len / out..((o + 1) * len).div_ceil(out)
     }
 
-    /// The CPU reference.
+    /// The pooled output, on `x`'s device.
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let plane = self.in_h * self.in_w;
-        if self.out_h == 1 && self.out_w == 1 {
-            // Global average pooling (a CNN's head): each plane's mean, the same sum in the same order as below,
-            // without the windows' bookkeeping for every plane.
-            let means = x.data().chunks(plane).map(|values| values.iter().sum::<f32>() / plane as f32).collect();
-            return Tensor::new(self.out_shape(), means).expect("one mean per plane");
+        match x.device() {
+            Device::Cpu => cpu::reduce::adaptive_avg_pool2d(self, x),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
         }
+    }
+
+    /// The input's gradient.
+    pub fn backward(&self, dy: &Tensor) -> Tensor {
+        match dy.device() {
+            Device::Cpu => cpu::reduce::adaptive_avg_pool2d_backward(self, dy),
+            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy),
+        }
+    }
+
+    /// The reference forward.
+    pub fn reference_forward(&self, x: &Tensor) -> Tensor {
+        let plane = self.in_h * self.in_w;
         let mut y = Tensor::zeros(self.out_shape());
         let mut out = y.data_mut().iter_mut();
         for plane in x.data().chunks(plane) {
@@ -98,17 +108,9 @@ impl AdaptiveAvgPool2d {
         y
     }
 
-    /// The CPU reference backward.
-    pub fn backward(&self, dy: &Tensor) -> Tensor {
+    /// The reference backward.
+    pub fn reference_backward(&self, dy: &Tensor) -> Tensor {
         let plane = self.in_h * self.in_w;
-        if self.out_h == 1 && self.out_w == 1 {
-            // Global pooling: every pixel of a plane gets an equal share of its gradient (added to zero, as below).
-            let mut dx = Vec::with_capacity(self.in_shape().numel());
-            for &g in dy.data() {
-                dx.extend(std::iter::repeat_n(0.0 + g / plane as f32, plane));
-            }
-            return Tensor::new(self.in_shape(), dx).expect("one share per pixel");
-        }
         let mut dx = Tensor::zeros(self.in_shape());
         let planes = dx.data_mut().chunks_mut(plane).zip(dy.data().chunks(self.out_h * self.out_w));
         for (plane, grads) in planes {
@@ -127,30 +129,60 @@ impl AdaptiveAvgPool2d {
         dx
     }
 
-    fn uniforms(&self) -> [u32; 6] {
-        [self.batch, self.channels, self.in_h, self.in_w, self.out_h, self.out_w].map(|v| v as u32)
+}
+
+uniforms! {
+    /// The `Params` of `shaders/adaptive_avg_pool2d.wgsl`.
+    pub struct Uniforms { batch: u32, channels: u32, in_h: u32, in_w: u32, out_h: u32, out_w: u32 }
+}
+
+impl AdaptiveAvgPool2d {
+    fn uniforms(&self) -> Uniforms {
+        let [batch, channels, in_h, in_w, out_h, out_w] = [self.batch, self.channels, self.in_h, self.in_w, self.out_h, self.out_w].map(|v| v as u32);
+        Uniforms { batch, channels, in_h, in_w, out_h, out_w }
     }
 
-    /// Records the forward pass on the GPU (`shaders/adaptive_avg_pool2d.wgsl`).
-    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor) -> GpuTensor {
+    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
         let y = gpu.empty(self.out_shape());
         gpu.dispatch("adaptive_avg_pool2d", "forward", &self.uniforms(), &[(1, x.buffer()), (2, y.buffer())], y.numel());
         y
     }
 
-    /// Records the backward pass on the GPU.
-    pub fn backward_gpu(&self, gpu: &Gpu, dy: &GpuTensor) -> GpuTensor {
+    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor) -> Tensor {
         let dx = gpu.empty(self.in_shape());
         gpu.dispatch("adaptive_avg_pool2d", "backward", &self.uniforms(), &[(3, dy.buffer()), (4, dx.buffer())], dx.numel());
         dx
     }
 }
 
+impl Op for AdaptiveAvgPool2d {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        vec![match path {
+            Path::Device => self.forward(x[0]),
+            Path::Reference => self.reference_forward(x[0]),
+        }]
+    }
+
+    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        vec![Some(match path {
+            Path::Device => self.backward(dy[0]),
+            Path::Reference => self.reference_backward(dy[0]),
+        })]
+    }
+}
+
+/// Overlapping windows (5 into 2, 7 into 3), global pooling, and an output larger than the input.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let x = Tensor::randn([2, 3, 5, 7], rng);
+    [[2, 3], [1, 1], [6, 9]]
+        .into_iter()
+        .map(|size| Example::new(format!("adaptive_avg_pool2d to {size:?}"), AdaptiveAvgPool2d::new(x.shape(), size).expect("valid"), vec![x.clone()]))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::check_gradient;
-    use crate::rng::Rng;
 
     #[test]
     fn windows_overlap_like_pytorch() {
@@ -164,14 +196,5 @@ mod tests {
         let x = Tensor::from_fn([1, 2, 2, 2], |i| i as f32);
         let y = AdaptiveAvgPool2d::global(x.shape()).unwrap().forward(&x);
         assert_eq!(y.data(), &[1.5, 5.5]);
-    }
-
-    #[test]
-    fn backward_matches_finite_differences() {
-        let mut rng = Rng::new(7);
-        let x = Tensor::randn([2, 3, 5, 7], &mut rng);
-        for op in [AdaptiveAvgPool2d::new(x.shape(), [2, 3]).unwrap(), AdaptiveAvgPool2d::global(x.shape()).unwrap()] {
-            check_gradient(&x, &op.out_shape(), |x| op.forward(x), |dy| op.backward(dy), &mut rng);
-        }
     }
 }

@@ -7,12 +7,18 @@
 //! The divisor counts the taps inside the image, or, with `count_include_pad`, the taps inside the padded input
 //! (zeros of the padding then pull the mean down). Backward spreads `dy / divisor` evenly over the window.
 //! Window geometry and output size: [`PoolGeometry`].
+//!
+//! Inputs `[x]` `[N, C, H, W]`, outputs `[y]` `[N, C, H', W']`.
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::{Backend, DeviceTensor};
+use super::pool::{Pool2dParams, PoolGeometry, PoolTrace, random_windows};
+use super::{Example, Op, Path};
+use crate::device::Device;
+use crate::device::gpu::Gpu;
 use crate::error::Result;
-use crate::ops::pool::{Pool2dParams, PoolGeometry, PoolTrace};
+use crate::rng::Rng;
 use crate::tensor::Tensor;
+
+pub use super::pool::PoolUniforms as Uniforms;
 
 /// A validated average pooling.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,15 +29,26 @@ pub struct AvgPool2d {
     pub count_include_pad: bool,
 }
 
-/// Validates and runs an average pooling on any backend.
-pub fn avg_pool2d<B: Backend>(backend: &B, x: &B::Tensor, params: &Pool2dParams, count_include_pad: bool) -> Result<B::Tensor> {
-    Ok(backend.avg_pool2d(&AvgPool2d::new(params, x.shape(), count_include_pad)?, x))
-}
-
 impl AvgPool2d {
     /// Checks `params` against `x [N, C, H, W]`.
     pub fn new(params: &Pool2dParams, x: &crate::Shape, count_include_pad: bool) -> Result<AvgPool2d> {
         Ok(AvgPool2d { geometry: PoolGeometry::new("avg_pool2d", params, x)?, count_include_pad })
+    }
+
+    /// The pooled output, on `x`'s device.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        match x.device() {
+            Device::Cpu => self.reference_forward(x),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
+        }
+    }
+
+    /// The input's gradient.
+    pub fn backward(&self, dy: &Tensor) -> Tensor {
+        match dy.device() {
+            Device::Cpu => self.reference_backward(dy),
+            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy),
+        }
     }
 
     /// The number window `(oy, ox)` divides by (never 0: an empty window averages to 0).
@@ -39,19 +56,8 @@ impl AvgPool2d {
         self.geometry.tap_count(oy, ox, self.count_include_pad).max(1) as f32
     }
 
-    /// Window `(oy, ox)` of plane `plane` (`n·C + c`): the pixels it averages, with their values, the divisor and
-    /// the result, exactly as `forward` computes it.
-    pub fn trace(&self, x: &Tensor, plane: usize, oy: usize, ox: usize) -> PoolTrace {
-        let g = &self.geometry;
-        let values = &x.data()[plane * g.in_h * g.in_w..][..g.in_h * g.in_w];
-        let pixels: Vec<(usize, usize, f32)> = g.window(oy, ox).map(|(r, c)| (r, c, values[r * g.in_w + c])).collect();
-        let sum: f32 = pixels.iter().map(|p| p.2).sum();
-        let divisor = self.divisor(oy, ox);
-        PoolTrace { pixels, divisor, argmax: None, output: sum / divisor }
-    }
-
-    /// The CPU reference.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    /// The reference forward.
+    pub fn reference_forward(&self, x: &Tensor) -> Tensor {
         let g = &self.geometry;
         let mut y = Tensor::zeros(g.out_shape());
         let mut out = y.data_mut().iter_mut();
@@ -68,8 +74,8 @@ impl AvgPool2d {
         y
     }
 
-    /// The CPU reference backward.
-    pub fn backward(&self, dy: &Tensor) -> Tensor {
+    /// The reference backward.
+    pub fn reference_backward(&self, dy: &Tensor) -> Tensor {
         let g = &self.geometry;
         let mut dx = Tensor::zeros(g.in_shape());
         let planes = dx.data_mut().chunks_mut(g.in_h * g.in_w).zip(dy.data().chunks(g.out_h * g.out_w));
@@ -86,26 +92,64 @@ impl AvgPool2d {
         dx
     }
 
-    /// Records the forward pass on the GPU (`shaders/avg_pool2d.wgsl`), one invocation per output.
-    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor) -> GpuTensor {
+    /// Window `(oy, ox)` of plane `plane` (`n·C + c`): the pixels it averages, with their values, the divisor and
+    /// the result, exactly as the reference computes it.
+    pub fn trace(&self, x: &Tensor, plane: usize, oy: usize, ox: usize) -> PoolTrace {
+        let g = &self.geometry;
+        let values = &x.data()[plane * g.in_h * g.in_w..][..g.in_h * g.in_w];
+        let pixels: Vec<(usize, usize, f32)> = g.window(oy, ox).map(|(r, c)| (r, c, values[r * g.in_w + c])).collect();
+        let sum: f32 = pixels.iter().map(|p| p.2).sum();
+        let divisor = self.divisor(oy, ox);
+        PoolTrace { pixels, divisor, argmax: None, output: sum / divisor }
+    }
+
+    /// One invocation per output.
+    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
         let y = gpu.empty(self.geometry.out_shape());
         gpu.dispatch("avg_pool2d", "forward", &self.geometry.uniforms(self.count_include_pad), &[(1, x.buffer()), (2, y.buffer())], y.numel());
         y
     }
 
-    /// Records the backward pass on the GPU, one invocation per input pixel gathering from its windows.
-    pub fn backward_gpu(&self, gpu: &Gpu, dy: &GpuTensor) -> GpuTensor {
+    /// One invocation per input pixel, gathering from the windows that cover it.
+    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor) -> Tensor {
         let dx = gpu.empty(self.geometry.in_shape());
         gpu.dispatch("avg_pool2d", "backward", &self.geometry.uniforms(self.count_include_pad), &[(3, dy.buffer()), (4, dx.buffer())], dx.numel());
         dx
     }
 }
 
+impl Op for AvgPool2d {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        vec![match path {
+            Path::Device => self.forward(x[0]),
+            Path::Reference => self.reference_forward(x[0]),
+        }]
+    }
+
+    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        vec![Some(match path {
+            Path::Device => self.backward(dy[0]),
+            Path::Reference => self.reference_backward(dy[0]),
+        })]
+    }
+}
+
+/// Random windows, with and without the padding in the divisor.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let windows = random_windows(rng, 10);
+    windows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (params, x))| {
+            let op = AvgPool2d::new(&params, &x, i % 2 == 0).expect("accepted");
+            Example::new(format!("avg_pool2d {params:?} count_include_pad {} of {x}", i % 2 == 0), op, vec![Tensor::randn(x, rng)])
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::check_gradient;
-    use crate::rng::Rng;
 
     #[test]
     fn padding_counts_only_when_asked() {
@@ -124,17 +168,6 @@ mod tests {
         for (plane, oy, ox) in [(0, 0, 0), (1, 2, 1), (1, 1, 2)] {
             let t = op.trace(&x, plane, oy, ox);
             assert_eq!(t.output.to_bits(), y.data()[(plane * 3 + oy) * 3 + ox].to_bits());
-        }
-    }
-
-    #[test]
-    fn backward_matches_finite_differences() {
-        let mut rng = Rng::new(5);
-        for (count_include_pad, ceil_mode) in [(true, false), (false, true), (true, true)] {
-            let p = Pool2dParams { ceil_mode, dilation: [1, 2], ..Pool2dParams::new(3).stride(2).padding(1) };
-            let x = Tensor::randn([2, 2, 6, 7], &mut rng);
-            let op = AvgPool2d::new(&p, x.shape(), count_include_pad).unwrap();
-            check_gradient(&x, &op.geometry.out_shape(), |x| op.forward(x), |dy| op.backward(dy), &mut rng);
         }
     }
 }

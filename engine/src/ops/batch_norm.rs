@@ -14,13 +14,18 @@
 //! Backward, with `x̂ = (x − μ)/σ` and `n` values per channel: `∂β = Σ dy`, `∂γ = Σ dy·x̂`, and in training
 //! `dx = γ/(σ·n) · (n·dy − ∂β − x̂·∂γ)` (the batch statistics depend on x too); in evaluation `dx = dy·γ/σ`.
 //! Shapes: `x [N, C, ...]` (1d: `[N, C]` or `[N, C, L]`; 2d: `[N, C, H, W]`), parameters and statistics `[C]`.
+//!
+//! Inputs `[x, weight, bias, running_mean, running_var]`, outputs `[y, mean, invstd, running_mean,
+//! running_var]` (the batch statistics used, kept for backward, and the running statistics after this call).
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::parallel;
-use crate::backend::{Backend, DeviceTensor};
+use super::{Example, Op, Path};
+use crate::device::gpu::Gpu;
+use crate::device::{Device, cpu};
 use crate::error::{ErrorKind, OpError, Result};
+use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// Batch-norm settings, with PyTorch's defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,42 +63,28 @@ pub struct BatchNorm {
 
 /// What a batch norm computes: the output, the statistics it used (for backward), and the running statistics.
 #[derive(Clone, Debug)]
-pub struct BatchNormOutput<T> {
+pub struct BatchNormOutput {
     /// The normalised, scaled and shifted output.
-    pub y: T,
+    pub y: Tensor,
     /// The mean used per channel.
-    pub mean: T,
+    pub mean: Tensor,
     /// `1/√(σ² + ε)` per channel.
-    pub invstd: T,
+    pub invstd: Tensor,
     /// The running mean after this call (updated in training, unchanged in evaluation).
-    pub running_mean: T,
+    pub running_mean: Tensor,
     /// The running variance after this call.
-    pub running_var: T,
+    pub running_var: Tensor,
 }
 
 /// The gradients of a batch norm.
 #[derive(Clone, Debug)]
-pub struct BatchNormGrads<T> {
+pub struct BatchNormGrads {
     /// `∂L/∂x`
-    pub dx: T,
+    pub dx: Tensor,
     /// `∂L/∂γ`
-    pub dweight: T,
+    pub dweight: Tensor,
     /// `∂L/∂β`
-    pub dbias: T,
-}
-
-/// Validates and runs a batch norm on any backend.
-pub fn batch_norm<B: Backend>(
-    backend: &B,
-    x: &B::Tensor,
-    weight: &B::Tensor,
-    bias: &B::Tensor,
-    running_mean: &B::Tensor,
-    running_var: &B::Tensor,
-    params: &BatchNormParams,
-) -> Result<BatchNormOutput<B::Tensor>> {
-    let op = BatchNorm::new(params, x.shape(), &[weight.shape(), bias.shape(), running_mean.shape(), running_var.shape()])?;
-    Ok(backend.batch_norm(&op, x, weight, bias, running_mean, running_var))
+    pub dbias: Tensor,
 }
 
 impl BatchNorm {
@@ -143,111 +134,130 @@ impl BatchNorm {
         self.batch * self.spatial
     }
 
-    /// A per-channel vector spread over one sample's row `[C·S]`: each channel's value repeated for its `S`
-    /// positions. With the constants laid out like the data, a whole sample is one element-wise loop (which
-    /// vectorises) however few positions a channel has (the digits' last convolution has 4).
-    fn spread(&self, per_channel: &[f32]) -> Vec<f32> {
-        per_channel.iter().flat_map(|&v| std::iter::repeat_n(v, self.spatial)).collect()
-    }
-
-    /// Per-channel sums of `g(x, y, k)` over the batch and every position, `k` holding the [`BatchNorm::spread`]
-    /// constants at that position, in two steps: first the samples are added up row by row (`acc[i] =
-    /// Σₙ g(a[n, i], b[n, i], k[i])`: whole rows at a time, which vectorise and keep no long chain of dependent
-    /// additions; the threads take a range of positions `i` each, so the order of the additions is the same
-    /// however many there are), then each channel's `S` positions. For `[N, C]` the second step is empty.
-    fn channel_sums<const K: usize>(&self, a: &[f32], b: &[f32], k: [&[f32]; K], g: impl Fn(f32, f32, [f32; K]) -> f32 + Sync) -> Vec<f32> {
-        let row = self.channels * self.spatial;
-        let k = k.map(|k| &k[..row]);
-        let mut acc = vec![0.0; row];
-        parallel::for_blocks_weighted([&mut acc], 1, self.batch, move |start, [acc]| {
-            let k = k.map(|k| &k[start..][..acc.len()]);
-            for (ra, rb) in a.chunks_exact(row).zip(b.chunks_exact(row)) {
-                for (i, ((s, &x), &y)) in acc.iter_mut().zip(&ra[start..]).zip(&rb[start..]).enumerate() {
-                    *s += g(x, y, k.map(|k| k[i]));
-                }
-            }
-        });
-        if self.spatial == 1 {
-            return acc;
+    /// The output, the statistics used and the running statistics after this call, on `x`'s device.
+    pub fn forward(&self, x: &Tensor, weight: &Tensor, bias: &Tensor, running_mean: &Tensor, running_var: &Tensor) -> BatchNormOutput {
+        match x.device() {
+            Device::Cpu => cpu::batch_norm::forward(self, x, weight, bias, running_mean, running_var),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, x, weight, bias, running_mean, running_var),
         }
-        acc.chunks(self.spatial).map(|positions| positions.iter().sum()).collect()
     }
 
-    /// `f(x, y, k)` for every value, in memory order, into a new vector; `k` as in [`BatchNorm::channel_sums`].
-    fn map<const K: usize>(&self, a: &[f32], b: &[f32], k: [&[f32]; K], f: impl Fn(f32, f32, [f32; K]) -> f32 + Sync) -> Vec<f32> {
-        let row = self.channels * self.spatial;
-        let k = k.map(|k| &k[..row]);
-        parallel::map2_rows(a, b, row, move |i, x, y| f(x, y, k.map(|k| k[i])))
+    /// The gradients of the input, γ and β, from the statistics the forward used.
+    pub fn backward(&self, x: &Tensor, weight: &Tensor, saved: &BatchNormOutput, dy: &Tensor) -> BatchNormGrads {
+        match x.device() {
+            Device::Cpu => cpu::batch_norm::backward(self, x, weight, saved, dy),
+            Device::Gpu(gpu) => self.backward_gpu(&gpu, x, weight, saved, dy),
+        }
     }
 
-    /// The CPU reference.
-    pub fn forward(&self, x: &Tensor, weight: &Tensor, bias: &Tensor, running_mean: &Tensor, running_var: &Tensor) -> BatchNormOutput<Tensor> {
+    /// `y = (x − μ)·invstd·γ + β`, evaluated in this order everywhere (the reference, the CPU, the GPU).
+    #[inline]
+    pub fn normalize(x: f32, mean: f32, invstd: f32, weight: f32, bias: f32) -> f32 {
+        (x - mean) * invstd * weight + bias
+    }
+
+    /// `dx = γ·invstd/n · (n·dy − Σdy − x̂·Σdy·x̂)` in training, where `x̂ = (x − μ)·invstd`.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn grad_training(x: f32, dy: f32, weight: f32, invstd: f32, mean: f32, sum_dy: f32, sum_dy_xhat: f32, n: f32) -> f32 {
+        weight * invstd / n * (n * dy - sum_dy - (x - mean) * invstd * sum_dy_xhat)
+    }
+
+    /// `1/√(σ² + ε)`.
+    pub fn invstd(&self, var: f32) -> f32 {
+        1.0 / (var + self.params.eps).sqrt()
+    }
+
+    /// The running statistics after a batch of per-channel `mean` and (biased) `var`: the moving averages in
+    /// training, unchanged in evaluation.
+    pub fn running_statistics(&self, running_mean: &[f32], running_var: &[f32], mean: &[f32], var: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let p = &self.params;
+        if !p.training {
+            return (running_mean.to_vec(), running_var.to_vec());
+        }
         let n = self.count() as f32;
-        let x = x.data();
-        // `m` is the mean spread over a sample's row: the variance needs it before y does.
-        let (mean, m, invstd, new_mean, new_var) = if p.training {
-            let mean: Vec<f32> = self.channel_sums(x, x, [], |v, _, []| v).iter().map(|s| s / n).collect();
-            let m = self.spread(&mean);
-            let var: Vec<f32> = self.channel_sums(x, x, [&m], |v, _, [m]| (v - m) * (v - m)).iter().map(|s| s / n).collect();
-            let invstd: Vec<f32> = var.iter().map(|v| 1.0 / (v + p.eps).sqrt()).collect();
-            let batch_var = |v: f32| if p.unbiased_running_var { v * n / (n - 1.0) } else { v };
-            let new_mean = running_mean.data().iter().zip(&mean).map(|(r, m)| (1.0 - p.momentum) * r + p.momentum * m).collect();
-            let new_var = running_var.data().iter().zip(&var).map(|(r, v)| (1.0 - p.momentum) * r + p.momentum * batch_var(*v)).collect();
-            (mean, m, invstd, new_mean, new_var)
-        } else {
-            let invstd: Vec<f32> = running_var.data().iter().map(|v| 1.0 / (v + p.eps).sqrt()).collect();
-            let m = self.spread(running_mean.data());
-            (running_mean.data().to_vec(), m, invstd, running_mean.data().to_vec(), running_var.data().to_vec())
-        };
-        // y = (x − μ)·invstd·γ + β, evaluated in this order everywhere (CPU and GPU).
-        let (s, g, b) = (self.spread(&invstd), self.spread(weight.data()), self.spread(bias.data()));
-        let y = self.map(x, x, [&m, &s, &g, &b], |v, _, [m, s, g, b]| (v - m) * s * g + b);
-        let c = Shape::from([self.channels]);
-        let tensor = |v: Vec<f32>| Tensor::new(c.clone(), v).expect("one value per channel");
+        let batch_var = |v: f32| if p.unbiased_running_var { v * n / (n - 1.0) } else { v };
+        let new_mean = running_mean.iter().zip(mean).map(|(r, m)| (1.0 - p.momentum) * r + p.momentum * m).collect();
+        let new_var = running_var.iter().zip(var).map(|(r, v)| (1.0 - p.momentum) * r + p.momentum * batch_var(*v)).collect();
+        (new_mean, new_var)
+    }
+
+    /// The flat index of value `i` (of `N·S`) of channel `c`.
+    fn at(&self, c: usize, i: usize) -> usize {
+        ((i / self.spatial) * self.channels + c) * self.spatial + i % self.spatial
+    }
+
+    /// The reference forward: each channel's statistics, then every value.
+    pub fn reference_forward(&self, x: &Tensor, weight: &Tensor, bias: &Tensor, running_mean: &Tensor, running_var: &Tensor) -> BatchNormOutput {
+        let (n, x) = (self.count(), x.data());
+        let (mut mean, mut var) = (running_mean.data().to_vec(), running_var.data().to_vec());
+        if self.params.training {
+            for c in 0..self.channels {
+                let sum: f32 = (0..n).map(|i| x[self.at(c, i)]).sum();
+                mean[c] = sum / n as f32;
+                let squares: f32 = (0..n).map(|i| (x[self.at(c, i)] - mean[c]) * (x[self.at(c, i)] - mean[c])).sum();
+                var[c] = squares / n as f32;
+            }
+        }
+        let invstd: Vec<f32> = var.iter().map(|&v| self.invstd(v)).collect();
+        let mut y = vec![0.0; x.len()];
+        for c in 0..self.channels {
+            for i in 0..n {
+                let k = self.at(c, i);
+                y[k] = Self::normalize(x[k], mean[c], invstd[c], weight.data()[c], bias.data()[c]);
+            }
+        }
+        let (new_mean, new_var) = self.running_statistics(running_mean.data(), running_var.data(), &mean, &var);
+        let per_channel = |v: Vec<f32>| Tensor::new([self.channels], v).expect("one value per channel");
         BatchNormOutput {
             y: Tensor::new(self.shape.clone(), y).expect("y has x's shape"),
-            mean: tensor(mean),
-            invstd: tensor(invstd),
-            running_mean: tensor(new_mean),
-            running_var: tensor(new_var),
+            mean: per_channel(mean),
+            invstd: per_channel(invstd),
+            running_mean: per_channel(new_mean),
+            running_var: per_channel(new_var),
         }
     }
 
-    /// The CPU reference backward.
-    pub fn backward(&self, x: &Tensor, weight: &Tensor, saved: &BatchNormOutput<Tensor>, dy: &Tensor) -> BatchNormGrads<Tensor> {
-        let (m, s, g) = (self.spread(saved.mean.data()), self.spread(saved.invstd.data()), self.spread(weight.data()));
-        let n = self.count() as f32;
-        let (x, dy) = (x.data(), dy.data());
-        let sum_dy = self.channel_sums(dy, dy, [], |d, _, []| d);
-        // Σ dy·x̂ per channel, x̂ = (x − μ)·invstd.
-        let sum_dy_xhat = self.channel_sums(x, dy, [&m, &s], |v, d, [m, s]| d * (v - m) * s);
-        let dx = if self.params.training {
-            let (sd, sx) = (self.spread(&sum_dy), self.spread(&sum_dy_xhat));
-            self.map(x, dy, [&g, &s, &m, &sd, &sx], |v, d, [g, s, m, sd, sx]| g * s / n * (n * d - sd - (v - m) * s * sx))
-        } else {
-            self.map(x, dy, [&g, &s], |_, d, [g, s]| d * g * s)
-        };
-        let c = Shape::from([self.channels]);
-        BatchNormGrads {
-            dx: Tensor::new(self.shape.clone(), dx).expect("dx has x's shape"),
-            dweight: Tensor::new(c.clone(), sum_dy_xhat).expect("one per channel"),
-            dbias: Tensor::new(c, sum_dy).expect("one per channel"),
+    /// The reference backward: each channel's `Σ dy` and `Σ dy·x̂`, then every input gradient.
+    pub fn reference_backward(&self, x: &Tensor, weight: &Tensor, saved: &BatchNormOutput, dy: &Tensor) -> BatchNormGrads {
+        let (n, x, dy) = (self.count(), x.data(), dy.data());
+        let (mean, invstd, w) = (saved.mean.data(), saved.invstd.data(), weight.data());
+        let mut dx = vec![0.0; x.len()];
+        let (mut dweight, mut dbias) = (vec![0.0; self.channels], vec![0.0; self.channels]);
+        for c in 0..self.channels {
+            dbias[c] = (0..n).map(|i| dy[self.at(c, i)]).sum();
+            dweight[c] = (0..n).map(|i| dy[self.at(c, i)] * (x[self.at(c, i)] - mean[c]) * invstd[c]).sum();
+            for i in 0..n {
+                let k = self.at(c, i);
+                dx[k] = if self.params.training {
+                    Self::grad_training(x[k], dy[k], w[c], invstd[c], mean[c], dbias[c], dweight[c], n as f32)
+                } else {
+                    dy[k] * w[c] * invstd[c]
+                };
+            }
         }
+        let per_channel = |v: Vec<f32>| Tensor::new([self.channels], v).expect("one value per channel");
+        BatchNormGrads { dx: Tensor::new(self.shape.clone(), dx).expect("dx has x's shape"), dweight: per_channel(dweight), dbias: per_channel(dbias) }
     }
+}
 
-    fn uniforms(&self) -> [u32; 8] {
+uniforms! {
+    /// The `Params` of `shaders/batch_norm.wgsl`.
+    pub struct Uniforms { batch: u32, channels: u32, spatial: u32, eps: f32, momentum: f32, training: u32, unbiased: u32 }
+}
+
+impl BatchNorm {
+    fn uniforms(&self) -> Uniforms {
         let p = &self.params;
-        [
-            self.batch as u32,
-            self.channels as u32,
-            self.spatial as u32,
-            p.eps.to_bits(),
-            p.momentum.to_bits(),
-            p.training as u32,
-            p.unbiased_running_var as u32,
-            0,
-        ]
+        Uniforms {
+            batch: self.batch as u32,
+            channels: self.channels as u32,
+            spatial: self.spatial as u32,
+            eps: p.eps,
+            momentum: p.momentum,
+            training: p.training as u32,
+            unbiased: p.unbiased_running_var as u32,
+        }
     }
 
     /// One workgroup per channel for the per-channel sums (the shader loops when there are more channels than
@@ -256,16 +266,8 @@ impl BatchNorm {
         gpu.one_group_each(self.channels)
     }
 
-    /// Records the forward pass on the GPU (`shaders/batch_norm.wgsl`): per-channel statistics, then every value.
-    pub fn forward_gpu(
-        &self,
-        gpu: &Gpu,
-        x: &GpuTensor,
-        weight: &GpuTensor,
-        bias: &GpuTensor,
-        running_mean: &GpuTensor,
-        running_var: &GpuTensor,
-    ) -> BatchNormOutput<GpuTensor> {
+    /// Per-channel statistics (one workgroup per channel), then every value.
+    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor, weight: &Tensor, bias: &Tensor, running_mean: &Tensor, running_var: &Tensor) -> BatchNormOutput {
         let u = self.uniforms();
         let c_shape = Shape::from([self.channels]);
         let out = BatchNormOutput {
@@ -291,15 +293,8 @@ impl BatchNorm {
         out
     }
 
-    /// Records the backward pass on the GPU: per-channel sums, then every input gradient.
-    pub fn backward_gpu(
-        &self,
-        gpu: &Gpu,
-        x: &GpuTensor,
-        weight: &GpuTensor,
-        saved: &BatchNormOutput<GpuTensor>,
-        dy: &GpuTensor,
-    ) -> BatchNormGrads<GpuTensor> {
+    /// Per-channel sums (one workgroup per channel), then every input gradient.
+    fn backward_gpu(&self, gpu: &Gpu, x: &Tensor, weight: &Tensor, saved: &BatchNormOutput, dy: &Tensor) -> BatchNormGrads {
         let u = self.uniforms();
         let c_shape = Shape::from([self.channels]);
         let grads = BatchNormGrads { dx: gpu.empty(self.shape.clone()), dweight: gpu.empty(c_shape.clone()), dbias: gpu.empty(c_shape) };
@@ -327,11 +322,48 @@ impl BatchNorm {
     }
 }
 
+impl Op for BatchNorm {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        let out = match path {
+            Path::Device => self.forward(x[0], x[1], x[2], x[3], x[4]),
+            Path::Reference => self.reference_forward(x[0], x[1], x[2], x[3], x[4]),
+        };
+        vec![out.y, out.mean, out.invstd, out.running_mean, out.running_var]
+    }
+
+    fn gradients(&self, x: &[&Tensor], out: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        let [y, mean, invstd, running_mean, running_var] = [0, 1, 2, 3, 4].map(|i| out[i].clone());
+        let saved = BatchNormOutput { y, mean, invstd, running_mean, running_var };
+        let grads = match path {
+            Path::Device => self.backward(x[0], x[1], &saved, dy[0]),
+            Path::Reference => self.reference_backward(x[0], x[1], &saved, dy[0]),
+        };
+        vec![Some(grads.dx), Some(grads.dweight), Some(grads.dbias), None, None]
+    }
+}
+
+/// BatchNorm1d on `[N, C]` and `[N, C, L]`, BatchNorm2d in training and evaluation, and a batch large enough
+/// for the CPU to split its sums between threads.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let mut out = Vec::new();
+    for (dims, training) in [(vec![4, 3], true), (vec![3, 2, 5], true), (vec![2, 3, 4, 4], true), (vec![2, 3, 4, 4], false), (vec![64, 16, 8, 8], true)] {
+        let c = dims[1];
+        let x = Tensor::randn(dims.clone(), rng);
+        let per_channel = [Tensor::randn([c], rng), Tensor::randn([c], rng), Tensor::randn([c], rng), Tensor::uniform([c], 0.5, 2.0, rng)];
+        let params = BatchNormParams { training, ..Default::default() };
+        let shapes = per_channel.each_ref().map(Tensor::shape);
+        let op = BatchNorm::new(&params, x.shape(), &shapes).expect("valid");
+        let mut inputs = vec![x];
+        inputs.extend(per_channel);
+        let example = Example::new(format!("batch_norm {dims:?} training {training}"), op, inputs);
+        out.push(if dims[0] > 8 { example.finite_differences(None) } else { example });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::check_gradient;
-    use crate::rng::Rng;
 
     fn setup(training: bool, rng: &mut Rng) -> (BatchNorm, [Tensor; 5]) {
         let x = Tensor::randn([4, 3, 2, 2], rng);
@@ -356,44 +388,6 @@ mod tests {
         // The running mean moved a tenth of the way to the batch mean.
         let expected = 0.9 * rm.data()[0] + 0.1 * out.mean.data()[0];
         assert!((out.running_mean.data()[0] - expected).abs() < 1e-6);
-    }
-
-    #[test]
-    fn batches_large_enough_for_several_threads_sum_in_the_serial_order() {
-        // 256 samples of 4 channels x 64 positions: enough work to share out (the threads take ranges of positions).
-        let mut rng = Rng::new(10);
-        let (batch, channels, spatial) = (256, 4, 64);
-        let x = Tensor::randn([batch, channels, 8, 8], &mut rng);
-        let c = Shape::from([channels]);
-        let op = BatchNorm::new(&BatchNormParams::default(), x.shape(), &[&c, &c, &c, &c]).unwrap();
-        let (ones, zeros) = (Tensor::from_fn([channels], |_| 1.0), Tensor::zeros([channels]));
-        let out = op.forward(&x, &ones, &zeros, &zeros, &ones);
-        // The documented order: each position summed over the samples in turn, then each channel's positions.
-        let row = channels * spatial;
-        let mut by_position = vec![0.0f32; row];
-        for sample in x.data().chunks(row) {
-            by_position.iter_mut().zip(sample).for_each(|(s, &v)| *s += v);
-        }
-        let means: Vec<f32> = by_position.chunks(spatial).map(|p| p.iter().sum::<f32>() / (batch * spatial) as f32).collect();
-        assert_eq!(out.mean.data(), &means[..], "bit for bit the serial sums");
-        // And every value of y is the element-wise formula at its own channel.
-        for (i, (&y, &v)) in out.y.data().iter().zip(x.data()).enumerate() {
-            let ch = i / spatial % channels;
-            assert_eq!(y, (v - out.mean.data()[ch]) * out.invstd.data()[ch] * 1.0 + 0.0, "value {i}");
-        }
-    }
-
-    #[test]
-    fn backward_matches_finite_differences_in_training_and_evaluation() {
-        let mut rng = Rng::new(9);
-        for training in [true, false] {
-            let (op, [x, w, b, rm, rv]) = setup(training, &mut rng);
-            let out = op.forward(&x, &w, &b, &rm, &rv);
-            let grads = |dy: &Tensor| op.backward(&x, &w, &out, dy);
-            check_gradient(&x, &op.shape, |x| op.forward(x, &w, &b, &rm, &rv).y, |dy| grads(dy).dx, &mut rng);
-            check_gradient(&w, &op.shape, |w| op.forward(&x, w, &b, &rm, &rv).y, |dy| grads(dy).dweight, &mut rng);
-            check_gradient(&b, &op.shape, |b| op.forward(&x, &w, b, &rm, &rv).y, |dy| grads(dy).dbias, &mut rng);
-        }
     }
 
     #[test]

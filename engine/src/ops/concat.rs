@@ -2,11 +2,17 @@
 //! columns into one row per sample. Backward hands each input its own slice of the gradient.
 //!
 //! Every tensor is seen as `[outer, len_i, inner]` around the axis; the output is `[outer, Σ len_i, inner]`.
+//!
+//! Inputs `[x_0, x_1, …]`, outputs `[y]`.
 
-use crate::backend::gpu::{Gpu, GpuTensor};
+use super::{Example, Op, Path};
+use crate::device::Device;
+use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
+use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// A validated concatenation.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,9 +62,30 @@ impl Concat {
         })
     }
 
-    /// The CPU reference.
+    /// The tensors joined, on their device.
     pub fn forward(&self, xs: &[&Tensor]) -> Tensor {
-        let total = self.out_shape.numel() / (self.outer * self.inner).max(1);
+        match xs[0].device() {
+            Device::Cpu => self.reference_forward(xs),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, xs),
+        }
+    }
+
+    /// Each input's slice of `dy`.
+    pub fn backward(&self, dy: &Tensor) -> Vec<Tensor> {
+        match dy.device() {
+            Device::Cpu => self.reference_backward(dy),
+            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy),
+        }
+    }
+
+    /// The length of the joined axis.
+    fn total(&self) -> usize {
+        self.out_shape.numel() / (self.outer * self.inner).max(1)
+    }
+
+    /// The reference forward.
+    pub fn reference_forward(&self, xs: &[&Tensor]) -> Tensor {
+        let total = self.total();
         let mut y = Tensor::zeros(self.out_shape.clone());
         for (x, &(len, start)) in xs.iter().zip(&self.pieces) {
             for o in 0..self.outer {
@@ -69,9 +96,9 @@ impl Concat {
         y
     }
 
-    /// The CPU reference backward: each input's slice of `dy`.
-    pub fn backward(&self, dy: &Tensor) -> Vec<Tensor> {
-        let total = self.out_shape.numel() / (self.outer * self.inner).max(1);
+    /// The reference backward.
+    pub fn reference_backward(&self, dy: &Tensor) -> Vec<Tensor> {
+        let total = self.total();
         self.shapes
             .iter()
             .zip(&self.pieces)
@@ -86,14 +113,21 @@ impl Concat {
             .collect()
     }
 
-    fn uniforms(&self, piece: usize) -> [u32; 5] {
-        let total = self.out_shape.numel() / (self.outer * self.inner).max(1);
+}
+
+uniforms! {
+    /// The `Params` of `shaders/concat.wgsl`.
+    pub struct Uniforms { outer: u32, len: u32, inner: u32, total: u32, start: u32 }
+}
+
+impl Concat {
+    fn uniforms(&self, piece: usize) -> Uniforms {
         let (len, start) = self.pieces[piece];
-        [self.outer, len, self.inner, total, start].map(|v| v as u32)
+        Uniforms { outer: self.outer as u32, len: len as u32, inner: self.inner as u32, total: self.total() as u32, start: start as u32 }
     }
 
-    /// Records the concatenation on the GPU (`shaders/concat.wgsl`), one dispatch per input.
-    pub fn forward_gpu(&self, gpu: &Gpu, xs: &[&GpuTensor]) -> GpuTensor {
+    /// One dispatch per input.
+    fn forward_gpu(&self, gpu: &Gpu, xs: &[&Tensor]) -> Tensor {
         let y = gpu.empty(self.out_shape.clone());
         for (i, x) in xs.iter().enumerate() {
             gpu.dispatch("concat", "place", &self.uniforms(i), &[(1, x.buffer()), (2, y.buffer())], x.numel());
@@ -101,8 +135,7 @@ impl Concat {
         y
     }
 
-    /// Records the backward pass on the GPU.
-    pub fn backward_gpu(&self, gpu: &Gpu, dy: &GpuTensor) -> Vec<GpuTensor> {
+    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor) -> Vec<Tensor> {
         (0..self.shapes.len())
             .map(|i| {
                 let dx = gpu.empty(self.shapes[i].clone());
@@ -111,6 +144,34 @@ impl Concat {
             })
             .collect()
     }
+}
+
+impl Op for Concat {
+    fn outputs(&self, xs: &[&Tensor], path: Path) -> Vec<Tensor> {
+        vec![match path {
+            Path::Device => self.forward(xs),
+            Path::Reference => self.reference_forward(xs),
+        }]
+    }
+
+    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        let grads = match path {
+            Path::Device => self.backward(dy[0]),
+            Path::Reference => self.reference_backward(dy[0]),
+        };
+        grads.into_iter().map(Some).collect()
+    }
+}
+
+/// Two and three tensors joined along the first, a middle and the last axis.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let mut out = Vec::new();
+    for (axis, shapes) in [(1, vec![[3, 2, 2], [3, 5, 2]]), (0, vec![[1, 2, 3], [2, 2, 3], [1, 2, 3]]), (2, vec![[2, 3, 1], [2, 3, 4]])] {
+        let inputs: Vec<Tensor> = shapes.iter().map(|&s| Tensor::randn(s, rng)).collect();
+        let op = Concat::new(&inputs.iter().map(Tensor::shape).collect::<Vec<_>>(), axis).expect("valid");
+        out.push(Example::new(format!("concat of {} tensors along axis {axis}", inputs.len()), op, inputs));
+    }
+    out
 }
 
 #[cfg(test)]

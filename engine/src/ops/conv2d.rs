@@ -18,20 +18,23 @@
 //! Backward, for an upstream gradient `dy`: every product `x̃·w` in the sum above sends `dy·w` to the input pixel
 //! it read (so a border or mirrored pixel collects gradient from every window that read it), `dy·x̃` to the weight,
 //! and `dy` itself to the bias.
+//!
+//! Inputs `[x, w]` or `[x, w, b]`, outputs `[y]`. The CPU runs the convolution as im2col and matrix products
+//! ([`crate::device::cpu::conv2d`]); the GPU the same way for ordinary convolutions, and one invocation per value
+//! otherwise.
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::vector::gather_or_zero;
-use crate::backend::{parallel, scratch};
-use crate::backend::sgemm::{View, sgemm};
-use crate::backend::{Backend, DeviceTensor};
+use super::{Example, Op, Path};
+use crate::device::gpu::Gpu;
+use crate::device::{Device, cpu};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::ops::matmul::{Operand, StridedMatmul};
 use crate::ops::pad::Pad;
 use crate::ops::padding::PaddingMode;
 use crate::ops::sum_to::SumTo;
+use crate::rng::Rng;
 use crate::shape::{Shape, window_out_len};
 use crate::tensor::Tensor;
-use std::sync::OnceLock;
+use crate::uniforms;
 
 /// The parameters of a convolution, as a learner sets them.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,21 +89,20 @@ impl Conv2dParams {
     }
 }
 
-/// Validates and runs a convolution on any backend: `y = conv2d(x, w) + b`.
-pub fn conv2d<B: Backend>(backend: &B, x: &B::Tensor, w: &B::Tensor, b: Option<&B::Tensor>, params: &Conv2dParams) -> Result<B::Tensor> {
-    let op = Conv2d::new(params, x.shape(), w.shape(), b.map(|b| b.shape()))?;
-    Ok(backend.conv2d(&op, x, w, b))
+/// Validates and runs a convolution on `x`'s device: `y = conv2d(x, w) + b`.
+pub fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, params: &Conv2dParams) -> Result<Tensor> {
+    Ok(Conv2d::new(params, x.shape(), w.shape(), b.map(Tensor::shape))?.forward(x, w, b))
 }
 
 /// The gradients of a convolution.
 #[derive(Clone, Debug)]
-pub struct Conv2dGrads<T> {
+pub struct Conv2dGrads {
     /// `∂L/∂x`
-    pub dx: T,
+    pub dx: Tensor,
     /// `∂L/∂w`
-    pub dw: T,
+    pub dw: Tensor,
     /// `∂L/∂b`, when the convolution has a bias.
-    pub db: Option<T>,
+    pub db: Option<Tensor>,
 }
 
 /// The longest sum the GPU weight gradient adds up in one product (images × output positions); longer ones are
@@ -134,23 +136,7 @@ pub struct Conv2d {
     /// Whether a bias is added.
     pub has_bias: bool,
     /// The CPU's gather and scatter tables for small images, built on first use.
-    tables: BatchTables,
-}
-
-/// [`Conv2d::batch_table`] for the input's layout (im2col's gather) and for a channel-major one (col2im's
-/// scatter), kept with the op: a layer keeps its op from one step to the next, and building the tables cost
-/// about as much as using them.
-#[derive(Clone, Debug, Default)]
-struct BatchTables {
-    gather: OnceLock<Vec<u32>>,
-    scatter: OnceLock<Vec<u32>>,
-}
-
-/// The tables follow from the op's other fields, so they never make two ops differ.
-impl PartialEq for BatchTables {
-    fn eq(&self, _: &BatchTables) -> bool {
-        true
-    }
+    pub(crate) cpu_tables: cpu::conv2d::Tables,
 }
 
 const OP: &str = "conv2d";
@@ -248,7 +234,7 @@ impl Conv2d {
             out_h,
             out_w,
             has_bias: b.is_some(),
-            tables: BatchTables::default(),
+            cpu_tables: Default::default(),
         })
     }
 
@@ -315,8 +301,38 @@ impl Conv2d {
         })
     }
 
-    /// The CPU reference: `y = conv2d(x, w) + b`.
+    /// `y = conv2d(x, w) + b`, on `x`'s device.
     pub fn forward(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
+        match x.device() {
+            Device::Cpu => cpu::conv2d::forward(self, x, w, b),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, x, w, b),
+        }
+    }
+
+    /// The gradients of the input, the weight and the bias, for the upstream gradient `dy`.
+    pub fn backward(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Conv2dGrads {
+        match x.device() {
+            Device::Cpu => cpu::conv2d::backward(self, x, w, dy),
+            Device::Gpu(gpu) => {
+                let (dx, dw, db) = self.gradients_gpu(&gpu, x, w, dy, true);
+                Conv2dGrads { dx: dx.expect("asked for"), dw, db }
+            }
+        }
+    }
+
+    /// The weight's and the bias's gradients only: a model's first layer, whose input (the images) needs none.
+    pub fn param_grads(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> (Tensor, Option<Tensor>) {
+        match x.device() {
+            Device::Cpu => cpu::conv2d::param_grads(self, x, w, dy),
+            Device::Gpu(gpu) => {
+                let (_, dw, db) = self.gradients_gpu(&gpu, x, w, dy, false);
+                (dw, db)
+            }
+        }
+    }
+
+    /// The reference forward: each output value summed tap by tap, in the order of [`Conv2d::window`].
+    pub fn reference_forward(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
         let (x, w) = (x.data(), w.data());
         let mut y = Tensor::zeros(self.out_shape());
         let mut out = y.data_mut().iter_mut();
@@ -342,8 +358,9 @@ impl Conv2d {
         y
     }
 
-    /// The CPU reference backward: given `dy = ∂L/∂y`, the gradients of the input, weight and bias.
-    pub fn backward(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Conv2dGrads<Tensor> {
+    /// The reference backward: every product of the forward sends `dy·w` to the pixel it read, `dy·x̃` to its
+    /// weight, and `dy` to the bias.
+    pub fn reference_backward(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Conv2dGrads {
         let mut dx = Tensor::zeros(x.shape().clone());
         let mut dw = Tensor::zeros(w.shape().clone());
         let mut db = Tensor::zeros([self.out_channels]);
@@ -370,314 +387,8 @@ impl Conv2d {
         Conv2dGrads { dx, dw, db: self.has_bias.then_some(db) }
     }
 
-    /// For each kernel column `kx`: the output columns `lo..hi` whose tap reads inside the image, where input
-    /// column = `ox·stride + kx·dilation − pad_left` (no padding mode involved), and every output column's source.
-    fn column_plan(&self) -> Vec<(usize, usize, Vec<Option<usize>>)> {
-        (0..self.kernel_w)
-            .map(|kx| {
-                let sources: Vec<Option<usize>> = (0..self.out_w).map(|ox| self.source_col(ox, kx)).collect();
-                let direct = |ox: usize| {
-                    let i = (ox * self.params.stride[1] + kx * self.params.dilation[1]) as isize - self.params.padding[1] as isize;
-                    (0..self.in_w as isize).contains(&i)
-                };
-                let lo = (0..self.out_w).find(|&ox| direct(ox)).unwrap_or(self.out_w);
-                let hi = (lo..self.out_w).take_while(|&ox| direct(ox)).last().map_or(lo, |ox| ox + 1);
-                (lo, hi, sources)
-            })
-            .collect()
-    }
-
-    /// For each kernel row `ky` and output row `oy`: the input row the taps read, or `None` for a row of zeros.
-    fn row_plan(&self) -> Vec<Option<usize>> {
-        (0..self.kernel_h).flat_map(|ky| (0..self.out_h).map(move |oy| self.source_row(oy, ky))).collect()
-    }
-
-    /// Unfolds image `n`'s windows over group `g` (im2col) into `out` `[group_in·kh·kw, out_h·out_w]`: row
-    /// `(cg, ky, kx)`, column `(oy, ox)` holds the value that tap reads (0 for zero padding). A convolution is then
-    /// one matrix product. The input channels are shared out between threads.
-    fn im2col(&self, x: &[f32], g: usize, n: usize, out: &mut [f32]) {
-        let (kh, kw, ow, w) = (self.kernel_h, self.kernel_w, self.out_w, self.in_w);
-        let (columns, rows) = (self.column_plan(), self.row_plan());
-        let (stride, hw, plane) = (self.params.stride[1], self.out_h * ow, self.in_h * w);
-        let first_plane = (n * self.in_channels + g * self.group_in()) * plane;
-        parallel::for_blocks([out], kh * kw * hw, |start, [out]| {
-            for (c, taps) in out.chunks_exact_mut(kh * kw * hw).enumerate() {
-                let cg = start / (kh * kw * hw) + c;
-                let plane = &x[first_plane + cg * plane..][..plane];
-                for (tap, row) in taps.chunks_exact_mut(hw).enumerate() {
-                    let (ky, (lo, hi, sources)) = (tap / kw, &columns[tap % kw]);
-                    for (oy, dst) in row.chunks_exact_mut(ow).enumerate() {
-                        let Some(sy) = rows[ky * self.out_h + oy] else {
-                            dst.fill(0.0);
-                            continue;
-                        };
-                        let src = &plane[sy * w..][..w];
-                        // The interior reads the image directly: a copy (or strided copy) without per-pixel checks.
-                        if lo < hi {
-                            let first = lo * stride + (tap % kw) * self.params.dilation[1] - self.params.padding[1];
-                            if stride == 1 {
-                                dst[*lo..*hi].copy_from_slice(&src[first..first + (hi - lo)]);
-                            } else {
-                                for (d, v) in dst[*lo..*hi].iter_mut().zip(src[first..].iter().step_by(stride)) {
-                                    *d = *v;
-                                }
-                            }
-                        }
-                        for ox in (0..*lo).chain(*hi..ow) {
-                            dst[ox] = sources[ox].map_or(0.0, |sx| src[sx]);
-                        }
-                    }
-                }
-            }
-        });
-    }
-
-    /// Folds columns `[group_in·kh·kw, out_h·out_w]` back onto image `n`'s planes of group `g` (col2im), adding
-    /// each entry to the pixel its tap read: the adjoint of [`Conv2d::im2col`] (padding sends the gradient to the
-    /// pixels it copied). The input channels are shared out between threads.
-    fn col2im(&self, cols: &[f32], g: usize, n: usize, dx: &mut [f32]) {
-        let (kh, kw, ow, w) = (self.kernel_h, self.kernel_w, self.out_w, self.in_w);
-        let (columns, rows) = (self.column_plan(), self.row_plan());
-        let (stride, hw, plane) = (self.params.stride[1], self.out_h * ow, self.in_h * w);
-        let planes = &mut dx[(n * self.in_channels + g * self.group_in()) * plane..][..self.group_in() * plane];
-        parallel::for_blocks([planes], plane, |start, [planes]| {
-            for (c, channel) in planes.chunks_exact_mut(plane).enumerate() {
-                let cg = start / plane + c;
-                let taps = &cols[cg * kh * kw * hw..][..kh * kw * hw];
-                for (tap, row) in taps.chunks_exact(hw).enumerate() {
-                    let (ky, (lo, hi, sources)) = (tap / kw, &columns[tap % kw]);
-                    for (oy, src) in row.chunks_exact(ow).enumerate() {
-                        let Some(sy) = rows[ky * self.out_h + oy] else { continue };
-                        let dst = &mut channel[sy * w..][..w];
-                        if lo < hi {
-                            let first = lo * stride + (tap % kw) * self.params.dilation[1] - self.params.padding[1];
-                            if stride == 1 {
-                                dst[first..first + (hi - lo)].iter_mut().zip(&src[*lo..*hi]).for_each(|(d, v)| *d += *v);
-                            } else {
-                                dst[first..].iter_mut().step_by(stride).zip(&src[*lo..*hi]).for_each(|(d, v)| *d += *v);
-                            }
-                        }
-                        for ox in (0..*lo).chain(*hi..ow) {
-                            if let Some(sx) = sources[ox] {
-                                dst[sx] += src[ox];
-                            }
-                        }
-                    }
-                }
-            }
-        });
-    }
-
-    /// For every tap `(ky, kx)` and every column `(n, oy, ox)` of the batch: the offset of the pixel it reads,
-    /// counted from the same channel's plane in image 0 (images `image` values apart), or `u32::MAX` for a zero of
-    /// the padding. im2col of the whole batch is then one gather per row, and col2im one scatter per row.
-    fn batch_table(&self, image: usize) -> Vec<u32> {
-        let (hw, columns) = (self.out_h * self.out_w, self.batch * self.out_h * self.out_w);
-        let mut table = Vec::with_capacity(self.kernel_h * self.kernel_w * columns);
-        for ky in 0..self.kernel_h {
-            for kx in 0..self.kernel_w {
-                let mut in_image = Vec::with_capacity(hw);
-                for oy in 0..self.out_h {
-                    for ox in 0..self.out_w {
-                        let source = self.source_row(oy, ky).zip(self.source_col(ox, kx));
-                        in_image.push(source.map_or(u32::MAX, |(sy, sx)| (sy * self.in_w + sx) as u32));
-                    }
-                }
-                for n in 0..self.batch {
-                    let shift = (n * image) as u32;
-                    table.extend(in_image.iter().map(|&o| if o == u32::MAX { o } else { o + shift }));
-                }
-            }
-        }
-        table
-    }
-
-    /// The table of [`Conv2d::im2col_batch`], for `[N, Cin, H, W]` images.
-    fn gather_table(&self) -> &[u32] {
-        self.tables.gather.get_or_init(|| self.batch_table(self.in_channels * self.in_h * self.in_w))
-    }
-
-    /// The table of [`Conv2d::col2im_batch`], for its channel-major `[Cin, N, H, W]` gradient.
-    fn scatter_table(&self) -> &[u32] {
-        self.tables.scatter.get_or_init(|| self.batch_table(self.in_h * self.in_w))
-    }
-
-    /// im2col of every image of group `g` at once: row `(cg, ky, kx)`, column `(n, oy, ox)`, through
-    /// [`Conv2d::batch_table`] for `[N, Cin, H, W]` images. The rows are split across threads.
-    fn im2col_batch(&self, x: &[f32], g: usize, table: &[u32], cols: &mut [f32]) {
-        let (taps, plane, columns) = (self.kernel_h * self.kernel_w, self.in_h * self.in_w, self.batch * self.out_h * self.out_w);
-        parallel::for_blocks([cols], columns, |start, [rows]| {
-            for (r, row) in rows.chunks_exact_mut(columns).enumerate() {
-                let (cg, tap) = ((start / columns + r) / taps, (start / columns + r) % taps);
-                // From channel cg's plane in image 0 on: the table's offsets reach the same plane in image n.
-                let src = &x[(g * self.group_in() + cg) * plane..];
-                gather_or_zero(src, &table[tap * columns..][..columns], row);
-            }
-        });
-    }
-
-    /// col2im of every image of group `g` at once, the adjoint of [`Conv2d::im2col_batch`]: each entry of the
-    /// columns is added to the pixel its tap read. `dxc` is the group's input gradient channel by channel,
-    /// `[group_in, N, H, W]` (so that each channel is one block and the channels are split across threads), and
-    /// `table` is [`Conv2d::batch_table`] for that layout. Each input value receives its taps in the same order
-    /// however many threads there are.
-    fn col2im_batch(&self, cols: &[f32], table: &[u32], dxc: &mut [f32]) {
-        let (taps, columns) = (self.kernel_h * self.kernel_w, self.batch * self.out_h * self.out_w);
-        let channel = self.batch * self.in_h * self.in_w;
-        parallel::for_blocks([dxc], channel, |start, [channels]| {
-            for (c, dst) in channels.chunks_exact_mut(channel).enumerate() {
-                dst.fill(0.0);
-                let cg = start / channel + c;
-                for tap in 0..taps {
-                    let row = &cols[(cg * taps + tap) * columns..][..columns];
-                    for (&v, &o) in row.iter().zip(&table[tap * columns..][..columns]) {
-                        // The padding's offset, u32::MAX, lies past the planes: it reads a zero and sends nothing.
-                        if let Some(d) = dst.get_mut(o as usize) {
-                            *d += v;
-                        }
-                    }
-                }
-            }
-        });
-    }
-
-    /// Large images go through the matrix product one image at a time (its columns stay in cache); small ones
-    /// (the digits' 8x8 down to 2x2) all at once, so that each product is large enough to be fast. (A batch
-    /// whose offsets would not fit the 32-bit gather tables also goes image by image.)
-    fn per_image(&self) -> bool {
-        self.out_h * self.out_w >= 256 || self.in_shape().numel() >= u32::MAX as usize
-    }
-
-    /// The CPU backend's forward: im2col and matrix products. Equal to [`Conv2d::forward`] up to rounding (the
-    /// sums run in another order).
-    pub fn forward_fast(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
-        let (groups, group_out) = (self.params.groups, self.out_channels / self.params.groups);
-        let k = self.group_in() * self.kernel_h * self.kernel_w;
-        let hw = self.out_h * self.out_w;
-        let mut y = if self.per_image() {
-            let mut y = vec![0.0; self.out_shape().numel()];
-            scratch::with_buffers([k * hw], |[cols]| {
-                for n in 0..self.batch {
-                    for g in 0..groups {
-                        self.im2col(x.data(), g, n, cols);
-                        let out = (n * self.out_channels + g * group_out) * hw;
-                        sgemm(group_out, k, hw, 1.0, View::rows(w.data(), g * group_out * k, k), View::rows(cols, 0, hw), 0.0, &mut y, out, hw);
-                    }
-                }
-            });
-            y
-        } else {
-            let columns = self.batch * hw;
-            scratch::with_buffers([k * columns, self.out_channels * columns], |[cols, product]| {
-                for g in 0..groups {
-                    self.im2col_batch(x.data(), g, self.gather_table(), cols);
-                    let w = View::rows(w.data(), g * group_out * k, k);
-                    sgemm(group_out, k, columns, 1.0, w, View::rows(cols, 0, columns), 0.0, product, g * group_out * columns, columns);
-                }
-                // product is [Cout, (n, p)]; y is [n, Cout, p]. (Runs of a few values: copied in a loop, not by a
-                // call to memcpy per run.)
-                let mut y = Vec::with_capacity(self.out_shape().numel());
-                for n in 0..self.batch {
-                    for co in 0..self.out_channels {
-                        y.extend(product[co * columns + n * hw..][..hw].iter().copied());
-                    }
-                }
-                y
-            })
-        };
-        if let Some(b) = b {
-            for (i, plane) in y.chunks_mut(hw).enumerate() {
-                let bias = b.data()[i % self.out_channels];
-                plane.iter_mut().for_each(|v| *v += bias);
-            }
-        }
-        Tensor::new(self.out_shape(), y).expect("the output fills its shape")
-    }
-
-    /// The CPU backend's backward: `∂w = ∂y·colsᵀ` and `∂cols = wᵀ·∂y` as matrix products, then the columns folded
-    /// back onto the input (col2im).
-    pub fn backward_fast(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Conv2dGrads<Tensor> {
-        let (dx, dw, db) = self.gradients_fast(x, w, dy, true);
-        Conv2dGrads { dx: Tensor::new(self.in_shape(), dx.expect("asked for")).expect("dx has x's shape"), dw, db }
-    }
-
-    /// [`Conv2d::backward_fast`] without the input's gradient (a model's first layer): `(∂w, ∂b)`.
-    pub fn param_grads_fast(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> (Tensor, Option<Tensor>) {
-        let (_, dw, db) = self.gradients_fast(x, w, dy, false);
-        (dw, db)
-    }
-
-    /// `∂x` (when `input`), `∂w` and `∂b`.
-    fn gradients_fast(&self, x: &Tensor, w: &Tensor, dy: &Tensor, input: bool) -> (Option<Vec<f32>>, Tensor, Option<Tensor>) {
-        let (groups, group_out) = (self.params.groups, self.out_channels / self.params.groups);
-        let k = self.group_in() * self.kernel_h * self.kernel_w;
-        let (hw, plane) = (self.out_h * self.out_w, self.in_h * self.in_w);
-        let mut dw = vec![0.0; self.weight_shape().numel()];
-        let db: Vec<f32> = (0..self.out_channels)
-            .map(|co| (0..self.batch).map(|n| dy.data()[(n * self.out_channels + co) * hw..][..hw].iter().sum::<f32>()).sum())
-            .collect();
-        let dx = if self.per_image() {
-            let mut dx = input.then(|| vec![0.0; self.in_shape().numel()]);
-            scratch::with_buffers([k * hw, k * hw], |[cols, dcols]| {
-                for n in 0..self.batch {
-                    for g in 0..groups {
-                        self.im2col(x.data(), g, n, cols);
-                        // Image n's ∂y for group g is already a [group_out, hw] matrix inside dy.
-                        let dy_view = View::rows(dy.data(), (n * self.out_channels + g * group_out) * hw, hw);
-                        sgemm(group_out, hw, k, 1.0, dy_view, View::rows(cols, 0, hw).t(), 1.0, &mut dw, g * group_out * k, k);
-                        if let Some(dx) = &mut dx {
-                            sgemm(k, group_out, hw, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, dcols, 0, hw);
-                            self.col2im(dcols, g, n, dx);
-                        }
-                    }
-                }
-            });
-            dx
-        } else {
-            let columns = self.batch * hw;
-            // Only what the input's gradient needs when it is asked for: the channel-major table, ∂cols, ∂x.
-            let scatter = input.then(|| self.scatter_table());
-            let (dcols, dxc) = if input { (k * columns, self.in_shape().numel()) } else { (0, 0) };
-            scratch::with_buffers([k * columns, self.out_channels * columns, dcols, dxc], |[cols, dy_matrix, dcols, dxc]| {
-                // dy as [Cout, (n, p)], the layout of the forward product.
-                for co in 0..self.out_channels {
-                    for n in 0..self.batch {
-                        let src = (n * self.out_channels + co) * hw;
-                        let run = dy_matrix[co * columns + n * hw..][..hw].iter_mut().zip(&dy.data()[src..src + hw]);
-                        run.for_each(|(d, &v)| *d = v);
-                    }
-                }
-                for g in 0..groups {
-                    self.im2col_batch(x.data(), g, self.gather_table(), cols);
-                    let dy_view = View::rows(dy_matrix, g * group_out * columns, columns);
-                    sgemm(group_out, columns, k, 1.0, dy_view, View::rows(cols, 0, columns).t(), 0.0, &mut dw, g * group_out * k, k);
-                    if let Some(scatter) = scatter {
-                        sgemm(k, group_out, columns, 1.0, View::rows(w.data(), g * group_out * k, k).t(), dy_view, 0.0, dcols, 0, columns);
-                        let group = self.group_in() * self.batch * plane;
-                        self.col2im_batch(dcols, scatter, &mut dxc[g * group..][..group]);
-                    }
-                }
-                // dxc is [Cin, n, plane]; dx is [n, Cin, plane].
-                input.then(|| {
-                    let mut dx = Vec::with_capacity(self.in_shape().numel());
-                    for n in 0..self.batch {
-                        for c in 0..self.in_channels {
-                            dx.extend(dxc[(c * self.batch + n) * plane..][..plane].iter().copied());
-                        }
-                    }
-                    dx
-                })
-            })
-        };
-        (
-            dx,
-            Tensor::new(self.weight_shape(), dw).expect("dw has w's shape"),
-            self.has_bias.then(|| Tensor::new([self.out_channels], db).expect("one per channel")),
-        )
-    }
-
     /// Everything that goes into output value `(n, co, oy, ox)`, tap by tap, for a lesson to show.
-    /// `output` is computed exactly as `forward` computes it, so the two are equal to the last bit.
+    /// `output` is computed exactly as the reference computes it, so the two are equal to the last bit.
     pub fn trace(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>, n: usize, co: usize, oy: usize, ox: usize) -> Conv2dTrace {
         let taps: Vec<Tap> = self
             .window(n, co, oy, ox)
@@ -715,33 +426,47 @@ impl Conv2d {
         matrix
     }
 
-    /// The values the WGSL kernel reads from its uniform buffer, in the order of `Params` in `conv2d.wgsl`.
-    fn uniforms(&self) -> [u32; 21] {
+}
+
+uniforms! {
+    /// The `Params` of `shaders/conv2d.wgsl`.
+    pub struct Uniforms {
+        batch: u32, in_channels: u32, in_h: u32, in_w: u32,
+        out_channels: u32, kernel_h: u32, kernel_w: u32, out_h: u32,
+        out_w: u32, stride_y: u32, stride_x: u32, dilation_y: u32,
+        dilation_x: u32, pad_top: u32, pad_left: u32, groups: u32,
+        padding_mode: u32, has_bias: u32, total: u32, pad_bottom: u32,
+        pad_right: u32,
+    }
+}
+
+impl Conv2d {
+    fn uniforms(&self) -> Uniforms {
         let p = &self.params;
-        [
-            self.batch,
-            self.in_channels,
-            self.in_h,
-            self.in_w,
-            self.out_channels,
-            self.kernel_h,
-            self.kernel_w,
-            self.out_h,
-            self.out_w,
-            p.stride[0],
-            p.stride[1],
-            p.dilation[0],
-            p.dilation[1],
-            p.padding[0],
-            p.padding[1],
-            p.groups,
-            p.padding_mode.code() as usize,
-            self.has_bias as usize,
-            self.out_shape().numel(),
-            p.padding[2],
-            p.padding[3],
-        ]
-        .map(|v| v as u32)
+        let u = |v: usize| v as u32;
+        Uniforms {
+            batch: u(self.batch),
+            in_channels: u(self.in_channels),
+            in_h: u(self.in_h),
+            in_w: u(self.in_w),
+            out_channels: u(self.out_channels),
+            kernel_h: u(self.kernel_h),
+            kernel_w: u(self.kernel_w),
+            out_h: u(self.out_h),
+            out_w: u(self.out_w),
+            stride_y: u(p.stride[0]),
+            stride_x: u(p.stride[1]),
+            dilation_y: u(p.dilation[0]),
+            dilation_x: u(p.dilation[1]),
+            pad_top: u(p.padding[0]),
+            pad_left: u(p.padding[1]),
+            groups: u(p.groups),
+            padding_mode: p.padding_mode.code(),
+            has_bias: u(self.has_bias as usize),
+            total: u(self.out_shape().numel()),
+            pad_bottom: u(p.padding[2]),
+            pad_right: u(p.padding[3]),
+        }
     }
 
     /// The im2col layout of the GPU path, when it applies: `[N, Cin·kH·kW, H'·W']`, one column per window.
@@ -751,7 +476,7 @@ impl Conv2d {
     }
 
     /// Records the im2col columns of `x` on the GPU.
-    fn columns_gpu(&self, gpu: &Gpu, x: &GpuTensor, shape: Shape) -> GpuTensor {
+    fn columns_gpu(&self, gpu: &Gpu, x: &Tensor, shape: Shape) -> Tensor {
         let cols = gpu.empty(shape);
         gpu.dispatch("conv2d", "columns", &self.uniforms(), &[(1, x.buffer()), (9, cols.buffer())], cols.numel());
         cols
@@ -775,39 +500,26 @@ impl Conv2d {
         }
     }
 
-    /// Records the forward pass on the GPU (`shaders/conv2d.wgsl`): as im2col and the tiled matrix product when
-    /// the columns fit in a buffer and there are no groups, else one invocation per output value. Nothing is
-    /// read back.
-    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, b: Option<&GpuTensor>) -> GpuTensor {
+    /// As im2col and the tiled matrix product when the columns fit in a buffer and there are no groups, else one
+    /// invocation per output value.
+    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
         if let Some(shape) = self.column_shape(gpu) {
             let taps = shape.dims()[1];
             let cols = self.columns_gpu(gpu, x, shape);
-            return self.forward_product(taps).run_gpu(gpu, w, &cols, b, self.out_shape());
+            return self.forward_product(taps).run(w, &cols, b, self.out_shape());
         }
         let y = gpu.empty(self.out_shape());
-        let bias = b.map_or(gpu.placeholder(), GpuTensor::buffer);
+        let bias = b.map_or(gpu.placeholder(), Tensor::buffer);
         gpu.dispatch("conv2d", "forward", &self.uniforms(), &[(1, x.buffer()), (2, w.buffer()), (3, bias), (4, y.buffer())], y.numel());
         y
     }
 
-    /// Records the backward pass on the GPU. The input gradient is gathered on the padded input (each padded
-    /// pixel sums `dy·w` over the windows that read it) and then folded back onto the pixels the padding copied
-    /// (`Pad::backward_gpu`). With im2col (see [`Conv2d::forward_gpu`]) the sums are matrix products:
+    /// `∂x` (when `input`), `∂w` and `∂b` on the GPU. The input gradient is gathered on the padded input (each
+    /// padded pixel sums `dy·w` over the windows that read it) and then folded back onto the pixels the padding
+    /// copied ([`Pad::backward`]). With im2col (see [`Conv2d::forward_gpu`]) the sums are matrix products:
     /// `∂cols[n] = Wᵀ · ∂y[n]`, gathered back onto the padded input, and `∂W = Σ_n ∂y[n] · cols[n]ᵀ` (one product
     /// that sums over the images).
-    pub fn backward_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, dy: &GpuTensor) -> Conv2dGrads<GpuTensor> {
-        let (dx, dw, db) = self.gradients_gpu(gpu, x, w, dy, true);
-        Conv2dGrads { dx: dx.expect("asked for"), dw, db }
-    }
-
-    /// [`Conv2d::backward_gpu`] without the input's gradient (a model's first layer): `(∂w, ∂b)`.
-    pub fn param_grads_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, dy: &GpuTensor) -> (GpuTensor, Option<GpuTensor>) {
-        let (_, dw, db) = self.gradients_gpu(gpu, x, w, dy, false);
-        (dw, db)
-    }
-
-    /// `∂x` (when `input`), `∂w` and `∂b` on the GPU.
-    fn gradients_gpu(&self, gpu: &Gpu, x: &GpuTensor, w: &GpuTensor, dy: &GpuTensor, input: bool) -> (Option<GpuTensor>, GpuTensor, Option<GpuTensor>) {
+    fn gradients_gpu(&self, gpu: &Gpu, x: &Tensor, w: &Tensor, dy: &Tensor, input: bool) -> (Option<Tensor>, Tensor, Option<Tensor>) {
         let u = self.uniforms();
         let pad = self.padding_op();
         let dx_padded = input.then(|| gpu.empty(pad.out_shape.clone()));
@@ -827,7 +539,7 @@ impl Conv2d {
                     ..forward.clone()
                 };
                 if let Some(dx_padded) = &dx_padded {
-                    let dcols = grad_columns.run_gpu(gpu, w, dy, None, shape.clone());
+                    let dcols = grad_columns.run(w, dy, None, shape.clone());
                     gpu.dispatch("conv2d", "grad_input_from_columns", &u, &[(6, dx_padded.buffer()), (9, dcols.buffer())], dx_padded.numel());
                 }
                 // ∂W [Cout, taps] = Σ_n ∂y[n] [Cout, positions] · cols[n]ᵀ [positions, taps], summed over the images
@@ -848,12 +560,12 @@ impl Conv2d {
                 };
                 let cols = self.columns_gpu(gpu, x, shape);
                 if in_one_product {
-                    grad_weight.run_gpu(gpu, dy, &cols, None, self.weight_shape())
+                    grad_weight.run(dy, &cols, None, self.weight_shape())
                 } else {
                     let per_image = Shape::from([self.batch, self.out_channels, taps]);
-                    let dw = grad_weight.run_gpu(gpu, dy, &cols, None, per_image.clone());
+                    let dw = grad_weight.run(dy, &cols, None, per_image.clone());
                     let sum = SumTo { from: per_image, to: Shape::from([self.out_channels, taps]), scale: 1.0 };
-                    sum.forward_gpu(gpu, &dw).reshaped(self.weight_shape())
+                    sum.forward(&dw).reshaped(self.weight_shape()).expect("the same values")
                 }
             }
             None => {
@@ -865,7 +577,7 @@ impl Conv2d {
                 dw
             }
         };
-        let dx = dx_padded.map(|dx_padded| pad.backward_gpu(gpu, &dx_padded));
+        let dx = dx_padded.map(|dx_padded| pad.backward(&dx_padded));
         let db = self.has_bias.then(|| {
             let db = gpu.empty(Shape::from([self.out_channels]));
             gpu.dispatch_grid("conv2d", "grad_bias", &u, &[(5, dy.buffer()), (8, db.buffer())], gpu.one_group_each(self.out_channels));
@@ -875,7 +587,8 @@ impl Conv2d {
     }
 }
 
-/// Where one tap of a window reads, as indices: the step shared by `forward`, `backward` and `trace`.
+/// Where one tap of a window reads, as indices: the step shared by the reference loops, the trace and the CPU's
+/// im2col.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TapIndex {
     /// Input channel.
@@ -932,13 +645,101 @@ pub struct Conv2dTrace {
     pub output: f32,
 }
 
+impl Op for Conv2d {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        vec![match path {
+            Path::Device => self.forward(x[0], x[1], x.get(2).copied()),
+            Path::Reference => self.reference_forward(x[0], x[1], x.get(2).copied()),
+        }]
+    }
+
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        let grads = match path {
+            Path::Device => self.backward(x[0], x[1], dy[0]),
+            Path::Reference => self.reference_backward(x[0], x[1], dy[0]),
+        };
+        let mut out = vec![Some(grads.dx), Some(grads.dw)];
+        if x.len() > 2 {
+            out.push(grads.db);
+        }
+        out
+    }
+}
+
+/// A convolution whose backward skips the input's gradient ([`Conv2d::param_grads`], a model's first layer), so
+/// that the checks cover that path too.
+struct FirstLayer(Conv2d);
+
+impl Op for FirstLayer {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        self.0.outputs(x, path)
+    }
+
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        let (dw, db) = match path {
+            Path::Device => self.0.param_grads(x[0], x[1], dy[0]),
+            Path::Reference => {
+                let grads = self.0.reference_backward(x[0], x[1], dy[0]);
+                (grads.dw, grads.db)
+            }
+        };
+        let mut out = vec![None, Some(dw)];
+        if x.len() > 2 {
+            out.push(db);
+        }
+        out
+    }
+}
+
+/// Random convolutions over strides, dilations, asymmetric padding, every padding mode, groups and missing biases;
+/// a few of them also without the input's gradient; the lessons' same-size convolutions and the digits model's
+/// small images (the CPU's two im2col paths, on images and channels enough to be split between threads).
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let mut out = Vec::new();
+    while out.len() < 24 {
+        let groups = 1 + rng.below(3);
+        let (in_channels, out_channels) = (groups * (1 + rng.below(3)), groups * (1 + rng.below(3)));
+        let x = Shape::from([1 + rng.below(2), in_channels, 1 + rng.below(9), 1 + rng.below(9)]);
+        let w = Shape::from([out_channels, in_channels / groups, 1 + rng.below(4), 1 + rng.below(4)]);
+        let params = Conv2dParams {
+            stride: [1 + rng.below(3), 1 + rng.below(3)],
+            dilation: [1 + rng.below(3), 1 + rng.below(3)],
+            padding: [rng.below(4), rng.below(4), rng.below(4), rng.below(4)],
+            padding_mode: PaddingMode::ALL[rng.below(4)],
+            groups,
+        };
+        let b = (rng.below(4) != 0).then(|| Shape::from([out_channels]));
+        // Redraw what the op refuses (a kernel larger than the padded input, reflection wider than the image).
+        let Ok(op) = Conv2d::new(&params, &x, &w, b.as_ref()) else { continue };
+        let mut inputs = vec![Tensor::randn(x.clone(), rng), Tensor::randn(w.clone(), rng)];
+        inputs.extend(b.map(|b| Tensor::randn(b, rng)));
+        let name = format!("conv2d {params:?} x {x} w {w}");
+        out.push(match out.len() % 6 {
+            5 => Example::new(format!("{name}, without the input's gradient"), FirstLayer(op), inputs),
+            _ => Example::new(name, op, inputs),
+        });
+    }
+    let wide = [
+        ("lesson 3x3 same-size, reflection", Conv2dParams::default().padding(1).padding_mode(PaddingMode::Reflection), [2, 3, 36, 20], [4, 3, 3, 3]),
+        ("stride 1, 24 channels of 40x40", Conv2dParams { padding: [1, 1, 2, 0], ..Default::default() }, [2, 24, 40, 40], [4, 24, 3, 3]),
+        ("the digits model's second convolution", Conv2dParams::default().padding(1).stride(2), [64, 16, 8, 8], [32, 16, 3, 3]),
+    ];
+    for (name, params, x, w) in wide {
+        let (x, w) = (Tensor::randn(x, rng), Tensor::randn(w, rng));
+        let op = Conv2d::new(&params, x.shape(), w.shape(), None).expect("valid");
+        // Sums of a thousand and more products each, added in another order by im2col and the products.
+        out.push(Example::new(format!("conv2d, {name}"), op, vec![x, w]).finite_differences(None).tolerance(1e-3, 1e-3));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rng::Rng;
 
     fn conv(p: &Conv2dParams, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
-        Conv2d::new(p, x.shape(), w.shape(), b.map(Tensor::shape)).unwrap().forward(x, w, b)
+        Conv2d::new(p, x.shape(), w.shape(), b.map(Tensor::shape)).unwrap().reference_forward(x, w, b)
     }
 
     #[test]
@@ -994,7 +795,7 @@ mod tests {
             let (x, w, b) =
                 (Tensor::randn([2, 3, 7, 6], &mut rng), Tensor::randn([4, 3, 3, 3], &mut rng), Tensor::randn([4], &mut rng));
             let op = Conv2d::new(&p, x.shape(), w.shape(), Some(b.shape())).unwrap();
-            let y = op.forward(&x, &w, Some(&b));
+            let y = op.reference_forward(&x, &w, Some(&b));
             let (h, wd) = (op.out_h, op.out_w);
             for (n, co, oy, ox) in [(0, 0, 0, 0), (1, 3, h - 1, wd - 1), (1, 2, 1, 0)] {
                 let t = op.trace(&x, &w, Some(&b), n, co, oy, ox);
@@ -1005,93 +806,13 @@ mod tests {
     }
 
     #[test]
-    fn the_fast_path_equals_the_reference_loops() {
-        let mut rng = Rng::new(22);
-        for mode in PaddingMode::ALL {
-            let p = Conv2dParams { padding: [2, 1, 0, 2], ..Conv2dParams::default().stride(2).dilation(2).padding_mode(mode).groups(2) };
-            for size in [7, 40] {
-            let (x, w, b) = (Tensor::randn([3, 4, size, 6 + size / 2], &mut rng), Tensor::randn([6, 2, 3, 2], &mut rng), Tensor::randn([6], &mut rng));
-            let op = Conv2d::new(&p, x.shape(), w.shape(), Some(b.shape())).unwrap();
-            assert_eq!(op.per_image(), size == 40);
-            let dy = Tensor::randn(op.out_shape(), &mut rng);
-            let close = |a: &Tensor, b: &Tensor| a.data().iter().zip(b.data()).all(|(x, y)| (x - y).abs() < 1e-4 * (1.0 + y.abs()));
-            assert!(close(&op.forward_fast(&x, &w, Some(&b)), &op.forward(&x, &w, Some(&b))), "{mode:?} forward");
-            let (fast, slow) = (op.backward_fast(&x, &w, &dy), op.backward(&x, &w, &dy));
-            assert!(close(&fast.dx, &slow.dx) && close(&fast.dw, &slow.dw), "{mode:?} backward");
-            assert!(close(fast.db.as_ref().unwrap(), slow.db.as_ref().unwrap()), "{mode:?} bias");
-            // A first layer's gradients skip ∂x and are the same numbers.
-            let (dw, db) = op.param_grads_fast(&x, &w, &dy);
-            assert_eq!((dw.data(), db.as_ref().unwrap().data()), (fast.dw.data(), fast.db.as_ref().unwrap().data()), "{mode:?} without ∂x");
-            }
-        }
-    }
-
-    #[test]
-    fn the_threaded_stride_one_path_equals_the_reference_loops() {
-        // Stride 1 (the row-copy path) on images big enough that im2col and col2im split their channels between
-        // threads: 24 channels of 40x40 give 345,600 column values and 38,400 input values per image.
-        let mut rng = Rng::new(24);
-        for mode in [PaddingMode::Zeros, PaddingMode::Reflection] {
-            let p = Conv2dParams { padding: [1, 1, 2, 0], ..Conv2dParams::default().padding_mode(mode) };
-            let (x, w) = (Tensor::randn([2, 24, 40, 40], &mut rng), Tensor::randn([4, 24, 3, 3], &mut rng));
-            let op = Conv2d::new(&p, x.shape(), w.shape(), None).unwrap();
-            assert!(op.per_image());
-            let dy = Tensor::randn(op.out_shape(), &mut rng);
-            let close = |a: &Tensor, b: &Tensor| a.data().iter().zip(b.data()).all(|(x, y)| (x - y).abs() < 1e-3 * (1.0 + y.abs()));
-            assert!(close(&op.forward_fast(&x, &w, None), &op.forward(&x, &w, None)), "{mode:?} forward");
-            let (fast, slow) = (op.backward_fast(&x, &w, &dy), op.backward(&x, &w, &dy));
-            assert!(close(&fast.dx, &slow.dx) && close(&fast.dw, &slow.dw), "{mode:?} backward");
-        }
-    }
-
-    #[test]
-    fn same_size_outputs_at_stride_one_equal_the_reference_loops_in_every_padding_mode() {
-        // The lessons' and the bench's convolutions: stride 1 across and an output as wide as the input, image by
-        // image. Every padding mode (reflection and replication read rows out of order at the edges), dilation 2,
-        // and a vertical stride of 2 (consecutive output rows read every other input row).
-        let mut rng = Rng::new(25);
-        let configs = [
-            Conv2dParams::default().padding(1),
-            Conv2dParams::default().padding(2).dilation(2),
-            Conv2dParams { stride: [2, 1], ..Conv2dParams::default().padding(1) },
-        ];
-        for mode in PaddingMode::ALL {
-            for p in &configs {
-                let p = Conv2dParams { padding_mode: mode, ..p.clone() };
-                let (x, w) = (Tensor::randn([2, 3, 36, 20], &mut rng), Tensor::randn([4, 3, 3, 3], &mut rng));
-                let op = Conv2d::new(&p, x.shape(), w.shape(), None).unwrap();
-                assert!(op.per_image() && op.out_shape().dims()[3] == 20, "{p:?}: image by image, as wide as the input");
-                let close = |a: &Tensor, b: &Tensor| a.data().iter().zip(b.data()).all(|(x, y)| (x - y).abs() < 1e-4 * (1.0 + y.abs()));
-                assert!(close(&op.forward_fast(&x, &w, None), &op.forward(&x, &w, None)), "{p:?} forward");
-            }
-        }
-    }
-
-    #[test]
-    fn the_threaded_batch_path_equals_the_reference_loops() {
-        // Small images (the digits model's second convolution) take the whole-batch path; 64 images of 16 channels
-        // give 147,456 column values and 65,536 input values, enough for im2col and col2im to split them.
-        let mut rng = Rng::new(25);
-        let p = Conv2dParams::default().padding(1).stride(2);
-        let (x, w) = (Tensor::randn([64, 16, 8, 8], &mut rng), Tensor::randn([32, 16, 3, 3], &mut rng));
-        let op = Conv2d::new(&p, x.shape(), w.shape(), None).unwrap();
-        assert!(!op.per_image());
-        let dy = Tensor::randn(op.out_shape(), &mut rng);
-        let close = |a: &Tensor, b: &Tensor| a.data().iter().zip(b.data()).all(|(x, y)| (x - y).abs() < 1e-3 * (1.0 + y.abs()));
-        assert!(close(&op.forward_fast(&x, &w, None), &op.forward(&x, &w, None)), "forward");
-        let (fast, slow) = (op.backward_fast(&x, &w, &dy), op.backward(&x, &w, &dy));
-        assert!(close(&fast.dx, &slow.dx), "dx");
-        assert!(close(&fast.dw, &slow.dw), "dw");
-    }
-
-    #[test]
     fn the_matrix_view_times_the_flattened_input_is_the_convolution() {
         let mut rng = Rng::new(23);
         for mode in PaddingMode::ALL {
             let p = Conv2dParams::default().padding(1).stride(2).padding_mode(mode);
             let (x, w) = (Tensor::randn([1, 2, 5, 4], &mut rng), Tensor::randn([3, 2, 3, 3], &mut rng));
             let op = Conv2d::new(&p, x.shape(), w.shape(), None).unwrap();
-            let y = op.forward(&x, &w, None);
+            let y = op.reference_forward(&x, &w, None);
             for co in 0..3 {
                 let matrix = op.as_matrix(co);
                 for (row, entries) in matrix.iter().enumerate() {
@@ -1107,48 +828,6 @@ mod tests {
                 let filled = matrix.iter().flatten().filter(|t| !t.is_empty()).count();
                 assert!(filled * 2 < matrix.len() * matrix[0].len());
             }
-        }
-    }
-
-    #[test]
-    fn backward_matches_finite_differences() {
-        let mut rng = Rng::new(3);
-        for mode in PaddingMode::ALL {
-            let p = Conv2dParams::default().padding(1).stride(2).padding_mode(mode).groups(2);
-            let (x, w, b) =
-                (Tensor::randn([2, 4, 5, 4], &mut rng), Tensor::randn([2, 2, 3, 3], &mut rng), Tensor::randn([2], &mut rng));
-            let op = Conv2d::new(&p, x.shape(), w.shape(), Some(b.shape())).unwrap();
-            let dy = Tensor::randn(op.out_shape(), &mut rng);
-            // L = Σ y·dy, so ∂L/∂θ is what backward returns for upstream gradient dy.
-            let loss = |x: &Tensor, w: &Tensor, b: &Tensor| -> f64 {
-                let y = op.forward(x, w, Some(b));
-                y.data().iter().zip(dy.data()).map(|(a, g)| (*a as f64) * (*g as f64)).sum()
-            };
-            let Conv2dGrads { dx, dw, db } = op.backward(&x, &w, &dy);
-            let db = db.unwrap();
-            let eps = 1e-2;
-            let check = |analytic: &Tensor, nudge: &dyn Fn(usize, f32) -> f64| {
-                for i in 0..analytic.data().len() {
-                    let numeric = (nudge(i, eps) - nudge(i, -eps)) / (2.0 * eps as f64);
-                    let a = analytic.data()[i] as f64;
-                    assert!((numeric - a).abs() < 1e-2 * (1.0 + a.abs()), "{mode:?} index {i}: {a} vs {numeric}");
-                }
-            };
-            check(&dx, &|i, e| {
-                let mut x = x.clone();
-                x.data_mut()[i] += e;
-                loss(&x, &w, &b)
-            });
-            check(&dw, &|i, e| {
-                let mut w = w.clone();
-                w.data_mut()[i] += e;
-                loss(&x, &w, &b)
-            });
-            check(&db, &|i, e| {
-                let mut b = b.clone();
-                b.data_mut()[i] += e;
-                loss(&x, &w, &b)
-            });
         }
     }
 

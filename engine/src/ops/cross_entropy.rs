@@ -10,13 +10,19 @@
 //! may carry extra positions after the class axis (`[N, C, d…]`, targets `[N, d…]`): each position is a sample.
 //! Backward: `∂logits[n, c] = g_n · w[t_n] · (softmax[n, c] − [c = t_n])`, with `g_n` the upstream gradient
 //! (divided by `Σ w` for the mean).
+//!
+//! Inputs `[logits]` or `[logits, weight]` (the targets belong to the op), outputs `[loss, log_prob,
+//! total_weight]` (the last two kept for backward).
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::{Backend, DeviceTensor};
+use super::{Example, Op, Path};
+use crate::device::Device;
+use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
 use crate::indices::Indices;
+use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// How per-sample losses become the loss.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,9 +47,6 @@ impl Reduction {
         }
     }
 
-    fn code(self) -> u32 {
-        self as u32
-    }
 }
 
 /// A validated cross-entropy.
@@ -69,19 +72,13 @@ pub struct CrossEntropy {
 /// What a cross-entropy computes: the loss, the log-probabilities, and the total weight (for the mean and for
 /// backward).
 #[derive(Clone, Debug)]
-pub struct CrossEntropyOutput<T> {
+pub struct CrossEntropyOutput {
     /// The loss.
-    pub loss: T,
+    pub loss: Tensor,
     /// `log_softmax(logits)` along the class axis.
-    pub log_prob: T,
+    pub log_prob: Tensor,
     /// `Σ w[t_n]` over the samples not ignored (a scalar).
-    pub total_weight: T,
-}
-
-/// Validates and runs a mean cross-entropy on any backend.
-pub fn cross_entropy<B: Backend>(backend: &B, logits: &B::Tensor, targets: &Indices) -> Result<B::Tensor> {
-    let op = CrossEntropy::new(logits.shape(), targets, None, None, Reduction::Mean)?;
-    Ok(backend.cross_entropy(&op, logits, None).loss)
+    pub total_weight: Tensor,
 }
 
 impl CrossEntropy {
@@ -149,8 +146,24 @@ impl CrossEntropy {
         if Some(t) == self.ignore_index { 0.0 } else { weight.map_or(1.0, |w| w.data()[t as usize]) }
     }
 
-    /// The CPU reference.
-    pub fn forward(&self, logits: &Tensor, weight: Option<&Tensor>) -> CrossEntropyOutput<Tensor> {
+    /// The loss and what backward needs, on the logits' device.
+    pub fn forward(&self, logits: &Tensor, weight: Option<&Tensor>) -> CrossEntropyOutput {
+        match logits.device() {
+            Device::Cpu => self.reference_forward(logits, weight),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, logits, weight),
+        }
+    }
+
+    /// The gradient of the logits, for the loss's gradient `dloss`.
+    pub fn backward(&self, saved: &CrossEntropyOutput, weight: Option<&Tensor>, dloss: &Tensor) -> Tensor {
+        match dloss.device() {
+            Device::Cpu => self.reference_backward(saved, weight, dloss),
+            Device::Gpu(gpu) => self.backward_gpu(&gpu, saved, weight, dloss),
+        }
+    }
+
+    /// The reference forward.
+    pub fn reference_forward(&self, logits: &Tensor, weight: Option<&Tensor>) -> CrossEntropyOutput {
         let mut log_prob = Tensor::zeros(self.logits_shape.clone());
         let samples = self.batch * self.inner;
         let mut losses = vec![0.0; samples];
@@ -175,11 +188,11 @@ impl CrossEntropy {
             Reduction::Mean => Tensor::new(Shape::default(), vec![losses.iter().sum::<f32>() / total_weight]),
         }
         .expect("the loss shape matches the samples");
-        CrossEntropyOutput { loss, log_prob, total_weight: Tensor::new(Shape::default(), vec![total_weight]).expect("a scalar") }
+        CrossEntropyOutput { loss, log_prob, total_weight: Tensor::scalar(total_weight) }
     }
 
-    /// The CPU reference backward: the gradient of the logits.
-    pub fn backward(&self, saved: &CrossEntropyOutput<Tensor>, weight: Option<&Tensor>, dloss: &Tensor) -> Tensor {
+    /// The reference backward.
+    pub fn reference_backward(&self, saved: &CrossEntropyOutput, weight: Option<&Tensor>, dloss: &Tensor) -> Tensor {
         let mut dlogits = Tensor::zeros(self.logits_shape.clone());
         let out = dlogits.data_mut();
         for s in 0..self.batch * self.inner {
@@ -198,25 +211,39 @@ impl CrossEntropy {
         dlogits
     }
 
-    fn uniforms(&self) -> [u32; 8] {
-        let ignore = self.ignore_index.map_or(0, |i| i as i32 as u32);
-        [
-            self.batch as u32,
-            self.classes as u32,
-            self.inner as u32,
-            self.weighted as u32,
-            self.ignore_index.is_some() as u32,
-            ignore,
-            self.reduction.code(),
-            0,
-        ]
+}
+
+uniforms! {
+    /// The `Params` of `shaders/cross_entropy.wgsl`.
+    pub struct Uniforms {
+        batch: u32, classes: u32, inner: u32, weighted: u32,
+        has_ignore: u32, ignore_index: i32, reduction: u32,
+    }
+}
+
+impl CrossEntropy {
+    fn uniforms(&self) -> Uniforms {
+        Uniforms {
+            batch: self.batch as u32,
+            classes: self.classes as u32,
+            inner: self.inner as u32,
+            weighted: self.weighted as u32,
+            has_ignore: self.ignore_index.is_some() as u32,
+            ignore_index: self.ignore_index.unwrap_or(0) as i32,
+            reduction: self.reduction as u32,
+        }
     }
 
-    /// Records the forward pass on the GPU (`shaders/cross_entropy.wgsl`): per-sample losses, then the reduction.
-    pub fn forward_gpu(&self, gpu: &Gpu, logits: &GpuTensor, weight: Option<&GpuTensor>) -> CrossEntropyOutput<GpuTensor> {
+    /// The targets as the i32 words the shader reads.
+    fn targets_gpu(&self, gpu: &Gpu) -> Tensor {
+        gpu.upload(Shape::from([self.targets.len()]), &self.targets.iter().map(|&t| t as i32).collect::<Vec<_>>())
+    }
+
+    /// Per-sample losses (one invocation each), then one workgroup sums them.
+    fn forward_gpu(&self, gpu: &Gpu, logits: &Tensor, weight: Option<&Tensor>) -> CrossEntropyOutput {
         let samples = self.batch * self.inner;
-        let targets = gpu.upload_words(Shape::from([samples]), &self.targets.iter().map(|&t| t as i32 as u32).collect::<Vec<_>>());
-        let weight = weight.map_or(gpu.placeholder(), GpuTensor::buffer);
+        let targets = self.targets_gpu(gpu);
+        let weight = weight.map_or(gpu.placeholder(), Tensor::buffer);
         let out = CrossEntropyOutput {
             loss: gpu.empty(self.loss_shape.clone()),
             log_prob: gpu.empty(self.logits_shape.clone()),
@@ -228,15 +255,13 @@ impl CrossEntropy {
             [(1, logits.buffer()), (2, targets.buffer()), (3, weight), (4, out.log_prob.buffer()), (5, losses.buffer()), (6, weights.buffer())];
         gpu.dispatch("cross_entropy", "samples", &u, &rows, samples);
         let reduce = [(5, losses.buffer()), (6, weights.buffer()), (7, out.loss.buffer()), (8, out.total_weight.buffer())];
-        gpu.dispatch("cross_entropy", "reduce", &u, &reduce, 1);
+        gpu.dispatch_grid("cross_entropy", "reduce", &u, &reduce, [1, 1, 1]);
         out
     }
 
-    /// Records the backward pass on the GPU.
-    pub fn backward_gpu(&self, gpu: &Gpu, saved: &CrossEntropyOutput<GpuTensor>, weight: Option<&GpuTensor>, dloss: &GpuTensor) -> GpuTensor {
-        let samples = self.batch * self.inner;
-        let targets = gpu.upload_words(Shape::from([samples]), &self.targets.iter().map(|&t| t as i32 as u32).collect::<Vec<_>>());
-        let weight = weight.map_or(gpu.placeholder(), GpuTensor::buffer);
+    fn backward_gpu(&self, gpu: &Gpu, saved: &CrossEntropyOutput, weight: Option<&Tensor>, dloss: &Tensor) -> Tensor {
+        let targets = self.targets_gpu(gpu);
+        let weight = weight.map_or(gpu.placeholder(), Tensor::buffer);
         let dlogits = gpu.empty(self.logits_shape.clone());
         let bindings = [
             (2, targets.buffer()),
@@ -251,11 +276,47 @@ impl CrossEntropy {
     }
 }
 
+impl Op for CrossEntropy {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        let out = match path {
+            Path::Device => self.forward(x[0], x.get(1).copied()),
+            Path::Reference => self.reference_forward(x[0], x.get(1).copied()),
+        };
+        vec![out.loss, out.log_prob, out.total_weight]
+    }
+
+    fn gradients(&self, x: &[&Tensor], out: &[&Tensor], dloss: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        let saved = CrossEntropyOutput { loss: out[0].clone(), log_prob: out[1].clone(), total_weight: out[2].clone() };
+        let dlogits = match path {
+            Path::Device => self.backward(&saved, x.get(1).copied(), dloss[0]),
+            Path::Reference => self.reference_backward(&saved, x.get(1).copied(), dloss[0]),
+        };
+        let mut grads = vec![Some(dlogits)];
+        grads.extend(x.get(1).map(|_| None));
+        grads
+    }
+}
+
+/// Weighted, with `ignore_index` and extra positions, in every reduction; and the unweighted mean of a batch.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let mut out = Vec::new();
+    for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        let logits = Tensor::randn([4, 5, 2], rng);
+        let weight = Tensor::uniform([5], 0.5, 2.0, rng);
+        let targets = Indices::new([4, 2], (0..8).map(|_| rng.below(5) as i64).collect()).expect("8 targets");
+        let op = CrossEntropy::new(logits.shape(), &targets, Some(weight.shape()), Some(2), reduction).expect("valid");
+        out.push(Example::new(format!("cross_entropy weighted, ignore 2, {reduction:?}"), op, vec![logits, weight]));
+    }
+    let logits = Tensor::randn([64, 10], rng);
+    let targets = Indices::vector((0..64).map(|_| rng.below(10) as i64).collect());
+    let op = CrossEntropy::new(logits.shape(), &targets, None, None, Reduction::Mean).expect("valid");
+    out.push(Example::new("cross_entropy of a batch of 64", op, vec![logits]));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::check_gradient;
-    use crate::rng::Rng;
 
     #[test]
     fn a_confident_right_answer_costs_little_and_a_wrong_one_much() {
@@ -275,19 +336,6 @@ mod tests {
         let mean = CrossEntropy::new(logits.shape(), &t, Some(w.shape()), Some(2), Reduction::Mean).unwrap().forward(&logits, Some(&w)).loss;
         assert_eq!(each.data()[2], 0.0);
         assert!((mean.data()[0] - (each.data()[0] + each.data()[1]) / 6.0).abs() < 1e-6);
-    }
-
-    #[test]
-    fn backward_matches_finite_differences() {
-        let mut rng = Rng::new(15);
-        let logits = Tensor::randn([3, 4, 2], &mut rng);
-        let w = Tensor::uniform([4], 0.5, 2.0, &mut rng);
-        let t = Indices::new([3, 2], vec![0, 3, 1, 1, 2, 0]).unwrap();
-        for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
-            let op = CrossEntropy::new(logits.shape(), &t, Some(w.shape()), Some(1), reduction).unwrap();
-            let saved = op.forward(&logits, Some(&w));
-            check_gradient(&logits, &op.loss_shape, |x| op.forward(x, Some(&w)).loss, |dy| op.backward(&saved, Some(&w), dy), &mut rng);
-        }
     }
 
     #[test]

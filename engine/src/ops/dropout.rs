@@ -7,16 +7,18 @@
 //!
 //! The uniform numbers come from the engine's counter-based generator ([`crate::rng::uniform_at`]), so the mask
 //! depends only on the seed and the element's index: the CPU and the GPU draw the same mask, and a lesson can
-//! show it.
-//! Backward lets the gradient through the same mask with the same scale.
+//! show it. Backward lets the gradient through the same mask with the same scale.
+//!
+//! Inputs `[x]`, outputs `[y, mask]` (the mask is kept for backward).
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::parallel;
-use crate::backend::{Backend, DeviceTensor};
+use super::{Example, Op, Path};
+use crate::device::gpu::Gpu;
+use crate::device::{Device, cpu};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::CounterUniform;
+use crate::rng::{CounterUniform, Rng};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// A validated dropout.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,11 +31,6 @@ pub struct Dropout {
     pub training: bool,
     /// Which mask: the same seed gives the same mask.
     pub seed: u32,
-}
-
-/// Validates and runs a dropout on any backend; returns the output and the mask.
-pub fn dropout<B: Backend>(backend: &B, x: &B::Tensor, p: f32, training: bool, seed: u32) -> Result<(B::Tensor, B::Tensor)> {
-    Ok(backend.dropout(&Dropout::new(x.shape(), p, training, seed)?, x))
 }
 
 impl Dropout {
@@ -59,65 +56,90 @@ impl Dropout {
         if self.training { 1.0 / (1.0 - self.p) } else { 1.0 }
     }
 
-    /// The CPU reference: the output and the mask.
+    /// The output and the mask (1 kept, 0 dropped), on `x`'s device.
     pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
-        if !self.training {
-            return (x.clone(), Tensor::from_fn(self.shape.clone(), |_| 1.0));
+        match x.device() {
+            Device::Cpu => cpu::elementwise::dropout(self, x),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
         }
-        let keeps = CounterUniform::new(self.seed).at_least_p(self.p);
-        let n = x.data().len();
-        // Each element's draw depends only on its index, so the chunks can be drawn on separate threads.
-        let mask = parallel::from_fn(n, move |i| if keeps.at(i as u32) { 1.0 } else { 0.0 });
-        let y = self.masked(x.data(), &mask);
-        (Tensor::new(self.shape.clone(), y).expect("same size"), Tensor::new(self.shape.clone(), mask).expect("same size"))
     }
 
-    /// The CPU reference backward: `dy · mask · scale` for every value.
+    /// `dx = dy · mask · scale`.
     pub fn backward(&self, dy: &Tensor, mask: &Tensor) -> Tensor {
-        Tensor::new(self.shape.clone(), self.masked(dy.data(), mask.data())).expect("same size")
+        match dy.device() {
+            Device::Cpu => cpu::elementwise::dropout_backward(self, dy, mask),
+            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy, mask),
+        }
     }
 
-    /// `value · mask · scale` for every value: the forward applies the mask to x, the backward to dy.
-    fn masked(&self, values: &[f32], mask: &[f32]) -> Vec<f32> {
-        let scale = self.scale();
-        parallel::map2(values, mask, move |v, keep| v * keep * scale)
+    /// The reference forward.
+    pub fn reference_forward(&self, x: &Tensor) -> (Tensor, Tensor) {
+        let mask = Tensor::from_fn(self.shape.clone(), |i| if self.keeps(i) { 1.0 } else { 0.0 });
+        let y = Tensor::from_fn(self.shape.clone(), |i| x.data()[i] * mask.data()[i] * self.scale());
+        (y, mask)
     }
 
-    fn uniforms(&self) -> [u32; 4] {
-        [self.shape.numel() as u32, self.p.to_bits(), self.training as u32, self.seed]
+    /// The reference backward.
+    pub fn reference_backward(&self, dy: &Tensor, mask: &Tensor) -> Tensor {
+        Tensor::from_fn(self.shape.clone(), |i| dy.data()[i] * mask.data()[i] * self.scale())
+    }
+}
+
+uniforms! {
+    /// The `Params` of `shaders/dropout.wgsl`.
+    pub struct Uniforms { total: u32, p: f32, training: u32, seed: u32 }
+}
+
+impl Dropout {
+    fn uniforms(&self) -> Uniforms {
+        Uniforms { total: self.shape.numel() as u32, p: self.p, training: self.training as u32, seed: self.seed }
     }
 
-    /// Records the forward pass on the GPU (`shaders/dropout.wgsl`).
-    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor) -> (GpuTensor, GpuTensor) {
+    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> (Tensor, Tensor) {
         let (y, mask) = (gpu.empty(self.shape.clone()), gpu.empty(self.shape.clone()));
         gpu.dispatch("dropout", "forward", &self.uniforms(), &[(1, x.buffer()), (2, y.buffer()), (3, mask.buffer())], y.numel());
         (y, mask)
     }
 
-    /// Records the backward pass on the GPU.
-    pub fn backward_gpu(&self, gpu: &Gpu, dy: &GpuTensor, mask: &GpuTensor) -> GpuTensor {
+    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor, mask: &Tensor) -> Tensor {
         let dx = gpu.empty(self.shape.clone());
         gpu.dispatch("dropout", "backward", &self.uniforms(), &[(4, mask.buffer()), (5, dy.buffer()), (6, dx.buffer())], dx.numel());
         dx
     }
 }
 
+impl Op for Dropout {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        let (y, mask) = match path {
+            Path::Device => self.forward(x[0]),
+            Path::Reference => self.reference_forward(x[0]),
+        };
+        vec![y, mask]
+    }
+
+    fn gradients(&self, _: &[&Tensor], out: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        vec![Some(match path {
+            Path::Device => self.backward(dy[0], out[1]),
+            Path::Reference => self.reference_backward(dy[0], out[1]),
+        })]
+    }
+}
+
+/// Training at several rates (and p = 0), evaluation, and a tensor large enough to be drawn on several threads.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let mut out = Vec::new();
+    for (p, training, len) in [(0.5, true, 40), (0.1, true, 17), (0.3, false, 23), (0.0, true, 9), (0.25, true, 70_000)] {
+        let x = Tensor::randn([3, len], rng);
+        let op = Dropout::new(x.shape(), p, training, rng.below(1000) as u32).expect("valid");
+        let example = Example::new(format!("dropout p {p} training {training} [3, {len}]"), op, vec![x]);
+        out.push(if len > 1000 { example.finite_differences(None) } else { example });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::uniform_at;
-
-    #[test]
-    fn a_large_mask_drawn_on_several_threads_is_the_counter_generator_s() {
-        let x = Tensor::from_fn([200_003], |i| i as f32);
-        let op = Dropout::new(x.shape(), 0.25, true, 7).unwrap();
-        let (y, mask) = op.forward(&x);
-        for i in 0..x.data().len() {
-            let keep = uniform_at(7, i as u32) >= 0.25;
-            assert_eq!(mask.data()[i], if keep { 1.0 } else { 0.0 }, "mask at {i}");
-            assert_eq!(y.data()[i], if keep { i as f32 * op.scale() } else { 0.0 }, "value at {i}");
-        }
-    }
 
     #[test]
     fn drops_about_p_and_keeps_the_mean() {
@@ -151,8 +173,7 @@ mod tests {
         let x = Tensor::from_fn([100], |i| i as f32 - 50.0);
         let op = Dropout::new(x.shape(), 0.4, true, 9).unwrap();
         let (_, mask) = op.forward(&x);
-        let dy = Tensor::from_fn([100], |_| 1.0);
-        let dx = op.backward(&dy, &mask);
+        let dx = op.backward(&Tensor::from_fn([100], |_| 1.0), &mask);
         for i in 0..100 {
             let expected = if mask.data()[i] == 1.0 { 1.0 / 0.6 } else { 0.0 };
             assert!((dx.data()[i] - expected).abs() < 1e-6);

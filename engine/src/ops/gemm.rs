@@ -7,13 +7,16 @@
 //!
 //! Backward: `∂op(A) = alpha · ∂Y · op(B)ᵀ`, `∂op(B) = alpha · op(A)ᵀ · ∂Y` (each stored back in its operand's own
 //! layout), and `∂C = beta · ∂Y` summed over the axes C was broadcast along. For linear, that is `∂x = ∂y · W`,
-//! `∂W = ∂yᵀ · x` and `∂b = Σ_rows ∂y`. All products run on [`StridedMatmul`].
+//! `∂W = ∂yᵀ · x` and `∂b = Σ_rows ∂y`. All products run on [`StridedMatmul`] (and so on `shaders/matmul.wgsl`:
+//! Gemm has no shader of its own).
+//!
+//! Inputs `[A, B]` or `[A, B, C]` (linear: `[x, W]` or `[x, W, b]`), outputs `[Y]`.
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::{Backend, DeviceTensor};
+use super::{Example, Op, Path};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::ops::matmul::{MAX_BATCH_AXES, Operand, StridedMatmul};
 use crate::ops::sum_to::SumTo;
+use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -38,18 +41,13 @@ pub struct Gemm {
 
 /// The gradients of a Gemm.
 #[derive(Clone, Debug)]
-pub struct GemmGrads<T> {
+pub struct GemmGrads {
     /// `∂A`, in `A`'s layout.
-    pub da: T,
+    pub da: Tensor,
     /// `∂B`, in `B`'s layout.
-    pub db: T,
+    pub db: Tensor,
     /// `∂C`, when there is a `C`.
-    pub dc: Option<T>,
-}
-
-/// Validates and runs `y = x · Wᵀ + b` on any backend.
-pub fn linear<B: Backend>(backend: &B, x: &B::Tensor, w: &B::Tensor, b: Option<&B::Tensor>) -> Result<B::Tensor> {
-    Ok(backend.gemm(&Gemm::linear(x.shape(), w.shape(), b.map(|b| b.shape()))?, x, w, b))
+    pub dc: Option<Tensor>,
 }
 
 const SINGLE: [usize; MAX_BATCH_AXES] = [1; MAX_BATCH_AXES];
@@ -150,44 +148,84 @@ impl Gemm {
         Some(SumTo::new(&Shape::from([self.product.m, self.product.n]), c, self.product.beta).expect("C broadcasts to [m, n]"))
     }
 
-    /// The CPU reference.
+    /// `Y`, on `a`'s device.
     pub fn forward(&self, a: &Tensor, b: &Tensor, c: Option<&Tensor>) -> Tensor {
-        Tensor::new(self.out_shape.clone(), self.product.run(a.data(), b.data(), c.map(Tensor::data))).expect("the product fills the output")
+        self.product.run(a, b, c, self.out_shape.clone())
     }
 
-    /// The CPU reference backward.
-    pub fn backward(&self, a: &Tensor, b: &Tensor, dy: &Tensor) -> GemmGrads<Tensor> {
+    /// The gradients of `A`, `B` and `C`.
+    pub fn backward(&self, a: &Tensor, b: &Tensor, dy: &Tensor) -> GemmGrads {
+        let dy = dy.reshaped([self.product.m, self.product.n]).expect("dy has the output's size");
         // Each product reads its operands in the order its strides describe (see grad_a_product, grad_b_product).
-        let (da_left, da_right) = if self.trans_a { (b, dy) } else { (dy, b) };
-        let (db_left, db_right) = if self.trans_b { (dy, a) } else { (a, dy) };
-        let da = self.grad_a_product().run(da_left.data(), da_right.data(), None);
-        let db = self.grad_b_product().run(db_left.data(), db_right.data(), None);
+        let (da_left, da_right) = if self.trans_a { (b, &dy) } else { (&dy, b) };
+        let (db_left, db_right) = if self.trans_b { (&dy, a) } else { (a, &dy) };
+        GemmGrads {
+            da: self.grad_a_product().run(da_left, da_right, None, self.a_shape.clone()),
+            db: self.grad_b_product().run(db_left, db_right, None, self.b_shape.clone()),
+            dc: self.grad_c().map(|s| s.forward(&dy)),
+        }
+    }
+
+    /// The reference forward.
+    pub fn reference_forward(&self, a: &Tensor, b: &Tensor, c: Option<&Tensor>) -> Tensor {
+        Tensor::new(self.out_shape.clone(), self.product.reference(a.data(), b.data(), c.map(Tensor::data))).expect("the product fills the output")
+    }
+
+    /// The reference backward.
+    pub fn reference_backward(&self, a: &Tensor, b: &Tensor, dy: &Tensor) -> GemmGrads {
+        let dy = dy.reshaped([self.product.m, self.product.n]).expect("dy has the output's size");
+        let (da_left, da_right) = if self.trans_a { (b, &dy) } else { (&dy, b) };
+        let (db_left, db_right) = if self.trans_b { (&dy, a) } else { (a, &dy) };
+        let da = self.grad_a_product().reference(da_left.data(), da_right.data(), None);
+        let db = self.grad_b_product().reference(db_left.data(), db_right.data(), None);
         GemmGrads {
             da: Tensor::new(self.a_shape.clone(), da).expect("sizes match"),
             db: Tensor::new(self.b_shape.clone(), db).expect("sizes match"),
-            dc: self.grad_c().map(|s| {
-                let dy_matrix = Tensor::new([self.product.m, self.product.n], dy.data().to_vec()).expect("dy has the output's size");
-                s.forward(&dy_matrix)
-            }),
+            dc: self.grad_c().map(|s| s.reference_forward(&dy)),
         }
     }
+}
 
-    /// Records the forward pass on the GPU.
-    pub fn forward_gpu(&self, gpu: &Gpu, a: &GpuTensor, b: &GpuTensor, c: Option<&GpuTensor>) -> GpuTensor {
-        self.product.run_gpu(gpu, a, b, c, self.out_shape.clone())
+impl Op for Gemm {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        vec![match path {
+            Path::Device => self.forward(x[0], x[1], x.get(2).copied()),
+            Path::Reference => self.reference_forward(x[0], x[1], x.get(2).copied()),
+        }]
     }
 
-    /// Records the backward pass on the GPU.
-    pub fn backward_gpu(&self, gpu: &Gpu, a: &GpuTensor, b: &GpuTensor, dy: &GpuTensor) -> GemmGrads<GpuTensor> {
-        let dy_matrix = dy.reshaped(Shape::from([self.product.m, self.product.n]));
-        let (da_left, da_right) = if self.trans_a { (b, &dy_matrix) } else { (&dy_matrix, b) };
-        let (db_left, db_right) = if self.trans_b { (&dy_matrix, a) } else { (a, &dy_matrix) };
-        GemmGrads {
-            da: self.grad_a_product().run_gpu(gpu, da_left, da_right, None, self.a_shape.clone()),
-            db: self.grad_b_product().run_gpu(gpu, db_left, db_right, None, self.b_shape.clone()),
-            dc: self.grad_c().map(|s| s.forward_gpu(gpu, &dy_matrix)),
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        let grads = match path {
+            Path::Device => self.backward(x[0], x[1], dy[0]),
+            Path::Reference => self.reference_backward(x[0], x[1], dy[0]),
+        };
+        let mut out = vec![Some(grads.da), Some(grads.db)];
+        if x.len() > 2 {
+            out.push(grads.dc);
         }
+        out
     }
+}
+
+/// Gemm over every transpose and broadcast of C; a product large enough for the GPU's 64x64 tiles, ragged in
+/// every dimension; and linear layers with and without a bias, on a batched input.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let mut out = Vec::new();
+    for (trans_a, trans_b, c) in [(false, false, vec![1, 4]), (true, false, vec![3, 4]), (false, true, vec![3, 1]), (true, true, vec![])] {
+        let k = 1 + rng.below(6);
+        let a = Tensor::randn(if trans_a { [k, 3] } else { [3, k] }, rng);
+        let b = Tensor::randn(if trans_b { [4, k] } else { [k, 4] }, rng);
+        let c = Tensor::randn(c, rng);
+        let op = Gemm::new(a.shape(), b.shape(), Some(c.shape()), trans_a, trans_b, 0.5, 2.0).expect("valid");
+        out.push(Example::new(format!("gemm transA {trans_a} transB {trans_b} C {}", c.shape()), op, vec![a, b, c]));
+    }
+    let (a, b, c) = (Tensor::randn([37, 70], rng), Tensor::randn([130, 37], rng), Tensor::randn([130], rng));
+    let op = Gemm::new(a.shape(), b.shape(), Some(c.shape()), true, true, 1.0, 1.0).expect("valid");
+    out.push(Example::new("gemm 70x37 @ 37x130, both transposed", op, vec![a, b, c]).finite_differences(None));
+    let (x, w, b) = (Tensor::randn([2, 3, 5], rng), Tensor::randn([4, 5], rng), Tensor::randn([4], rng));
+    out.push(Example::new("linear [2, 3, 5] -> 4", Gemm::linear(x.shape(), w.shape(), Some(b.shape())).expect("valid"), vec![x.clone(), w.clone(), b]));
+    out.push(Example::new("linear [2, 3, 5] -> 4 without a bias", Gemm::linear(x.shape(), w.shape(), None).expect("valid"), vec![x, w]));
+    out
 }
 
 /// Strides that read `c` as a `[m, n]` matrix, broadcasting axes of size 1 (ONNX's unidirectional broadcast).
@@ -211,8 +249,6 @@ fn broadcast_strides(c: &Shape, m: usize, n: usize) -> Result<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::check_gradient;
-    use crate::rng::Rng;
 
     #[test]
     fn linear_is_x_times_w_transposed_plus_b() {
@@ -221,31 +257,6 @@ mod tests {
         let b = Tensor::new([3], vec![0.5, 0.5, 0.5]).unwrap();
         let op = Gemm::linear(x.shape(), w.shape(), Some(b.shape())).unwrap();
         assert_eq!(op.forward(&x, &w, Some(&b)).data(), &[1.5, 2.5, 3.5]);
-    }
-
-    #[test]
-    fn backward_matches_finite_differences_for_every_transpose() {
-        let mut rng = Rng::new(19);
-        for (trans_a, trans_b, c) in [(false, false, vec![4]), (true, false, vec![3, 1]), (false, true, vec![3, 4]), (true, true, vec![])] {
-            let a = Tensor::randn(if trans_a { [5, 3] } else { [3, 5] }, &mut rng);
-            let b = Tensor::randn(if trans_b { [4, 5] } else { [5, 4] }, &mut rng);
-            let c = Tensor::randn(c, &mut rng);
-            let op = Gemm::new(a.shape(), b.shape(), Some(c.shape()), trans_a, trans_b, 0.7, 1.3).unwrap();
-            let grads = |dy: &Tensor| op.backward(&a, &b, dy);
-            check_gradient(&a, &op.out_shape, |a| op.forward(a, &b, Some(&c)), |dy| grads(dy).da, &mut rng);
-            check_gradient(&b, &op.out_shape, |b| op.forward(&a, b, Some(&c)), |dy| grads(dy).db, &mut rng);
-            check_gradient(&c, &op.out_shape, |c| op.forward(&a, &b, Some(c)), |dy| grads(dy).dc.unwrap(), &mut rng);
-        }
-    }
-
-    #[test]
-    fn batched_linear_keeps_the_leading_axes() {
-        let mut rng = Rng::new(20);
-        let (x, w, b) = (Tensor::randn([2, 3, 5], &mut rng), Tensor::randn([4, 5], &mut rng), Tensor::randn([4], &mut rng));
-        let op = Gemm::linear(x.shape(), w.shape(), Some(b.shape())).unwrap();
-        assert_eq!(op.out_shape, Shape::from([2, 3, 4]));
-        check_gradient(&x, &op.out_shape, |x| op.forward(x, &w, Some(&b)), |dy| op.backward(&x, &w, dy).da, &mut rng);
-        check_gradient(&b, &op.out_shape, |b| op.forward(&x, &w, Some(b)), |dy| op.backward(&x, &w, dy).dc.unwrap(), &mut rng);
     }
 
     #[test]

@@ -11,14 +11,18 @@
 //!
 //! [`StridedMatmul`] reads each operand through strides (a transpose is a swap of strides), so one kernel serves
 //! every layout without copies.
+//!
+//! Inputs `[a, b]`, outputs `[out]`.
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::sgemm::{View, sgemm};
-use crate::backend::{Backend, DeviceTensor};
+use super::{Example, Op, Path};
+use crate::device::gpu::Gpu;
+use crate::device::{Device, cpu};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::ops::sum_to::SumTo;
+use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// The most batch axes the kernel broadcasts over.
 pub const MAX_BATCH_AXES: usize = 4;
@@ -97,7 +101,8 @@ impl StridedMatmul {
         if self.sum_batches { 1 } else { self.batches() }
     }
 
-    fn offset(&self, batch: usize, strides: &[usize; MAX_BATCH_AXES]) -> usize {
+    /// Where batch `batch` of an operand with these batch strides starts.
+    pub fn offset(&self, batch: usize, strides: &[usize; MAX_BATCH_AXES]) -> usize {
         let (mut rest, mut offset) = (batch, 0);
         for t in (0..MAX_BATCH_AXES).rev() {
             offset += rest % self.batch_dims[t] * strides[t];
@@ -106,34 +111,17 @@ impl StridedMatmul {
         offset
     }
 
-    /// The product on the CPU, one [`sgemm`] per batch (`C` is laid down first, then the product added).
-    pub fn run(&self, a: &[f32], b: &[f32], c: Option<&[f32]>) -> Vec<f32> {
-        let (m, n) = (self.m, self.n);
-        let (mut out, mut beta) = match (self.c, c) {
-            (Some((rs, cs)), Some(c)) => {
-                // Laid down row by row into an empty vector (not zeroed first: a layer's output can be megabytes).
-                let mut out = Vec::with_capacity(self.out_batches() * m * n);
-                for i in 0..self.out_batches() * m {
-                    out.extend((0..n).map(|j| self.beta * c[(i % m) * rs + j * cs]));
-                }
-                (out, 1.0)
-            }
-            _ => (vec![0.0; self.out_batches() * m * n], 0.0),
-        };
-        for batch in 0..self.batches() {
-            let view = |data, op: &Operand, strides| View { data, offset: self.offset(batch, strides), row_stride: op.row_stride, col_stride: op.col_stride };
-            let (av, bv) = (view(a, &self.a, &self.a.batch_strides), view(b, &self.b, &self.b.batch_strides));
-            let at = if self.sum_batches { 0 } else { batch * m * n };
-            sgemm(m, self.k, n, self.alpha, av, bv, beta, &mut out, at, n);
-            if self.sum_batches {
-                beta = 1.0;
-            }
+    /// The product on `a`'s device into a new tensor of `shape` (`out_batches·m·n` values): the CPU's tuned
+    /// products ([`cpu::matmul`]) or the GPU's kernels.
+    pub fn run(&self, a: &Tensor, b: &Tensor, c: Option<&Tensor>, shape: Shape) -> Tensor {
+        match a.device() {
+            Device::Cpu => Tensor::new(shape, cpu::matmul::strided(self, a.data(), b.data(), c.map(Tensor::data))).expect("the product fills its shape"),
+            Device::Gpu(gpu) => self.run_gpu(&gpu, a, b, c, shape),
         }
-        out
     }
 
     /// The reference: plain loops, summing over the batches (when they are summed) and then `k`, in order.
-    pub fn run_reference(&self, a: &[f32], b: &[f32], c: Option<&[f32]>) -> Vec<f32> {
+    pub fn reference(&self, a: &[f32], b: &[f32], c: Option<&[f32]>) -> Vec<f32> {
         let mut out = vec![0.0; self.out_batches() * self.m * self.n];
         let mut slot = out.iter_mut();
         let summed = if self.sum_batches { self.batches() } else { 1 };
@@ -160,37 +148,38 @@ impl StridedMatmul {
         out
     }
 
-    /// Records the product on the GPU (`shaders/matmul.wgsl`, tiled) into a new tensor of `shape`
-    /// (`out_batches·m·n` values).
-    pub fn run_gpu(&self, gpu: &Gpu, a: &GpuTensor, b: &GpuTensor, c: Option<&GpuTensor>, shape: Shape) -> GpuTensor {
-        let (c_rs, c_cs) = self.c.unwrap_or((0, 0));
-        let mut u: Vec<u32> = [
-            self.m,
-            self.n,
-            self.k,
-            self.batches(),
-            self.a.row_stride,
-            self.a.col_stride,
-            self.b.row_stride,
-            self.b.col_stride,
-            self.c.is_some() as usize,
-            c_rs,
-            c_cs,
-            self.sum_batches as usize,
-        ]
-        .iter()
-        .map(|&v| v as u32)
-        .collect();
-        u.extend([self.alpha.to_bits(), self.beta.to_bits(), 0, 0]);
-        for list in [&self.batch_dims, &self.a.batch_strides, &self.b.batch_strides] {
-            u.extend(list.iter().map(|&v| v as u32));
+    fn uniforms(&self) -> Uniforms {
+        let (c_row_stride, c_col_stride) = self.c.unwrap_or((0, 0));
+        let words = |list: &[usize; MAX_BATCH_AXES]| list.map(|v| v as u32);
+        Uniforms {
+            m: self.m as u32,
+            n: self.n as u32,
+            k: self.k as u32,
+            batches: self.batches() as u32,
+            a_row_stride: self.a.row_stride as u32,
+            a_col_stride: self.a.col_stride as u32,
+            b_row_stride: self.b.row_stride as u32,
+            b_col_stride: self.b.col_stride as u32,
+            has_c: self.c.is_some() as u32,
+            c_row_stride: c_row_stride as u32,
+            c_col_stride: c_col_stride as u32,
+            sum_batches: self.sum_batches as u32,
+            alpha: self.alpha,
+            beta: self.beta,
+            batch_dims: words(&self.batch_dims),
+            a_batch_strides: words(&self.a.batch_strides),
+            b_batch_strides: words(&self.b.batch_strides),
+            ..Default::default()
         }
+    }
+
+    /// One workgroup per block of each batch's output (the shader loops over any the grid cannot hold): 64x64
+    /// blocks through workgroup memory for large matrices with long sums (on a real GPU: see
+    /// [`Gpu::tiled_products`]), 32x32 read directly for the others, 256x4 for narrow ones (a convolution's
+    /// per-image products over a few output positions).
+    fn run_gpu(&self, gpu: &Gpu, a: &Tensor, b: &Tensor, c: Option<&Tensor>, shape: Shape) -> Tensor {
         let out = gpu.empty(shape);
-        let c = c.map_or(gpu.placeholder(), GpuTensor::buffer);
-        // One workgroup per block of each batch's output (the shader loops over any the grid cannot hold): 64x64
-        // blocks through workgroup memory for large matrices with long sums (on a real GPU: see
-        // `Gpu::tiled_products`), 32x32 read directly for the others, 256x4 for narrow ones (a convolution's
-        // per-image products over a few output positions).
+        let c = c.map_or(gpu.placeholder(), Tensor::buffer);
         let (entry, [rows, cols]) = match (self.m, self.n) {
             (_, ..=16) => ("narrow", [256, 4]),
             (64.., 64..) if self.k >= 16 && gpu.tiled_products() => ("forward", [64, 64]),
@@ -198,8 +187,21 @@ impl StridedMatmul {
         };
         let max = gpu.max_workgroups();
         let grid = [self.n.div_ceil(cols).min(max), self.m.div_ceil(rows).min(max), self.out_batches().min(max)];
-        gpu.dispatch_grid("matmul", entry, &u, &[(1, a.buffer()), (2, b.buffer()), (3, c), (4, out.buffer())], grid);
+        gpu.dispatch_grid("matmul", entry, &self.uniforms(), &[(1, a.buffer()), (2, b.buffer()), (3, c), (4, out.buffer())], grid);
         out
+    }
+}
+
+uniforms! {
+    /// The `Params` of `shaders/matmul.wgsl`.
+    pub struct Uniforms {
+        m: u32, n: u32, k: u32, batches: u32,
+        a_row_stride: u32, a_col_stride: u32, b_row_stride: u32, b_col_stride: u32,
+        has_c: u32, c_row_stride: u32, c_col_stride: u32, sum_batches: u32,
+        alpha: f32, beta: f32, _unused1: u32, _unused2: u32,
+        batch_dims: [u32; 4],
+        a_batch_strides: [u32; 4],
+        b_batch_strides: [u32; 4],
     }
 }
 
@@ -217,11 +219,6 @@ pub struct Matmul {
     /// `a` and `b` as the 2-D-or-more shapes they are multiplied as (a 1-D operand gains an axis).
     a_matrix: Shape,
     b_matrix: Shape,
-}
-
-/// Validates and runs a matrix product on any backend.
-pub fn matmul<B: Backend>(backend: &B, a: &B::Tensor, b: &B::Tensor) -> Result<B::Tensor> {
-    Ok(backend.matmul(&Matmul::new(a.shape(), b.shape())?, a, b))
 }
 
 impl Matmul {
@@ -357,40 +354,79 @@ impl Matmul {
         (a, b)
     }
 
-    /// The CPU reference.
+    /// `a @ b`, on `a`'s device.
     pub fn forward(&self, a: &Tensor, b: &Tensor) -> Tensor {
-        Tensor::new(self.out_shape.clone(), self.product.run(a.data(), b.data(), None)).expect("the product fills the output")
+        self.product.run(a, b, None, self.full_shape()).reshaped(self.out_shape.clone()).expect("the same values")
     }
 
-    /// The CPU reference backward: `(∂a, ∂b)`.
+    /// `(∂a, ∂b)`.
     pub fn backward(&self, a: &Tensor, b: &Tensor, dy: &Tensor) -> (Tensor, Tensor) {
         let (to_a, to_b) = self.grad_reductions();
-        let da = Tensor::new(to_a.from.clone(), self.grad_a_product().run(dy.data(), b.data(), None)).expect("sizes match");
-        let db = Tensor::new(to_b.from.clone(), self.grad_b_product().run(a.data(), dy.data(), None)).expect("sizes match");
-        let da = Tensor::new(self.a_shape.clone(), to_a.forward(&da).into_data()).expect("sizes match");
-        let db = Tensor::new(self.b_shape.clone(), to_b.forward(&db).into_data()).expect("sizes match");
+        let da = self.grad_a_product().run(dy, b, None, to_a.from.clone());
+        let db = self.grad_b_product().run(a, dy, None, to_b.from.clone());
+        let reshape = |t: Tensor, shape: &Shape| t.reshaped(shape.clone()).expect("the same values");
+        (reshape(to_a.forward(&da), &self.a_shape), reshape(to_b.forward(&db), &self.b_shape))
+    }
+
+    /// The reference forward.
+    pub fn reference_forward(&self, a: &Tensor, b: &Tensor) -> Tensor {
+        Tensor::new(self.out_shape.clone(), self.product.reference(a.data(), b.data(), None)).expect("the product fills the output")
+    }
+
+    /// The reference backward.
+    pub fn reference_backward(&self, a: &Tensor, b: &Tensor, dy: &Tensor) -> (Tensor, Tensor) {
+        let (to_a, to_b) = self.grad_reductions();
+        let da = Tensor::new(to_a.from.clone(), self.grad_a_product().reference(dy.data(), b.data(), None)).expect("sizes match");
+        let db = Tensor::new(to_b.from.clone(), self.grad_b_product().reference(a.data(), dy.data(), None)).expect("sizes match");
+        let da = Tensor::new(self.a_shape.clone(), to_a.reference_forward(&da).into_data()).expect("sizes match");
+        let db = Tensor::new(self.b_shape.clone(), to_b.reference_forward(&db).into_data()).expect("sizes match");
         (da, db)
     }
+}
 
-    /// Records the forward pass on the GPU.
-    pub fn forward_gpu(&self, gpu: &Gpu, a: &GpuTensor, b: &GpuTensor) -> GpuTensor {
-        self.product.run_gpu(gpu, a, b, None, self.full_shape()).reshaped(self.out_shape.clone())
+impl Op for Matmul {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        vec![match path {
+            Path::Device => self.forward(x[0], x[1]),
+            Path::Reference => self.reference_forward(x[0], x[1]),
+        }]
     }
 
-    /// Records the backward pass on the GPU.
-    pub fn backward_gpu(&self, gpu: &Gpu, a: &GpuTensor, b: &GpuTensor, dy: &GpuTensor) -> (GpuTensor, GpuTensor) {
-        let (to_a, to_b) = self.grad_reductions();
-        let da = self.grad_a_product().run_gpu(gpu, dy, b, None, to_a.from.clone());
-        let db = self.grad_b_product().run_gpu(gpu, a, dy, None, to_b.from.clone());
-        (to_a.forward_gpu(gpu, &da).reshaped(self.a_shape.clone()), to_b.forward_gpu(gpu, &db).reshaped(self.b_shape.clone()))
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        let (da, db) = match path {
+            Path::Device => self.backward(x[0], x[1], dy[0]),
+            Path::Reference => self.reference_backward(x[0], x[1], dy[0]),
+        };
+        vec![Some(da), Some(db)]
     }
+}
+
+/// Broadcast batches, 1-D operands on either side, and shapes for each of the GPU's product kernels (narrow,
+/// small, and 64x64 tiles with ragged edges).
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let shapes: [(&[usize], &[usize]); 7] = [
+        (&[3, 1, 2, 4], &[2, 4, 3]),
+        (&[5], &[5]),
+        (&[2, 3], &[3]),
+        (&[4], &[2, 4, 1]),
+        (&[2, 65, 20], &[20, 66]),
+        (&[3, 300, 7], &[7, 13]),
+        (&[70, 37], &[37, 130]),
+    ];
+    shapes
+        .into_iter()
+        .map(|(sa, sb)| {
+            let (a, b) = (Tensor::randn(sa, rng), Tensor::randn(sb, rng));
+            let op = Matmul::new(a.shape(), b.shape()).expect("valid");
+            let example = Example::new(format!("matmul {} @ {}", a.shape(), b.shape()), op, vec![a, b]);
+            if sa.len() > 2 || sa[0] > 8 { example.finite_differences(None) } else { example }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::check_gradient;
-    use crate::rng::Rng;
 
     #[test]
     fn a_2x3_times_3x2() {
@@ -419,7 +455,7 @@ mod tests {
             sum_batches: false,
         };
         for product in [product.clone(), StridedMatmul { sum_batches: true, ..product }] {
-            let (fast, slow) = (product.run(a.data(), b.data(), Some(c.data())), product.run_reference(a.data(), b.data(), Some(c.data())));
+            let (fast, slow) = (cpu::matmul::strided(&product, a.data(), b.data(), Some(c.data())), product.reference(a.data(), b.data(), Some(c.data())));
             assert_eq!(fast.len(), product.out_batches() * 5 * 4);
             for (f, s) in fast.iter().zip(&slow) {
                 assert!((f - s).abs() < 1e-4 * (1.0 + s.abs()), "{f} vs {s}");
@@ -435,16 +471,5 @@ mod tests {
         assert_eq!(out(&[3], &[3]), Shape::default());
         assert!(Matmul::new(&Shape::from([2, 3]), &Shape::from([2, 3])).is_err());
         assert!(Matmul::new(&Shape::from([2, 2, 3]), &Shape::from([3, 3, 4])).is_err());
-    }
-
-    #[test]
-    fn backward_matches_finite_differences_with_broadcasting() {
-        let mut rng = Rng::new(18);
-        for (sa, sb) in [(vec![3, 1, 2, 4], vec![2, 4, 3]), (vec![4], vec![2, 4, 3]), (vec![2, 3], vec![3])] {
-            let (a, b) = (Tensor::randn(sa, &mut rng), Tensor::randn(sb, &mut rng));
-            let op = Matmul::new(a.shape(), b.shape()).unwrap();
-            check_gradient(&a, &op.out_shape, |a| op.forward(a, &b), |dy| op.backward(&a, &b, dy).0, &mut rng);
-            check_gradient(&b, &op.out_shape, |b| op.forward(&a, b), |dy| op.backward(&a, &b, dy).1, &mut rng);
-        }
     }
 }

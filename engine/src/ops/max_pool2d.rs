@@ -7,23 +7,24 @@
 //! The position of that maximum (the argmax, as a flat index `row·W + col` into the channel's plane, stored as
 //! f32) is kept: backward sends each `dy` to exactly that pixel, and nothing to the others. Ties go to the first
 //! maximum in raster order, as in PyTorch. Window geometry and output size: [`PoolGeometry`].
+//!
+//! Inputs `[x]` `[N, C, H, W]`, outputs `[y, argmax]` `[N, C, H', W']` (the argmax is kept for backward).
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::{Backend, DeviceTensor};
+use super::pool::{Pool2dParams, PoolGeometry, PoolTrace, random_windows};
+use super::{Example, Op, Path};
+use crate::device::Device;
+use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
-use crate::ops::pool::{Pool2dParams, PoolGeometry, PoolTrace};
+use crate::rng::Rng;
 use crate::tensor::Tensor;
+
+pub use super::pool::PoolUniforms as Uniforms;
 
 /// A validated max pooling.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MaxPool2d {
     /// The windows.
     pub geometry: PoolGeometry,
-}
-
-/// Validates and runs a max pooling on any backend; returns the output and the argmax.
-pub fn max_pool2d<B: Backend>(backend: &B, x: &B::Tensor, params: &Pool2dParams) -> Result<(B::Tensor, B::Tensor)> {
-    Ok(backend.max_pool2d(&MaxPool2d::new(params, x.shape())?, x))
 }
 
 /// Argmax indices are stored as f32, exact below 2^24.
@@ -58,8 +59,24 @@ impl MaxPool2d {
         PoolTrace { output: best.map_or(0.0, |b| pixels[b].2), argmax: best, pixels, divisor: 1.0 }
     }
 
-    /// The CPU reference: the output and the argmax (flat index into each input plane).
+    /// The output and the argmax (a flat index into each input plane), on `x`'s device.
     pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
+        match x.device() {
+            Device::Cpu => self.reference_forward(x),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
+        }
+    }
+
+    /// The input's gradient: each `dy` goes to its window's argmax.
+    pub fn backward(&self, dy: &Tensor, argmax: &Tensor) -> Tensor {
+        match dy.device() {
+            Device::Cpu => self.reference_backward(dy, argmax),
+            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy, argmax),
+        }
+    }
+
+    /// The reference forward.
+    pub fn reference_forward(&self, x: &Tensor) -> (Tensor, Tensor) {
         let g = &self.geometry;
         let mut y = Tensor::zeros(g.out_shape());
         let mut argmax = Tensor::zeros(g.out_shape());
@@ -85,8 +102,8 @@ impl MaxPool2d {
         (y, argmax)
     }
 
-    /// The CPU reference backward: each `dy` goes to its window's argmax.
-    pub fn backward(&self, dy: &Tensor, argmax: &Tensor) -> Tensor {
+    /// The reference backward.
+    pub fn reference_backward(&self, dy: &Tensor, argmax: &Tensor) -> Tensor {
         let g = &self.geometry;
         let mut dx = Tensor::zeros(g.in_shape());
         let (plane_in, plane_out) = (g.in_h * g.in_w, g.out_h * g.out_w);
@@ -97,16 +114,16 @@ impl MaxPool2d {
         dx
     }
 
-    /// Records the forward pass on the GPU (`shaders/max_pool2d.wgsl`).
-    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor) -> (GpuTensor, GpuTensor) {
+    /// One invocation per output.
+    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> (Tensor, Tensor) {
         let (y, argmax) = (gpu.empty(self.geometry.out_shape()), gpu.empty(self.geometry.out_shape()));
         let bindings = [(1, x.buffer()), (2, y.buffer()), (3, argmax.buffer())];
         gpu.dispatch("max_pool2d", "forward", &self.geometry.uniforms(false), &bindings, y.numel());
         (y, argmax)
     }
 
-    /// Records the backward pass on the GPU, one invocation per input pixel gathering from its windows.
-    pub fn backward_gpu(&self, gpu: &Gpu, dy: &GpuTensor, argmax: &GpuTensor) -> GpuTensor {
+    /// One invocation per input pixel, gathering from the windows that cover it.
+    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor, argmax: &Tensor) -> Tensor {
         let dx = gpu.empty(self.geometry.in_shape());
         let bindings = [(3, argmax.buffer()), (4, dy.buffer()), (5, dx.buffer())];
         gpu.dispatch("max_pool2d", "backward", &self.geometry.uniforms(false), &bindings, dx.numel());
@@ -114,11 +131,39 @@ impl MaxPool2d {
     }
 }
 
+impl Op for MaxPool2d {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        let (y, argmax) = match path {
+            Path::Device => self.forward(x[0]),
+            Path::Reference => self.reference_forward(x[0]),
+        };
+        vec![y, argmax]
+    }
+
+    fn gradients(&self, _: &[&Tensor], out: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        vec![Some(match path {
+            Path::Device => self.backward(dy[0], out[1]),
+            Path::Reference => self.reference_backward(dy[0], out[1]),
+        })]
+    }
+}
+
+/// Random windows (random values: ties, where the gradient jumps, do not happen; finite differences take small
+/// steps).
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let windows = random_windows(rng, 10);
+    windows
+        .into_iter()
+        .map(|(params, x)| {
+            let op = MaxPool2d::new(&params, &x).expect("accepted");
+            Example::new(format!("max_pool2d {params:?} of {x}"), op, vec![Tensor::randn(x, rng)]).finite_differences(Some(1e-3))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::check_gradient_eps;
-    use crate::rng::Rng;
 
     #[test]
     fn picks_the_maximum_and_remembers_where() {
@@ -140,15 +185,5 @@ mod tests {
             assert_eq!(t.output, y.data()[oy * 3 + ox]);
             assert_eq!((r * 6 + c) as f32, arg.data()[oy * 3 + ox]);
         }
-    }
-
-    #[test]
-    fn backward_matches_finite_differences() {
-        let mut rng = Rng::new(6);
-        let p = Pool2dParams { ceil_mode: true, ..Pool2dParams::new(3).stride(2).padding(1) };
-        let x = Tensor::randn([2, 2, 5, 6], &mut rng);
-        let op = MaxPool2d::new(&p, x.shape()).unwrap();
-        let (_, arg) = op.forward(&x);
-        check_gradient_eps(&x, &op.geometry.out_shape(), |x| op.forward(x).0, |dy| op.backward(dy, &arg), &mut rng, 1e-3);
     }
 }

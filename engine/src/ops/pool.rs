@@ -166,31 +166,62 @@ impl PoolGeometry {
         rows * cols
     }
 
-    /// The uniforms of `avg_pool2d.wgsl` and `max_pool2d.wgsl`, in the order of their `Params`.
-    pub fn uniforms(&self, count_include_pad: bool) -> [u32; 18] {
+    /// The uniforms of `avg_pool2d.wgsl` and `max_pool2d.wgsl`.
+    pub fn uniforms(&self, count_include_pad: bool) -> PoolUniforms {
         let p = &self.params;
-        [
-            self.batch,
-            self.channels,
-            self.in_h,
-            self.in_w,
-            self.out_h,
-            self.out_w,
-            p.kernel[0],
-            p.kernel[1],
-            p.stride[0],
-            p.stride[1],
-            p.dilation[0],
-            p.dilation[1],
-            p.padding[0],
-            p.padding[1],
-            p.padding[2],
-            p.padding[3],
-            count_include_pad as usize,
-            0,
-        ]
-        .map(|v| v as u32)
+        PoolUniforms {
+            batch: self.batch as u32,
+            channels: self.channels as u32,
+            in_h: self.in_h as u32,
+            in_w: self.in_w as u32,
+            out_h: self.out_h as u32,
+            out_w: self.out_w as u32,
+            kernel_h: p.kernel[0] as u32,
+            kernel_w: p.kernel[1] as u32,
+            stride_y: p.stride[0] as u32,
+            stride_x: p.stride[1] as u32,
+            dilation_y: p.dilation[0] as u32,
+            dilation_x: p.dilation[1] as u32,
+            pad_top: p.padding[0] as u32,
+            pad_left: p.padding[1] as u32,
+            pad_bottom: p.padding[2] as u32,
+            pad_right: p.padding[3] as u32,
+            count_include_pad: count_include_pad as u32,
+        }
     }
+}
+
+crate::uniforms! {
+    /// The `Params` of `shaders/avg_pool2d.wgsl` and `shaders/max_pool2d.wgsl`.
+    pub struct PoolUniforms {
+        batch: u32, channels: u32, in_h: u32, in_w: u32,
+        out_h: u32, out_w: u32, kernel_h: u32, kernel_w: u32,
+        stride_y: u32, stride_x: u32, dilation_y: u32, dilation_x: u32,
+        pad_top: u32, pad_left: u32, pad_bottom: u32, pad_right: u32,
+        count_include_pad: u32,
+    }
+}
+
+/// Random pooling windows (dilated, padded, `ceil_mode`) over small random inputs, for the pools' examples: valid
+/// ones whose every window covers at least one pixel of the image.
+pub(crate) fn random_windows(rng: &mut crate::rng::Rng, count: usize) -> Vec<(Pool2dParams, Shape)> {
+    let mut out = Vec::new();
+    while out.len() < count {
+        let x = Shape::from([1 + rng.below(2), 1 + rng.below(3), 2 + rng.below(7), 2 + rng.below(7)]);
+        let kernel = [1 + rng.below(3), 1 + rng.below(3)];
+        let params = Pool2dParams {
+            kernel,
+            stride: [1 + rng.below(3), 1 + rng.below(3)],
+            padding: [rng.below(kernel[0]), rng.below(kernel[1]), rng.below(kernel[0]), rng.below(kernel[1])],
+            dilation: [1 + rng.below(2), 1 + rng.below(2)],
+            ceil_mode: rng.below(2) == 1,
+        };
+        let sees_the_image = |g: PoolGeometry| (0..g.out_h).all(|oy| (0..g.out_w).all(|ox| g.window(oy, ox).next().is_some()));
+        if PoolGeometry::new("pool", &params, &x).is_ok_and(sees_the_image) {
+            out.push((params, x));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

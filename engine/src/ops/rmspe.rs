@@ -7,23 +7,23 @@
 //! An error of 10 on a sale of 100 counts like an error of 1000 on a sale of 10 000. `y` must not be 0 (the
 //! competition skipped days without sales). Backward, with `n` values: `∂ŷ_i = −r_i / (n·loss·y_i)·g` and
 //! `∂y_i = r_i·ŷ_i / (n·loss·y_i²)·g` (0 when the loss is 0).
+//!
+//! Inputs `[y, yhat]` of the same shape, outputs `[loss]` (a scalar).
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::{Backend, DeviceTensor};
+use super::{Example, Op, Path};
+use crate::device::Device;
+use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
+use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// A validated RMSPE.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rmspe {
     /// The shape of targets and predictions.
     pub shape: Shape,
-}
-
-/// Validates and computes the RMSPE on any backend.
-pub fn rmspe<B: Backend>(backend: &B, y: &B::Tensor, yhat: &B::Tensor) -> Result<B::Tensor> {
-    Ok(backend.rmspe(&Rmspe::new(y.shape(), yhat.shape())?, y, yhat))
 }
 
 impl Rmspe {
@@ -39,15 +39,31 @@ impl Rmspe {
         Ok(Rmspe { shape: y.clone() })
     }
 
-    /// The CPU reference.
+    /// The loss, on `y`'s device.
     pub fn forward(&self, y: &Tensor, yhat: &Tensor) -> Tensor {
-        let n = self.shape.numel() as f32;
-        let sum: f32 = y.data().iter().zip(yhat.data()).map(|(y, h)| ((y - h) / y) * ((y - h) / y)).sum();
-        Tensor::new(Shape::default(), vec![(sum / n).sqrt()]).expect("a scalar")
+        match y.device() {
+            Device::Cpu => self.reference_forward(y, yhat),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, y, yhat),
+        }
     }
 
-    /// The CPU reference backward: `(∂y, ∂ŷ)`.
+    /// `(∂y, ∂ŷ)` from the forward's `loss` and the upstream gradient `dloss`.
     pub fn backward(&self, y: &Tensor, yhat: &Tensor, loss: &Tensor, dloss: &Tensor) -> (Tensor, Tensor) {
+        match y.device() {
+            Device::Cpu => self.reference_backward(y, yhat, loss, dloss),
+            Device::Gpu(gpu) => self.backward_gpu(&gpu, y, yhat, loss, dloss),
+        }
+    }
+
+    /// The reference forward.
+    pub fn reference_forward(&self, y: &Tensor, yhat: &Tensor) -> Tensor {
+        let n = self.shape.numel() as f32;
+        let sum: f32 = y.data().iter().zip(yhat.data()).map(|(y, h)| ((y - h) / y) * ((y - h) / y)).sum();
+        Tensor::scalar((sum / n).sqrt())
+    }
+
+    /// The reference backward.
+    pub fn reference_backward(&self, y: &Tensor, yhat: &Tensor, loss: &Tensor, dloss: &Tensor) -> (Tensor, Tensor) {
         let n = self.shape.numel() as f32;
         let (l, g) = (loss.data()[0], dloss.data()[0]);
         let scale = if l == 0.0 { 0.0 } else { g / (n * l) };
@@ -56,28 +72,64 @@ impl Rmspe {
         let dyhat = Tensor::from_fn(self.shape.clone(), |i| -r(i) / y.data()[i] * scale);
         (dy, dyhat)
     }
+}
 
-    /// Records the forward pass on the GPU (`shaders/rmspe.wgsl`).
-    pub fn forward_gpu(&self, gpu: &Gpu, y: &GpuTensor, yhat: &GpuTensor) -> GpuTensor {
+uniforms! {
+    /// The `Params` of `shaders/rmspe.wgsl`.
+    pub struct Uniforms { total: u32 }
+}
+
+impl Rmspe {
+    fn uniforms(&self) -> Uniforms {
+        Uniforms { total: self.shape.numel() as u32 }
+    }
+
+    /// One workgroup sums the squared ratios.
+    fn forward_gpu(&self, gpu: &Gpu, y: &Tensor, yhat: &Tensor) -> Tensor {
         let loss = gpu.empty(Shape::default());
-        gpu.dispatch("rmspe", "forward", &[self.shape.numel() as u32], &[(1, y.buffer()), (2, yhat.buffer()), (3, loss.buffer())], 1);
+        gpu.dispatch_grid("rmspe", "forward", &self.uniforms(), &[(1, y.buffer()), (2, yhat.buffer()), (3, loss.buffer())], [1, 1, 1]);
         loss
     }
 
-    /// Records the backward pass on the GPU.
-    pub fn backward_gpu(&self, gpu: &Gpu, y: &GpuTensor, yhat: &GpuTensor, loss: &GpuTensor, dloss: &GpuTensor) -> (GpuTensor, GpuTensor) {
+    fn backward_gpu(&self, gpu: &Gpu, y: &Tensor, yhat: &Tensor, loss: &Tensor, dloss: &Tensor) -> (Tensor, Tensor) {
         let (dy, dyhat) = (gpu.empty(self.shape.clone()), gpu.empty(self.shape.clone()));
         let bindings = [(1, y.buffer()), (2, yhat.buffer()), (4, loss.buffer()), (5, dloss.buffer()), (6, dy.buffer()), (7, dyhat.buffer())];
-        gpu.dispatch("rmspe", "backward", &[self.shape.numel() as u32], &bindings, self.shape.numel());
+        gpu.dispatch("rmspe", "backward", &self.uniforms(), &bindings, self.shape.numel());
         (dy, dyhat)
     }
+}
+
+impl Op for Rmspe {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        vec![match path {
+            Path::Device => self.forward(x[0], x[1]),
+            Path::Reference => self.reference_forward(x[0], x[1]),
+        }]
+    }
+
+    fn gradients(&self, x: &[&Tensor], loss: &[&Tensor], dloss: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        let (dy, dyhat) = match path {
+            Path::Device => self.backward(x[0], x[1], loss[0], dloss[0]),
+            Path::Reference => self.reference_backward(x[0], x[1], loss[0], dloss[0]),
+        };
+        vec![Some(dy), Some(dyhat)]
+    }
+}
+
+/// Sales-like values, and more of them than one GPU invocation may loop over on lavapipe (65,536).
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let mut out = Vec::new();
+    for (len, fd) in [(7, true), (100_000, false)] {
+        let (y, yhat) = (Tensor::uniform([len], 1.0, 3.0, rng), Tensor::uniform([len], 1.0, 3.0, rng));
+        let example = Example::new(format!("rmspe of {len}"), Rmspe::new(y.shape(), yhat.shape()).expect("valid"), vec![y, yhat]);
+        out.push(if fd { example } else { example.finite_differences(None) });
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::check_gradient;
-    use crate::rng::Rng;
 
     #[test]
     fn ten_percent_off_everywhere_is_point_one() {
@@ -85,17 +137,5 @@ mod tests {
         let yhat = Tensor::new([2], vec![110.0, 9_000.0]).unwrap();
         let loss = Rmspe::new(y.shape(), yhat.shape()).unwrap().forward(&y, &yhat);
         assert!((loss.data()[0] - 0.1).abs() < 1e-6);
-    }
-
-    #[test]
-    fn backward_matches_finite_differences() {
-        let mut rng = Rng::new(17);
-        let y = Tensor::uniform([6], 1.0, 3.0, &mut rng);
-        let yhat = Tensor::uniform([6], 1.0, 3.0, &mut rng);
-        let op = Rmspe::new(y.shape(), yhat.shape()).unwrap();
-        let loss = op.forward(&y, &yhat);
-        let scalar = Shape::default();
-        check_gradient(&y, &scalar, |y| op.forward(y, &yhat), |g| op.backward(&y, &yhat, &loss, g).0, &mut rng);
-        check_gradient(&yhat, &scalar, |h| op.forward(&y, h), |g| op.backward(&y, &yhat, &loss, g).1, &mut rng);
     }
 }

@@ -9,11 +9,17 @@
 //! ```
 //!
 //! Momentum keeps a running direction, so steps speed up along consistent gradients and damp oscillations.
+//!
+//! As an [`Op`]: inputs `[param, grad]` on the first step, `[param, grad, velocity]` after it; outputs
+//! `[param, velocity]`.
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::DeviceTensor;
+use super::{Example, Op, Path};
+use crate::device::Device;
+use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
+use crate::rng::Rng;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// SGD settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,9 +55,18 @@ impl Sgd {
         Ok(self)
     }
 
-    /// One step of the CPU reference: updates the parameter and its momentum buffer in place (`velocity` is
-    /// `None` before the first step and holds the buffer after it).
+    /// One step on the parameter's device: updates the parameter and its momentum buffer (`velocity` is `None`
+    /// before the first step and holds the buffer after it). On a GPU, like [`crate::ops::adam::Adam::step`],
+    /// fresh buffers replace the old ones.
     pub fn step(&self, param: &mut Tensor, grad: &Tensor, velocity: &mut Option<Tensor>) {
+        match param.device() {
+            Device::Cpu => self.reference_step(param, grad, velocity),
+            Device::Gpu(gpu) => self.step_gpu(&gpu, param, grad, velocity),
+        }
+    }
+
+    /// The reference: one step, in place.
+    pub fn reference_step(&self, param: &mut Tensor, grad: &Tensor, velocity: &mut Option<Tensor>) {
         let first = velocity.is_none();
         let velocity = velocity.get_or_insert_with(|| Tensor::zeros(param.shape().clone()));
         for ((p, &g), v) in param.data_mut().iter_mut().zip(grad.data()).zip(velocity.data_mut()) {
@@ -65,26 +80,71 @@ impl Sgd {
             *p -= self.lr * g;
         }
     }
+}
 
-    /// One step on the GPU (`shaders/sgd.wgsl`); like [`crate::ops::adam::Adam::step_gpu`], fresh buffers replace
-    /// the old ones.
-    pub fn step_gpu(&self, gpu: &Gpu, param: &mut GpuTensor, grad: &GpuTensor, velocity: &mut Option<GpuTensor>) {
+uniforms! {
+    /// The `Params` of `shaders/sgd.wgsl`.
+    pub struct Uniforms {
+        total: u32, lr: f32, momentum: f32, dampening: f32,
+        weight_decay: f32, nesterov: u32, has_velocity: u32,
+    }
+}
+
+impl Sgd {
+    fn step_gpu(&self, gpu: &Gpu, param: &mut Tensor, grad: &Tensor, velocity: &mut Option<Tensor>) {
         let (new_param, new_velocity) = (gpu.empty(param.shape().clone()), gpu.empty(param.shape().clone()));
-        let u = [
-            param.numel() as u32,
-            self.lr.to_bits(),
-            self.momentum.to_bits(),
-            self.dampening.to_bits(),
-            self.weight_decay.to_bits(),
-            self.nesterov as u32,
-            velocity.is_some() as u32,
-            0,
-        ];
-        let old_velocity = velocity.as_ref().map_or(gpu.placeholder(), GpuTensor::buffer);
+        let u = Uniforms {
+            total: param.numel() as u32,
+            lr: self.lr,
+            momentum: self.momentum,
+            dampening: self.dampening,
+            weight_decay: self.weight_decay,
+            nesterov: self.nesterov as u32,
+            has_velocity: velocity.is_some() as u32,
+        };
+        let old_velocity = velocity.as_ref().map_or(gpu.placeholder(), Tensor::buffer);
         let bindings = [(1, param.buffer()), (2, grad.buffer()), (3, old_velocity), (4, new_param.buffer()), (5, new_velocity.buffer())];
         gpu.dispatch("sgd", "step", &u, &bindings, param.numel());
         (*param, *velocity) = (new_param, Some(new_velocity));
     }
+}
+
+impl Op for Sgd {
+    fn differentiable_outputs(&self) -> usize {
+        0
+    }
+
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        let (mut param, mut velocity) = (x[0].clone(), x.get(2).map(|v| (*v).clone()));
+        match path {
+            Path::Device => self.step(&mut param, x[1], &mut velocity),
+            Path::Reference => self.reference_step(&mut param, x[1], &mut velocity),
+        }
+        vec![param, velocity.expect("a step leaves a velocity")]
+    }
+
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], _: &[&Tensor], _: Path) -> Vec<Option<Tensor>> {
+        vec![None; x.len()]
+    }
+}
+
+/// Momentum, Nesterov with dampening and weight decay, and plain SGD, on a first and a later step.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let mut out = Vec::new();
+    for sgd in [
+        Sgd::new(0.1, 0.9).expect("valid"),
+        Sgd { lr: 0.05, momentum: 0.8, dampening: 0.1, weight_decay: 0.01, nesterov: true },
+        Sgd::new(0.1, 0.0).expect("valid"),
+    ] {
+        for first in [true, false] {
+            let mut inputs = vec![Tensor::randn([3, 5], rng), Tensor::randn([3, 5], rng)];
+            if !first {
+                inputs.push(Tensor::randn([3, 5], rng));
+            }
+            out.push(Example::new(format!("{sgd:?}, first step {first}"), sgd.clone(), inputs).finite_differences(None));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

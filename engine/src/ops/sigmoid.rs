@@ -6,11 +6,16 @@
 //!
 //! The plain sigmoid is the range (0, 1). A regression head with `y_range = (0, log(1.2·max))` can then only
 //! predict values in that range, which makes training easier. Backward: `dx = dy · (high − low) · σ(x)(1 − σ(x))`.
+//!
+//! Inputs `[x]`, outputs `[y]`, both of any shape.
 
-use crate::backend::gpu::{Gpu, GpuTensor};
-use crate::backend::DeviceTensor;
+use super::{Example, Op, Path};
+use crate::device::Device;
+use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
+use crate::rng::Rng;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// A sigmoid squashed into `(low, high)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,47 +42,90 @@ impl Sigmoid {
         Ok(Sigmoid { low, high })
     }
 
+    /// `y = low + (high − low)·σ(x)`, on `x`'s device.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        match x.device() {
+            Device::Cpu => self.reference_forward(x),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
+        }
+    }
+
+    /// `dx = dy·(high − low)·σ(x)(1 − σ(x))`.
+    pub fn backward(&self, x: &Tensor, dy: &Tensor) -> Tensor {
+        match x.device() {
+            Device::Cpu => self.reference_backward(x, dy),
+            Device::Gpu(gpu) => self.backward_gpu(&gpu, x, dy),
+        }
+    }
+
     fn sigma(x: f32) -> f32 {
         1.0 / (1.0 + (-x).exp())
     }
 
-    /// The CPU reference.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    /// The reference forward.
+    pub fn reference_forward(&self, x: &Tensor) -> Tensor {
         Tensor::from_fn(x.shape().clone(), |i| self.low + (self.high - self.low) * Self::sigma(x.data()[i]))
     }
 
-    /// The CPU reference backward.
-    pub fn backward(&self, x: &Tensor, dy: &Tensor) -> Tensor {
+    /// The reference backward.
+    pub fn reference_backward(&self, x: &Tensor, dy: &Tensor) -> Tensor {
         Tensor::from_fn(x.shape().clone(), |i| {
             let s = Self::sigma(x.data()[i]);
             dy.data()[i] * (self.high - self.low) * s * (1.0 - s)
         })
     }
+}
 
-    fn uniforms(&self, total: usize) -> [u32; 4] {
-        [total as u32, self.low.to_bits(), self.high.to_bits(), 0]
+uniforms! {
+    /// The `Params` of `shaders/sigmoid.wgsl`.
+    pub struct Uniforms { total: u32, low: f32, high: f32 }
+}
+
+impl Sigmoid {
+    fn uniforms(&self, total: usize) -> Uniforms {
+        Uniforms { total: total as u32, low: self.low, high: self.high }
     }
 
-    /// Records the forward pass on the GPU (`shaders/sigmoid.wgsl`).
-    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor) -> GpuTensor {
+    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
         let y = gpu.empty(x.shape().clone());
         gpu.dispatch("sigmoid", "forward", &self.uniforms(x.numel()), &[(1, x.buffer()), (2, y.buffer())], x.numel());
         y
     }
 
-    /// Records the backward pass on the GPU.
-    pub fn backward_gpu(&self, gpu: &Gpu, x: &GpuTensor, dy: &GpuTensor) -> GpuTensor {
+    fn backward_gpu(&self, gpu: &Gpu, x: &Tensor, dy: &Tensor) -> Tensor {
         let dx = gpu.empty(x.shape().clone());
         gpu.dispatch("sigmoid", "backward", &self.uniforms(x.numel()), &[(1, x.buffer()), (3, dy.buffer()), (4, dx.buffer())], x.numel());
         dx
     }
 }
 
+impl Op for Sigmoid {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        vec![match path {
+            Path::Device => self.forward(x[0]),
+            Path::Reference => self.reference_forward(x[0]),
+        }]
+    }
+
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        vec![Some(match path {
+            Path::Device => self.backward(x[0], dy[0]),
+            Path::Reference => self.reference_backward(x[0], dy[0]),
+        })]
+    }
+}
+
+/// The plain sigmoid and two ranges.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    [Sigmoid::STANDARD, Sigmoid::range(-1.0, 3.0).expect("valid"), Sigmoid::range(0.0, 5.5).expect("valid")]
+        .into_iter()
+        .map(|op| Example::new(format!("sigmoid into ({}, {})", op.low, op.high), op, vec![Tensor::randn([4, 5], rng)]))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::check_gradient;
-    use crate::rng::Rng;
 
     #[test]
     fn the_range_is_respected() {
@@ -85,14 +133,5 @@ mod tests {
         let y = op.forward(&Tensor::new([3], vec![-50.0, 0.0, 50.0]).unwrap());
         assert_eq!(y.data(), &[-1.0, 1.0, 3.0]);
         assert!(Sigmoid::range(2.0, 2.0).is_err());
-    }
-
-    #[test]
-    fn backward_matches_finite_differences() {
-        let mut rng = Rng::new(11);
-        let x = Tensor::randn([4, 5], &mut rng);
-        for op in [Sigmoid::STANDARD, Sigmoid::range(0.0, 5.5).unwrap()] {
-            check_gradient(&x, x.shape(), |x| op.forward(x), |dy| op.backward(&x, dy), &mut rng);
-        }
     }
 }

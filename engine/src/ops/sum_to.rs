@@ -1,11 +1,21 @@
 //! Sum a tensor down to a shape it was broadcast from (PyTorch's `sum_to_size`): the backward of broadcasting.
 //! A bias `[C]` added to every row of `[N, C]` receives the sum of the rows' gradients. The small shape is aligned
 //! with the large one from the right, and each of its axes is 1 or matches.
+//!
+//! ```text
+//! y[j] = scale · Σ_{i broadcast from j} x[i]
+//! ```
+//!
+//! Inputs `[x]` (the large shape), outputs `[y]` (the small one). Backward broadcasts `dy · scale` back.
 
-use crate::backend::gpu::{Gpu, GpuTensor};
+use super::{Example, Op, Path};
+use crate::device::{Device, cpu};
+use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
+use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use crate::uniforms;
 
 /// The most axes the GPU kernel handles.
 pub const MAX_RANK: usize = 8;
@@ -37,42 +47,50 @@ impl SumTo {
         Ok(SumTo { from: from.clone(), to: to.clone(), scale })
     }
 
+    /// The sums, on `x`'s device.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        match x.device() {
+            Device::Cpu => cpu::reduce::sum_to(self, x),
+            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
+        }
+    }
+
+    /// `dy · scale` broadcast back to the large shape, on `dy`'s device.
+    pub fn backward(&self, dy: &Tensor) -> Tensor {
+        match dy.device() {
+            Device::Cpu => self.reference_backward(dy),
+            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy),
+        }
+    }
+
     /// `to`'s dimensions padded with leading 1s to `from`'s rank.
-    fn padded_to(&self) -> Vec<usize> {
+    pub fn padded_to(&self) -> Vec<usize> {
         let mut dims = vec![1; self.from.rank() - self.to.rank()];
         dims.extend_from_slice(self.to.dims());
         dims
     }
 
-    /// The CPU reference.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    /// The flat index in `to` that flat index `i` of `from` is summed into.
+    fn target(&self, i: usize) -> usize {
         let (from, to) = (self.from.dims(), self.padded_to());
-        let mut y = Tensor::zeros(self.to.clone());
-        // The common case, a bias's gradient: the leading axes are summed and the rest kept. Add whole rows.
-        let kept = to.iter().skip_while(|&&d| d == 1).count();
-        if to[to.len() - kept..] == from[from.len() - kept..] && self.to.numel() > 0 {
-            for row in x.data().chunks(self.to.numel()) {
-                for (acc, v) in y.data_mut().iter_mut().zip(row) {
-                    *acc += v;
-                }
+        let (mut rest, mut j, mut stride) = (i, 0, 1);
+        for axis in (0..from.len()).rev() {
+            let coord = rest % from[axis];
+            rest /= from[axis];
+            if to[axis] != 1 {
+                j += coord * stride;
             }
-            for v in y.data_mut() {
-                *v *= self.scale;
-            }
-            return y;
+            stride *= to[axis];
         }
+        j
+    }
+
+    /// The reference forward: every value added into the one it was broadcast from, in order.
+    pub fn reference_forward(&self, x: &Tensor) -> Tensor {
+        let mut y = Tensor::zeros(self.to.clone());
         let out = y.data_mut();
         for (i, &v) in x.data().iter().enumerate() {
-            let (mut rest, mut j, mut stride) = (i, 0, 1);
-            for axis in (0..from.len()).rev() {
-                let coord = rest % from[axis];
-                rest /= from[axis];
-                if to[axis] != 1 {
-                    j += coord * stride;
-                }
-                stride *= to[axis];
-            }
-            out[j] += v;
+            out[self.target(i)] += v;
         }
         for v in out.iter_mut() {
             *v *= self.scale;
@@ -80,21 +98,77 @@ impl SumTo {
         y
     }
 
-    /// Records the reduction on the GPU (`shaders/sum_to.wgsl`), one invocation per output value.
-    pub fn forward_gpu(&self, gpu: &Gpu, x: &GpuTensor) -> GpuTensor {
-        let mut from = self.from.dims().to_vec();
-        let mut to = self.padded_to();
-        // Pad both to MAX_RANK with leading 1s.
-        let lead = MAX_RANK - from.len();
-        from.splice(0..0, std::iter::repeat_n(1, lead));
-        to.splice(0..0, std::iter::repeat_n(1, lead));
-        let mut u = vec![self.to.numel() as u32, self.scale.to_bits(), 0, 0];
-        u.extend(from.iter().map(|&d| d as u32));
-        u.extend(to.iter().map(|&d| d as u32));
+    /// The reference backward: `dy · scale` broadcast back to the large shape.
+    pub fn reference_backward(&self, dy: &Tensor) -> Tensor {
+        Tensor::from_fn(self.from.clone(), |i| dy.data()[self.target(i)] * self.scale)
+    }
+}
+
+uniforms! {
+    /// The `Params` of `shaders/sum_to.wgsl`: both shapes padded to 8 axes with leading 1s.
+    pub struct Uniforms { total: u32, scale: f32, _unused0: u32, _unused1: u32, from_dims: [u32; 8], to_dims: [u32; 8] }
+}
+
+impl SumTo {
+    fn uniforms(&self) -> Uniforms {
+        let padded = |dims: &[usize]| {
+            let mut out = [1u32; MAX_RANK];
+            for (slot, &d) in out[MAX_RANK - dims.len()..].iter_mut().zip(dims) {
+                *slot = d as u32;
+            }
+            out
+        };
+        Uniforms {
+            total: self.to.numel() as u32,
+            scale: self.scale,
+            from_dims: padded(self.from.dims()),
+            to_dims: padded(&self.padded_to()),
+            ..Default::default()
+        }
+    }
+
+    /// One invocation per output value, looping over the values broadcast from it.
+    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
         let y = gpu.empty(self.to.clone());
-        gpu.dispatch("sum_to", "forward", &u, &[(1, x.buffer()), (2, y.buffer())], y.numel());
+        gpu.dispatch("sum_to", "forward", &self.uniforms(), &[(1, x.buffer()), (2, y.buffer())], y.numel());
         y
     }
+
+    /// One invocation per value of the large shape.
+    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor) -> Tensor {
+        let dx = gpu.empty(self.from.clone());
+        gpu.dispatch("sum_to", "broadcast", &self.uniforms(), &[(3, dy.buffer()), (4, dx.buffer())], dx.numel());
+        dx
+    }
+}
+
+impl Op for SumTo {
+    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+        vec![match path {
+            Path::Device => self.forward(x[0]),
+            Path::Reference => self.reference_forward(x[0]),
+        }]
+    }
+
+    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+        vec![Some(match path {
+            Path::Device => self.backward(dy[0]),
+            Path::Reference => self.reference_backward(dy[0]),
+        })]
+    }
+}
+
+/// A bias's gradient (leading axes summed), axes of 1 kept in the middle, a scalar, and a scale.
+pub fn examples(rng: &mut Rng) -> Vec<Example> {
+    let x = Tensor::randn([2, 3, 4], rng);
+    [vec![4], vec![3, 1], vec![2, 1, 4], vec![], vec![1, 3, 4]]
+        .into_iter()
+        .enumerate()
+        .map(|(i, to)| {
+            let op = SumTo::new(x.shape(), &Shape::from(to), if i == 1 { 1.5 } else { 1.0 }).expect("valid");
+            Example::new(format!("sum_to {} from {}", op.to, op.from), op, vec![x.clone()])
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! `cargo xtask conformance [DIR] [--backend cpu|gpu|all]`: runs every conformance case in DIR (default
-//! `../shared/conformance`) on each backend, prints each failure with its case, backend, tensor, worst index and
+//! `tests/conformance`, or `$CONFORMANCE_DIR`) on each device, prints each failure with its case, backend, tensor, worst index and
 //! error, and ends with `N passed, M failed` counting case × backend. Exits non-zero when anything failed.
 
 // The runner reads case files: it is native only. In the browser the cases run from tests/tests/browser.rs.
@@ -13,7 +13,7 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod runner {
-    use engine::{Backend, Cpu, Gpu};
+    use engine::Device;
     use std::process::ExitCode;
     use tests::conformance::{Case, default_dir, read_dir, run_case};
 
@@ -49,7 +49,7 @@ mod runner {
         let gpu = if backend == "cpu" {
             None
         } else {
-            match pollster::block_on(Gpu::new()) {
+            match pollster::block_on(Device::gpu()) {
                 Ok(gpu) => {
                     println!("GPU: {}", gpu.label());
                     Some(gpu)
@@ -59,7 +59,7 @@ mod runner {
                     return ExitCode::FAILURE;
                 }
                 Err(e) => {
-                    println!("no GPU, running the CPU backend only: {e}");
+                    println!("no GPU, running the CPU device only: {e}");
                     None
                 }
             }
@@ -81,7 +81,7 @@ mod runner {
                 }
             };
             if backend != "gpu" {
-                tally(&case.name, "cpu", run(&Cpu, &case));
+                tally(&case.name, "cpu", run(&Device::Cpu, &case));
             }
             if let Some(gpu) = &gpu {
                 tally(&case.name, "gpu", run(gpu, &case));
@@ -91,8 +91,8 @@ mod runner {
         if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
     }
 
-    fn run<B: Backend>(backend: &B, case: &Case) -> Result<(), String> {
-        pollster::block_on(run_case(backend, case)).map_err(|f| f.to_string())
+    fn run(device: &Device, case: &Case) -> Result<(), String> {
+        pollster::block_on(run_case(device, case)).map_err(|f| f.to_string())
     }
 
     fn usage() -> ExitCode {

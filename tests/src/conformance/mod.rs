@@ -1,15 +1,17 @@
-//! The conformance cases (`../shared/conformance/README.md`): reference results from ONNX's backend tests and from
-//! PyTorch, one JSON file per case, and a runner that computes each case on any [`Backend`] and compares outputs
+//! The conformance cases (`tests/conformance/README.md`): reference results from ONNX's backend tests and from
+//! PyTorch, one JSON file per case, and a runner that computes each case on any [`Device`] and compares outputs
 //! and gradients.
 //!
-//! A case whose op the runner does not know is a failure, never a skip. ONNX ops are in [`onnx`], PyTorch's (with
-//! their gradients, and the tiny-CNN training steps) in [`torch`].
+//! A case names its op; [`onnx`] and [`torch`] each hold one table from those names to the engine's ops (built
+//! from the case's attributes), and [`run_op`] runs any of them through the [`Op`] view every engine op has. A case
+//! whose op the tables do not know is a failure, never a skip.
 
 mod onnx;
 mod torch;
 
 use crate::compare::{ATOL, Mismatch, RTOL, all_close, reference_atol};
-use engine::{Backend, Indices, Tensor};
+use engine::ops::{Op, Path};
+use engine::{Device, Indices, Tensor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -223,10 +225,39 @@ impl Computed {
     }
 }
 
-/// Runs `case` on `backend` and compares every output and gradient it states.
-pub async fn run_case<B: Backend>(backend: &B, case: &Case) -> Result<(), Failure> {
-    let computed = if case.is_onnx() { onnx::run(backend, case).await? } else { torch::run(backend, case).await? };
+/// Runs `case` on `device` and compares every output and gradient it states.
+pub async fn run_case(device: &Device, case: &Case) -> Result<(), Failure> {
+    let computed = if case.is_onnx() { onnx::run(device, case).await? } else { torch::run(device, case).await? };
     compare(case, &computed)
+}
+
+/// Runs `op` on `device` with `inputs` (the case's float inputs, in the op's order) and reads back the op's outputs
+/// numbered `pick`, in that order. When the case states gradients, backward runs too, from the case's upstream
+/// gradient of each differentiable output, and each input's gradient is kept under its name in `names` (an input
+/// without a name takes none).
+pub(crate) async fn run_op(device: &Device, case: &Case, op: &dyn Op, inputs: Vec<Tensor>, pick: &[usize], names: &[&str]) -> Result<Computed, Failure> {
+    let placed: Vec<Tensor> = inputs.iter().map(|t| t.to(device)).collect();
+    let placed: Vec<&Tensor> = placed.iter().collect();
+    let outputs = op.outputs(&placed, Path::Device);
+    let mut read_outputs = Vec::new();
+    for &i in pick {
+        let output = outputs.get(i).ok_or_else(|| Failure::Run(format!("the op has no output {i}")))?;
+        read_outputs.push(read(output).await?);
+    }
+    let mut computed = Computed::outputs(read_outputs);
+    if case.grads.is_some() {
+        // The upstream gradient of the op's output k, named like the case's output that output k became.
+        let name = |k: usize| pick.iter().position(|&p| p == k).and_then(|j| case.outputs.get(j)).map_or("", |t| t.name.as_str());
+        let dys: Vec<Tensor> = (0..op.differentiable_outputs()).map(|k| case.upstream(name(k))).collect::<Result<_, _>>()?;
+        let dys: Vec<Tensor> = dys.iter().map(|t| t.to(device)).collect();
+        let grads = op.gradients(&placed, &outputs.iter().collect::<Vec<_>>(), &dys.iter().collect::<Vec<_>>(), Path::Device);
+        for (name, grad) in names.iter().zip(grads) {
+            if let Some(grad) = grad {
+                computed.grads.push((name.to_string(), read(&grad).await?));
+            }
+        }
+    }
+    Ok(computed)
 }
 
 fn compare(case: &Case, computed: &Computed) -> Result<(), Failure> {
@@ -258,17 +289,17 @@ fn compare(case: &Case, computed: &Computed) -> Result<(), Failure> {
     if mismatches.is_empty() { Ok(()) } else { Err(Failure::Mismatch(mismatches)) }
 }
 
-/// Reads a backend tensor back, turning an engine error into a failure.
-pub(crate) async fn read<B: Backend>(backend: &B, t: &B::Tensor) -> Result<Tensor, Failure> {
-    Ok(backend.read(t).await?)
+/// Reads a tensor back, turning an engine error into a failure.
+pub(crate) async fn read(t: &Tensor) -> Result<Tensor, Failure> {
+    Ok(t.read().await?)
 }
 
-/// Where the stored cases are: `$CONFORMANCE_DIR`, else `../shared/conformance` beside the repository.
+/// Where the cases are: `$CONFORMANCE_DIR`, else the project's own `tests/conformance`.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn default_dir() -> std::path::PathBuf {
     match std::env::var_os("CONFORMANCE_DIR") {
         Some(dir) => dir.into(),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance"),
     }
 }
 

@@ -1,6 +1,7 @@
-//! ONNX ops: attributes as ONNX defines them (an absent attribute takes ONNX's default), forward only.
+//! ONNX ops: attributes as ONNX defines them (an absent attribute takes ONNX's default), forward only. One table
+//! ([`run_2d`]) from the case's op to the engine's.
 
-use super::{Case, Computed, Failure, read};
+use super::{Case, Computed, Failure, read, run_op};
 use engine::ops::adaptive_avg_pool2d::AdaptiveAvgPool2d;
 use engine::ops::avg_pool2d::AvgPool2d;
 use engine::ops::batch_norm::{BatchNorm, BatchNormParams};
@@ -15,13 +16,14 @@ use engine::ops::pad::Pad;
 use engine::ops::padding::PaddingMode;
 use engine::ops::pool::Pool2dParams;
 use engine::ops::sigmoid::Sigmoid;
+use engine::ops::relu::Relu;
 use engine::ops::softmax::Softmax;
-use engine::{Backend, Tensor};
+use engine::{Device, Tensor};
 
 /// Runs an ONNX case.
-pub async fn run<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
-    let Some(lifted) = lift_1d(case) else { return run_2d(b, case).await };
-    let mut computed = run_2d(b, &lifted).await?;
+pub async fn run(device: &Device, case: &Case) -> Result<Computed, Failure> {
+    let Some(lifted) = lift_1d(case) else { return run_2d(device, case).await };
+    let mut computed = run_2d(device, &lifted).await?;
     // Back to the case's own 1-D shapes.
     for (out, want) in computed.outputs.iter_mut().zip(&case.outputs) {
         if out.shape().numel() == want.shape.iter().product::<usize>() {
@@ -58,46 +60,58 @@ fn lift_1d(case: &Case) -> Option<Case> {
     Some(lifted)
 }
 
-async fn run_2d<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
-    let up = |t: &Tensor| b.upload(t);
-    let outputs = match case.op.as_str() {
+async fn run_2d(device: &Device, case: &Case) -> Result<Computed, Failure> {
+    let computed = match case.op.as_str() {
         "Conv" => {
             let (x, w) = (case.tensor(0)?, case.tensor(1)?);
             let bias = case.input(2).map(|t| t.tensor()).transpose()?;
             let op = Conv2d::new(&conv_params(case, &x, &w)?, x.shape(), w.shape(), bias.as_ref().map(Tensor::shape))?;
-            vec![read(b, &b.conv2d(&op, &up(&x), &up(&w), bias.as_ref().map(up).as_ref())).await?]
+            run_op(device, case, &op, [x, w].into_iter().chain(bias).collect(), &[0], &[]).await?
         }
         "AveragePool" => {
             let x = case.tensor(0)?;
             let op = AvgPool2d::new(&pool_params(case, &x)?, x.shape(), case.flag("count_include_pad").unwrap_or(false))?;
-            vec![read(b, &b.avg_pool2d(&op, &up(&x))).await?]
+            run_op(device, case, &op, vec![x], &[0], &[]).await?
         }
         "MaxPool" => {
             let x = case.tensor(0)?;
             let op = MaxPool2d::new(&pool_params(case, &x)?, x.shape())?;
-            let (y, argmax) = b.max_pool2d(&op, &up(&x));
-            let argmax = read(b, &argmax).await?;
-            vec![read(b, &y).await?, onnx_indices(&op, &argmax, case.int("storage_order").unwrap_or(0) == 1)]
+            let (y, argmax) = op.forward(&x.to(device));
+            let argmax = read(&argmax).await?;
+            Computed::outputs(vec![read(&y).await?, onnx_indices(&op, &argmax, case.int("storage_order").unwrap_or(0) == 1)])
         }
         "GlobalAveragePool" => {
             let x = case.tensor(0)?;
-            vec![read(b, &b.adaptive_avg_pool2d(&AdaptiveAvgPool2d::global(x.shape())?, &up(&x))).await?]
+            run_op(device, case, &AdaptiveAvgPool2d::global(x.shape())?, vec![x], &[0], &[]).await?
         }
-        "BatchNormalization" => batch_norm(b, case).await?,
+        "BatchNormalization" => {
+            let inputs: Vec<Tensor> = (0..5).map(|i| case.tensor(i)).collect::<Result<_, _>>()?;
+            // Training: opset 14's training_mode, or the legacy is_test = 0 with the statistics as outputs.
+            let training = case.flag("training_mode").unwrap_or(false) || (case.flag("is_test") == Some(false) && case.outputs.len() > 1);
+            let params = BatchNormParams {
+                eps: case.float("epsilon").unwrap_or(1e-5),
+                // ONNX: running = momentum·running + (1 − momentum)·batch, the other way round from PyTorch.
+                momentum: 1.0 - case.float("momentum").unwrap_or(0.9),
+                training,
+                unbiased_running_var: false,
+            };
+            let op = BatchNorm::new(&params, inputs[0].shape(), &[inputs[1].shape(), inputs[2].shape(), inputs[3].shape(), inputs[4].shape()])?;
+            run_op(device, case, &op, inputs, &[0, 3, 4], &[]).await?
+        }
         "Gemm" => {
             let (a, bm) = (case.tensor(0)?, case.tensor(1)?);
             let c = case.input(2).map(|t| t.tensor()).transpose()?;
             let trans = |key| case.flag(key).unwrap_or(false);
             let (alpha, beta) = (case.float("alpha").unwrap_or(1.0), case.float("beta").unwrap_or(1.0));
             let op = Gemm::new(a.shape(), bm.shape(), c.as_ref().map(Tensor::shape), trans("transA"), trans("transB"), alpha, beta)?;
-            vec![read(b, &b.gemm(&op, &up(&a), &up(&bm), c.as_ref().map(up).as_ref())).await?]
+            run_op(device, case, &op, [a, bm].into_iter().chain(c).collect(), &[0], &[]).await?
         }
         "MatMul" => {
             let (a, bm) = (case.tensor(0)?, case.tensor(1)?);
-            vec![read(b, &b.matmul(&Matmul::new(a.shape(), bm.shape())?, &up(&a), &up(&bm))).await?]
+            run_op(device, case, &Matmul::new(a.shape(), bm.shape())?, vec![a, bm], &[0], &[]).await?
         }
-        "Relu" => vec![read(b, &b.relu(&up(&case.tensor(0)?))).await?],
-        "Sigmoid" => vec![read(b, &b.sigmoid(&Sigmoid::STANDARD, &up(&case.tensor(0)?))).await?],
+        "Relu" => run_op(device, case, &Relu, vec![case.tensor(0)?], &[0], &[]).await?,
+        "Sigmoid" => run_op(device, case, &Sigmoid::STANDARD, vec![case.tensor(0)?], &[0], &[]).await?,
         "Softmax" | "LogSoftmax" => {
             let x = case.tensor(0)?;
             let log = case.op == "LogSoftmax";
@@ -107,30 +121,29 @@ async fn run_2d<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
             } else {
                 Softmax::flattened(x.shape(), case.int("axis").unwrap_or(1) as isize, log)?
             };
-            vec![read(b, &b.softmax(&op, &up(&x))).await?]
+            run_op(device, case, &op, vec![x], &[0], &[]).await?
         }
         "Gather" => {
             let data = case.tensor(0)?;
             let op = Embedding::new(data.shape(), case.int("axis").unwrap_or(0) as isize, &case.required(1)?.indices()?)?;
-            vec![read(b, &b.embedding(&op, &up(&data))).await?]
+            run_op(device, case, &op, vec![data], &[0], &[]).await?
         }
         "Pad" => {
             let x = case.tensor(0)?;
-            let op = pad(case, &x)?;
-            vec![read(b, &b.pad(&op, &up(&x))).await?]
+            run_op(device, case, &pad(case, &x)?, vec![x], &[0], &[]).await?
         }
-        "Dropout" => return dropout(b, case).await,
+        "Dropout" => dropout(device, case).await?,
         "SoftmaxCrossEntropyLoss" => {
             let scores = case.tensor(0)?;
             let weight = case.input(2).map(|t| t.tensor()).transpose()?;
             let reduction = reduction(case)?;
             let op = CrossEntropy::new(scores.shape(), &case.required(1)?.indices()?, weight.as_ref().map(Tensor::shape), case.int("ignore_index"), reduction)?;
-            let out = b.cross_entropy(&op, &up(&scores), weight.as_ref().map(up).as_ref());
-            vec![read(b, &out.loss).await?, read(b, &out.log_prob).await?]
+            // The loss, and the log-probabilities.
+            run_op(device, case, &op, [scores].into_iter().chain(weight).collect(), &[0, 1], &[]).await?
         }
         op => return Err(Failure::Run(format!("op {op} is not supported by the engine"))),
     };
-    Ok(Computed::outputs(outputs))
+    Ok(computed)
 }
 
 /// A 2-D attribute pair (`strides`, `dilations`), defaulting to 1.
@@ -213,24 +226,6 @@ fn onnx_indices(op: &MaxPool2d, argmax: &Tensor, column_major: bool) -> Tensor {
     })
 }
 
-async fn batch_norm<B: Backend>(b: &B, case: &Case) -> Result<Vec<Tensor>, Failure> {
-    let inputs: Vec<Tensor> = (0..5).map(|i| case.tensor(i)).collect::<Result<_, _>>()?;
-    // Training: opset 14's training_mode, or the legacy is_test = 0 with the statistics as outputs.
-    let training = case.flag("training_mode").unwrap_or(false) || (case.flag("is_test") == Some(false) && case.outputs.len() > 1);
-    let params = BatchNormParams {
-        eps: case.float("epsilon").unwrap_or(1e-5),
-        // ONNX: running = momentum·running + (1 − momentum)·batch, the other way round from PyTorch.
-        momentum: 1.0 - case.float("momentum").unwrap_or(0.9),
-        training,
-        unbiased_running_var: false,
-    };
-    let per_channel = [inputs[1].shape(), inputs[2].shape(), inputs[3].shape(), inputs[4].shape()];
-    let op = BatchNorm::new(&params, inputs[0].shape(), &per_channel)?;
-    let d: Vec<B::Tensor> = inputs.iter().map(|t| b.upload(t)).collect();
-    let out = b.batch_norm(&op, &d[0], &d[1], &d[2], &d[3], &d[4]);
-    Ok(vec![read(b, &out.y).await?, read(b, &out.running_mean).await?, read(b, &out.running_var).await?])
-}
-
 fn pad(case: &Case, x: &Tensor) -> Result<Pad, Failure> {
     let rank = x.shape().rank();
     // Opset 11 moved pads (and the constant) from attributes to inputs; opset 18 added axes.
@@ -262,14 +257,14 @@ fn pad(case: &Case, x: &Tensor) -> Result<Pad, Failure> {
 /// Dropout. Inference and ratio 0 compare element by element; training with a ratio draws ONNX's random mask,
 /// which no other generator reproduces, so there the engine's own output is checked for what every valid dropout
 /// satisfies.
-async fn dropout<B: Backend>(b: &B, case: &Case) -> Result<Computed, Failure> {
+async fn dropout(device: &Device, case: &Case) -> Result<Computed, Failure> {
     let x = case.tensor(0)?;
     // Opset 12 moved ratio and training_mode to inputs; older opsets only run inference.
     let ratio = case.input(1).map(|r| r.values()[0]).or(case.float("ratio")).unwrap_or(0.5);
     let training = case.input(2).is_some_and(|t| t.values()[0] != 0.0);
     let op = Dropout::new(x.shape(), ratio, training, case.int("seed").unwrap_or(0) as u32)?;
-    let (y, mask) = b.dropout(&op, &b.upload(&x));
-    let (y, mask) = (read(b, &y).await?, read(b, &mask).await?);
+    let (y, mask) = op.forward(&x.to(device));
+    let (y, mask) = (read(&y).await?, read(&mask).await?);
     if training && ratio > 0.0 {
         super::torch::check_dropout_properties(&x, &y, &mask, ratio)?;
         return Ok(Computed { property_checked: true, ..Computed::outputs(vec![y, mask]) });

@@ -1,0 +1,145 @@
+//! Where a lesson's photo comes from: a sample shipped with the page (shareable in a link), or the learner's own
+//! file, chosen or dropped, decoded in the page and never uploaded.
+
+use leptos::prelude::*;
+
+/// A sample photo shipped in `public/images` (licences in `public/images/LICENSES.md`).
+pub struct Photo {
+    /// File name under `/images/`.
+    pub file: &'static str,
+    /// Name in the picker.
+    pub name: &'static str,
+}
+
+/// The sample photos.
+pub const PHOTOS: &[Photo] = &[
+    Photo { file: "camera_small.png", name: "Cameraman (grayscale)" },
+    Photo { file: "chelsea_small.png", name: "Chelsea the cat" },
+    Photo { file: "astronaut_small.png", name: "Astronaut" },
+    Photo { file: "coffee_small.png", name: "Coffee" },
+    Photo { file: "rocket_small.png", name: "Rocket" },
+];
+
+/// The sample files, as a lesson's `photo` parameter offers them.
+pub fn sample_files() -> impl Iterator<Item = &'static str> {
+    PHOTOS.iter().map(|p| p.file)
+}
+
+/// Where the image comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PhotoSource {
+    /// A sample, by file name.
+    Sample(&'static str),
+    /// The learner's own file, as a `blob:` URL of the page, with its name.
+    Own {
+        /// The object URL.
+        url: String,
+        /// The file's name.
+        name: String,
+    },
+}
+
+impl PhotoSource {
+    /// The URL to load.
+    pub fn url(&self) -> String {
+        match self {
+            PhotoSource::Sample(file) => format!("/images/{file}"),
+            PhotoSource::Own { url, .. } => url.clone(),
+        }
+    }
+
+    /// The file name, as PyTorch code would open it.
+    pub fn file_name(&self) -> String {
+        match self {
+            PhotoSource::Sample(file) => file.to_string(),
+            PhotoSource::Own { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// The photo picker's state: the sample a link names (`photo`, a URL parameter) and the source in use, which is
+/// the learner's own file once they pick or drop one.
+#[derive(Clone, Copy)]
+pub struct PhotoChoice {
+    /// The sample the URL names (kept when the learner uses their own file: a link cannot carry it).
+    pub sample: RwSignal<&'static str>,
+    /// What the lesson loads.
+    pub source: RwSignal<PhotoSource, LocalStorage>,
+}
+
+impl PhotoChoice {
+    /// Starts on the sample `sample`.
+    pub fn new(sample: RwSignal<&'static str>) -> PhotoChoice {
+        let source = RwSignal::new_local(PhotoSource::Sample(sample.get_untracked()));
+        PhotoChoice { sample, source }
+    }
+
+    /// Uses the learner's own file (the previous one's URL is released).
+    pub fn own(&self, file: web_sys::File) {
+        if let Ok(url) = web_sys::Url::create_object_url_with_blob(&file) {
+            if let PhotoSource::Own { url: old, .. } = self.source.get_untracked() {
+                let _ = web_sys::Url::revoke_object_url(&old);
+            }
+            self.source.set(PhotoSource::Own { url, name: file.name() });
+        }
+    }
+
+    /// Uses a file dropped on a drop target.
+    pub fn dropped(&self, ev: web_sys::DragEvent) {
+        ev.prevent_default();
+        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+            self.own(file);
+        }
+    }
+}
+
+/// A drop-down of the samples and a button to open one's own image. `own_files` offers the latter (a lesson
+/// whose code panel must name a shipped file leaves it out).
+#[component]
+pub fn PhotoPicker(
+    /// The state it edits.
+    choice: PhotoChoice,
+    /// Whether the learner may use their own image.
+    #[prop(default = true)]
+    own_files: bool,
+) -> impl IntoView {
+    let on_file = move |ev: web_sys::Event| {
+        let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into(t).ok());
+        if let Some(file) = input.and_then(|i| i.files()).and_then(|f| f.get(0)) {
+            choice.own(file);
+        }
+    };
+    view! {
+        <label>
+            "Photo "
+            <select
+                data-testid="photo-select"
+                on:change=move |ev| {
+                    let file = event_target_value(&ev);
+                    if let Some(p) = PHOTOS.iter().find(|p| p.file == file) {
+                        choice.sample.set(p.file);
+                        choice.source.set(PhotoSource::Sample(p.file));
+                    }
+                }
+            >
+                {PHOTOS
+                    .iter()
+                    .map(|p| {
+                        let chosen = move || choice.source.with(|s| s == &PhotoSource::Sample(p.file));
+                        view! { <option value=p.file selected=chosen>{p.name}</option> }
+                    })
+                    .collect_view()}
+                {move || choice.source.with(|s| match s {
+                    PhotoSource::Own { name, .. } => Some(view! { <option value="" selected=true>{format!("Your image: {name}")}</option> }),
+                    PhotoSource::Sample(_) => None,
+                })}
+            </select>
+        </label>
+        {own_files.then(|| view! {
+            <label class="file">
+                "Or your own image "
+                <input type="file" accept="image/*" data-testid="image-file" on:change=on_file/>
+            </label>
+        })}
+    }
+}

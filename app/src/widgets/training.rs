@@ -1,0 +1,257 @@
+//! The training runner the lessons share: it trains any model on the device the learner chooses, a few steps at
+//! a time between the browser's frames (on a GPU each read of the loss is awaited, so the page never waits on
+//! it), with progress, live loss and metric curves, pause, resume and stop.
+
+use super::plot::{LinePlot, Series};
+use crate::device::{PageDevice, training_default, use_device};
+use crate::timing::{sleep_ms, yield_to_browser};
+use engine::Device;
+use engine::clock::now_ms;
+use engine::data::Dataset;
+use engine::learner::{EpochReport, StepReport, Trainer};
+use engine::nn::Model;
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+/// A future the runner awaits.
+type Pending<'a, T> = Pin<Box<dyn Future<Output = engine::Result<T>> + 'a>>;
+
+/// A training run as the runner sees it, whatever it trains: the engine's [`Trainer`] of any model and dataset.
+pub trait Job {
+    /// The next step ([`Trainer::step`]).
+    fn step(&mut self) -> Pending<'_, StepReport>;
+    /// The evaluation after an epoch ([`Trainer::end_epoch`]).
+    fn end_epoch(&mut self) -> Pending<'_, EpochReport>;
+    /// Whether every step has run.
+    fn finished(&self) -> bool;
+}
+
+impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Trainer<M, D> {
+    fn step(&mut self) -> Pending<'_, StepReport> {
+        Box::pin(Trainer::step(self))
+    }
+
+    fn end_epoch(&mut self) -> Pending<'_, EpochReport> {
+        Box::pin(Trainer::end_epoch(self))
+    }
+
+    fn finished(&self) -> bool {
+        Trainer::finished(self)
+    }
+}
+
+/// Builds a fresh run on the device the learner chose (the lesson keeps its own handle on it, to use the model).
+pub type StartJob = Rc<dyn Fn(Device) -> Rc<RefCell<dyn Job>>>;
+
+/// Where a run is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunState {
+    /// Not started.
+    Idle,
+    /// Training.
+    Running,
+    /// Paused by the learner.
+    Paused,
+    /// Stopped by the learner before its end (the model keeps what it learned).
+    Stopped,
+    /// Every step has run.
+    Done,
+    /// It failed, with the engine's reason.
+    Failed(String),
+}
+
+impl RunState {
+    /// Whether steps are (or may again be) running.
+    pub fn active(&self) -> bool {
+        matches!(self, RunState::Running | RunState::Paused)
+    }
+}
+
+/// The run's state and curves, shared with the lesson (which reads the model once the run is not active).
+#[derive(Clone, Copy)]
+pub struct Training {
+    /// Where the run is.
+    pub state: RwSignal<RunState>,
+    /// `(steps done, steps in all)`.
+    pub progress: RwSignal<(usize, usize)>,
+    /// `(step, training loss)` each time the loss is read.
+    pub losses: RwSignal<Vec<(f64, f64)>>,
+    /// `(step, validation loss, metric)` after each epoch.
+    pub epochs: RwSignal<Vec<(f64, f64, f64)>>,
+    /// Training items per second over the last epoch.
+    pub speed: RwSignal<Option<f64>>,
+}
+
+impl Default for Training {
+    fn default() -> Self {
+        Training {
+            state: RwSignal::new(RunState::Idle),
+            progress: RwSignal::new((0, 0)),
+            losses: RwSignal::new(Vec::new()),
+            epochs: RwSignal::new(Vec::new()),
+            speed: RwSignal::new(None),
+        }
+    }
+}
+
+/// How long one chunk of steps may keep the page busy, in milliseconds.
+const CHUNK_MS: f64 = 12.0;
+
+impl Training {
+    /// Runs `job` to its end, a chunk at a time: steps until a loss is read back or `CHUNK_MS` have passed, then
+    /// the browser's turn. Pausing waits between chunks; stopping ends the run there.
+    async fn run(self, job: Rc<RefCell<dyn Job>>, total: usize) {
+        self.state.set(RunState::Running);
+        self.progress.set((0, total));
+        self.losses.set(Vec::new());
+        self.epochs.set(Vec::new());
+        self.speed.set(None);
+        loop {
+            match self.state.get_untracked() {
+                RunState::Running => {}
+                RunState::Paused => {
+                    sleep_ms(100).await;
+                    continue;
+                }
+                _ => return,
+            }
+            let chunk = {
+                let mut job = job.borrow_mut();
+                self.chunk(&mut *job).await
+            };
+            match chunk {
+                Err(e) => {
+                    self.state.set(RunState::Failed(format!("Training failed ({e}). The model keeps what it had learned; start again to retry.")));
+                    return;
+                }
+                Ok(true) => {
+                    // A stop pressed during the last chunk still stops; otherwise the run is complete.
+                    if self.state.get_untracked() == RunState::Running {
+                        self.state.set(RunState::Done);
+                    }
+                    return;
+                }
+                Ok(false) => yield_to_browser().await,
+            }
+        }
+    }
+
+    /// One chunk of steps (and an epoch's evaluation when one ends); whether the run is finished.
+    async fn chunk(&self, job: &mut dyn Job) -> engine::Result<bool> {
+        let start = now_ms();
+        while !job.finished() {
+            let step = job.step().await?;
+            self.progress.set((step.step, step.total));
+            if let Some(loss) = step.loss {
+                self.losses.update(|l| l.push((step.step as f64, loss as f64)));
+            }
+            if step.epoch_done {
+                let report = job.end_epoch().await?;
+                self.epochs.update(|e| e.push((step.step as f64, report.valid_loss as f64, report.metric as f64)));
+                self.speed.set(Some(report.items_per_s));
+                return Ok(job.finished());
+            }
+            if step.loss.is_some() || now_ms() - start > CHUNK_MS {
+                break;
+            }
+        }
+        Ok(job.finished())
+    }
+}
+
+/// The device a run trains on: the page's, or the CPU.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Choice {
+    Page,
+    Cpu,
+}
+
+/// The controls and curves of a training run: where to train, start, pause or resume, stop, the progress, the
+/// training and validation losses by step and the validation metric by epoch.
+#[component]
+pub fn TrainingRunner(
+    /// The run's state and curves.
+    training: Training,
+    /// Builds a fresh run on the chosen device.
+    start: StartJob,
+    /// Steps in a run (for the progress and the curves' axis before the first step).
+    total_steps: usize,
+    /// What the start button says: `Train the model here (two epochs)`.
+    label: &'static str,
+    /// The validation metric's name: `accuracy`.
+    metric: &'static str,
+) -> impl IntoView {
+    let page = use_device();
+    let choice = RwSignal::new(None::<Choice>);
+    // The default: the page's device, or the CPU where the page's GPU runs on the CPU.
+    let default = move |page: &PageDevice| if training_default(page).0 == Device::Cpu { Choice::Cpu } else { Choice::Page };
+    let chosen = move || page.get().map(|p| choice.get().unwrap_or_else(|| default(&p)));
+    let device = move || page.get().map(|p| if chosen() == Some(Choice::Cpu) { Device::Cpu } else { p.device.clone() });
+    let begin = move |_| {
+        if training.state.get_untracked().active() {
+            return;
+        }
+        let Some(device) = device() else { return };
+        let job = start(device);
+        wasm_bindgen_futures::spawn_local(training.run(job, total_steps));
+    };
+    let status = move || match training.state.get() {
+        RunState::Idle => "Not trained yet.".to_string(),
+        RunState::Running | RunState::Paused => {
+            let (done, total) = training.progress.get();
+            let paused = if training.state.get() == RunState::Paused { " (paused)" } else { "" };
+            format!("Step {done} of {total}{paused}.")
+        }
+        RunState::Stopped => format!("Stopped after step {} of {}: the model keeps what it learned.", training.progress.get().0, training.progress.get().1),
+        RunState::Done => "Trained.".to_string(),
+        RunState::Failed(e) => e,
+    };
+    let last_metric = move || training.epochs.get().last().map(|e| format!("validation {metric} {:.4}, loss {:.4}", e.2, e.1));
+    let losses = Signal::derive(move || {
+        let epochs = training.epochs.get();
+        vec![
+            Series { name: "training loss", class: "train", points: training.losses.get() },
+            Series { name: "validation loss", class: "valid", points: epochs.iter().map(|e| (e.0, e.1)).collect() },
+        ]
+    });
+    let metric_curve = Signal::derive(move || vec![Series { name: metric, class: "metric", points: training.epochs.get().iter().map(|e| (e.0, e.2)).collect() }]);
+    let x_max = Signal::derive(move || training.progress.get().1.max(total_steps) as f64);
+    view! {
+        <div class="training-runner" data-testid="training-runner">
+            <div class="controls">
+                {move || page.get().filter(|p| p.why_cpu.is_none()).map(|p| view! {
+                    <label>
+                        "Train on "
+                        <select data-testid="train-device" disabled=move || training.state.get().active()
+                            on:change=move |ev| choice.set(Some(if event_target_value(&ev) == "cpu" { Choice::Cpu } else { Choice::Page }))>
+                            <option value="page" selected=move || chosen() == Some(Choice::Page)>{p.device.label()}</option>
+                            <option value="cpu" selected=move || chosen() == Some(Choice::Cpu)>"CPU (WebAssembly)"</option>
+                        </select>
+                    </label>
+                })}
+                <button type="button" data-testid="train-start" on:click=begin disabled=move || page.get().is_none() || training.state.get().active()>
+                    {move || if training.state.get() == RunState::Idle { label.to_string() } else { "Train again from the start".to_string() }}
+                </button>
+                <button type="button" data-testid="train-pause" disabled=move || !training.state.get().active()
+                    on:click=move |_| training.state.update(|s| *s = if *s == RunState::Paused { RunState::Running } else { RunState::Paused })>
+                    {move || if training.state.get() == RunState::Paused { "Resume" } else { "Pause" }}
+                </button>
+                <button type="button" data-testid="train-stop" disabled=move || !training.state.get().active()
+                    on:click=move |_| training.state.set(RunState::Stopped)>"Stop"</button>
+            </div>
+            {move || page.get().and_then(|p| training_default(&p).1).map(|note| view! { <p class="notice" data-testid="train-device-note">{note}</p> })}
+            <progress data-testid="train-progress" max=move || training.progress.get().1.max(1) value=move || training.progress.get().0></progress>
+            <p class="status" role="status" aria-live="polite" data-testid="train-status">
+                {status} " " <span data-testid="train-metric">{last_metric}</span>
+                {move || training.speed.get().map(|s| format!(" ({s:.0} items/s)"))}
+            </p>
+            <div class="plots">
+                <LinePlot series=losses x_max x_label="step" y_label="loss" testid="loss-plot"/>
+                <LinePlot series=metric_curve x_max x_label="step" y_label=metric testid="metric-plot"/>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,48 @@
+// channel_mean.wgsl: the mean over the channel axis (the heatmap's `acts.mean(0)`), and its backward.
+//
+// Rust reference: engine/src/ops/channel_mean.rs (`ChannelMean::reference_forward`,
+// `ChannelMean::reference_backward`). The channels are summed in order, as the reference does; one invocation
+// loops over every channel, so keep C under 65,536 (a CNN's body has hundreds).
+//
+// Bindings (group 0):
+//   0  p   uniform  the sizes below
+//   1  x   read     input [N, C, H·W]
+//   2  y   write    output [N, H·W]
+//   3  dy  read     upstream gradient [N, H·W]
+//   4  dx  write    input gradient [N, C, H·W]
+
+struct Params {
+    batch: u32, channels: u32, positions: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+
+// One invocation per output value (n, position).
+@compute @workgroup_size(64)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups);
+    if (i >= p.batch * p.positions) {
+        return;
+    }
+    let n = i / p.positions;
+    let at = i % p.positions;
+    var sum = 0.0;
+    for (var c = 0u; c < p.channels; c++) {
+        sum += x[(n * p.channels + c) * p.positions + at];
+    }
+    y[i] = sum / f32(p.channels);
+}
+
+// One invocation per input value: its share of the gradient of the mean it went into.
+@compute @workgroup_size(64)
+fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups);
+    if (i >= p.batch * p.channels * p.positions) {
+        return;
+    }
+    dx[i] = dy[i / (p.channels * p.positions) * p.positions + i % p.positions] / f32(p.channels);
+}
