@@ -1,9 +1,6 @@
 // adam.wgsl: one Adam / AdamW step per element, bias-corrected as PyTorch does.
 //
 // Rust reference: engine/src/ops/adam.rs (`Adam::reference_step`, `Adam::update`); the bias corrections 1 - β^t come from the host.
-//
-// Bindings (group 0): 0 params, 1 param (read), 2 grad (read), 3 m (read), 4 v (read), 5 new_param (write),
-// 6 new_m (write), 7 new_v (write).
 
 struct Params {
     total: u32, lr: f32, beta1: f32, beta2: f32,
@@ -11,18 +8,18 @@ struct Params {
     correction2: f32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read> m: array<f32>;
-@group(0) @binding(4) var<storage, read> v: array<f32>;
-@group(0) @binding(5) var<storage, read_write> new_param: array<f32>;
-@group(0) @binding(6) var<storage, read_write> new_m: array<f32>;
-@group(0) @binding(7) var<storage, read_write> new_v: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                          // the step and the hyperparameters
+@group(0) @binding(1) var<storage, read> param: array<f32>;            // the parameter
+@group(0) @binding(2) var<storage, read> grad: array<f32>;             // its gradient
+@group(0) @binding(3) var<storage, read> m: array<f32>;                // first moment (a placeholder on the first step)
+@group(0) @binding(4) var<storage, read> v: array<f32>;                // second moment (likewise)
+@group(0) @binding(5) var<storage, read_write> new_param: array<f32>;  // the parameter after the step
+@group(0) @binding(6) var<storage, read_write> new_m: array<f32>;      // the first moment after it
+@group(0) @binding(7) var<storage, read_write> new_v: array<f32>;      // the second moment after it
 
-@compute @workgroup_size(64)
-fn step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn step(invocation: Invocation) {
+    let i = flat_index(invocation);
     if (i >= p.total) {
         return;
     }

@@ -2,36 +2,27 @@
 // then input gradients). Each channel's sums are one workgroup (the prelude's `workgroup_sum`).
 //
 // Rust reference: engine/src/ops/batch_norm.rs (`BatchNorm::reference_forward`, `BatchNorm::reference_backward`).
-//
-// Bindings (group 0), x [N, C, S] with S positions per channel, everything else [C]:
-//   0  params         uniform
-//   1  x              read
-//   2  running_mean   read     3  running_var  read
-//   4  mean           write (statistics) / read       5  invstd   write (statistics) / read
-//   6  new_mean       write    7  new_var      write
-//   8  weight         read     9  bias         read    10  y    write
-//  11  dy             read    12  dweight      write / read   13  dbias  write / read   14  dx  write
 
 struct Params {
     batch: u32, channels: u32, spatial: u32, eps: f32,
     momentum: f32, training: u32, unbiased: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> running_mean: array<f32>;
-@group(0) @binding(3) var<storage, read> running_var: array<f32>;
-@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
-@group(0) @binding(5) var<storage, read_write> invstd: array<f32>;
-@group(0) @binding(6) var<storage, read_write> new_mean: array<f32>;
-@group(0) @binding(7) var<storage, read_write> new_var: array<f32>;
-@group(0) @binding(8) var<storage, read> weight: array<f32>;
-@group(0) @binding(9) var<storage, read> bias: array<f32>;
-@group(0) @binding(10) var<storage, read_write> y: array<f32>;
-@group(0) @binding(11) var<storage, read> dy: array<f32>;
-@group(0) @binding(12) var<storage, read_write> dweight: array<f32>;
-@group(0) @binding(13) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(14) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                         // the sizes and settings above
+@group(0) @binding(1) var<storage, read> x: array<f32>;               // input [N, C, S]: S positions per channel
+@group(0) @binding(2) var<storage, read> running_mean: array<f32>;    // [C], read
+@group(0) @binding(3) var<storage, read> running_var: array<f32>;     // [C], read
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;      // [C], written by `statistics`, read after
+@group(0) @binding(5) var<storage, read_write> invstd: array<f32>;    // [C], 1/√(var + eps), likewise
+@group(0) @binding(6) var<storage, read_write> new_mean: array<f32>;  // [C], the running mean after this batch
+@group(0) @binding(7) var<storage, read_write> new_var: array<f32>;   // [C], the running variance after it
+@group(0) @binding(8) var<storage, read> weight: array<f32>;          // γ [C]
+@group(0) @binding(9) var<storage, read> bias: array<f32>;            // β [C]
+@group(0) @binding(10) var<storage, read_write> y: array<f32>;        // output [N, C, S]
+@group(0) @binding(11) var<storage, read> dy: array<f32>;             // upstream gradient [N, C, S]
+@group(0) @binding(12) var<storage, read_write> dweight: array<f32>;  // ∂γ [C], written by `grad_params`, read after
+@group(0) @binding(13) var<storage, read_write> dbias: array<f32>;    // ∂β [C], likewise
+@group(0) @binding(14) var<storage, read_write> dx: array<f32>;       // input gradient [N, C, S]
 
 // Flat index of the i-th value (0 ≤ i < N·S) of channel c.
 fn at(c: u32, i: u32) -> u32 {
@@ -39,7 +30,7 @@ fn at(c: u32, i: u32) -> u32 {
 }
 
 // One workgroup per channel: the statistics to normalise with, and the running statistics after this batch.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn statistics(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
@@ -82,9 +73,9 @@ fn channel_statistics(c: u32, thread: u32) {
     }
 }
 
-@compute @workgroup_size(64)
-fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn normalize(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.batch * p.channels * p.spatial) {
         return;
     }
@@ -93,7 +84,7 @@ fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 }
 
 // One workgroup per channel: ∂β = Σ dy and ∂γ = Σ dy·x̂.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn grad_params(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
@@ -116,9 +107,9 @@ fn grad_params(
     }
 }
 
-@compute @workgroup_size(64)
-fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn grad_input(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.batch * p.channels * p.spatial) {
         return;
     }

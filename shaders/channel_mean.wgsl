@@ -3,28 +3,21 @@
 // Rust reference: engine/src/ops/channel_mean.rs (`ChannelMean::reference_forward`,
 // `ChannelMean::reference_backward`). The channels are summed in order, as the reference does; one invocation
 // loops over every channel, so keep C under 65,536 (a CNN's body has hundreds).
-//
-// Bindings (group 0):
-//   0  p   uniform  the sizes below
-//   1  x   read     input [N, C, H·W]
-//   2  y   write    output [N, H·W]
-//   3  dy  read     upstream gradient [N, H·W]
-//   4  dx  write    input gradient [N, C, H·W]
 
 struct Params {
     batch: u32, channels: u32, positions: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                   // the sizes above
+@group(0) @binding(1) var<storage, read> x: array<f32>;         // input [N, C, H·W]
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;   // output [N, H·W]
+@group(0) @binding(3) var<storage, read> dy: array<f32>;        // upstream gradient [N, H·W]
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;  // input gradient [N, C, H·W]
 
 // One invocation per output value (n, position).
-@compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward(invocation: Invocation) {
+    let i = flat_index(invocation);
     if (i >= p.batch * p.positions) {
         return;
     }
@@ -38,9 +31,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 }
 
 // One invocation per input value: its share of the gradient of the mean it went into.
-@compute @workgroup_size(64)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(invocation: Invocation) {
+    let i = flat_index(invocation);
     if (i >= p.batch * p.channels * p.positions) {
         return;
     }

@@ -2,19 +2,17 @@
 // its backward, one dispatch per piece.
 //
 // Rust reference: engine/src/ops/concat.rs (`Concat::reference_forward`, `Concat::reference_backward`).
-//
-// Bindings (group 0): 0 params, 1 piece (read), 2 out (write), 3 dy (read), 4 dpiece (write).
 
 struct Params {
     outer: u32, len: u32, inner: u32, total: u32,
     start: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> piece: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dpiece: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                       // where the piece goes
+@group(0) @binding(1) var<storage, read> piece: array<f32>;         // one input
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;     // the output
+@group(0) @binding(3) var<storage, read> dy: array<f32>;            // upstream gradient of the output
+@group(0) @binding(4) var<storage, read_write> dpiece: array<f32>;  // the piece's gradient
 
 // Where element `index` of the piece lives in the concatenated tensor.
 fn position_in_output(index: u32) -> u32 {
@@ -24,17 +22,17 @@ fn position_in_output(index: u32) -> u32 {
     return (o * p.total + p.start + j) * p.inner + i;
 }
 
-@compute @workgroup_size(64)
-fn place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn place(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index < p.outer * p.len * p.inner) {
         out[position_in_output(index)] = piece[index];
     }
 }
 
-@compute @workgroup_size(64)
-fn take(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn take(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index < p.outer * p.len * p.inner) {
         dpiece[index] = dy[position_in_output(index)];
     }

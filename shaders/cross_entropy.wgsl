@@ -3,40 +3,23 @@
 // Rust reference: engine/src/ops/cross_entropy.rs (`CrossEntropy::reference_forward`, `CrossEntropy::reference_backward`). Logits are
 // [N, C, inner]; sample s = n·inner + i. `samples` runs one invocation per sample, `reduce` one workgroup, `backward`
 // one invocation per logit.
-//
-// Bindings (group 0):
-//   0  params        uniform
-//   1  logits        read
-//   2  targets       read     i32 per sample
-//   3  weight        read     [C] (a placeholder when unweighted)
-//   4  log_prob      write (samples) / read (backward)
-//   5  losses        write (samples) / read (reduce)    per sample
-//   6  weights       write (samples) / read (reduce)    per sample: w[t], 0 when ignored
-//   7  loss          write    [] or [samples]
-//   8  total_weight  write (reduce) / read (backward)   []
-//   9  dloss         read     upstream gradient of the loss
-//  10  dlogits       write
 
 struct Params {
     batch: u32, classes: u32, inner: u32, weighted: u32,
     has_ignore: u32, ignore_index: i32, reduction: u32,
 }
 
-const NONE: u32 = 0u;
-const MEAN: u32 = 1u;
-const SUM: u32 = 2u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> targets: array<i32>;
-@group(0) @binding(3) var<storage, read> weight: array<f32>;
-@group(0) @binding(4) var<storage, read_write> log_prob: array<f32>;
-@group(0) @binding(5) var<storage, read_write> losses: array<f32>;
-@group(0) @binding(6) var<storage, read_write> weights: array<f32>;
-@group(0) @binding(7) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(8) var<storage, read_write> total_weight: array<f32>;
-@group(0) @binding(9) var<storage, read> dloss: array<f32>;
-@group(0) @binding(10) var<storage, read_write> dlogits: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                             // the sizes and settings above
+@group(0) @binding(1) var<storage, read> logits: array<f32>;              // [N, C, inner]
+@group(0) @binding(2) var<storage, read> targets: array<i32>;             // the class of each sample
+@group(0) @binding(3) var<storage, read> weight: array<f32>;              // class weights [C] (a placeholder when unweighted)
+@group(0) @binding(4) var<storage, read_write> log_prob: array<f32>;      // written by `samples`, read by `backward`
+@group(0) @binding(5) var<storage, read_write> losses: array<f32>;        // per sample, written by `samples`
+@group(0) @binding(6) var<storage, read_write> weights: array<f32>;       // per sample: w[target], 0 when ignored
+@group(0) @binding(7) var<storage, read_write> loss: array<f32>;          // [] or [samples]
+@group(0) @binding(8) var<storage, read_write> total_weight: array<f32>;  // [], written by `reduce`, read by `backward`
+@group(0) @binding(9) var<storage, read> dloss: array<f32>;               // upstream gradient of the loss
+@group(0) @binding(10) var<storage, read_write> dlogits: array<f32>;      // gradient of the logits
 
 fn at(s: u32, c: u32) -> u32 {
     return (s / p.inner * p.classes + c) * p.inner + s % p.inner;
@@ -50,9 +33,9 @@ fn sample_weight(s: u32) -> f32 {
     return select(1.0, weight[u32(t)], p.weighted == 1u);
 }
 
-@compute @workgroup_size(64)
-fn samples(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let s = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn samples(invocation: Invocation) {
+    let s = flat_index(invocation);
     if (s >= p.batch * p.inner) {
         return;
     }
@@ -74,7 +57,7 @@ fn samples(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 }
 
 // One workgroup: the losses and the weights summed (the prelude's `workgroup_sum`).
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn reduce(@builtin(local_invocation_index) thread: u32) {
     let count = p.batch * p.inner;
     var sum = 0.0;
@@ -99,9 +82,9 @@ fn reduce(@builtin(local_invocation_index) thread: u32) {
     }
 }
 
-@compute @workgroup_size(64)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.batch * p.classes * p.inner) {
         return;
     }

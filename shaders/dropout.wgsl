@@ -2,27 +2,18 @@
 //
 // Rust reference: engine/src/ops/dropout.rs (`Dropout::reference_forward`, `Dropout::reference_backward`); `pcg_hash` and
 // `uniform_at` are engine/src/rng.rs's, bit for bit, so the GPU draws exactly the CPU's mask.
-//
-// Bindings (group 0):
-//   0  params  uniform  the sizes below
-//   1  x       read     input
-//   2  y       write    output
-//   3  mask    write    1 kept, 0 dropped
-//   4  kept    read     the forward mask (backward)
-//   5  dy      read     upstream gradient
-//   6  dx      write    input gradient
 
 struct Params {
     total: u32, p: f32, training: u32, seed: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> mask: array<f32>;
-@group(0) @binding(4) var<storage, read> kept: array<f32>;
-@group(0) @binding(5) var<storage, read> dy: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                     // the sizes and settings above
+@group(0) @binding(1) var<storage, read> x: array<f32>;           // input
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;     // output
+@group(0) @binding(3) var<storage, read_write> mask: array<f32>;  // 1 kept, 0 dropped
+@group(0) @binding(4) var<storage, read> kept: array<f32>;        // the forward mask, read by `backward`
+@group(0) @binding(5) var<storage, read> dy: array<f32>;          // upstream gradient
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;    // input gradient
 
 fn pcg_hash(v: u32) -> u32 {
     let state = v * 747796405u + 2891336453u;
@@ -38,9 +29,9 @@ fn scale() -> f32 {
     return select(1.0, 1.0 / (1.0 - p.p), p.training == 1u);
 }
 
-@compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.total) {
         return;
     }
@@ -50,9 +41,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     y[index] = x[index] * m * scale();
 }
 
-@compute @workgroup_size(64)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.total) {
         return;
     }

@@ -2,34 +2,24 @@
 //
 // Rust reference: engine/src/ops/embedding.rs (`Embedding::reference_forward`, `Embedding::reference_backward`). The table is seen as
 // [outer, rows, inner] around the looked-up axis; the output as [outer, count, inner].
-//
-// Bindings (group 0):
-//   0  params      uniform
-//   1  weight      read     the table
-//   2  indices     read     u32, count of them, each < rows
-//   3  y           write    output
-//   4  dy          read     upstream gradient [outer, count, inner]
-//   5  row_starts  read     u32, rows + 1: positions[row_starts[r] .. row_starts[r + 1]] read row r
-//   6  positions   read     u32, count
-//   7  dw          write    table gradient
 
 struct Params {
     outer: u32, rows: u32, inner: u32, count: u32,
     padding_idx: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> indices: array<u32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read> row_starts: array<u32>;
-@group(0) @binding(6) var<storage, read> positions: array<u32>;
-@group(0) @binding(7) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                     // the sizes above
+@group(0) @binding(1) var<storage, read> weight: array<f32>;      // the table
+@group(0) @binding(2) var<storage, read> indices: array<u32>;     // count of them, each < rows
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;     // output [outer, count, inner]
+@group(0) @binding(4) var<storage, read> dy: array<f32>;          // upstream gradient [outer, count, inner]
+@group(0) @binding(5) var<storage, read> row_starts: array<u32>;  // rows + 1: positions[row_starts[r] .. row_starts[r + 1]] read row r
+@group(0) @binding(6) var<storage, read> positions: array<u32>;   // count
+@group(0) @binding(7) var<storage, read_write> dw: array<f32>;    // table gradient
 
-@compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.outer * p.count * p.inner) {
         return;
     }
@@ -39,9 +29,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     y[index] = weight[(outer * p.rows + indices[position]) * p.inner + i];
 }
 
-@compute @workgroup_size(64)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.outer * p.rows * p.inner) {
         return;
     }

@@ -13,8 +13,6 @@
 // 64x64 block of the output; for each slice of 16 k values it copies the 64x16 strip of A and the 16x64 strip of B
 // into fast workgroup memory once, and each thread then computes a 4x4 patch of outputs from those copies, so every
 // value read from memory is used 64 times instead of once.
-//
-// Bindings (group 0): 0 params, 1 a (read), 2 b (read), 3 c (read; a placeholder without C), 4 out (write).
 
 struct Params {
     m: u32, n: u32, k: u32, batches: u32,
@@ -26,11 +24,11 @@ struct Params {
     b_batch_strides: vec4<u32>,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> c: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                    // the sizes, strides and scalars above
+@group(0) @binding(1) var<storage, read> a: array<f32>;          // A
+@group(0) @binding(2) var<storage, read> b: array<f32>;          // B
+@group(0) @binding(3) var<storage, read> c: array<f32>;          // C (a placeholder without C)
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;  // alpha·A·B + beta·C
 
 const TILE: u32 = 64u;   // output rows and columns per workgroup
 const DEPTH: u32 = 16u;  // k values per step
@@ -147,7 +145,7 @@ fn small(
 // The same for products only a few columns wide (a convolution's per-image product over a 4x4 or 2x2 output),
 // where a 32x32 block would be mostly columns past the edge: workgroups of 64 threads own 256x4 blocks, thread t
 // the 4 rows from 4·t on and the block's 4 columns.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn narrow(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,

@@ -2,84 +2,54 @@
 //
 // Rust reference: engine/src/ops/max_pool2d.rs (`MaxPool2d::reference_forward`, `MaxPool2d::reference_backward`); window geometry in
 // engine/src/ops/pool.rs (`PoolGeometry`). The argmax is a flat index row·W + col into the plane, stored as f32.
-//
-// Bindings (group 0):
-//   0  p       uniform  the window geometry (the prelude's `PoolParams`)
-//   1  x       read     input [N, C, H, W]
-//   2  y       write    output [N, C, H', W']
-//   3  argmax  read (backward) / write (forward)  [N, C, H', W']
-//   4  dy      read     upstream gradient [N, C, H', W']
-//   5  dx      write    input gradient [N, C, H, W]
 
-@group(0) @binding(0) var<uniform> p: PoolParams;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> argmax: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> p: PoolParams;                   // the window geometry (the prelude's `PoolParams`)
+@group(0) @binding(1) var<storage, read> x: array<f32>;             // input [N, C, H, W]
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;       // output [N, C, H', W']
+@group(0) @binding(3) var<storage, read_write> argmax: array<f32>;  // [N, C, H', W'], written forward, read backward
+@group(0) @binding(4) var<storage, read> dy: array<f32>;            // upstream gradient [N, C, H', W']
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;      // input gradient [N, C, H, W]
 
-@compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.batch * p.channels * p.out_h * p.out_w) {
         return;
     }
-    let ox = index % p.out_w;
-    let oy = (index / p.out_w) % p.out_h;
-    let plane = index / (p.out_w * p.out_h) * p.in_h * p.in_w;
+    let o = pixel_at(index, p.channels, p.out_h, p.out_w);
+    let plane = o.plane * p.in_h * p.in_w;
     var best = 0.0;
-    var best_at = 0u;
-    var found = false;
+    var best_at = -1;
     for (var ky = 0u; ky < p.kernel_h; ky++) {
-        let r = tap_coordinate(oy, ky, p.stride_y, p.dilation_y, p.pad_top);
-        if (r < 0 || r >= i32(p.in_h)) {
-            continue;
-        }
         for (var kx = 0u; kx < p.kernel_w; kx++) {
-            let c = tap_coordinate(ox, kx, p.stride_x, p.dilation_x, p.pad_left);
-            if (c < 0 || c >= i32(p.in_w)) {
-                continue;
-            }
-            let at = u32(r) * p.in_w + u32(c);
-            let v = x[plane + at];
+            let at = pool_tap(p, o.row, o.col, ky, kx);
             // Strictly greater: ties keep the first maximum in raster order.
-            if (!found || v > best) {
-                best = v;
+            if (at >= 0 && (best_at < 0 || x[plane + u32(at)] > best)) {
+                best = x[plane + u32(at)];
                 best_at = at;
-                found = true;
             }
         }
     }
     y[index] = best;
-    argmax[index] = f32(best_at);
+    argmax[index] = f32(max(best_at, 0));
 }
 
 // One invocation per input pixel: Σ dy over the windows whose argmax is this pixel.
-@compute @workgroup_size(64)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.batch * p.channels * p.in_h * p.in_w) {
         return;
     }
-    let ix = index % p.in_w;
-    let iy = (index / p.in_w) % p.in_h;
-    let here = f32(iy * p.in_w + ix);
-    let plane = index / (p.in_w * p.in_h) * p.out_h * p.out_w;
+    let i = pixel_at(index, p.channels, p.in_h, p.in_w);
+    let here = f32(i.row * p.in_w + i.col);
+    let plane = i.plane * p.out_h * p.out_w;
     var sum = 0.0;
     for (var ky = 0u; ky < p.kernel_h; ky++) {
-        let wy = window_reading(iy + p.pad_top, ky, p.stride_y, p.dilation_y, p.out_h);
-        if (wy < 0) {
-            continue;
-        }
-        let oy = u32(wy);
         for (var kx = 0u; kx < p.kernel_w; kx++) {
-            let wx = window_reading(ix + p.pad_left, kx, p.stride_x, p.dilation_x, p.out_w);
-            if (wx < 0) {
-                continue;
-            }
-            let o = plane + oy * p.out_w + u32(wx);
-            if (argmax[o] == here) {
-                sum += dy[o];
+            let window = pool_window(p, i.row, i.col, ky, kx);
+            if (window >= 0 && argmax[plane + u32(window)] == here) {
+                sum += dy[plane + u32(window)];
             }
         }
     }

@@ -2,29 +2,23 @@
 //
 // Rust reference: engine/src/ops/mse.rs (`Mse::reference_forward`, `Mse::reference_backward`). The mean and the
 // sum are one workgroup's sum.
-//
-// Bindings (group 0): 0 params, 1 input (read), 2 truth (read: the target; `target` is a reserved word in WGSL),
-// 3 loss (write), 4 dloss (read), 5 dinput (write), 6 dtarget (write).
 
 struct Params {
     total: u32, reduction: u32,
 }
 
-const NONE: u32 = 0u;
-const MEAN: u32 = 1u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read> truth: array<f32>;
-@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(4) var<storage, read> dloss: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dinput: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dtarget: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                        // the size and the reduction
+@group(0) @binding(1) var<storage, read> input: array<f32>;          // the prediction
+@group(0) @binding(2) var<storage, read> truth: array<f32>;          // the target (`target` is a reserved word in WGSL)
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;     // [] or the squares
+@group(0) @binding(4) var<storage, read> dloss: array<f32>;          // upstream gradient of the loss
+@group(0) @binding(5) var<storage, read_write> dinput: array<f32>;   // gradient of the prediction
+@group(0) @binding(6) var<storage, read_write> dtarget: array<f32>;  // gradient of the target
 
 // One invocation per value: the squares (no reduction).
-@compute @workgroup_size(64)
-fn squares(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn squares(invocation: Invocation) {
+    let i = flat_index(invocation);
     if (i < p.total) {
         let d = input[i] - truth[i];
         loss[i] = d * d;
@@ -32,7 +26,7 @@ fn squares(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 }
 
 // One workgroup: the squares summed (the prelude's `workgroup_sum`), or their mean.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn reduce(@builtin(local_invocation_index) thread: u32) {
     var sum = 0.0;
     for (var i = thread; i < p.total; i += WORKGROUP_SIZE) {
@@ -45,9 +39,9 @@ fn reduce(@builtin(local_invocation_index) thread: u32) {
     }
 }
 
-@compute @workgroup_size(64)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(invocation: Invocation) {
+    let i = flat_index(invocation);
     if (i >= p.total) {
         return;
     }

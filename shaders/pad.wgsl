@@ -3,24 +3,19 @@
 //
 // Rust reference: engine/src/ops/pad.rs (`Pad::reference_forward`, `Pad::reference_backward`); the prelude's
 // `padded_source` is `PaddingMode::source` (engine/src/ops/padding.rs).
-//
-// Bindings (group 0):
-//   0  params  uniform  the sizes below
-//   1  src     read     pad_axis: the input [outer, in_len, inner]; fold_axis: the gradient [outer, out_len, inner]
-//   2  dst     write    pad_axis: the output [outer, out_len, inner]; fold_axis: the gradient [outer, in_len, inner]
 
 struct Params {
     outer: u32, in_len: u32, out_len: u32, inner: u32,
     begin: i32, mode: u32, value: f32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                    // the sizes above
+@group(0) @binding(1) var<storage, read> src: array<f32>;        // pad_axis: the input [outer, in_len, inner]; fold_axis: the gradient [outer, out_len, inner]
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;  // pad_axis: the output [outer, out_len, inner]; fold_axis: the gradient [outer, in_len, inner]
 
-@compute @workgroup_size(64)
-fn pad_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn pad_axis(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.outer * p.out_len * p.inner) {
         return;
     }
@@ -36,9 +31,9 @@ fn pad_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 }
 
 // One invocation per input position t: the sum of the gradients of every output position that read t.
-@compute @workgroup_size(64)
-fn fold_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn fold_axis(invocation: Invocation) {
+    let index = flat_index(invocation);
     if (index >= p.outer * p.in_len * p.inner) {
         return;
     }

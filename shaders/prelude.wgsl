@@ -4,11 +4,35 @@
 // Invocations per workgroup in every kernel (engine/src/device/gpu.rs, `WORKGROUP_SIZE`).
 const WORKGROUP_SIZE: u32 = 64u;
 
-// The flat index of an invocation of `Gpu::dispatch`: a long dispatch is laid out as a 2-D grid of workgroups,
-// `groups.x` workgroups to a row (at most 65,535 per dimension).
-fn flat_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+// What an element-wise kernel knows of itself: its global id, and the dispatch's workgroup count. `Gpu::dispatch`
+// lays a long dispatch out as a 2-D grid of workgroups, `groups.x` workgroups to a row (at most 65,535 per
+// dimension). A kernel that calls `workgroup_sum` (or any barrier) takes its built-ins as separate parameters
+// instead: Chrome's compiler cannot tell that a struct's `workgroup_id` is uniform across the workgroup, and
+// rejects a barrier in a loop that depends on it (naga does not check this; the browser tests do).
+struct Invocation {
+    @builtin(global_invocation_id) id: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
 }
+
+// The flat index of an invocation: which value of the dispatch it computes.
+fn flat_index(invocation: Invocation) -> u32 {
+    return invocation.id.x + invocation.id.y * invocation.groups.x * WORKGROUP_SIZE;
+}
+
+// Where value `index` of an [N, C, H, W] tensor stands: image n, channel c, row and col, and plane = n·C + c.
+struct Pixel {
+    n: u32, c: u32, row: u32, col: u32, plane: u32,
+}
+
+fn pixel_at(index: u32, channels: u32, height: u32, width: u32) -> Pixel {
+    let plane = index / (height * width);
+    return Pixel(plane / channels, plane % channels, index / width % height, index % width, plane);
+}
+
+// The codes of a loss's reduction: `Reduction as u32` (engine/src/ops/cross_entropy.rs).
+const NONE: u32 = 0u;
+const MEAN: u32 = 1u;
+const SUM: u32 = 2u;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Padding (engine/src/ops/padding.rs): the codes of `PaddingMode::code`, and `PaddingMode::source`.
@@ -58,6 +82,27 @@ struct PoolParams {
     stride_y: u32, stride_x: u32, dilation_y: u32, dilation_x: u32,
     pad_top: u32, pad_left: u32, pad_bottom: u32, pad_right: u32,
     count_include_pad: u32,
+}
+
+// The pixel (row·W + col of the input plane) that tap (ky, kx) of window (oy, ox) reads, or -1 in the padding.
+fn pool_tap(p: PoolParams, oy: u32, ox: u32, ky: u32, kx: u32) -> i32 {
+    let row = tap_coordinate(oy, ky, p.stride_y, p.dilation_y, p.pad_top);
+    let col = tap_coordinate(ox, kx, p.stride_x, p.dilation_x, p.pad_left);
+    if (row < 0 || row >= i32(p.in_h) || col < 0 || col >= i32(p.in_w)) {
+        return -1;
+    }
+    return row * i32(p.in_w) + col;
+}
+
+// The window (oy·W' + ox of the output plane) whose tap (ky, kx) reads input pixel (iy, ix), or -1 when none does.
+// A backward pass gathers over the taps with it: one invocation per input pixel, no two writing one place.
+fn pool_window(p: PoolParams, iy: u32, ix: u32, ky: u32, kx: u32) -> i32 {
+    let oy = window_reading(iy + p.pad_top, ky, p.stride_y, p.dilation_y, p.out_h);
+    let ox = window_reading(ix + p.pad_left, kx, p.stride_x, p.dilation_x, p.out_w);
+    if (oy < 0 || ox < 0) {
+        return -1;
+    }
+    return oy * i32(p.out_w) + ox;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

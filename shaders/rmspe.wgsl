@@ -2,25 +2,22 @@
 //
 // Rust reference: engine/src/ops/rmspe.rs (`Rmspe::reference_forward`, `Rmspe::reference_backward`). The forward
 // sum is one workgroup's.
-//
-// Bindings (group 0): 0 params, 1 y (read), 2 yhat (read), 3 loss (write), 4 saved loss (read), 5 dloss (read),
-// 6 dy (write), 7 dyhat (write).
 
 struct Params {
     total: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> yhat: array<f32>;
-@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(4) var<storage, read> saved_loss: array<f32>;
-@group(0) @binding(5) var<storage, read> dloss: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dy: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dyhat: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                      // the size
+@group(0) @binding(1) var<storage, read> y: array<f32>;            // the truth
+@group(0) @binding(2) var<storage, read> yhat: array<f32>;         // the prediction
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;   // []
+@group(0) @binding(4) var<storage, read> saved_loss: array<f32>;   // the forward loss, read by `backward`
+@group(0) @binding(5) var<storage, read> dloss: array<f32>;        // upstream gradient of the loss
+@group(0) @binding(6) var<storage, read_write> dy: array<f32>;     // gradient of the truth
+@group(0) @binding(7) var<storage, read_write> dyhat: array<f32>;  // gradient of the prediction
 
 // One workgroup: the squared ratios summed (the prelude's `workgroup_sum`).
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn forward(@builtin(local_invocation_index) thread: u32) {
     var sum = 0.0;
     for (var i = thread; i < p.total; i += WORKGROUP_SIZE) {
@@ -33,9 +30,9 @@ fn forward(@builtin(local_invocation_index) thread: u32) {
     }
 }
 
-@compute @workgroup_size(64)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(invocation: Invocation) {
+    let i = flat_index(invocation);
     if (i >= p.total) {
         return;
     }

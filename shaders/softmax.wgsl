@@ -1,29 +1,26 @@
 // softmax.wgsl: softmax and log-softmax along one axis of [outer, len, inner], one invocation per row.
 //
 // Rust reference: engine/src/ops/softmax.rs (`Softmax::reference_forward`, `Softmax::reference_backward`).
-//
-// Bindings (group 0): 0 params (uniform), 1 x (read), 2 y (write), 3 out (read: the forward output),
-// 4 dy (read), 5 dx (write).
 
 struct Params {
     outer: u32, len: u32, inner: u32, log: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read> out: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                   // the sizes above
+@group(0) @binding(1) var<storage, read> x: array<f32>;         // input
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;   // output
+@group(0) @binding(3) var<storage, read> out: array<f32>;       // the forward output, read by `backward`
+@group(0) @binding(4) var<storage, read> dy: array<f32>;        // upstream gradient
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;  // input gradient
 
 // Flat index of element j of row `row` (row = o·inner + i).
 fn at(row: u32, j: u32) -> u32 {
     return ((row / p.inner) * p.len + j) * p.inner + row % p.inner;
 }
 
-@compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let row = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward(invocation: Invocation) {
+    let row = flat_index(invocation);
     if (row >= p.outer * p.inner) {
         return;
     }
@@ -45,9 +42,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     }
 }
 
-@compute @workgroup_size(64)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let row = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(invocation: Invocation) {
+    let row = flat_index(invocation);
     if (row >= p.outer * p.inner) {
         return;
     }

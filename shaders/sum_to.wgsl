@@ -3,9 +3,6 @@
 //
 // Rust reference: engine/src/ops/sum_to.rs (`SumTo::reference_forward`, `SumTo::reference_backward`). Both shapes
 // are padded to 8 axes with leading 1s.
-//
-// Bindings (group 0): 0 params, 1 x (read, the large tensor), 2 y (write, the small one), 3 dy (read, the small
-// one's gradient), 4 dx (write, broadcast back to the large shape).
 
 struct Params {
     total: u32, scale: f32, _unused0: u32, _unused1: u32,
@@ -13,11 +10,11 @@ struct Params {
     to_dims: array<vec4<u32>, 2>,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> p: Params;                   // the sizes above
+@group(0) @binding(1) var<storage, read> x: array<f32>;         // the large tensor
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;   // the small one
+@group(0) @binding(3) var<storage, read> dy: array<f32>;        // the small one's gradient
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;  // broadcast back to the large shape
 
 fn from_dim(axis: u32) -> u32 {
     return p.from_dims[axis / 4u][axis % 4u];
@@ -27,9 +24,9 @@ fn to_dim(axis: u32) -> u32 {
     return p.to_dims[axis / 4u][axis % 4u];
 }
 
-@compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let j = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward(invocation: Invocation) {
+    let j = flat_index(invocation);
     if (j >= p.total) {
         return;
     }
@@ -67,9 +64,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 // The backward, one invocation per value of the large tensor: the value of the small one it was broadcast from,
 // times the scale.
-@compute @workgroup_size(64)
-fn broadcast(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn broadcast(invocation: Invocation) {
+    let i = flat_index(invocation);
     var total = 1u;
     for (var axis = 0u; axis < 8u; axis++) {
         total *= from_dim(axis);

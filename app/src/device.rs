@@ -62,20 +62,34 @@ where
     }
 }
 
-/// Where to train by default, and why when it is not the page's device: on an adapter that runs shaders on the
-/// CPU (SwiftShader, llvmpipe: its device type says CPU), WebAssembly on the same processor trains 50 to 100
-/// times faster (digits: 26,947 against 354 images/s in one `bench --browser` run).
-pub fn training_default(page: &PageDevice) -> (Device, Option<String>) {
-    if page.device.is_emulated() {
-        let note = format!(
-            "Your browser's WebGPU ({}) runs on the CPU, so training runs on the CPU directly, which is far faster there. \
-             You can still choose WebGPU.",
-            page.device.label()
-        );
-        (Device::Cpu, Some(note))
-    } else {
-        (page.device.clone(), None)
-    }
+/// The page's GPU, if it computes on one: the speed test measures it beside the CPU.
+pub fn gpu(page: &PageDevice) -> Option<Device> {
+    (page.device != Device::Cpu).then(|| page.device.clone())
+}
+
+/// Where a model may train: the devices to offer (the page's, and the CPU when the page has a GPU), which of them
+/// is the default, and why when the default is not the page's device.
+pub struct TrainingDevices {
+    /// `(device, label, key)`: the key names it in a form (`gpu`, `cpu`).
+    pub choices: Vec<(Device, String, &'static str)>,
+    /// The index of the default.
+    pub default: usize,
+    /// Why the default is not the page's device.
+    pub note: Option<String>,
+}
+
+/// The devices to train on. On an adapter that runs shaders on the CPU (SwiftShader, llvmpipe: its device type
+/// says CPU) the default is the CPU, where WebAssembly on the same processor trains 50 to 100 times faster
+/// (digits: 26,947 against 354 images/s in one `bench --browser` run); the learner can still choose WebGPU.
+pub fn training_devices(page: &PageDevice) -> TrainingDevices {
+    let cpu = (Device::Cpu, "CPU (WebAssembly)".to_string(), "cpu");
+    let Some(gpu) = gpu(page) else { return TrainingDevices { choices: vec![cpu], default: 0, note: None } };
+    let label = gpu.label();
+    let emulated = gpu.is_emulated();
+    let note = emulated.then(|| {
+        format!("Your browser's WebGPU ({label}) runs on the CPU, so training runs on the CPU directly, which is far faster there. You can still choose WebGPU.")
+    });
+    TrainingDevices { choices: vec![(gpu, label, "gpu"), cpu], default: usize::from(emulated), note }
 }
 
 /// The header badge naming the device, with a notice when WebGPU is missing.

@@ -2,7 +2,7 @@
 //! CPU (WebAssembly) and on the GPU (WebGPU), one after the other, with the results as a table and as JSON (which
 //! `cargo xtask bench --browser` reads).
 
-use crate::device::use_device;
+use crate::device::{gpu, use_device};
 use crate::timing::yield_to_browser;
 use engine::Device;
 use engine::bench::{self, KernelInputs, Measurement};
@@ -39,9 +39,8 @@ pub fn Speed() -> impl IntoView {
             let mut inputs = KernelInputs::new(false);
             inputs.expect_from_cpu();
             run_device(&Device::Cpu, "wasm-cpu", &inputs, push).await;
-            // The page's device, when it is not the CPU already measured.
-            if let Some(page) = page.filter(|p| p.why_cpu.is_none()) {
-                run_device(&page.device, "webgpu", &inputs, push).await;
+            if let Some(gpu) = page.as_ref().and_then(gpu) {
+                run_device(&gpu, "webgpu", &inputs, push).await;
             }
             state.set("done");
         });

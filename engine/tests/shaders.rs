@@ -84,3 +84,27 @@ fn every_shader_s_uniforms_match_the_rust_struct_member_for_member() {
         assert!(size <= span, "{}: the Rust struct ({size} bytes) is longer than the shader's ({span})", op.name);
     }
 }
+
+/// The value of the prelude's `const NAME: u32 = ...u;`.
+fn prelude_constant(name: &str) -> u32 {
+    let module = naga::front::wgsl::parse_str(PRELUDE).expect("the prelude parses on its own");
+    let (_, constant) = module.constants.iter().find(|(_, c)| c.name.as_deref() == Some(name)).unwrap_or_else(|| panic!("the prelude has no {name}"));
+    match module.global_expressions[constant.init] {
+        naga::Expression::Literal(naga::Literal::U32(value)) => value,
+        ref other => panic!("{name} is not a u32 literal: {other:?}"),
+    }
+}
+
+#[test]
+fn the_prelude_s_constants_are_the_engine_s() {
+    use engine::ops::PaddingMode;
+    use engine::ops::cross_entropy::Reduction;
+    assert_eq!(prelude_constant("WORKGROUP_SIZE") as usize, engine::device::gpu::WORKGROUP_SIZE, "dispatch counts workgroups of this size");
+    assert_eq!(prelude_constant("NONE"), Reduction::None as u32);
+    assert_eq!(prelude_constant("MEAN"), Reduction::Mean as u32);
+    assert_eq!(prelude_constant("SUM"), Reduction::Sum as u32);
+    assert_eq!(prelude_constant("ZEROS"), PaddingMode::Zeros.code());
+    assert_eq!(prelude_constant("BORDER"), PaddingMode::Border.code());
+    assert_eq!(prelude_constant("REFLECTION"), PaddingMode::Reflection.code());
+    assert_eq!(prelude_constant("CIRCULAR"), PaddingMode::Circular.code());
+}

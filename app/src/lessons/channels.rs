@@ -11,7 +11,7 @@ use crate::device::{use_device, with_fallback};
 use crate::image::{draw, load_rgb};
 use crate::query::Params;
 use crate::widgets::photo_picker::sample_files;
-use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, QueryNotices, ShapeBadge, format_weight, number_select};
+use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, LessonPage, ShapeBadge, format_weight, number_select};
 use engine::ops::Conv2dParams;
 use engine::ops::conv2d::{Conv2d, Conv2dTrace};
 use engine::{Device, Shape, Tensor};
@@ -194,17 +194,16 @@ pub fn Channels() -> impl IntoView {
     });
 
     view! {
-        <article class="lesson channels" on:keydown=move |ev| {
-            cursor.key(&ev);
-        }>
-            <h1>"Channels: rank-3 kernels, rank-4 weights"</h1>
-            <p class="lede">
-                "A colour image is three planes of numbers: red, green and blue. A kernel for it has a 3x3 slice for "
-                "each plane; each slice multiplies its own plane's window, and all 27 products are summed, with the "
-                "bias, into one output pixel. Several such kernels stacked make a rank-4 weight and as many output "
-                "channels. Choose a pixel in any output channel to see its sums."
-            </p>
-            <QueryNotices notices/>
+        <LessonPage
+            class="channels"
+            title="Channels: rank-3 kernels, rank-4 weights"
+            lede="A colour image is three planes of numbers: red, green and blue. A kernel for it has a 3x3 slice for \
+                  each plane; each slice multiplies its own plane's window, and all 27 products are summed, with the \
+                  bias, into one output pixel. Several such kernels stacked make a rank-4 weight and as many output \
+                  channels. Choose a pixel in any output channel to see its sums."
+            notices
+            cursor
+        >
             <div class="controls">
                 <PhotoPicker choice=photo own_files=false/>
                 {number_select(count, "Kernels stacked (K) ", "kernel-count", 1..=4)}
@@ -281,7 +280,7 @@ pub fn Channels() -> impl IntoView {
             {move || trace.get().map(|(t, engine_value)| view! { <ChannelTrace trace=t engine_value/> })}
             <MatrixView padding=matrix_padding/>
             <CodePanel code/>
-        </article>
+        </LessonPage>
     }
 }
 

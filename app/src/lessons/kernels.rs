@@ -11,7 +11,7 @@ use crate::device::{use_device, with_fallback};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
 use crate::query::{self, Params};
 use crate::widgets::photo_picker::sample_files;
-use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, PhotoSource, QueryNotices, ShapeBadge, StepControls, format_weight};
+use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, PhotoSource, LessonPage, ShapeBadge, StepControls, choice_select, format_weight};
 use engine::ops::conv2d::{Conv2d, Conv2dTrace};
 use engine::ops::{Conv2dParams, PaddingMode};
 use engine::{Device, Shape, Tensor};
@@ -231,17 +231,16 @@ pub fn Kernels() -> impl IntoView {
     };
 
     view! {
-        <article class="lesson kernels" on:keydown=move |ev| {
-            cursor.key(&ev);
-        }>
-            <h1>"Image kernels"</h1>
-            <p class="lede">
-                "A kernel is a small grid of weights. Slide it over the image: at every position, multiply the 3x3 "
-                "window of pixels under it by the 9 weights, one by one, add the 9 products up, and add the bias. "
-                "That sum is one pixel of the output. Doing this at every position is a convolution, the first "
-                "layer of every image network. Pick a pixel of the output to see its sum."
-            </p>
-            <QueryNotices notices/>
+        <LessonPage
+            class="kernels"
+            title="Image kernels"
+            lede="A kernel is a small grid of weights. Slide it over the image: at every position, multiply the 3x3 \
+                  window of pixels under it by the 9 weights, one by one, add the 9 products up, and add the bias. \
+                  That sum is one pixel of the output. Doing this at every position is a convolution, the first \
+                  layer of every image network. Pick a pixel of the output to see its sum."
+            notices
+            cursor
+        >
 
             <div class="controls">
                 <PhotoPicker choice=photo/>
@@ -265,22 +264,7 @@ pub fn Kernels() -> impl IntoView {
                         })
                         .collect_view()}
                 </fieldset>
-                <label>
-                    "Padding "
-                    <select
-                        data-testid="padding-mode"
-                        on:change=move |ev| {
-                            if let Some(mode) = PaddingMode::parse(&event_target_value(&ev)) {
-                                padding_mode.set(mode);
-                            }
-                        }
-                    >
-                        {PaddingMode::LESSON
-                            .into_iter()
-                            .map(|m| view! { <option value=m.name() selected=move || padding_mode.get() == m>{m.name()}</option> })
-                            .collect_view()}
-                    </select>
-                </label>
+                {choice_select(padding_mode, "Padding ", "padding-mode", PaddingMode::LESSON, |m| m.name().to_string())}
             </div>
 
             <fieldset class="presets">
@@ -421,7 +405,7 @@ pub fn Kernels() -> impl IntoView {
             }}
             {move || draw_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <CodePanel code/>
-        </article>
+        </LessonPage>
     }
 }
 

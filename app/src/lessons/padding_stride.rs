@@ -10,7 +10,7 @@
 use crate::device::{use_device, with_fallback};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
 use crate::query::Params;
-use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, QueryNotices, ShapeBadge, number_select};
+use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, LessonPage, ShapeBadge, choice_select, number_select};
 use engine::Tensor;
 use engine::ops::conv2d::Conv2d;
 use engine::ops::{Conv2dParams, PaddingMode};
@@ -204,35 +204,20 @@ pub fn PaddingStride() -> impl IntoView {
     });
 
     view! {
-        <article class="lesson padding-stride">
-            <h1>"Padding, stride and dilation"</h1>
-            <p class="lede">
-                "A kernel's window can only sit where it fits. Padding adds a border around the input so that windows "
-                "can be centred on the edge pixels too; stride moves the window more than one pixel at a time, so "
-                "stride 2 halves the height and width; dilation spreads the kernel's taps apart. Pick an output cell "
-                "to light up the input cells its window reads (each output here is the sum of its window)."
-            </p>
-            <QueryNotices notices/>
+        <LessonPage
+            class="padding-stride"
+            title="Padding, stride and dilation"
+            lede="A kernel's window can only sit where it fits. Padding adds a border around the input so that windows \
+                  can be centred on the edge pixels too; stride moves the window more than one pixel at a time, so \
+                  stride 2 halves the height and width; dilation spreads the kernel's taps apart. Pick an output cell \
+                  to light up the input cells its window reads (each output here is the sum of its window)."
+            notices
+        >
             <div class="controls">
                 {number_select(size, "Input size ", "size", 3..=10)}
                 {number_select(kernel, "Kernel ", "kernel", 1..=7)}
                 {number_select(padding, "Padding ", "padding", 0..=3)}
-                <label>
-                    "Padding mode "
-                    <select
-                        data-testid="padding-mode"
-                        on:change=move |ev| {
-                            if let Some(m) = PaddingMode::parse(&event_target_value(&ev)) {
-                                mode.set(m);
-                            }
-                        }
-                    >
-                        {PaddingMode::LESSON
-                            .into_iter()
-                            .map(|m| view! { <option value=m.name() selected=move || mode.get() == m>{m.name()}</option> })
-                            .collect_view()}
-                    </select>
-                </label>
+                {choice_select(mode, "Padding mode ", "padding-mode", PaddingMode::LESSON, |m| m.name().to_string())}
                 {number_select(stride, "Stride ", "stride", 1..=3)}
                 {number_select(dilation, "Dilation ", "dilation", 1..=3)}
             </div>
@@ -280,7 +265,7 @@ pub fn PaddingStride() -> impl IntoView {
             </div>
             {move || photo_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <CodePanel code/>
-        </article>
+        </LessonPage>
     }
 }
 

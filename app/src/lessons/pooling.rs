@@ -11,7 +11,7 @@ use crate::device::use_device;
 use crate::image::draw;
 use crate::query::Params;
 use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
-use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, QueryNotices, ShapeBadge, StepControls, number_select};
+use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, LessonPage, ShapeBadge, StepControls, number_input, number_select};
 use engine::data::{ImageSet, digits, gather_rows, shapes};
 use engine::learner::{FitConfig, Loss, Metric, Trainer};
 use engine::nn::{Model, Sequential};
@@ -54,13 +54,16 @@ struct Settings {
     padding: usize,
 }
 
+/// Traces the window of one output cell `(oy, ox)`.
+type WindowTracer = Box<dyn Fn(usize, usize) -> PoolTrace>;
+
 impl Settings {
     fn params(&self) -> Pool2dParams {
         Pool2dParams::new(self.kernel).stride(self.stride).padding(self.padding)
     }
 
     /// The pooled output and a tracer for one window, or why these windows do not fit.
-    fn pool(&self, x: &Tensor) -> Result<(Tensor, Box<dyn Fn(usize, usize) -> PoolTrace>), String> {
+    fn pool(&self, x: &Tensor) -> Result<(Tensor, WindowTracer), String> {
         match self.kind {
             Kind::Max => {
                 let op = MaxPool2d::new(&self.params(), x.shape()).map_err(|e| e.to_string())?;
@@ -184,16 +187,15 @@ pub fn Pooling() -> impl IntoView {
     });
 
     view! {
-        <article class="lesson pooling" on:keydown=move |ev: web_sys::KeyboardEvent| {
-            cursor.key(&ev);
-        }>
-            <h1>"Pooling, and the head of a CNN"</h1>
-            <p class="lede">
-                "Pooling shrinks a feature map by summarising each window: max pooling keeps the largest value, "
-                "average pooling the mean. Here the input is a real 8x8 handwritten digit (pixel values 0–16). "
-                "Choose an output cell, or step through the windows, to see what each one keeps."
-            </p>
-            <QueryNotices notices/>
+        <LessonPage
+            class="pooling"
+            title="Pooling, and the head of a CNN"
+            lede="Pooling shrinks a feature map by summarising each window: max pooling keeps the largest value, \
+                  average pooling the mean. Here the input is a real 8x8 handwritten digit (pixel values 0–16). \
+                  Choose an output cell, or step through the windows, to see what each one keeps."
+            notices
+            cursor
+        >
             <div class="controls">
                 <fieldset class="choice">
                     <legend>"Pooling"</legend>
@@ -207,15 +209,7 @@ pub fn Pooling() -> impl IntoView {
                 {number_select(kernel, "Window ", "pool-kernel", 1..=4)}
                 {number_select(stride, "Stride ", "pool-stride", 1..=3)}
                 {number_select(padding, "Padding ", "pool-padding", 0..=1)}
-                <label>
-                    "Digit #"
-                    <input type="number" min="0" max="1796" data-testid="digit" prop:value=move || digit.get().to_string()
-                        on:change=move |ev| {
-                            if let Ok(v) = event_target_value(&ev).parse::<usize>() {
-                                digit.set(v.min(1796));
-                            }
-                        }/>
-                </label>
+                {number_input(digit, "Digit #", "digit", 1796)}
                 <span>{move || input.get().map(|(_, label)| format!("(a handwritten {label})"))}</span>
             </div>
 
@@ -239,7 +233,7 @@ pub fn Pooling() -> impl IntoView {
 
             <Head class image_index/>
             <CodePanel code/>
-        </article>
+        </LessonPage>
     }
 }
 
@@ -255,7 +249,7 @@ fn PoolExplanation(trace: PoolTrace, value: f32, kind: Kind) -> impl IntoView {
         <p class="sum" data-testid="pool-trace" aria-live="polite">
             {text}<strong data-testid="pool-trace-output">{format!("{:.4}", trace.output)}</strong>
             "; the pooled output holds " <strong data-testid="pool-output-value">{format!("{value:.4}")}</strong> "."
-            {(kind == Kind::Avg).then(|| " (Padding counts in the divisor, as PyTorch's count_include_pad does by default.)")}
+            {(kind == Kind::Avg).then_some(" (Padding counts in the divisor, as PyTorch's count_include_pad does by default.)")}
         </p>
     }
 }
@@ -388,15 +382,7 @@ fn Head(class: RwSignal<usize>, image_index: RwSignal<usize>) -> impl IntoView {
             </p>
             <TrainingRunner training start total_steps label="Train the model here (three epochs)" metric="accuracy"/>
             <div class="controls">
-                <label>
-                    "Image #"
-                    <input type="number" min="0" max="99" data-testid="shape-image" prop:value=move || image_index.get().to_string()
-                        on:change=move |ev| {
-                            if let Ok(v) = event_target_value(&ev).parse::<usize>() {
-                                image_index.set(v.min(99));
-                            }
-                        }/>
-                </label>
+                {number_input(image_index, "Image #", "shape-image", 99)}
                 <span class="weights-state" data-testid="weights-state">
                     {move || match training.state.get() {
                         RunState::Idle => "untrained weights (random, as PyTorch initialises them)".to_string(),

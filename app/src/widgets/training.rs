@@ -3,7 +3,7 @@
 //! it), with progress, live loss and metric curves, pause, resume and stop.
 
 use super::plot::{LinePlot, Series};
-use crate::device::{PageDevice, training_default, use_device};
+use crate::device::{training_devices, use_device};
 use crate::timing::{sleep_ms, yield_to_browser};
 use engine::Device;
 use engine::clock::now_ms;
@@ -103,6 +103,7 @@ const CHUNK_MS: f64 = 12.0;
 impl Training {
     /// Runs `job` to its end, a chunk at a time: steps until a loss is read back or `CHUNK_MS` have passed, then
     /// the browser's turn. Pausing waits between chunks; stopping ends the run there.
+    #[allow(clippy::await_holding_refcell_ref)] // see `chunk` below
     async fn run(self, job: Rc<RefCell<dyn Job>>, total: usize) {
         self.state.set(RunState::Running);
         self.progress.set((0, total));
@@ -118,6 +119,8 @@ impl Training {
                 }
                 _ => return,
             }
+            // The job stays borrowed while its steps are awaited: the lesson reads the model with `try_borrow_mut`
+            // and says "the model is training" while a chunk runs.
             let chunk = {
                 let mut job = job.borrow_mut();
                 self.chunk(&mut *job).await
@@ -162,13 +165,6 @@ impl Training {
     }
 }
 
-/// The device a run trains on: the page's, or the CPU.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Choice {
-    Page,
-    Cpu,
-}
-
 /// The controls and curves of a training run: where to train, start, pause or resume, stop, the progress, the
 /// training and validation losses by step and the validation metric by epoch.
 #[component]
@@ -185,11 +181,11 @@ pub fn TrainingRunner(
     metric: &'static str,
 ) -> impl IntoView {
     let page = use_device();
-    let choice = RwSignal::new(None::<Choice>);
-    // The default: the page's device, or the CPU where the page's GPU runs on the CPU.
-    let default = move |page: &PageDevice| if training_default(page).0 == Device::Cpu { Choice::Cpu } else { Choice::Page };
-    let chosen = move || page.get().map(|p| choice.get().unwrap_or_else(|| default(&p)));
-    let device = move || page.get().map(|p| if chosen() == Some(Choice::Cpu) { Device::Cpu } else { p.device.clone() });
+    let devices = move || page.get().map(|p| training_devices(&p));
+    // The learner's choice, as an index into the choices (the default until they choose).
+    let choice = RwSignal::new(None::<usize>);
+    let chosen = move || devices().map(|d| choice.get().unwrap_or(d.default));
+    let device = move || devices().zip(chosen()).map(|(d, i)| d.choices[i].0.clone());
     let begin = move |_| {
         if training.state.get_untracked().active() {
             return;
@@ -222,15 +218,19 @@ pub fn TrainingRunner(
     view! {
         <div class="training-runner" data-testid="training-runner">
             <div class="controls">
-                {move || page.get().filter(|p| p.why_cpu.is_none()).map(|p| view! {
-                    <label>
-                        "Train on "
-                        <select data-testid="train-device" disabled=move || training.state.get().active()
-                            on:change=move |ev| choice.set(Some(if event_target_value(&ev) == "cpu" { Choice::Cpu } else { Choice::Page }))>
-                            <option value="page" selected=move || chosen() == Some(Choice::Page)>{p.device.label()}</option>
-                            <option value="cpu" selected=move || chosen() == Some(Choice::Cpu)>"CPU (WebAssembly)"</option>
-                        </select>
-                    </label>
+                {move || devices().filter(|d| d.choices.len() > 1).map(|d| {
+                    let keys: Vec<&str> = d.choices.iter().map(|c| c.2).collect();
+                    view! {
+                        <label>
+                            "Train on "
+                            <select data-testid="train-device" disabled=move || training.state.get().active()
+                                on:change=move |ev| choice.set(keys.iter().position(|k| *k == event_target_value(&ev)))>
+                                {d.choices.into_iter().enumerate().map(|(i, (_, label, key))| view! {
+                                    <option value=key selected=move || chosen() == Some(i)>{label}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    }
                 })}
                 <button type="button" data-testid="train-start" on:click=begin disabled=move || page.get().is_none() || training.state.get().active()>
                     {move || if training.state.get() == RunState::Idle { label.to_string() } else { "Train again from the start".to_string() }}
@@ -242,7 +242,7 @@ pub fn TrainingRunner(
                 <button type="button" data-testid="train-stop" disabled=move || !training.state.get().active()
                     on:click=move |_| training.state.set(RunState::Stopped)>"Stop"</button>
             </div>
-            {move || page.get().and_then(|p| training_default(&p).1).map(|note| view! { <p class="notice" data-testid="train-device-note">{note}</p> })}
+            {move || devices().and_then(|d| d.note).map(|note| view! { <p class="notice" data-testid="train-device-note">{note}</p> })}
             <progress data-testid="train-progress" max=move || training.progress.get().1.max(1) value=move || training.progress.get().0></progress>
             <p class="status" role="status" aria-live="polite" data-testid="train-status">
                 {status} " " <span data-testid="train-metric">{last_metric}</span>

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use wgpu::util::DeviceExt;
 
-/// Invocations per workgroup in every shader (`@workgroup_size(64)`, the prelude's `WORKGROUP_SIZE`).
+/// Invocations per workgroup in every shader: the prelude's `WORKGROUP_SIZE`, in `@workgroup_size(WORKGROUP_SIZE)`.
 pub const WORKGROUP_SIZE: usize = 64;
 
 /// A kernel's uniform buffer: a `#[repr(C)]` struct laid out exactly like the shader's `Params`. Declare one with

@@ -360,6 +360,7 @@ impl Conv2d {
 
     /// The reference backward: every product of the forward sends `dy·w` to the pixel it read, `dy·x̃` to its
     /// weight, and `dy` to the bias.
+    #[allow(clippy::needless_range_loop)] // the loops name the output's axes, as the math does
     pub fn reference_backward(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Conv2dGrads {
         let mut dx = Tensor::zeros(x.shape().clone());
         let mut dw = Tensor::zeros(w.shape().clone());
@@ -389,6 +390,7 @@ impl Conv2d {
 
     /// Everything that goes into output value `(n, co, oy, ox)`, tap by tap, for a lesson to show.
     /// `output` is computed exactly as the reference computes it, so the two are equal to the last bit.
+    #[allow(clippy::too_many_arguments)] // the three tensors and the cell's four coordinates
     pub fn trace(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>, n: usize, co: usize, oy: usize, ox: usize) -> Conv2dTrace {
         let taps: Vec<Tap> = self
             .window(n, co, oy, ox)

@@ -24,16 +24,17 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::uniforms;
 
-/// How per-sample losses become the loss.
+/// How per-sample losses become the loss. The discriminants are the shaders' codes (`NONE`, `MEAN`, `SUM` in
+/// shaders/prelude.wgsl).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Reduction {
     /// One loss per sample.
-    None,
+    None = 0,
     /// The (weighted) mean.
     #[default]
-    Mean,
+    Mean = 1,
     /// The sum.
-    Sum,
+    Sum = 2,
 }
 
 impl Reduction {
