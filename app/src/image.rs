@@ -9,7 +9,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlImageElement, Ima
 /// How the photo enters the network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ColorMode {
-    /// One channel of brightness (ITU-R BT.601 luma, as PIL's `convert("L")`): `[1, 1, H, W]`.
+    /// One channel of brightness (ITU-R BT.601 luma, whole levels as PIL's `convert("L")`): `[1, 1, H, W]`.
     #[default]
     Gray,
     /// Red, green and blue planes: `[1, 3, H, W]`.
@@ -67,9 +67,16 @@ pub fn to_mode(rgb: &Tensor, mode: ColorMode) -> Tensor {
             let dims = rgb.shape().dims();
             let plane = dims[2] * dims[3];
             let d = rgb.data();
-            Tensor::from_fn([1, 1, dims[2], dims[3]], |i| 0.299 * d[i] + 0.587 * d[plane + i] + 0.114 * d[2 * plane + i])
+            let byte = |v: f32| (v * 255.0).round() as u32;
+            Tensor::from_fn([1, 1, dims[2], dims[3]], |i| luma(byte(d[i]), byte(d[plane + i]), byte(d[2 * plane + i])) as f32 / 255.0)
         }
     }
+}
+
+/// The brightness of a pixel, exactly as PIL's `convert("L")` computes it (so the PyTorch panel opens the same
+/// numbers): ITU-R BT.601's `0.299 R + 0.587 G + 0.114 B` in 16-bit fixed point, rounded to a whole level.
+pub fn luma(r: u32, g: u32, b: u32) -> u32 {
+    (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16
 }
 
 /// Draws the first image of an NCHW tensor with 1 (gray) or 3 (RGB) channels on `canvas`, resizing the canvas to
@@ -103,4 +110,16 @@ fn new_canvas(w: u32, h: u32) -> Option<HtmlCanvasElement> {
 
 fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas.get_context("2d").ok()??.dyn_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luma_is_pil_s() {
+        // PIL: Image.new("RGB", (1, 1), c).convert("L").getpixel((0, 0)) for each colour c.
+        assert_eq!([luma(255, 0, 0), luma(0, 255, 0), luma(0, 0, 255), luma(255, 255, 255), luma(0, 0, 0)], [76, 150, 29, 255, 0]);
+        assert_eq!(luma(10, 200, 30), 124);
+    }
 }

@@ -4,6 +4,7 @@
 pub mod device;
 pub mod image;
 pub mod lessons;
+pub mod panel;
 pub mod query;
 pub mod speed;
 pub mod timing;
@@ -50,8 +51,8 @@ fn Home() -> impl IntoView {
         <section class="home">
             <h1>"Deep learning, number by number"</h1>
             <p>
-                "Step through what a convolutional network computes: every multiply of a kernel, every pooled "
-                "window, every batch statistic. The numbers are computed on your own GPU with WebGPU compute "
+                "Step through what a convolutional network computes: every multiply of a kernel, every padded "
+                "cell, every pooled window, and a small network trained in the page. The numbers are computed on your own GPU with WebGPU compute "
                 "shaders, or on the CPU with identical results when your browser has no WebGPU. Nothing leaves "
                 "this page."
             </p>

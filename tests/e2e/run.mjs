@@ -4,10 +4,11 @@
 //
 // Usage: node tests/e2e/run.mjs <base-url> [screenshot-dir]
 // `cargo xtask test` builds dist/, serves it on 127.0.0.1 and runs this with PLAYWRIGHT_CORE pointing at the
-// playwright-core that setup installed in .tools/.
+// playwright-core that setup installed in .tools/, and PHOTO_PIXELS at the shipped photos' pixels decoded natively
+// (`cargo run -p app --example photo_pixels -- DIR`).
 
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -299,6 +300,21 @@ test('/kernels: editing a kernel cell and the bias changes the output, and the l
   return [...problems, ...shared.problems];
 });
 
+test('/kernels: the lesson\'s kernel sums the three channels into one output, and no padding loses a pixel per border', async () => {
+  const { page, problems, close } = await open('/kernels?photo=chelsea_small.png&color=rgb-summed&kernel=lesson-edge&mode=none&y=20&x=30');
+  await nextResult(page);
+  assert(await text(page, 'output-shape') === '[1, 1, 168, 254]', `output shape ${await text(page, 'output-shape')}`);
+  await page.getByTestId('trace-product-2').waitFor();
+  const t = await traceNumbers(page, 'trace-product-');
+  assert(t.products.length === 27, `${t.products.length} products, not 3 channels x 9`);
+  assertTraceAddsUp(t, 'the summed channels');
+  await page.getByTestId('padding-mode').selectOption('zeros');
+  await page.waitForFunction(() => document.querySelector('[data-testid="output-shape"]')?.textContent === '[1, 1, 170, 256]');
+  assert(page.url().includes('mode=zeros') && page.url().includes('color=rgb-summed'), `the URL is ${page.url()}`);
+  await close();
+  return problems;
+});
+
 test('/kernels: an unusable link value falls back to its default with a notice', async () => {
   const { page, problems, close } = await open('/kernels?mode=wrapped&kernel=nope&bias=zz');
   await nextResult(page);
@@ -339,6 +355,18 @@ test('/padding-stride: the output size follows the formula as stride and padding
   await page.getByTestId('dilation').selectOption('2');
   await page.getByTestId('error').waitFor();
   assert((await text(page, 'formula')).endsWith('no window fits'), 'the formula says no window fits');
+  await close();
+  return problems;
+});
+
+test('/padding-stride: settings the convolution rejects show its reason and no padded cells made up from them', async () => {
+  // Reflection cannot pad 3 cells on a 3-cell input: there is nothing to mirror that far.
+  const { page, problems, close } = await open('/padding-stride?size=3&k=3&p=3&mode=reflection');
+  await page.getByTestId('error').waitFor();
+  assert(await page.locator('[data-testid^="padded-"]').count() === 0, 'padded cells are drawn for rejected settings');
+  await page.getByTestId('padding').selectOption('1');
+  await page.getByTestId('padded-0-0').waitFor();
+  assert(await page.getByTestId('error').count() === 0, 'the error stays after a usable padding');
   await close();
   return problems;
 });
@@ -393,6 +421,40 @@ test('/channels: per-channel sums add up to the output of a rank-3 kernel, and K
   }
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'channels.png'), fullPage: true });
   await close();
+  return problems;
+});
+
+test('every shipped photo reaches the page as the file\'s own pixels, at the size its lesson uses', async () => {
+  const dir = process.env.PHOTO_PIXELS;
+  assert(dir, 'PHOTO_PIXELS names no folder of decoded photos (cargo xtask test sets it)');
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+  assert(index.length >= 10, `only ${index.length} photos were decoded`);
+  const problems = [];
+  for (const [n, { file, side, width, height }] of index.entries()) {
+    // /kernels loads the photos at 256 pixels, /channels at 128. The CPU path is enough: the input is the same.
+    const [path, done] = side === 256
+      ? [`/kernels?photo=${file}&color=rgb&kernel=identity`, 'output-canvas']
+      : [`/channels?photo=${file}&kernels=1`, 'output-canvas-0'];
+    const opened = await open(path, { webgpu: false });
+    await opened.page.waitForFunction((id) => document.querySelector(`[data-testid="${id}"]`)?.dataset.sum !== undefined, done);
+    const size = await opened.page.evaluate(() => { const c = document.querySelector('[data-testid="input-canvas"]'); return [c.width, c.height]; });
+    assert(size[0] === width && size[1] === height, `${path}: the page's input is ${size.join('x')}, the file ${width}x${height}`);
+    const rgba = await pixels(opened.page, 'input-canvas');
+    const rgb = readFileSync(join(dir, `${n}.rgb`));
+    let differ = 0;
+    let first = '';
+    for (let i = 0; i < width * height; i += 1) {
+      for (let c = 0; c < 3; c += 1) {
+        if (rgba[4 * i + c] !== rgb[3 * i + c]) {
+          if (!differ) first = `pixel (${Math.floor(i / width)}, ${i % width}) channel ${c}: page ${rgba[4 * i + c]}, file ${rgb[3 * i + c]}`;
+          differ += 1;
+        }
+      }
+    }
+    assert(differ === 0, `${path}: ${differ} values differ from ${file} at ${side} pixels, first ${first}`);
+    problems.push(...opened.problems);
+    await opened.close();
+  }
   return problems;
 });
 

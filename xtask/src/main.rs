@@ -25,6 +25,8 @@ usage: cargo xtask <command>
   bench [--json FILE] [--runs N] [--backend cpu|gpu] [--workload NAME] [--pytorch PYTHON]
                         the benchmark workloads of BENCHMARKS.md on the native CPU and GPU; with --pytorch,
                         PyTorch in that Python runs each workload after each CPU run, and the ratios are printed
+  panels --python PY    run each lesson's PyTorch panel, for a table of states, in PY (a Python with torch,
+                        torchvision and pillow) and compare what it prints with the page's numbers
   bench --browser [--json FILE]
                         the same workloads in headless Chromium (wasm CPU and WebGPU), with the page's size
                         and load time";
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(rest),
         Some("conformance") => execute(command("cargo").args(["run", "--quiet", "-p", "tests", "--bin", "conformance", "--"]).args(rest)),
         Some("train") => execute(command("cargo").args(["run", "--quiet", "--release", "-p", "engine", "--bin", "train", "--"]).args(rest)),
+        Some("panels") => execute(command("cargo").args(["run", "--quiet", "-p", "app", "--example", "panels", "--"]).args(rest)),
         Some("bench") if rest.iter().any(|a| a == "--browser") => browser_bench(rest),
         Some("bench") => execute(command("cargo").args(["run", "--quiet", "--release", "-p", "engine", "--bin", "bench", "--"]).args(rest)),
         None | Some("help" | "--help" | "-h") => {

@@ -86,11 +86,20 @@ fn e2e() -> Tally {
             return Tally { passed: 0, failed: 1 };
         }
     };
+    // The shipped photos' pixels, decoded natively, for the test that the page computes on the files' own.
+    let photos = root().join("target/e2e/photo_pixels");
+    let mut decode = command("cargo");
+    decode.args(["run", "--quiet", "-p", "app", "--example", "photo_pixels", "--"]).arg(&photos);
+    if let Err(e) = crate::execute(&mut decode) {
+        println!("xtask: cannot decode the shipped photos for the end-to-end tests: {e}");
+        return Tally { passed: 0, failed: 1 };
+    }
     let mut cmd = command("node");
     cmd.arg("tests/e2e/run.mjs")
         .arg(format!("http://127.0.0.1:{port}"))
         .arg(root().join("target/screenshots"))
-        .env("PLAYWRIGHT_CORE", root().join(".tools/node_modules/playwright-core"));
+        .env("PLAYWRIGHT_CORE", root().join(".tools/node_modules/playwright-core"))
+        .env("PHOTO_PIXELS", &photos);
     counted(&mut cmd, summary_counts)
 }
 

@@ -9,6 +9,7 @@
 
 use crate::device::{use_device, with_fallback};
 use crate::image::{draw, load_rgb};
+use crate::panel::{PanelNumbers, cell_in, exact, footer};
 use crate::query::Params;
 use crate::widgets::photo_picker::sample_files;
 use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, LessonPage, ShapeBadge, format_weight, number_select};
@@ -16,7 +17,13 @@ use engine::ops::Conv2dParams;
 use engine::ops::conv2d::{Conv2d, Conv2dTrace};
 use engine::{Device, Shape, Tensor};
 use leptos::html::Canvas;
+use std::ops::RangeInclusive;
 use leptos::prelude::*;
+
+/// The controls' choices: how many kernels are stacked, the stride, and the matrix view's padding.
+pub const KERNEL_COUNTS: RangeInclusive<usize> = 1..=4;
+pub const STRIDES: RangeInclusive<usize> = 1..=2;
+pub const MATRIX_PADDINGS: RangeInclusive<usize> = 0..=1;
 
 /// A rank-3 kernel: a name, and a 3x3 slice for each of red, green and blue.
 struct StackedKernel {
@@ -72,12 +79,12 @@ struct Run {
 pub fn Channels() -> impl IntoView {
     let mut params = Params::from_location();
     let photo = PhotoChoice::new(params.choice("photo", PHOTOS[1].file, sample_files(), |f| f));
-    let count = params.number("kernels", 2usize, 1..=4);
-    let traced = params.number("kernel", 0usize, 0..=3);
-    let stride = params.number("s", 1usize, 1..=2);
+    let count = params.number("kernels", 2usize, KERNEL_COUNTS);
+    let traced = params.number("kernel", 0usize, 0..=*KERNEL_COUNTS.end() - 1);
+    let stride = params.number("s", 1usize, STRIDES);
     let cell = params.cell(("y", "x"), (40, 60), 512);
     let bias = params.weight("bias", 0.0, -10.0..=10.0);
-    let matrix_padding = params.number("mpad", 0usize, 0..=1);
+    let matrix_padding = params.number("mpad", 0usize, MATRIX_PADDINGS);
     let notices = params.notices();
     params.sync();
     let device = use_device();
@@ -89,15 +96,17 @@ pub fn Channels() -> impl IntoView {
     });
 
     let image = LocalResource::new(move || {
-        let url = photo.source.get().url();
-        async move { load_rgb(&url, 128).await }
+        let url = photo.source.get().url(SIDE);
+        async move { load_rgb(&url, SIDE).await }
     });
+    // What the convolution depends on (the selected pixel is not).
+    let conv_state = move || State { file: photo.source.get().file_name(SIDE), kernels: count.get(), stride: stride.get(), bias: bias.get(), cell: (0, 0), kernel: 0 };
     let result = LocalResource::new(move || {
-        let (image, page, k, s, b) = (image.get(), device.get(), count.get(), stride.get(), bias.get());
+        let (image, page, state) = (image.get(), device.get(), conv_state());
         async move {
             let (x, page) = (image?, page?);
             Some(match x {
-                Ok(x) => convolve(&page.device, x, k, s, b).await,
+                Ok(x) => convolve(&page.device, x, &state).await,
                 Err(e) => Err(e),
             })
         }
@@ -174,24 +183,7 @@ pub fn Channels() -> impl IntoView {
             })
         })
     };
-    let code = Signal::derive(move || {
-        let (k, s, b) = (count.get(), stride.get(), bias.get());
-        format!(
-            "import torch\nimport torch.nn.functional as F\nfrom PIL import Image\nimport torchvision.transforms.functional as TF\n\n\
-             t = TF.to_tensor(Image.open(\"{}\"))  # [3, H, W]: one plane per colour\n\
-             edge = torch.tensor([[0., -5/3, 1], [-5/3, -5/3, 1], [1., 1, 1]])\n\
-             k0 = edge.expand(3, 3, 3) / 6  # a rank-3 kernel: one 3x3 slice per channel\n\
-             k1 = edge.flip(0, 1).expand(3, 3, 3) / 6\n\
-             sobel = torch.tensor([[-1., 0, 1], [-2, 0, 2], [-1, 0, 1]])\n\
-             k2 = sobel.expand(3, 3, 3) / 8\n\
-             k3 = torch.zeros(3, 3, 3); k3[0, 1, 1] = 1; k3[2, 1, 1] = -1\n\
-             w = torch.stack([k0, k1, k2, k3][:{k}])  # rank 4: [{k}, 3, 3, 3]\n\
-             out = F.conv2d(t[None], w, torch.full(({k},), {}), padding=1, stride={s})  # t[None]: [1, 3, H, W]\n\
-             out.shape  # [1, {k}, H', W']\n",
-            photo.source.get().file_name(),
-            format_weight(b),
-        )
-    });
+    let code = Signal::derive(move || State { cell: cell.get(), kernel: traced.get(), ..conv_state() }.pytorch());
 
     view! {
         <LessonPage
@@ -206,8 +198,8 @@ pub fn Channels() -> impl IntoView {
         >
             <div class="controls">
                 <PhotoPicker choice=photo own_files=false/>
-                {number_select(count, "Kernels stacked (K) ", "kernel-count", 1..=4)}
-                {number_select(stride, "Stride ", "stride", 1..=2)}
+                {number_select(count, "Kernels stacked (K) ", "kernel-count", KERNEL_COUNTS)}
+                {number_select(stride, "Stride ", "stride", STRIDES)}
                 <label>
                     "Bias "
                     <input type="number" step="0.1" data-testid="bias" prop:value=move || format_weight(bias.get())
@@ -260,9 +252,17 @@ pub fn Channels() -> impl IntoView {
                 }}
             </div>
             <p class="note" data-testid="six-note">
-                "Why divide by 6? Only to keep the outputs in a range that shows well: the kernel's positive weights add "
-                "up to 5 and its negative ones to −5, and three channels add three such sums, so a strong edge would "
-                "reach far past 1 and be clipped to white. Any positive scale finds the same edges, brighter or dimmer."
+                "Why divide by 6? To scale the outputs down, nothing more: the kernel's positive weights add up to 5 "
+                "and its negative ones to −5, so without it one channel's window could give 5 and three channels 15. "
+                "Divided by 6, the largest possible output is 3 × 5/6 = 2.5, still above 1, so the strongest edges "
+                "still show as white (outputs are drawn clamped to 0…1, as plt.imshow does). Any positive scale finds "
+                "the same edges, brighter or dimmer."
+                {move || ok().map(|run| {
+                    let plane = run.op.out_h * run.op.out_w;
+                    let max = run.output.data()[..plane].iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                    let clipped = run.output.data()[..plane].iter().filter(|&&v| v > 1.0).count();
+                    format!(" On this photo kernel 0 reaches {max:.3}, and {clipped} of its {plane} outputs are above 1.")
+                })}
             </p>
 
             <h2>"The output channels: " <ShapeBadge shape=badge(3) testid="output-shape"/></h2>
@@ -323,17 +323,44 @@ fn ChannelTrace(trace: Conv2dTrace, engine_value: f32) -> impl IntoView {
 /// The size of the matrix view's input.
 const MATRIX_SIDE: usize = 4;
 
-/// A convolution as a matrix product, on a 4x4 input and the lesson's 3x3 kernel.
-#[component]
-fn MatrixView(padding: RwSignal<usize>) -> impl IntoView {
-    let x = Tensor::from_fn([1, 1, MATRIX_SIDE, MATRIX_SIDE], |i| ((i * 7) % 10) as f32);
-    let w = Tensor::new([1, 1, 3, 3], EDGE.to_vec()).expect("3x3");
-    let view = move || {
-        let op = Conv2d::new(&Conv2dParams::default().padding(padding.get()), x.shape(), w.shape(), None).expect("a 3x3 kernel fits 4x4 with padding 0 or 1");
+/// A convolution of a 4x4 input by the lesson's kernel, as a matrix times the flattened input, beside conv2d.
+pub struct Matrix {
+    /// The input `[1, 1, 4, 4]`.
+    pub x: Tensor,
+    /// The kernel `[1, 1, 3, 3]`.
+    pub w: Tensor,
+    /// One row per output pixel, one column per input pixel: the kernel taps `(ci, ky, kx)` that meet there.
+    pub matrix: Vec<Vec<Vec<(usize, usize, usize)>>>,
+    /// The matrix times the flattened input.
+    pub product: Vec<f32>,
+    /// conv2d's output, to compare.
+    pub conv: Tensor,
+}
+
+impl Matrix {
+    /// The matrix view with `padding`, or the engine's reason why the kernel does not fit.
+    pub fn new(padding: usize) -> Result<Matrix, String> {
+        let x = Tensor::from_fn([1, 1, MATRIX_SIDE, MATRIX_SIDE], |i| ((i * 7) % 10) as f32);
+        let w = Tensor::new([1, 1, 3, 3], EDGE.to_vec()).map_err(|e| e.to_string())?;
+        let op = Conv2d::new(&Conv2dParams::default().padding(padding), x.shape(), w.shape(), None).map_err(|e| e.to_string())?;
         let matrix = op.as_matrix(0);
         let conv = op.reference_forward(&x, &w, None);
         let weight_of = |taps: &[(usize, usize, usize)]| taps.iter().map(|&(_, ky, kx)| w.data()[ky * 3 + kx]).sum::<f32>();
-        let product: Vec<f32> = matrix.iter().map(|row| row.iter().zip(x.data()).map(|(taps, v)| weight_of(taps) * v).sum()).collect();
+        let product = matrix.iter().map(|row| row.iter().zip(x.data()).map(|(taps, v)| weight_of(taps) * v).sum()).collect();
+        Ok(Matrix { x, w, matrix, product, conv })
+    }
+}
+
+/// A convolution as a matrix product, on a 4x4 input and the lesson's 3x3 kernel.
+#[component]
+fn MatrixView(padding: RwSignal<usize>) -> impl IntoView {
+    let view = move || {
+        let m = match Matrix::new(padding.get()) {
+            Ok(m) => m,
+            Err(e) => return view! { <p class="error" role="alert">{e}</p> }.into_any(),
+        };
+        let Matrix { x, w, matrix, product, conv } = m;
+        let weight_of = move |taps: &[(usize, usize, usize)]| taps.iter().map(|&(_, ky, kx)| w.data()[ky * 3 + kx]).sum::<f32>();
         view! {
             <div class="matrix-view">
                 <table class="matrix" data-testid="conv-matrix" aria-label="The convolution's matrix: one row per output pixel, one column per input pixel">
@@ -362,6 +389,7 @@ fn MatrixView(padding: RwSignal<usize>) -> impl IntoView {
                 </tbody></table>
             </div>
         }
+        .into_any()
     };
     view! {
         <section class="matrix-section">
@@ -369,20 +397,88 @@ fn MatrixView(padding: RwSignal<usize>) -> impl IntoView {
             <p>
                 "Flatten a 4x4 input into 16 numbers. Each output pixel is then one row of a matrix times that column: "
                 "the row holds the kernel's weights at the input pixels its window covers, and zeros everywhere else. "
-                "Most of the matrix is zeros, and every row holds the same 9 weights (coloured by their place in the "
-                "kernel): the weights are tied."
+                "Most of the matrix is zeros, and the non-zero entries are the same kernel weights again and again "
+                "(coloured by their place in the kernel): the weights are tied. With padding 0 every row holds all 9; "
+                "with padding 1 a row at the border holds only the 6 (edge) or 4 (corner) taps that land on the input, "
+                "since the others multiply padding zeros, which are not in the input vector."
             </p>
-            {number_select(padding, "Padding ", "matrix-padding", 0..=1)}
+            {number_select(padding, "Padding ", "matrix-padding", MATRIX_PADDINGS)}
             {view}
         </section>
     }
 }
 
-async fn convolve(device: &Device, x: Tensor, k: usize, stride: usize, bias: f32) -> Result<Run, String> {
-    let weight = weight(k);
-    let bias = Tensor::from_fn([k], |_| bias);
-    let params = Conv2dParams::default().padding(1).stride(stride);
-    let op = Conv2d::new(&params, x.shape(), weight.shape(), Some(bias.shape())).map_err(|e| e.to_string())?;
+/// The lesson's state as the URL holds it, less the photo's pixels: what the convolution and its PyTorch code are
+/// made of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// The photo, as the PyTorch code opens it.
+    pub file: String,
+    /// How many kernels are stacked (K).
+    pub kernels: usize,
+    /// The stride.
+    pub stride: usize,
+    /// The bias of every output channel.
+    pub bias: f32,
+    /// The selected output pixel `(y, x)`, and its channel: the kernel traced.
+    pub cell: (usize, usize),
+    pub kernel: usize,
+}
+
+impl State {
+    /// The convolution of an image `[1, 3, H, W]` with the first K stacked kernels, padding 1; with its weight and
+    /// bias, or the engine's reason why not.
+    pub fn conv(&self, input: &Shape) -> Result<(Conv2d, Tensor, Tensor), String> {
+        let weight = weight(self.kernels);
+        let bias = Tensor::from_fn([self.kernels], |_| self.bias);
+        let params = Conv2dParams::default().padding(1).stride(self.stride);
+        let op = Conv2d::new(&params, input, weight.shape(), Some(bias.shape())).map_err(|e| e.to_string())?;
+        Ok((op, weight, bias))
+    }
+
+    /// What the page shows for the photo `x` (`[1, 3, H, W]`), computed by the op's reference loops.
+    pub fn numbers(&self, x: &Tensor) -> Result<PanelNumbers, String> {
+        let (op, weight, bias) = self.conv(x.shape())?;
+        let y = op.reference_forward(x, &weight, Some(&bias));
+        let ((oy, ox), k) = (self.cell, self.kernel);
+        cell_in(&y, self.cell, k)?;
+        let trace = op.trace(x, &weight, Some(&bias), 0, k, oy, ox);
+        Ok(PanelNumbers::new(&y, trace.sum, y.data()[(k * op.out_h + oy) * op.out_w + ox]))
+    }
+
+    /// The PyTorch code that computes the same output and prints the numbers the page shows.
+    pub fn pytorch(&self) -> String {
+        let (k, s) = (self.kernels, self.stride);
+        let ((y, x), traced) = (self.cell, self.kernel);
+        format!(
+            "import torch\nimport torch.nn.functional as F\nfrom PIL import Image\nimport torchvision.transforms.functional as TF\n\n\
+             t = TF.to_tensor(Image.open(\"{file}\").convert(\"RGB\"))  # [3, H, W]: one plane per colour\n\
+             edge = torch.tensor([[0., -5/3, 1], [-5/3, -5/3, 1], [1., 1, 1]], dtype=torch.float32)\n\
+             k0 = edge.expand(1, 3, 3, 3) / 6  # the lesson's: one kernel [1, 3, 3, 3], a 3x3 slice per channel\n\
+             k1 = edge.flip(0, 1).expand(1, 3, 3, 3) / 6\n\
+             sobel = torch.tensor([[-1., 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float32)\n\
+             k2 = sobel.expand(1, 3, 3, 3) / 8\n\
+             k3 = torch.zeros(1, 3, 3, 3); k3[0, 0, 1, 1] = 1; k3[0, 2, 1, 1] = -1\n\
+             w = torch.cat([k0, k1, k2, k3][:{k}])  # {k} kernels stacked, rank 4: [{k}, 3, 3, 3]\n\
+             b = torch.full(({k},), {bias}, dtype=torch.float32)\n\
+             out = F.conv2d(t[None], w, b, padding=1, stride={s})  # t[None]: [1, 3, H, W]; out: [1, {k}, H', W']\n\n\
+             y, x, k = {y}, {x}, {traced}  # the selected output pixel, in output channel k\n\
+             xp = F.pad(t[None], (1, 1, 1, 1))  # the zeros that padding=1 adds\n\
+             products = xp[0, :, y * {s}:y * {s} + 3, x * {s}:x * {s} + 3] * w[k]  # 3 channels x 9 products\n\
+             value = out[0, k, y, x]  # their sum plus the bias\n{footer}",
+            file = self.file,
+            bias = exact(self.bias),
+            footer = footer("out", "products", "value"),
+        )
+    }
+}
+
+/// The size the lesson works at: the photo's longest side.
+const SIDE: u32 = 128;
+
+/// Runs the state's convolution of `x` on the page's device.
+async fn convolve(device: &Device, x: Tensor, state: &State) -> Result<Run, String> {
+    let (op, weight, bias) = state.conv(x.shape())?;
     let run = with_fallback(device, |d| {
         let y = op.forward(&x.to(&d), &weight.to(&d), Some(&bias.to(&d)));
         async move { y.read().await }
@@ -401,6 +497,34 @@ mod tests {
         assert_eq!(w.shape().dims(), &[4, 3, 3, 3]);
         for ch in 0..3 {
             assert_eq!(&w.data()[ch * 9..ch * 9 + 9], &scaled(EDGE, 6.0));
+        }
+    }
+
+    #[test]
+    fn no_setting_of_the_controls_panics() {
+        let photo = Tensor::from_fn([1, 3, 7, 9], |i| (i % 11) as f32 / 10.0);
+        for kernels in KERNEL_COUNTS {
+            for stride in STRIDES {
+                for kernel in 0..kernels {
+                    let state = State { file: "128/camera_small.png".into(), kernels, stride, bias: 0.5, cell: (0, 0), kernel };
+                    let numbers = state.numbers(&photo).unwrap();
+                    assert_eq!(numbers.shape, vec![1, kernels, (7 - 1) / stride + 1, (9 - 1) / stride + 1]);
+                    assert!((numbers.output - numbers.window_sum - 0.5).abs() < 1e-5);
+                    let last = (numbers.shape[2] - 1, numbers.shape[3] - 1);
+                    assert!(State { cell: last, ..state.clone() }.numbers(&photo).is_ok());
+                    assert!(State { cell: (last.0 + 1, 0), ..state.clone() }.numbers(&photo).is_err());
+                    assert!(state.pytorch().contains(&format!("[:{kernels}]")) && state.pytorch().contains("edge.expand(1, 3, 3, 3) / 6"));
+                }
+            }
+        }
+        for padding in MATRIX_PADDINGS {
+            let m = Matrix::new(padding).unwrap();
+            for (a, b) in m.product.iter().zip(m.conv.data()) {
+                assert!((a - b).abs() < 1e-4, "the matrix product {a} is conv2d's {b}");
+            }
+            // With padding, a corner row holds only the 4 taps that land on the input.
+            let taps = |row: &Vec<Vec<(usize, usize, usize)>>| row.iter().filter(|t| !t.is_empty()).count();
+            assert_eq!(taps(&m.matrix[0]), if padding == 0 { 9 } else { 4 });
         }
     }
 }

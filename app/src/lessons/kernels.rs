@@ -3,7 +3,8 @@
 //! (WebGPU) when there is one, on the CPU otherwise, with the same numbers. Selecting an output pixel shows its
 //! window, the 9 products, their sum and the bias; "play" walks the pixels in raster order.
 //!
-//! URL parameters: `photo` (a sample's file name), `color` (`grayscale`, `rgb`), `mode` (`zeros`, `border`,
+//! URL parameters: `photo` (a sample's file name), `color` (`grayscale`, `rgb`: each channel on its own,
+//! `rgb-summed`: the lesson's, the channels' sums added into one output), `mode` (`none`, `zeros`, `border`,
 //! `reflection`), `kernel` (a preset's id, or `custom`), `w` (9 weights, with `kernel=custom`), `bias`, `y`, `x`
 //! (the selected output pixel), `ch` (its channel, for RGB).
 
@@ -11,7 +12,8 @@ use crate::device::{use_device, with_fallback};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
 use crate::query::{self, Params};
 use crate::widgets::photo_picker::sample_files;
-use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, PhotoSource, LessonPage, ShapeBadge, StepControls, choice_select, format_weight};
+use crate::panel::{PanelNumbers, cell_in, exact, footer};
+use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, LessonPage, ShapeBadge, StepControls, choice_select, format_weight};
 use engine::ops::conv2d::{Conv2d, Conv2dTrace};
 use engine::ops::{Conv2dParams, PaddingMode};
 use engine::{Device, Shape, Tensor};
@@ -28,6 +30,8 @@ pub struct Preset {
     pub about: &'static str,
     /// Weights, row-major.
     pub weights: [f32; 9],
+    /// The kernel as PyTorch source, as the lesson writes it (fractions as fractions).
+    pub python: &'static str,
 }
 
 const THIRD: f32 = 5.0 / 3.0;
@@ -41,12 +45,14 @@ pub const PRESETS: &[Preset] = &[
                 right of the window are brighter than the top left, so it lights up bottom and right edges. Its \
                 weights sum to 0, so a flat area gives 0 (black).",
         weights: [0.0, -THIRD / 6.0, 1.0 / 6.0, -THIRD / 6.0, -THIRD / 6.0, 1.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0],
+        python: "torch.tensor([[0., -5/3, 1], [-5/3, -5/3, 1], [1., 1, 1]], dtype=torch.float32) / 6",
     },
     Preset {
         id: "identity",
         name: "Identity",
         about: "Only the centre weight is 1, so each output pixel is the input pixel itself.",
         weights: [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        python: "torch.tensor([[0., 0, 0], [0, 1, 0], [0, 0, 0]], dtype=torch.float32)",
     },
     Preset {
         id: "blur",
@@ -54,6 +60,7 @@ pub const PRESETS: &[Preset] = &[
         about: "A small Gaussian: each pixel becomes a weighted average of its neighbourhood. The weights sum to 1, \
                 so brightness is kept.",
         weights: [0.0625, 0.125, 0.0625, 0.125, 0.25, 0.125, 0.0625, 0.125, 0.0625],
+        python: "torch.tensor([[1., 2, 1], [2, 4, 2], [1, 2, 1]], dtype=torch.float32) / 16",
     },
     Preset {
         id: "sharpen",
@@ -61,6 +68,7 @@ pub const PRESETS: &[Preset] = &[
         about: "The centre counts 5 times, minus its 4 neighbours: differences from the neighbourhood are \
                 exaggerated. The weights sum to 1.",
         weights: [0.0, -1.0, 0.0, -1.0, 5.0, -1.0, 0.0, -1.0, 0.0],
+        python: "torch.tensor([[0., -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=torch.float32)",
     },
     Preset {
         id: "outline",
@@ -68,12 +76,14 @@ pub const PRESETS: &[Preset] = &[
         about: "8 times the centre minus all 8 neighbours: 0 on flat areas, large wherever the pixel differs from \
                 its surroundings.",
         weights: [-1.0, -1.0, -1.0, -1.0, 8.0, -1.0, -1.0, -1.0, -1.0],
+        python: "torch.tensor([[-1., -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=torch.float32)",
     },
     Preset {
         id: "emboss",
         name: "Emboss",
         about: "Bottom-right minus top-left, plus the pixel itself: edges look raised, as if lit from one side.",
         weights: [-2.0, -1.0, 0.0, -1.0, 1.0, 1.0, 0.0, 1.0, 2.0],
+        python: "torch.tensor([[-2., -1, 0], [-1, 1, 1], [0, 1, 2]], dtype=torch.float32)",
     },
     Preset {
         id: "sobel-x",
@@ -81,6 +91,7 @@ pub const PRESETS: &[Preset] = &[
         about: "Right column minus left column, the middle row counted twice: responds to left-to-right changes \
                 in brightness.",
         weights: [-1.0, 0.0, 1.0, -2.0, 0.0, 2.0, -1.0, 0.0, 1.0],
+        python: "torch.tensor([[-1., 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float32)",
     },
     Preset {
         id: "sobel-y",
@@ -88,6 +99,7 @@ pub const PRESETS: &[Preset] = &[
         about: "Bottom row minus top row, the middle column counted twice: responds to top-to-bottom changes in \
                 brightness.",
         weights: [-1.0, -2.0, -1.0, 0.0, 0.0, 0.0, 1.0, 2.0, 1.0],
+        python: "torch.tensor([[-1., -2, -1], [0, 0, 0], [1, 2, 1]], dtype=torch.float32)",
     },
 ];
 
@@ -99,11 +111,11 @@ const CUSTOM: &str = "custom";
 struct Convolved {
     /// The input as the network sees it: `[1, C, H, W]`.
     input: Tensor,
-    /// The output: `[1, C, H, W]` (padding 1 keeps the size).
+    /// The output: `[1, C', H', W']` (padding 1 keeps the size; without it, it loses a pixel on each side).
     output: Tensor,
     /// The convolution that made it (for the trace).
     op: Conv2d,
-    /// The weight `[C, 1, 3, 3]` and bias `[C]`.
+    /// The weight (`[C, 1, 3, 3]`, or `[1, 3, 3, 3]` with the channels summed) and the bias.
     weight: Tensor,
     bias: Tensor,
     /// The device that computed it.
@@ -118,11 +130,64 @@ fn preset_index(id: &str) -> Option<usize> {
     PRESETS.iter().position(|p| p.id == id)
 }
 
-fn color_name(c: ColorMode) -> &'static str {
-    match c {
-        ColorMode::Gray => "grayscale",
-        ColorMode::Rgb => "rgb",
+/// How the photo's channels meet the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channels {
+    /// The photo's brightness, one channel: weight `[1, 1, 3, 3]`, one output channel.
+    Gray,
+    /// Red, green and blue each convolved on its own (a depthwise convolution, `groups=3`): weight `[3, 1, 3, 3]`,
+    /// three output channels.
+    Each,
+    /// The lesson's: one kernel with the same 3x3 slice for each channel, whose three channel sums add up into one
+    /// output channel: weight `[1, 3, 3, 3]`, `k.expand(1, 3, 3, 3)`.
+    Summed,
+}
+
+impl Channels {
+    /// The choices, in the order the page offers them.
+    pub const ALL: [Channels; 3] = [Channels::Gray, Channels::Each, Channels::Summed];
+
+    /// The name in URLs and test ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channels::Gray => "grayscale",
+            Channels::Each => "rgb",
+            Channels::Summed => "rgb-summed",
+        }
     }
+
+    /// The label on the page.
+    fn label(self) -> &'static str {
+        match self {
+            Channels::Gray => "grayscale",
+            Channels::Each => "RGB, each channel on its own",
+            Channels::Summed => "RGB, channels summed (the lesson's)",
+        }
+    }
+
+    /// The photo's channels as the convolution takes them.
+    pub fn color(self) -> ColorMode {
+        match self {
+            Channels::Gray => ColorMode::Gray,
+            Channels::Each | Channels::Summed => ColorMode::Rgb,
+        }
+    }
+
+    /// How many output channels there are.
+    pub fn outputs(self) -> usize {
+        match self {
+            Channels::Each => 3,
+            Channels::Gray | Channels::Summed => 1,
+        }
+    }
+}
+
+/// The border choices: no padding (the output loses a pixel on each side), or padding 1 in one of the modes.
+pub const BORDERS: [Option<PaddingMode>; 4] = [None, Some(PaddingMode::Zeros), Some(PaddingMode::Border), Some(PaddingMode::Reflection)];
+
+/// A border choice's name in URLs and on the page.
+pub fn border_name(border: Option<PaddingMode>) -> &'static str {
+    border.map_or("none", PaddingMode::name)
 }
 
 /// Longest side of an image the learner brings: larger ones are scaled down in the browser.
@@ -134,8 +199,8 @@ pub fn Kernels() -> impl IntoView {
     // The state, from the URL; every parameter is written back as it changes.
     let mut params = Params::from_location();
     let photo = PhotoChoice::new(params.choice("photo", PHOTOS[0].file, sample_files(), |f| f));
-    let color = params.choice("color", ColorMode::Gray, [ColorMode::Gray, ColorMode::Rgb], color_name);
-    let padding_mode = params.choice("mode", PaddingMode::Zeros, PaddingMode::LESSON, PaddingMode::name);
+    let color = params.choice("color", Channels::Gray, Channels::ALL, Channels::name);
+    let padding_mode = params.choice("mode", Some(PaddingMode::Zeros), BORDERS, border_name);
     let q = params.query();
     let kernel_id = q.choice("kernel", PRESETS[0].id, |v| if v == CUSTOM { Some(CUSTOM) } else { preset_index(v).map(|i| PRESETS[i].id) }, |id| id);
     let weights = RwSignal::new(match preset_index(kernel_id) {
@@ -153,16 +218,26 @@ pub fn Kernels() -> impl IntoView {
     let device = use_device();
 
     let image = LocalResource::new(move || {
-        let url = photo.source.get().url();
+        let url = photo.source.get().url(MAX_SIDE);
         async move { load_rgb(&url, MAX_SIDE).await }
     });
+    // What the convolution depends on (the selected pixel is not).
+    let conv_state = move || State {
+        file: photo.source.get().file_name(MAX_SIDE),
+        color: color.get(),
+        preset: preset.get(),
+        weights: weights.get(),
+        bias: bias.get(),
+        mode: padding_mode.get(),
+        cell: (0, 0),
+        channel: 0,
+    };
     let result = LocalResource::new(move || {
-        let (image, page) = (image.get(), device.get());
-        let (w, b, color, mode) = (weights.get(), bias.get(), color.get(), padding_mode.get());
+        let (image, page, state) = (image.get(), device.get(), conv_state());
         async move {
             let (image, page) = (image?, page?);
             Some(match image {
-                Ok(rgb) => convolve(&page.device, to_mode(&rgb, color), &w, b, mode).await,
+                Ok(rgb) => convolve(&page.device, to_mode(&rgb, state.color.color()), &state).await,
                 Err(e) => Err(e),
             })
         }
@@ -204,19 +279,22 @@ pub fn Kernels() -> impl IntoView {
 
     let input_shape = Signal::derive(move || ok().map(|r| r.input.shape().clone()));
     let output_shape = Signal::derive(move || ok().map(|r| r.output.shape().clone()));
-    let code = Signal::derive(move || pytorch(&photo.source.get(), color.get(), &weights.get(), bias.get(), padding_mode.get()));
-    let box_style = move |canvas_h: usize, canvas_w: usize| {
-        let (y, x) = cell.get();
-        // The 3x3 window around (y, x), as a share of the image (padding 1 keeps the size).
-        format!(
-            "top:{:.3}%;left:{:.3}%;height:{:.3}%;width:{:.3}%",
-            (y as f64 - 1.0) * 100.0 / canvas_h as f64,
-            (x as f64 - 1.0) * 100.0 / canvas_w as f64,
-            300.0 / canvas_h as f64,
-            300.0 / canvas_w as f64
-        )
+    let code = Signal::derive(move || State { cell: cell.get(), channel: channel.get(), ..conv_state() }.pytorch());
+    // The 3x3 window that output pixel (y, x) reads, as a share of the input: it starts `padding` pixels up and left.
+    let window_box = move || {
+        ok().map(|r| {
+            let ((y, x), pad) = (cell.get(), r.op.params.padding[0] as f64);
+            let (h, w) = (r.op.in_h as f64, r.op.in_w as f64);
+            format!(
+                "top:{:.3}%;left:{:.3}%;height:{:.3}%;width:{:.3}%",
+                (y as f64 - pad) * 100.0 / h,
+                (x as f64 - pad) * 100.0 / w,
+                300.0 / h,
+                300.0 / w
+            )
+        })
+        .unwrap_or_default()
     };
-    let window_box = move || ok().map(|r| box_style(r.op.out_h, r.op.out_w)).unwrap_or_default();
     let pixel_box = move || {
         ok().map(|r| {
             let (y, x) = cell.get();
@@ -246,7 +324,7 @@ pub fn Kernels() -> impl IntoView {
                 <PhotoPicker choice=photo/>
                 <fieldset class="choice">
                     <legend>"Channels"</legend>
-                    {[ColorMode::Gray, ColorMode::Rgb]
+                    {Channels::ALL
                         .into_iter()
                         .map(|mode| {
                             view! {
@@ -254,17 +332,17 @@ pub fn Kernels() -> impl IntoView {
                                     <input
                                         type="radio"
                                         name="color"
-                                        data-testid=format!("color-{}", color_name(mode))
+                                        data-testid=format!("color-{}", mode.name())
                                         prop:checked=move || color.get() == mode
                                         on:change=move |_| color.set(mode)
                                     />
-                                    {mode.name()}
+                                    {mode.label()}
                                 </label>
                             }
                         })
                         .collect_view()}
                 </fieldset>
-                {choice_select(padding_mode, "Padding ", "padding-mode", PaddingMode::LESSON, |m| m.name().to_string())}
+                {choice_select(padding_mode, "Padding ", "padding-mode", BORDERS, |m| border_name(m).to_string())}
             </div>
 
             <fieldset class="presets">
@@ -359,7 +437,9 @@ pub fn Kernels() -> impl IntoView {
                     </div>
                     <figcaption>"Input " <ShapeBadge shape=input_shape testid="input-shape"/> " (drop an image here)"</figcaption>
                 </figure>
-                <div class="arrow" aria-hidden="true">"conv2d, padding 1 →"</div>
+                <div class="arrow" aria-hidden="true">
+                    {move || if padding_mode.get().is_some() { "conv2d, padding 1 →" } else { "conv2d, no padding →" }}
+                </div>
                 <figure>
                     <div class="canvas-box">
                         <canvas
@@ -386,7 +466,7 @@ pub fn Kernels() -> impl IntoView {
 
             <div class="step-row">
                 <StepControls cursor label="the output pixels" speeds=&[1, 4, 8, 30, 120]/>
-                {move || (color.get() == ColorMode::Rgb).then(|| view! {
+                {move || (color.get() == Channels::Each).then(|| view! {
                     <label>
                         "Channel "
                         <select data-testid="channel" on:change=move |ev| channel.set(event_target_value(&ev).parse().unwrap_or(0))>
@@ -412,31 +492,51 @@ pub fn Kernels() -> impl IntoView {
 /// How the selected output pixel was computed: the window, the kernel, the 9 products, their sum and the bias.
 #[component]
 fn TraceView(trace: Conv2dTrace, engine_value: f32) -> impl IntoView {
-    let window: Vec<Cell> = trace
-        .taps
-        .iter()
-        .map(|t| Cell { value: Some(t.input), class: if t.pixel.is_none() { "pad".into() } else { String::new() }, note: None })
-        .collect();
-    let kernel: Vec<Cell> = trace.taps.iter().map(|t| Cell { value: Some(t.weight), ..Default::default() }).collect();
-    let products: Vec<Cell> = trace.taps.iter().map(|t| Cell { value: Some(t.product), ..Default::default() }).collect();
+    // One row of window × kernel = products per input channel the output reads: one, or three when the channels
+    // are summed into one output.
+    let channels: Vec<usize> = {
+        let mut c: Vec<usize> = trace.taps.iter().map(|t| t.ci).collect();
+        c.dedup();
+        c
+    };
+    let several = channels.len() > 1;
+    let rows = channels
+        .into_iter()
+        .map(|ci| {
+            let taps: Vec<_> = trace.taps.iter().filter(|t| t.ci == ci).collect();
+            let cells = |f: &dyn Fn(&engine::ops::conv2d::Tap) -> f32, pad: bool| {
+                taps.iter().map(|t| Cell { value: Some(f(t)), class: if pad && t.pixel.is_none() { "pad".into() } else { String::new() }, note: None }).collect::<Vec<_>>()
+            };
+            // Test ids: `trace-input`, or `trace-input-0` to `-2` when there are three rows.
+            let id = |ids: [&'static str; 4]| if several { ids[1 + ci % 3] } else { ids[0] };
+            let name = if several { format!("{} ", ["red", "green", "blue"][ci % 3]) } else { String::new() };
+            view! {
+                <div class="trace-grids">
+                    <figure><NumberGrid cells=cells(&|t| t.input, true) cols=3usize label=format!("The {name}input window") testid=id(["trace-input", "trace-input-0", "trace-input-1", "trace-input-2"]) decimals=3/><figcaption>{format!("{name}input window")}</figcaption></figure>
+                    <div class="op" aria-hidden="true">"×"</div>
+                    <figure><NumberGrid cells=cells(&|t| t.weight, false) cols=3usize label=format!("The kernel's {name}slice") testid=id(["trace-weight", "trace-weight-0", "trace-weight-1", "trace-weight-2"]) decimals=3/><figcaption>"kernel"</figcaption></figure>
+                    <div class="op" aria-hidden="true">"="</div>
+                    <figure><NumberGrid cells=cells(&|t| t.product, false) cols=3usize label=format!("The {name}products") testid=id(["trace-product", "trace-product-0", "trace-product-1", "trace-product-2"]) decimals=3/><figcaption>"products"</figcaption></figure>
+                </div>
+            }
+        })
+        .collect_view();
     let terms = trace.taps.iter().map(|t| format!("{:.3}", t.product + 0.0)).collect::<Vec<_>>().join(" + ");
     view! {
         <section class="trace" aria-live="polite" data-testid="trace">
             <h2>{format!("Output pixel (row {}, column {})", trace.oy, trace.ox)}</h2>
-            <div class="trace-grids">
-                <figure><NumberGrid cells=window cols=3usize label="The input window".to_string() testid="trace-input" decimals=3/><figcaption>"input window"</figcaption></figure>
-                <div class="op" aria-hidden="true">"×"</div>
-                <figure><NumberGrid cells=kernel cols=3usize label="The kernel".to_string() testid="trace-weight" decimals=3/><figcaption>"kernel"</figcaption></figure>
-                <div class="op" aria-hidden="true">"="</div>
-                <figure><NumberGrid cells=products cols=3usize label="The 9 products".to_string() testid="trace-product" decimals=3/><figcaption>"products"</figcaption></figure>
-            </div>
+            {rows}
             <p class="sum">
                 {terms} " = " <strong data-testid="trace-sum">{format!("{:.4}", trace.sum)}</strong>
                 "; plus the bias " <strong data-testid="trace-bias">{format!("{:.4}", trace.bias)}</strong>
                 " gives " <strong data-testid="trace-output">{format!("{:.4}", trace.output)}</strong>
                 ", the output pixel, which the engine computed as " <strong data-testid="output-value">{format!("{engine_value:.4}")}</strong> "."
             </p>
-            <p class="hint">"Padding cells (outside the image) are marked; with zeros padding they are 0."</p>
+            <p class="hint">
+                {if several { "The three channels' products all add up into this one output pixel, as the lesson's kernel does. " } else { "" }}
+                "Padding cells (outside the image) are marked; with zeros padding they are 0. Without padding, every window \
+                 lies inside the image, so the output is 2 pixels smaller each way."
+            </p>
         </section>
     }
 }
@@ -458,14 +558,121 @@ fn RunSummary(run: Convolved) -> impl IntoView {
     }
 }
 
-/// Convolves `x [1, C, H, W]` with the same 3x3 kernel on every channel (a depthwise convolution: weight
-/// `[C, 1, 3, 3]`, `groups = C`), padding 1 so the output keeps the input's size.
-async fn convolve(device: &Device, x: Tensor, kernel: &[f32], bias: f32, mode: PaddingMode) -> Result<Convolved, String> {
-    let channels = x.shape().dims()[1];
-    let weight = Tensor::from_fn(Shape::from([channels, 1, 3, 3]), |i| kernel[i % 9]);
-    let bias = Tensor::from_fn([channels], |_| bias);
-    let params = Conv2dParams::default().padding(1).padding_mode(mode).groups(channels);
-    let op = Conv2d::new(&params, x.shape(), weight.shape(), Some(bias.shape())).map_err(|e| e.to_string())?;
+/// The lesson's state as the URL holds it, less the photo's pixels: what the convolution and its PyTorch code are
+/// made of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// The photo, as the PyTorch code opens it.
+    pub file: String,
+    /// How the photo's channels meet the kernel.
+    pub color: Channels,
+    /// The preset in use (its index in [`PRESETS`]), or `None` for the learner's own weights.
+    pub preset: Option<usize>,
+    /// The 9 weights, row-major.
+    pub weights: Vec<f32>,
+    /// The bias.
+    pub bias: f32,
+    /// Padding 1 in this mode, or `None` for no padding.
+    pub mode: Option<PaddingMode>,
+    /// The selected output pixel `(y, x)` and its channel.
+    pub cell: (usize, usize),
+    pub channel: usize,
+}
+
+impl State {
+    /// The convolution of an input `[1, C, H, W]` by the kernel as [`Channels`] says (the same kernel for every
+    /// channel), padded by 1 or not at all; with its weight and bias, or the engine's reason why not.
+    pub fn conv(&self, input: &Shape) -> Result<(Conv2d, Tensor, Tensor), String> {
+        let channels = input.dims()[1];
+        let kernel = &self.weights;
+        // Depthwise: one output per channel, `groups = C`. Summed: one output, each channel a slice of one kernel.
+        let (weight_shape, groups) = match self.color {
+            Channels::Summed => ([1, channels, 3, 3], 1),
+            Channels::Gray | Channels::Each => ([channels, 1, 3, 3], channels),
+        };
+        let weight = Tensor::from_fn(Shape::from(weight_shape), |i| kernel[i % 9]);
+        let bias = Tensor::from_fn([weight_shape[0]], |_| self.bias);
+        let params = match self.mode {
+            Some(mode) => Conv2dParams::default().padding(1).padding_mode(mode),
+            None => Conv2dParams::default(),
+        };
+        let op = Conv2d::new(&params.groups(groups), input, weight.shape(), Some(bias.shape())).map_err(|e| e.to_string())?;
+        Ok((op, weight, bias))
+    }
+
+    /// How many pixels of padding there are on each side.
+    pub fn padding(&self) -> usize {
+        usize::from(self.mode.is_some())
+    }
+
+    /// What the page shows for the photo `rgb` (`[1, 3, H, W]`), computed by the op's reference loops.
+    pub fn numbers(&self, rgb: &Tensor) -> Result<PanelNumbers, String> {
+        let x = to_mode(rgb, self.color.color());
+        let (op, weight, bias) = self.conv(x.shape())?;
+        let y = op.reference_forward(&x, &weight, Some(&bias));
+        let ((oy, ox), ch) = (self.cell, self.channel);
+        cell_in(&y, self.cell, ch)?;
+        let trace = op.trace(&x, &weight, Some(&bias), 0, ch, oy, ox);
+        Ok(PanelNumbers::new(&y, trace.sum, y.data()[(ch * op.out_h + oy) * op.out_w + ox]))
+    }
+
+    /// The PyTorch code that computes the same output and prints the numbers the page shows.
+    pub fn pytorch(&self) -> String {
+        let kernel = match self.preset {
+            Some(i) => PRESETS[i].python.to_string(),
+            None => {
+                let rows: Vec<String> = self.weights.chunks(3).map(|r| format!("[{}]", r.iter().map(|&v| exact(v)).collect::<Vec<_>>().join(", "))).collect();
+                format!("torch.tensor([{}], dtype=torch.float32)", rows.join(", "))
+            }
+        };
+        let (convert, channels, weight, outputs, groups, window, products) = match self.color {
+            Channels::Gray => ("L", 1, "k.expand(1, 1, 3, 3)  # [1, 1, 3, 3]", 1, 1, "xp[0, ch, y:y + 3, x:x + 3]", "its window times the kernel"),
+            Channels::Each => (
+                "RGB",
+                3,
+                "k.expand(3, 1, 3, 3)  # [3, 1, 3, 3]: the same kernel for each channel, on its own (groups=3)",
+                3,
+                3,
+                "xp[0, ch, y:y + 3, x:x + 3]",
+                "its window times the kernel",
+            ),
+            Channels::Summed => (
+                "RGB",
+                3,
+                "k.expand(1, 3, 3, 3)  # [1, 3, 3, 3]: one kernel, a slice per channel, as the lesson builds it",
+                1,
+                1,
+                "xp[0, :, y:y + 3, x:x + 3]",
+                "3 channels x 9 products, all summed",
+            ),
+        };
+        let (pad, padded) = match self.mode {
+            None => ("t[None]  # no padding: each side loses a pixel".to_string(), "H - 2, W - 2"),
+            Some(PaddingMode::Zeros) => ("F.pad(t[None], (1, 1, 1, 1))  # zeros all round".to_string(), "H, W"),
+            Some(other) => (format!("F.pad(t[None], (1, 1, 1, 1), mode=\"{}\")", other.pytorch_name()), "H, W"),
+        };
+        let ((y, x), ch) = (self.cell, self.channel);
+        format!(
+            "import torch\nimport torch.nn.functional as F\nfrom PIL import Image\nimport torchvision.transforms.functional as TF\n\n\
+             t = TF.to_tensor(Image.open(\"{file}\").convert(\"{convert}\"))  # [{channels}, H, W], values 0..1\n\
+             k = {kernel}\n\
+             w = {weight}\n\
+             b = torch.full(({outputs},), {bias}, dtype=torch.float32)\n\
+             xp = {pad}\n\
+             out = F.conv2d(xp, w, b, groups={groups})  # [1, {outputs}, {padded}]\n\n\
+             y, x, ch = {y}, {x}, {ch}  # the selected output pixel\n\
+             products = {window} * k  # {products}\n\
+             value = out[0, ch, y, x]  # their sum plus the bias\n{footer}",
+            file = self.file,
+            bias = exact(self.bias),
+            footer = footer("out", "products", "value"),
+        )
+    }
+}
+
+/// Runs the state's convolution of `x` on the page's device.
+async fn convolve(device: &Device, x: Tensor, state: &State) -> Result<Convolved, String> {
+    let (op, weight, bias) = state.conv(x.shape())?;
     let start = now();
     let run = with_fallback(device, |d| {
         let y = op.forward(&x.to(&d), &weight.to(&d), Some(&bias.to(&d)));
@@ -473,30 +680,6 @@ async fn convolve(device: &Device, x: Tensor, kernel: &[f32], bias: f32, mode: P
     })
     .await?;
     Ok(Convolved { input: x, output: run.value, op, weight, bias, backend: run.label, millis: now() - start, fallback: run.fallback })
-}
-
-/// The PyTorch code for the current state.
-fn pytorch(source: &PhotoSource, color: ColorMode, w: &[f32], bias: f32, mode: PaddingMode) -> String {
-    let file = source.file_name();
-    let rows: Vec<String> = w.chunks(3).map(|r| format!("[{}]", r.iter().map(|v| format_weight(*v)).collect::<Vec<_>>().join(", "))).collect();
-    let (convert, channels) = match color {
-        ColorMode::Gray => ("\"L\"", 1),
-        ColorMode::Rgb => ("\"RGB\"", 3),
-    };
-    let call = match mode {
-        PaddingMode::Zeros => format!("F.conv2d(t[None], w, b, padding=1, groups={channels})"),
-        other => format!("F.conv2d(F.pad(t[None], (1, 1, 1, 1), mode=\"{}\"), w, b, groups={channels})", other.pytorch_name()),
-    };
-    format!(
-        "import torch\nimport torch.nn.functional as F\nfrom PIL import Image\nimport torchvision.transforms.functional as TF\n\n\
-         t = TF.to_tensor(Image.open(\"{file}\").convert({convert}))  # [{channels}, H, W], values 0..1\n\
-         k = torch.tensor([{}])\n\
-         w = k.expand({channels}, 1, 3, 3)  # the same kernel for every channel\n\
-         b = torch.full(({channels},), {})\n\
-         out = {call}  # [1, {channels}, H, W]\n",
-        rows.join(", "),
-        format_weight(bias)
-    )
 }
 
 /// The sum of all values, to 6 decimals: a fingerprint of a result that tests compare across backends.
@@ -544,11 +727,82 @@ mod tests {
         }
     }
 
+    fn state(color: Channels, preset: Option<usize>, mode: Option<PaddingMode>) -> State {
+        State { file: "camera_small.png".into(), color, preset, weights: PRESETS[preset.unwrap_or(1)].weights.to_vec(), bias: 0.5, mode, cell: (3, 4), channel: 0 }
+    }
+
     #[test]
-    fn the_pytorch_code_names_the_mode_as_pytorch_does() {
-        let code = pytorch(&PhotoSource::Sample("camera_small.png"), ColorMode::Rgb, &PRESETS[1].weights, 0.5, PaddingMode::Reflection);
-        assert!(code.contains("mode=\"reflect\"") && code.contains("groups=3") && code.contains("torch.full((3,), 0.5)"), "{code}");
-        let code = pytorch(&PhotoSource::Sample("camera_small.png"), ColorMode::Gray, &PRESETS[1].weights, 0.0, PaddingMode::Zeros);
-        assert!(code.contains("padding=1, groups=1"), "{code}");
+    fn the_pytorch_code_pads_as_pytorch_names_it_and_keeps_floats() {
+        let code = state(Channels::Each, Some(1), Some(PaddingMode::Reflection)).pytorch();
+        assert!(code.contains("mode=\"reflect\"") && code.contains("groups=3") && code.contains("torch.full((3,), 0.5, dtype=torch.float32)"), "{code}");
+        let code = state(Channels::Gray, Some(0), Some(PaddingMode::Zeros)).pytorch();
+        assert!(code.contains("F.pad(t[None], (1, 1, 1, 1))") && code.contains("groups=1") && code.contains("-5/3"), "{code}");
+        // The lesson's own computation: one kernel over the three channels, one output.
+        let code = state(Channels::Summed, Some(0), None).pytorch();
+        assert!(code.contains("k.expand(1, 3, 3, 3)") && code.contains("torch.full((1,),") && code.contains("xp = t[None]  # no padding"), "{code}");
+        // The learner's weights, whole numbers included, print as floats that read back exactly.
+        let mut custom = state(Channels::Gray, None, Some(PaddingMode::Border));
+        custom.weights = vec![1.0, -2.0, 0.1, 0.0, 3.0, 0.0, 0.0, 0.0, -1.0 / 3.0];
+        let code = custom.pytorch();
+        assert!(code.contains("[[1.0, -2.0, 0.1], [0.0, 3.0, 0.0], [0.0, 0.0, -0.33333334]], dtype=torch.float32") && code.contains("\"replicate\""), "{code}");
+    }
+
+    #[test]
+    fn summing_the_channels_adds_the_three_depthwise_outputs() {
+        let photo = Tensor::from_fn([1, 3, 4, 5], |i| ((i * 7) % 13) as f32 / 12.0);
+        let run = |color| {
+            let s = State { bias: 0.0, ..state(color, Some(0), Some(PaddingMode::Zeros)) };
+            let x = to_mode(&photo, color.color());
+            let (op, w, b) = s.conv(x.shape()).unwrap();
+            op.reference_forward(&x, &w, Some(&b))
+        };
+        let (each, summed) = (run(Channels::Each), run(Channels::Summed));
+        assert_eq!(summed.shape().dims(), &[1, 1, 4, 5]);
+        for p in 0..20 {
+            let total: f32 = (0..3).map(|c| each.data()[c * 20 + p]).sum();
+            assert!((summed.data()[p] - total).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn every_preset_s_python_source_holds_its_weights() {
+        // Each preset's source, read as Python would read it (a list of numbers, then the division).
+        for p in PRESETS {
+            let (list, divisor) = p.python.trim_start_matches("torch.tensor(").split_once(", dtype=torch.float32)").unwrap();
+            let divisor: f32 = divisor.trim_start_matches(" / ").parse().unwrap_or(1.0);
+            let values: Vec<f32> = list
+                .split(|c| "[], ".contains(c))
+                .filter(|t| !t.is_empty())
+                .map(|t| match t.split_once('/') {
+                    Some((a, b)) => (a.parse::<f64>().unwrap() / b.parse::<f64>().unwrap()) as f32,
+                    None => t.parse::<f64>().unwrap() as f32,
+                })
+                .collect();
+            let weights: Vec<f32> = values.iter().map(|v| v / divisor).collect();
+            assert_eq!(weights, p.weights, "{}", p.id);
+        }
+    }
+
+    #[test]
+    fn no_setting_of_the_controls_panics() {
+        let photo = Tensor::from_fn([1, 3, 5, 6], |i| (i % 7) as f32 / 6.0);
+        for color in Channels::ALL {
+            for mode in BORDERS {
+                for preset in (0..PRESETS.len()).map(Some).chain([None]) {
+                    let lost = if mode.is_some() { 0 } else { 2 };
+                    for channel in 0..color.outputs() {
+                        for cell in [(0, 0), (2, 3), (4 - lost, 5 - lost)] {
+                            let s = State { cell, channel, ..state(color, preset, mode) };
+                            let numbers = s.numbers(&photo).unwrap();
+                            assert_eq!(numbers.shape, vec![1, color.outputs(), 5 - lost, 6 - lost]);
+                            assert!((numbers.output - numbers.window_sum - 0.5).abs() < 1e-5);
+                            assert!(s.pytorch().contains("print(\"checksum:\""));
+                        }
+                    }
+                    assert!(State { cell: (5 - lost, 0), ..state(color, preset, mode) }.numbers(&photo).is_err());
+                    assert!(State { channel: color.outputs(), ..state(color, preset, mode) }.numbers(&photo).is_err());
+                }
+            }
+        }
     }
 }

@@ -47,3 +47,17 @@ pub const LESSONS: &[Lesson] = &[
         view: || view! { <pooling::Pooling/> }.into_any(),
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::LESSONS;
+
+    #[test]
+    fn the_readme_lists_exactly_the_lessons_there_are() {
+        let readme = include_str!("../../../README.md");
+        let routes: Vec<&str> = readme.lines().filter_map(|l| l.strip_prefix("| `/")?.split('`').next()).collect();
+        let mut lessons: Vec<&str> = LESSONS.iter().map(|l| l.path).collect();
+        lessons.push("speed");
+        assert_eq!(routes, lessons, "README.md's routes table and LESSONS differ: keep them one for one, in order");
+    }
+}

@@ -9,23 +9,38 @@
 
 use crate::device::{use_device, with_fallback};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
+use crate::panel::{PanelNumbers, cell_in, footer};
 use crate::query::Params;
-use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, LessonPage, ShapeBadge, choice_select, number_select};
+use crate::widgets::{Cell, CodePanel, PHOTOS, PhotoSource, Cursor, NumberGrid, LessonPage, ShapeBadge, choice_select, number_select};
 use engine::Tensor;
 use engine::ops::conv2d::Conv2d;
 use engine::ops::{Conv2dParams, PaddingMode};
 use leptos::html::Canvas;
+use std::ops::RangeInclusive;
 use leptos::prelude::*;
+
+/// The controls' choices: the input's side, the kernel's side, padding, stride and dilation.
+pub const SIZES: RangeInclusive<usize> = 3..=10;
+pub const KERNELS: RangeInclusive<usize> = 1..=7;
+pub const PADDINGS: RangeInclusive<usize> = 0..=3;
+pub const STRIDES: RangeInclusive<usize> = 1..=3;
+pub const DILATIONS: RangeInclusive<usize> = 1..=3;
 
 /// The lesson's settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct Settings {
-    size: usize,
-    kernel: usize,
-    padding: usize,
-    mode: PaddingMode,
-    stride: usize,
-    dilation: usize,
+pub struct Settings {
+    /// The input's side.
+    pub size: usize,
+    /// The kernel's side.
+    pub kernel: usize,
+    /// Padding on every side.
+    pub padding: usize,
+    /// What the padded cells hold.
+    pub mode: PaddingMode,
+    /// How far the window moves.
+    pub stride: usize,
+    /// How far apart the kernel's taps are.
+    pub dilation: usize,
 }
 
 impl Settings {
@@ -34,9 +49,73 @@ impl Settings {
     }
 
     /// The convolution of the numbered input with a `k x k` kernel of ones, or why it cannot be done.
-    fn conv(&self) -> Result<Conv2d, String> {
+    pub fn conv(&self) -> Result<Conv2d, String> {
         let x = [1, 1, self.size, self.size];
         Conv2d::new(&self.params(), &x.into(), &[1, 1, self.kernel, self.kernel].into(), None).map_err(|e| e.to_string())
+    }
+
+    /// The output: each cell the sum of its window of the numbered input.
+    pub fn output(&self, op: &Conv2d) -> Tensor {
+        op.reference_forward(&numbered(self.size), &ones(self.kernel), None)
+    }
+
+    /// The padded input's cells, with the window of output cell `(oy, ox)` marked; only for settings the
+    /// convolution accepts, so that no padded cell is made up from settings it rejected.
+    pub fn padded_cells(&self, op: &Conv2d, (oy, ox): (usize, usize)) -> Vec<Cell> {
+        let input = numbered(self.size);
+        let side = self.size + 2 * self.padding;
+        let (stride, d) = (op.params.stride, self.dilation);
+        let window: Vec<(usize, usize)> =
+            (0..self.kernel).flat_map(|ky| (0..self.kernel).map(move |kx| (oy * stride[0] + ky * d, ox * stride[1] + kx * d))).collect();
+        (0..side * side)
+            .map(|i| {
+                let (r, c) = (i / side, i % side);
+                let (sr, sc) = (r as isize - self.padding as isize, c as isize - self.padding as isize);
+                let inside = sr >= 0 && sc >= 0 && (sr as usize) < self.size && (sc as usize) < self.size;
+                let source = self.mode.source(sr, self.size).zip(self.mode.source(sc, self.size));
+                let value = source.map_or(0.0, |(y, x)| input.data()[y * self.size + x]);
+                let mut class = if inside { String::new() } else { "pad".to_string() };
+                if window.contains(&(r, c)) {
+                    class += " window";
+                }
+                let note = (!inside).then(|| source.map_or("zero".to_string(), |(y, x)| format!("← ({y}, {x})")));
+                Cell { value: Some(value), class, note }
+            })
+            .collect()
+    }
+
+    /// What the page shows with output cell `cell` selected, computed by the op's reference loops.
+    pub fn numbers(&self, (oy, ox): (usize, usize)) -> Result<PanelNumbers, String> {
+        let op = self.conv()?;
+        let y = self.output(&op);
+        cell_in(&y, (oy, ox), 0)?;
+        let trace = op.trace(&numbered(self.size), &ones(self.kernel), None, 0, 0, oy, ox);
+        Ok(PanelNumbers::new(&y, trace.sum, y.data()[oy * op.out_w + ox]))
+    }
+
+    /// The PyTorch code that computes the same output and prints the numbers the page shows for `cell`.
+    pub fn pytorch(&self, (oy, ox): (usize, usize)) -> String {
+        let (p, s, d, k) = (self.padding, self.stride, self.dilation, self.kernel);
+        let pad = match self.mode {
+            PaddingMode::Zeros => format!("F.pad(x, ({p}, {p}, {p}, {p}))  # zeros all round (as padding={p} in conv2d)"),
+            other => format!("F.pad(x, ({p}, {p}, {p}, {p}), mode=\"{}\")", other.pytorch_name()),
+        };
+        let (oh, ow) = self.conv().map_or(("?".to_string(), "?".to_string()), |op| (op.out_h.to_string(), op.out_w.to_string()));
+        let span = d * (k - 1) + 1;
+        format!(
+            "import torch\nimport torch.nn.functional as F\n\n\
+             x = torch.arange(1, {n} + 1, dtype=torch.float32).reshape(1, 1, {h}, {h})  # the numbered input\n\
+             w = torch.ones(1, 1, {k}, {k}, dtype=torch.float32)  # each output is the sum of its window\n\
+             xp = {pad}\n\
+             out = F.conv2d(xp, w, stride={s}, dilation={d})  # [1, 1, {oh}, {ow}]\n\n\
+             oy, ox = {oy}, {ox}  # the selected output cell\n\
+             window = xp[0, 0, oy * {s}:oy * {s} + {span}:{d}, ox * {s}:ox * {s} + {span}:{d}]  # the cells it reads\n\
+             products = window * w[0, 0]\n\
+             value = out[0, 0, oy, ox]\n{footer}",
+            n = self.size * self.size,
+            h = self.size,
+            footer = footer("out", "products", "value"),
+        )
     }
 
     /// `⌊(H + 2p − d·(k − 1) − 1) / s⌋ + 1` with the numbers filled in.
@@ -53,16 +132,21 @@ fn numbered(size: usize) -> Tensor {
     Tensor::from_fn([1, 1, size, size], |i| (i + 1) as f32)
 }
 
+/// A `k x k` kernel of ones: each output is the plain sum of its window.
+fn ones(k: usize) -> Tensor {
+    Tensor::from_fn([1, 1, k, k], |_| 1.0)
+}
+
 /// The page.
 #[component]
 pub fn PaddingStride() -> impl IntoView {
     let mut params = Params::from_location();
-    let size = params.number("size", 6usize, 3..=10);
-    let kernel = params.number("k", 3usize, 1..=7);
-    let padding = params.number("p", 1usize, 0..=3);
+    let size = params.number("size", 6usize, SIZES);
+    let kernel = params.number("k", 3usize, KERNELS);
+    let padding = params.number("p", 1usize, PADDINGS);
     let mode = params.choice("mode", PaddingMode::Zeros, PaddingMode::LESSON, PaddingMode::name);
-    let stride = params.number("s", 1usize, 1..=3);
-    let dilation = params.number("d", 1usize, 1..=3);
+    let stride = params.number("s", 1usize, STRIDES);
+    let dilation = params.number("d", 1usize, DILATIONS);
     let cell = params.cell(("y", "x"), (0, 0), 20);
     let notices = params.notices();
     params.sync();
@@ -78,41 +162,10 @@ pub fn PaddingStride() -> impl IntoView {
 
     let conv = Memo::new(move |_| settings.get().conv());
     let cursor = Cursor::new(cell, Signal::derive(move || conv.get().ok().map(|op| (op.out_h, op.out_w))), 2);
-    let output = Memo::new(move |_| {
-        let op = conv.get().ok()?;
-        let s = settings.get();
-        let ones = Tensor::from_fn([1, 1, s.kernel, s.kernel], |_| 1.0);
-        Some(op.reference_forward(&numbered(s.size), &ones, None))
-    });
+    let output = Memo::new(move |_| conv.get().ok().map(|op| settings.get().output(&op)));
 
-    // The padded input: what the window slides over.
-    let padded_cells = Signal::derive(move || {
-        let s = settings.get();
-        let input = numbered(s.size);
-        let side = s.size + 2 * s.padding;
-        let window: Vec<(usize, usize)> = match conv.get() {
-            Ok(op) => {
-                let (oy, ox) = cell.get();
-                (0..s.kernel).flat_map(|ky| (0..s.kernel).map(move |kx| (ky, kx))).map(|(ky, kx)| (oy * op.params.stride[0] + ky * s.dilation, ox * op.params.stride[1] + kx * s.dilation)).collect()
-            }
-            Err(_) => Vec::new(),
-        };
-        (0..side * side)
-            .map(|i| {
-                let (r, c) = (i / side, i % side);
-                let (sr, sc) = (r as isize - s.padding as isize, c as isize - s.padding as isize);
-                let inside = sr >= 0 && sc >= 0 && (sr as usize) < s.size && (sc as usize) < s.size;
-                let source = s.mode.source(sr, s.size).zip(s.mode.source(sc, s.size));
-                let value = source.map_or(0.0, |(y, x)| input.data()[y * s.size + x]);
-                let mut class = if inside { String::new() } else { "pad".to_string() };
-                if window.contains(&(r, c)) {
-                    class += " window";
-                }
-                let note = (!inside).then(|| source.map_or("zero".to_string(), |(y, x)| format!("← ({y}, {x})")));
-                Cell { value: Some(value), class, note }
-            })
-            .collect::<Vec<_>>()
-    });
+    // The padded input: what the window slides over (nothing when the settings are rejected: the error says why).
+    let padded_cells = Signal::derive(move || conv.get().map(|op| settings.get().padded_cells(&op, cell.get())).unwrap_or_default());
     let padded_cols = Signal::derive(move || {
         let s = settings.get();
         s.size + 2 * s.padding
@@ -129,7 +182,7 @@ pub fn PaddingStride() -> impl IntoView {
     let output_cols = Signal::derive(move || conv.get().map_or(1, |op| op.out_w));
 
     // The photo, convolved with a k x k average under zeros and reflection padding.
-    let image = LocalResource::new(|| async { load_rgb("/images/camera_small.png", 128).await });
+    let image = LocalResource::new(|| async { load_rgb(&PhotoSource::Sample(PHOTOS[0].file).url(128), 128).await });
     let zeros_canvas = NodeRef::<Canvas>::new();
     let reflection_canvas = NodeRef::<Canvas>::new();
     let photo_shapes = RwSignal::new((None, None));
@@ -182,26 +235,7 @@ pub fn PaddingStride() -> impl IntoView {
     let zeros_shape = Signal::derive(move || photo_shapes.get().0);
     let reflection_shape = Signal::derive(move || photo_shapes.get().1);
 
-    let code = Signal::derive(move || {
-        let s = settings.get();
-        let x = if s.mode == PaddingMode::Zeros {
-            format!("F.conv2d(x, w, padding={}, stride={}, dilation={})", s.padding, s.stride, s.dilation)
-        } else {
-            let p = s.padding;
-            format!("F.conv2d(F.pad(x, ({p}, {p}, {p}, {p}), mode=\"{}\"), w, stride={}, dilation={})", s.mode.pytorch_name(), s.stride, s.dilation)
-        };
-        format!(
-            "import torch\nimport torch.nn.functional as F\n\n\
-             x = torch.arange(1., {n} + 1).reshape(1, 1, {h}, {h})  # the numbered input\n\
-             w = torch.ones(1, 1, {k}, {k})  # each output is the sum of its window\n\
-             out = {x}\n\
-             out.shape  # torch.Size([1, 1, {oh}, {oh}])\n",
-            n = s.size * s.size,
-            h = s.size,
-            k = s.kernel,
-            oh = conv.get().map_or("–".to_string(), |op| op.out_h.to_string()),
-        )
-    });
+    let code = Signal::derive(move || settings.get().pytorch(cell.get()));
 
     view! {
         <LessonPage
@@ -214,12 +248,12 @@ pub fn PaddingStride() -> impl IntoView {
             notices
         >
             <div class="controls">
-                {number_select(size, "Input size ", "size", 3..=10)}
-                {number_select(kernel, "Kernel ", "kernel", 1..=7)}
-                {number_select(padding, "Padding ", "padding", 0..=3)}
+                {number_select(size, "Input size ", "size", SIZES)}
+                {number_select(kernel, "Kernel ", "kernel", KERNELS)}
+                {number_select(padding, "Padding ", "padding", PADDINGS)}
                 {choice_select(mode, "Padding mode ", "padding-mode", PaddingMode::LESSON, |m| m.name().to_string())}
-                {number_select(stride, "Stride ", "stride", 1..=3)}
-                {number_select(dilation, "Dilation ", "dilation", 1..=3)}
+                {number_select(stride, "Stride ", "stride", STRIDES)}
+                {number_select(dilation, "Dilation ", "dilation", DILATIONS)}
             </div>
 
             <p class="formula" data-testid="formula">{move || settings.get().formula()}</p>
@@ -293,5 +327,46 @@ mod tests {
     fn stride_two_halves_the_output() {
         let s = Settings { size: 8, kernel: 3, padding: 1, mode: PaddingMode::Reflection, stride: 2, dilation: 1 };
         assert_eq!(s.conv().unwrap().out_h, 4);
+    }
+
+    #[test]
+    fn no_setting_of_the_controls_panics_and_a_rejected_one_draws_nothing() {
+        let mut accepted = 0;
+        for size in SIZES {
+            for kernel in KERNELS {
+                for padding in PADDINGS {
+                    for mode in PaddingMode::LESSON {
+                        for stride in STRIDES {
+                            for dilation in DILATIONS {
+                                let s = Settings { size, kernel, padding, mode, stride, dilation };
+                                assert!(s.formula().starts_with("H' = "));
+                                assert!(s.pytorch((0, 0)).contains("print(\"checksum:\""));
+                                match s.conv() {
+                                    Ok(op) => {
+                                        accepted += 1;
+                                        assert_eq!(s.output(&op).shape().dims(), &[1, 1, op.out_h, op.out_w]);
+                                        for cell in [(0, 0), (op.out_h - 1, op.out_w - 1)] {
+                                            assert_eq!(s.padded_cells(&op, cell).len(), (size + 2 * padding).pow(2));
+                                            let numbers = s.numbers(cell).unwrap();
+                                            // Each output is the sum of its window: the numbered cells it reads.
+                                            assert_eq!(numbers.window_sum, numbers.output, "{s:?} {cell:?}");
+                                        }
+                                        assert!(s.numbers((op.out_h, 0)).is_err());
+                                    }
+                                    Err(e) => {
+                                        assert!(!e.is_empty());
+                                        assert!(s.numbers((0, 0)).is_err());
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Both kinds occur: the drop-downs reach settings the engine rejects (such as reflection wider than the input).
+        let rejected = Settings { size: 3, kernel: 3, padding: 3, mode: PaddingMode::Reflection, stride: 1, dilation: 1 };
+        assert!(rejected.conv().is_err());
+        assert!(accepted > 1000, "{accepted}");
     }
 }

@@ -9,6 +9,7 @@
 
 use crate::device::use_device;
 use crate::image::draw;
+use crate::panel::{PanelNumbers, cell_in, footer};
 use crate::query::Params;
 use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
 use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, LessonPage, ShapeBadge, StepControls, number_input, number_select};
@@ -23,21 +24,27 @@ use engine::optim::Optimizer;
 use engine::rng::Rng;
 use engine::{Device, Shape, Tensor, models};
 use leptos::html::Canvas;
+use std::ops::RangeInclusive;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
+/// Which pooling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
+    /// The largest value of each window.
     Max,
+    /// The mean of each window (padding counted, as PyTorch's `count_include_pad` default).
     Avg,
 }
 
 impl Kind {
-    const ALL: [Kind; 2] = [Kind::Max, Kind::Avg];
+    /// Both, as the lesson offers them.
+    pub const ALL: [Kind; 2] = [Kind::Max, Kind::Avg];
 
-    fn name(self) -> &'static str {
+    /// The name in URLs.
+    pub fn name(self) -> &'static str {
         match self {
             Kind::Max => "max",
             Kind::Avg => "avg",
@@ -45,17 +52,26 @@ impl Kind {
     }
 }
 
+/// The controls' choices: the window's side, stride and padding.
+pub const KERNELS: RangeInclusive<usize> = 1..=4;
+pub const STRIDES: RangeInclusive<usize> = 1..=3;
+pub const PADDINGS: RangeInclusive<usize> = 0..=1;
+
 /// The window settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct Settings {
-    kind: Kind,
-    kernel: usize,
-    stride: usize,
-    padding: usize,
+pub struct Settings {
+    /// Max or average.
+    pub kind: Kind,
+    /// The window's side.
+    pub kernel: usize,
+    /// How far the window moves.
+    pub stride: usize,
+    /// Padding on every side.
+    pub padding: usize,
 }
 
 /// Traces the window of one output cell `(oy, ox)`.
-type WindowTracer = Box<dyn Fn(usize, usize) -> PoolTrace>;
+pub type WindowTracer = Box<dyn Fn(usize, usize) -> PoolTrace>;
 
 impl Settings {
     fn params(&self) -> Pool2dParams {
@@ -63,7 +79,7 @@ impl Settings {
     }
 
     /// The pooled output and a tracer for one window, or why these windows do not fit.
-    fn pool(&self, x: &Tensor) -> Result<(Tensor, WindowTracer), String> {
+    pub fn pool(&self, x: &Tensor) -> Result<(Tensor, WindowTracer), String> {
         match self.kind {
             Kind::Max => {
                 let op = MaxPool2d::new(&self.params(), x.shape()).map_err(|e| e.to_string())?;
@@ -78,6 +94,48 @@ impl Settings {
                 Ok((y, Box::new(move |oy, ox| op.trace(&x, 0, oy, ox))))
             }
         }
+    }
+}
+
+impl Settings {
+    /// What the page shows for digit `x` (`[1, 1, 8, 8]`, pixels 0..16) with output cell `cell` selected: the
+    /// pooled output, the selected window's pixels summed (padding counting 0) and the value it keeps.
+    pub fn numbers(&self, x: &Tensor, (oy, ox): (usize, usize)) -> Result<PanelNumbers, String> {
+        let (y, tracer) = self.pool(x)?;
+        cell_in(&y, (oy, ox), 0)?;
+        let trace = tracer(oy, ox);
+        let window_sum = trace.pixels.iter().map(|p| p.2).sum();
+        Ok(PanelNumbers::new(&y, window_sum, y.data()[oy * y.shape().dims()[3] + ox]))
+    }
+
+    /// The PyTorch code that pools digit number `digit` as the page does and prints the numbers it shows for
+    /// `cell`; then the head of the page's CNN, with what it assumes said plainly.
+    pub fn pytorch(&self, digit: usize, (oy, ox): (usize, usize)) -> String {
+        let (k, s, p) = (self.kernel, self.stride, self.padding);
+        let call = match self.kind {
+            Kind::Max => format!("F.max_pool2d(x, kernel_size={k}, stride={s}, padding={p})"),
+            Kind::Avg => format!("F.avg_pool2d(x, kernel_size={k}, stride={s}, padding={p})  # padding counts in the divisor"),
+        };
+        format!(
+            "import torch\nimport torch.nn.functional as F\n\n\
+             # The page's digits file (public/data/digits_u8.bin: scikit-learn's load_digits(), one record per digit:\n\
+             # its label, then 64 pixels of 0..16).\n\
+             record = open(\"digits_u8.bin\", \"rb\").read()[{digit} * 65:{next} * 65]\n\
+             x = torch.tensor(list(record[1:]), dtype=torch.float32).reshape(1, 1, 8, 8)  # a handwritten {{record[0]}}\n\
+             out = {call}\n\n\
+             oy, ox = {oy}, {ox}  # the selected output cell\n\
+             window = F.pad(x, ({p}, {p}, {p}, {p}))[0, 0, oy * {s}:oy * {s} + {k}, ox * {s}:ox * {s} + {k}]  # padding as 0\n\
+             value = out[0, 0, oy, ox]\n{footer}\n\
+             # The head of a CNN: average each feature map to one number, then a linear layer scores each class.\n\
+             # The page's head belongs to its shapes CNN (body output [1, 128, 4, 4], 4 classes), trained in the page;\n\
+             # its weights cannot be exported yet, so here random features and weights show the shapes.\n\
+             head = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(128, 4))\n\
+             feats = torch.randn(1, 128, 4, 4)  # [N, C, h, w]: what the body would give\n\
+             pooled = feats.mean((2, 3))        # [N, C], as AdaptiveAvgPool2d(1) then Flatten\n\
+             probs = head(feats).softmax(dim=1)  # [N, classes], each row sums to 1\n",
+            next = digit + 1,
+            footer = footer("out", "window", "value"),
+        )
     }
 }
 
@@ -96,9 +154,9 @@ async fn load_digits() -> Result<ImageSet, String> {
 pub fn Pooling() -> impl IntoView {
     let mut params = Params::from_location();
     let kind = params.choice("pool", Kind::Max, Kind::ALL, Kind::name);
-    let kernel = params.number("k", 2usize, 1..=4);
-    let stride = params.number("s", 2usize, 1..=3);
-    let padding = params.number("p", 0usize, 0..=1);
+    let kernel = params.number("k", 2usize, KERNELS);
+    let stride = params.number("s", 2usize, STRIDES);
+    let padding = params.number("p", 0usize, PADDINGS);
     let digit = params.number("digit", 3usize, 0..=1796);
     let cell = params.cell(("y", "x"), (0, 0), 8);
     let class = params.number("class", 0usize, 0..=3);
@@ -167,24 +225,7 @@ pub fn Pooling() -> impl IntoView {
         _ => None,
     });
 
-    let code = Signal::derive(move || {
-        let s = settings.get();
-        let f = if s.kind == Kind::Max { "max_pool2d" } else { "avg_pool2d" };
-        format!(
-            "import torch\nimport torch.nn.functional as F\nfrom sklearn.datasets import load_digits\n\n\
-             x = torch.tensor(load_digits().images[{}], dtype=torch.float32)[None, None]  # [1, 1, 8, 8]\n\
-             F.{f}(x, kernel_size={}, stride={}, padding={})\n\n\
-             # The head of a CNN: average each feature map to one number, then a linear layer scores each class.\n\
-             feats = body(images)            # [N, C, h, w]\n\
-             pooled = feats.mean((2, 3))     # [N, C], like nn.AdaptiveAvgPool2d(1) then Flatten\n\
-             scores = head(pooled)           # nn.Linear(C, classes): [N, classes]\n\
-             probs = scores.softmax(dim=1)\n",
-            digit.get(),
-            s.kernel,
-            s.stride,
-            s.padding
-        )
-    });
+    let code = Signal::derive(move || settings.get().pytorch(digit.get(), cell.get()));
 
     view! {
         <LessonPage
@@ -206,9 +247,9 @@ pub fn Pooling() -> impl IntoView {
                         </label>
                     }).collect_view()}
                 </fieldset>
-                {number_select(kernel, "Window ", "pool-kernel", 1..=4)}
-                {number_select(stride, "Stride ", "pool-stride", 1..=3)}
-                {number_select(padding, "Padding ", "pool-padding", 0..=1)}
+                {number_select(kernel, "Window ", "pool-kernel", KERNELS)}
+                {number_select(stride, "Stride ", "pool-stride", STRIDES)}
+                {number_select(padding, "Padding ", "pool-padding", PADDINGS)}
                 {number_input(digit, "Digit #", "digit", 1796)}
                 <span>{move || input.get().map(|(_, label)| format!("(a handwritten {label})"))}</span>
             </div>
@@ -478,5 +519,34 @@ mod tests {
             assert_eq!(trace(1, 2).output, y.data()[6]);
         }
         assert!(Settings { kind: Kind::Max, kernel: 1, stride: 1, padding: 1 }.pool(&x).is_err());
+    }
+
+    #[test]
+    fn no_setting_of_the_controls_panics() {
+        let digit = Tensor::from_fn([1, 1, 8, 8], |i| ((i * 5) % 17) as f32);
+        for kind in Kind::ALL {
+            for kernel in KERNELS {
+                for stride in STRIDES {
+                    for padding in PADDINGS {
+                        let s = Settings { kind, kernel, stride, padding };
+                        assert!(s.pytorch(3, (0, 0)).contains("print(\"checksum:\""));
+                        match s.pool(&digit) {
+                            Ok((y, _)) => {
+                                let d = y.shape().dims();
+                                for cell in (0..d[2]).flat_map(|r| (0..d[3]).map(move |c| (r, c))) {
+                                    let numbers = s.numbers(&digit, cell).unwrap();
+                                    if kind == Kind::Avg {
+                                        let divisor = (kernel * kernel) as f64;
+                                        assert!((numbers.window_sum / divisor - numbers.output).abs() < 1e-5, "{s:?} {cell:?}");
+                                    }
+                                }
+                                assert!(s.numbers(&digit, (d[2], 0)).is_err());
+                            }
+                            Err(e) => assert!(!e.is_empty() && s.numbers(&digit, (0, 0)).is_err()),
+                        }
+                    }
+                }
+            }
+        }
     }
 }

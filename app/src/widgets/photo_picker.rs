@@ -39,19 +39,25 @@ pub enum PhotoSource {
     },
 }
 
+/// The sizes the samples are shipped at (longest side, in pixels): each at 256 in `public/images` and at 128 in
+/// `public/images/128`, so that no lesson resamples a sample in the page and its PyTorch code opens the very
+/// pixels it computed on.
+pub const SAMPLE_SIDES: [u32; 2] = [256, 128];
+
 impl PhotoSource {
-    /// The URL to load.
-    pub fn url(&self) -> String {
+    /// The URL to load, for a lesson that works at `side` pixels (one of [`SAMPLE_SIDES`]).
+    pub fn url(&self, side: u32) -> String {
         match self {
-            PhotoSource::Sample(file) => format!("/images/{file}"),
+            PhotoSource::Sample(_) => format!("/images/{}", self.file_name(side)),
             PhotoSource::Own { url, .. } => url.clone(),
         }
     }
 
-    /// The file name, as PyTorch code would open it.
-    pub fn file_name(&self) -> String {
+    /// The file, as PyTorch code opens it from a folder holding `public/images`' files, at `side` pixels.
+    pub fn file_name(&self, side: u32) -> String {
         match self {
-            PhotoSource::Sample(file) => file.to_string(),
+            PhotoSource::Sample(file) if side == SAMPLE_SIDES[0] => file.to_string(),
+            PhotoSource::Sample(file) => format!("{side}/{file}"),
             PhotoSource::Own { name, .. } => name.clone(),
         }
     }
