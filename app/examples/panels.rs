@@ -6,7 +6,7 @@
 //! folder holding the files the page ships, as a learner would after downloading them. A panel passes when it
 //! runs and prints the page's shape, window sum, output and checksum to within `panel::TOLERANCE` (relative).
 
-use app::lessons::{channels, kernels, padding_stride, pooling};
+use app::lessons::{channels, dropout, kernels, padding_stride, pooling};
 use app::panel::{PanelNumbers, TOLERANCE};
 use app::widgets::{PHOTOS, PhotoSource};
 use engine::ops::PaddingMode;
@@ -146,7 +146,7 @@ fn photo(root: &Path, file: &str) -> Result<Tensor, String> {
 
 /// The table of states: every preset, padding mode, colour mode and sample on `/kernels`; padding, stride and
 /// dilation on `/padding-stride`; one to four kernels, both strides and the grayscale sample on `/channels`; both
-/// pools with their sizes on `/pooling`; with cells at the borders and inside, custom and whole-number weights
+/// pools with their sizes on `/pooling`; every p in training and evaluation on `/dropout`; with cells at the borders and inside, custom and whole-number weights
 /// and non-zero biases.
 fn cases(root: &Path) -> Result<Vec<Case>, String> {
     let mut cases = Vec::new();
@@ -257,6 +257,17 @@ fn cases(root: &Path) -> Result<Vec<Case>, String> {
                 url: format!("/pooling?pool={}&k={kernel}&s={stride}&p={padding}&digit={digit}&y={}&x={}", kind.name(), cell.0, cell.1),
                 code: settings.pytorch(digit, cell),
                 page: settings.numbers(&x, cell),
+            });
+        }
+    }
+    // /dropout
+    for (i, p) in dropout::PS.into_iter().enumerate() {
+        for training in [true, false] {
+            let state = dropout::State { p, seed: (i * 37) as u32, training, cell: (i, 7 - i) };
+            cases.push(Case {
+                url: format!("/dropout?p={p}&seed={}&mode={}&y={}&x={}", state.seed, if training { "train" } else { "eval" }, state.cell.0, state.cell.1),
+                code: state.pytorch(),
+                page: state.numbers(),
             });
         }
     }

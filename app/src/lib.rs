@@ -1,6 +1,7 @@
 //! The sandbox's web front end (Leptos, client-side rendered): the routes, the header, and the home page.
 //! Each lesson is one file under [`lessons`]; one table, [`lessons::LESSONS`], drives routes and navigation.
 
+pub mod data;
 pub mod device;
 pub mod image;
 pub mod lessons;
@@ -52,7 +53,7 @@ fn Home() -> impl IntoView {
             <h1>"Deep learning, number by number"</h1>
             <p>
                 "Step through what a convolutional network computes: every multiply of a kernel, every padded "
-                "cell, every pooled window, and a small network trained in the page. The numbers are computed on your own GPU with WebGPU compute "
+                "cell, every pooled window, every dropout mask, and small networks trained in the page. The numbers are computed on your own GPU with WebGPU compute "
                 "shaders, or on the CPU with identical results when your browser has no WebGPU. Nothing leaves "
                 "this page."
             </p>

@@ -516,6 +516,46 @@ test('/pooling trains the shapes model in the page: the loss falls, pause holds,
   return problems;
 });
 
+/** The 8x8 grid `id` of /dropout, as numbers. */
+async function grid8(page, id) {
+  return (await page.locator(`td[data-testid^="${id}-"]`).allInnerTexts()).map(Number);
+}
+
+test('/dropout: p = 0.5 drops about half and doubles the rest while training, and nothing in evaluation', async () => {
+  const { page, problems, close } = await open('/dropout?p=0.5&mode=train&seed=3');
+  await page.getByTestId('dropout-summary').getByText('dropped').waitFor();
+  const x = await grid8(page, 'activations');
+  const texts = await page.locator('td[data-testid^="dropout-output-"]').allInnerTexts();
+  const mask = await grid8(page, 'mask');
+  assert(x.length === 64 && mask.length === 64 && texts.length === 64, 'three 8x8 grids');
+  const dropped = mask.filter((m) => m === 0).length;
+  assert(dropped >= 20 && dropped <= 44, `${dropped} of 64 dropped at p = 0.5`);
+  for (let i = 0; i < 64; i += 1) {
+    const expected = mask[i] === 1 ? (2 * x[i]).toFixed(2) : '0.00';
+    assert(texts[i] === expected, `cell ${i}: ${texts[i]} where ${x[i]} ${mask[i] ? 'doubled' : 'dropped'} is ${expected}`);
+  }
+  // Another mask is another draw; the page answers at once.
+  await page.getByTestId('next-mask').click();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('seed') === '4');
+  await page.getByTestId('mode-eval').check();
+  await page.waitForFunction(() => [...document.querySelectorAll('td[data-testid^="mask-"]')].every((td) => td.textContent.trim() === '1'));
+  const y = await grid8(page, 'dropout-output');
+  assert(y.every((v, i) => Math.abs(v - x[i]) < 1e-9), 'evaluation changed a value');
+  // Averaging many masks comes back to the input.
+  const gap = async (n) => Number(await text(page, `gap-${n}`));
+  assert(await gap(10000) < await gap(1) && await gap(10000) < 0.1, 'the mean of 10,000 masks is not near the input');
+  // Training with dropout starts, and the page keeps answering while it trains.
+  const run = page.getByTestId('effect-p05');
+  await run.getByTestId('train-start').click();
+  await page.waitForFunction(() => /Step ([5-9]|\d\d+) of/.test(document.querySelector('[data-testid="effect-p05"] [data-testid="train-status"]')?.textContent ?? ''));
+  await page.getByTestId('mode-train').check();
+  await page.waitForFunction(() => [...document.querySelectorAll('td[data-testid^="mask-"]')].some((td) => td.textContent.trim() === '0'));
+  await run.getByTestId('train-stop').click();
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, 'dropout.png'), fullPage: true });
+  await close();
+  return problems;
+});
+
 test('/speed offers the speed test without running it', async () => {
   const { page, problems, close } = await open('/speed');
   await page.getByTestId('run-speed-test').waitFor();

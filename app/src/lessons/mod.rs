@@ -2,6 +2,7 @@
 //! adding a lesson adds its file and one row here.
 
 pub mod channels;
+pub mod dropout;
 pub mod kernels;
 pub mod padding_stride;
 pub mod pooling;
@@ -45,6 +46,12 @@ pub const LESSONS: &[Lesson] = &[
         title: "Pooling and the head",
         summary: "Max and average pooling window by window, then a CNN's head: feature maps to a vector to class scores.",
         view: || view! { <pooling::Pooling/> }.into_any(),
+    },
+    Lesson {
+        path: "dropout",
+        title: "Dropout",
+        summary: "Activations zeroed at random while training and the survivors scaled up, embedding dropout, and what it does to overfitting.",
+        view: || view! { <dropout::DropoutLesson/> }.into_any(),
     },
 ];
 

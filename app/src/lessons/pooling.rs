@@ -7,13 +7,14 @@
 //! (which of the dataset's digits, 0–1796), `y`, `x` (the selected window), `class` (the score shown as a dot
 //! product), `image` (which shapes image, 0–99).
 
+use crate::data::load_digits;
 use crate::device::use_device;
 use crate::image::draw;
 use crate::panel::{PanelNumbers, cell_in, footer};
 use crate::query::Params;
 use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
 use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, LessonPage, ShapeBadge, StepControls, number_input, number_select};
-use engine::data::{ImageSet, digits, gather_rows, shapes};
+use engine::data::{ImageSet, gather_rows, shapes};
 use engine::learner::{FitConfig, Loss, Metric, Trainer};
 use engine::nn::{Model, Sequential};
 use engine::ops::avg_pool2d::AvgPool2d;
@@ -137,16 +138,6 @@ impl Settings {
             footer = footer("out", "window", "value"),
         )
     }
-}
-
-/// Loads the digits shipped with the page.
-async fn load_digits() -> Result<ImageSet, String> {
-    let failed = "The digits could not be loaded. Reload the page.".to_string();
-    let window = web_sys::window().ok_or(failed.clone())?;
-    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("/data/digits_u8.bin")).await.map_err(|_| failed.clone())?;
-    let response: web_sys::Response = wasm_bindgen::JsCast::dyn_into(response).map_err(|_| failed.clone())?;
-    let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(|_| failed.clone())?).await.map_err(|_| failed.clone())?;
-    digits::parse(&js_sys::Uint8Array::new(&buffer).to_vec()).map_err(|e| e.to_string())
 }
 
 /// The page.

@@ -1,0 +1,528 @@
+//! `/dropout`: a layer's activations as a grid of numbers, and what dropout does to them. While training, each
+//! value is zeroed with probability `p` (the engine's seeded mask, drawn on the page's device: the CPU and the GPU
+//! draw the same one) and the survivors are multiplied by `1/(1−p)`, so that every value keeps its expected value:
+//! averaging the outputs of more and more masks comes back to the input. At evaluation dropout does nothing.
+//! Then embedding dropout (single activations of the embedding outputs zeroed) beside dropping whole rows of an
+//! embedding (a category's whole vector zeroed), and its effect: one small model trained here with p = 0 and with
+//! p = 0.5, side by side.
+//!
+//! URL parameters: `p` (0, 0.1, 0.25, 0.5, 0.75, 0.9), `seed` (which mask, 0–9999), `mode` (`train`, `eval`), `n`
+//! (how many masks are averaged: 1, 10, 100, 1000, 10000), `y`, `x` (the selected activation).
+
+use crate::device::{use_device, with_fallback};
+use crate::data::load_digits;
+use crate::panel::{PanelNumbers, cell_in, exact, footer};
+use crate::query::Params;
+use crate::widgets::training::{Job, StartJob, Training, TrainingRunner};
+use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, choice_select, number_input};
+use engine::data::ImageSet;
+use engine::learner::{FitConfig, Loss, Metric, Trainer};
+use engine::nn::{Dropout, Flatten, Layer, Linear, ReLU, Sequential};
+use engine::ops::dropout::Dropout as DropoutOp;
+use engine::optim::Optimizer;
+use engine::rng::Rng;
+use engine::{Device, Shape, Tensor};
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The drop probabilities offered, and their names in URLs.
+pub const PS: [f32; 6] = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9];
+const P_NAMES: [&str; 6] = ["0", "0.1", "0.25", "0.5", "0.75", "0.9"];
+
+/// How many masks may be averaged, and their names in URLs.
+pub const AVERAGED: [usize; 5] = [1, 10, 100, 1000, 10000];
+const AVERAGED_NAMES: [&str; 5] = ["1", "10", "100", "1000", "10000"];
+
+/// The masks the learner can draw (the `seed` parameter).
+pub const SEEDS: std::ops::RangeInclusive<usize> = 0..=9999;
+
+fn p_name(p: f32) -> &'static str {
+    PS.iter().position(|&q| q == p).map_or(P_NAMES[3], |i| P_NAMES[i])
+}
+
+fn averaged_name(n: usize) -> &'static str {
+    AVERAGED.iter().position(|&m| m == n).map_or(AVERAGED_NAMES[0], |i| AVERAGED_NAMES[i])
+}
+
+fn mode_name(training: bool) -> &'static str {
+    if training { "train" } else { "eval" }
+}
+
+/// The side of the activations' grid.
+pub const SIDE: usize = 8;
+
+/// A layer's activations after a ReLU: an 8x8 grid of seeded values, rounded to two decimals so that they read
+/// easily (and print exactly in the PyTorch code); about half are 0, as after a ReLU.
+pub fn activations() -> Tensor {
+    let mut rng = Rng::new(6);
+    Tensor::from_fn([SIDE, SIDE], |_| (rng.normal().max(0.0) * 100.0).round() / 100.0)
+}
+
+/// The lesson's state as the URL holds it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct State {
+    /// The drop probability.
+    pub p: f32,
+    /// Which mask.
+    pub seed: u32,
+    /// Training (drop) or evaluation (pass everything).
+    pub training: bool,
+    /// The selected activation `(y, x)`.
+    pub cell: (usize, usize),
+}
+
+impl State {
+    /// The dropout of the activations, or the engine's reason why not.
+    pub fn op(&self) -> Result<DropoutOp, String> {
+        DropoutOp::new(activations().shape(), self.p, self.training, self.seed).map_err(|e| e.to_string())
+    }
+
+    /// What the page shows: the output's shape, the selected activation's input (its "window" is itself) and
+    /// output, and the output's checksum; from the op's reference loops.
+    pub fn numbers(&self) -> Result<PanelNumbers, String> {
+        let x = activations();
+        let (y, _) = self.op()?.reference_forward(&x);
+        let t = Tensor::new([1, 1, SIDE, SIDE], y.data().to_vec()).map_err(|e| e.to_string())?;
+        cell_in(&t, self.cell, 0)?;
+        let i = self.cell.0 * SIDE + self.cell.1;
+        Ok(PanelNumbers::new(&y, x.data()[i], y.data()[i]))
+    }
+
+    /// The PyTorch code: the same activations, the engine's mask (its generator written out in Python, since
+    /// PyTorch's own `F.dropout` draws from another one), the same output; and the numbers the page shows.
+    pub fn pytorch(&self) -> String {
+        let x = activations();
+        let rows: Vec<String> = x.data().chunks(SIDE).map(|r| format!("    [{}],", r.iter().map(|&v| exact(v)).collect::<Vec<_>>().join(", "))).collect();
+        let (y, c) = self.cell;
+        let apply = if self.training {
+            "y = x * mask * (1 / (1 - p))  # survivors scaled by 1/(1-p): the expected value is kept"
+        } else {
+            "y = x.clone()  # evaluation: dropout does nothing (model.eval(); F.dropout(x, p, training=False))"
+        };
+        format!(
+            "import torch\n\n\
+             x = torch.tensor([\n{rows}\n], dtype=torch.float32)  # the layer's activations\n\
+             p = torch.tensor({p}, dtype=torch.float32)\n\n\
+             # The page's mask: the engine's counter-based generator (a PCG hash of the seed and the index), so that\n\
+             # the CPU and the GPU draw the same one. PyTorch's own F.dropout(x, p) draws another mask by the same rule.\n\
+             def pcg_hash(v):\n\
+             \x20   state = (v * 747796405 + 2891336453) & 0xFFFFFFFF\n\
+             \x20   word = (((state >> ((state >> 28) + 4)) ^ state) * 277803737) & 0xFFFFFFFF\n\
+             \x20   return (word >> 22) ^ word\n\n\
+             key = pcg_hash({seed})  # the seed\n\
+             threshold = int(torch.ceil(p * 2**24))  # keep index i when its 24 random bits reach p * 2^24\n\
+             mask = torch.tensor([float((pcg_hash(i ^ key) >> 8) >= threshold) for i in range({n})]).reshape({SIDE}, {SIDE})\n\
+             {apply}\n\n\
+             r, c = {y}, {c}  # the selected activation\n\
+             window = x[r, c]\n\
+             value = y[r, c]\n{footer}",
+            rows = rows.join("\n"),
+            p = exact(self.p),
+            seed = self.seed,
+            n = SIDE * SIDE,
+            footer = footer("y", "window", "value"),
+        )
+    }
+}
+
+/// The mean output of `n` masks (seeds `seed`, `seed + 1`, …) at drop probability `p`, while training: dropout's
+/// expected value, estimated.
+pub fn mean_over_masks(p: f32, seed: u32, n: usize) -> Result<Tensor, String> {
+    let x = activations();
+    let mut sum = vec![0.0f64; x.data().len()];
+    for k in 0..n {
+        let op = DropoutOp::new(x.shape(), p, true, seed.wrapping_add(k as u32)).map_err(|e| e.to_string())?;
+        for (i, s) in sum.iter_mut().enumerate() {
+            if op.keeps(i) {
+                *s += (x.data()[i] * op.scale()) as f64;
+            }
+        }
+    }
+    Ok(Tensor::from_fn(x.shape().clone(), |i| (sum[i] / n as f64) as f32))
+}
+
+/// The largest distance between a grid and the activations.
+fn largest_gap(t: &Tensor) -> f32 {
+    t.data().iter().zip(activations().data()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+}
+
+/// The embedding example: a day-of-week embedding (7 categories, 4 numbers each) and a batch of 6 rows.
+const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const BATCH_DAYS: [usize; 6] = [0, 3, 3, 5, 1, 3];
+const EMBEDDING: usize = 4;
+
+/// The embedding matrix `[7, 4]`, seeded.
+fn embedding_matrix() -> Tensor {
+    let mut rng = Rng::new(11);
+    Tensor::from_fn([DAYS.len(), EMBEDDING], |_| (rng.normal() * 100.0).round() / 100.0)
+}
+
+/// The batch's embedding outputs `[6, 4]` with dropout applied to single activations, and with whole rows of the
+/// embedding dropped (each category's vector kept or zeroed, the same wherever it appears).
+pub fn embedding_dropout(p: f32, seed: u32) -> Result<(Tensor, Tensor, Tensor), String> {
+    let matrix = embedding_matrix();
+    let looked_up = Tensor::from_fn([BATCH_DAYS.len(), EMBEDDING], |i| matrix.data()[BATCH_DAYS[i / EMBEDDING] * EMBEDDING + i % EMBEDDING]);
+    let (single, _) = DropoutOp::new(looked_up.shape(), p, true, seed).map_err(|e| e.to_string())?.reference_forward(&looked_up);
+    let rows = DropoutOp::new(&Shape::from([DAYS.len()]), p, true, seed).map_err(|e| e.to_string())?;
+    let whole = Tensor::from_fn(looked_up.shape().clone(), |i| {
+        let day = BATCH_DAYS[i / EMBEDDING];
+        if rows.keeps(day) { looked_up.data()[i] * rows.scale() } else { 0.0 }
+    });
+    Ok((looked_up, single, whole))
+}
+
+/// The model trained with and without dropout: 64 pixels → 512 → ReLU → dropout → 512 → ReLU → dropout → 10.
+fn mlp(device: &Device, p: f32) -> Sequential {
+    let mut rng = Rng::new(1);
+    let layers: Vec<Box<dyn Layer>> = vec![
+        Box::new(Flatten::default()),
+        Box::new(Linear::new(device, 64, 512, true, &mut rng)),
+        Box::new(ReLU::default()),
+        Box::new(Dropout::new(p, 3)),
+        Box::new(Linear::new(device, 512, 512, true, &mut rng)),
+        Box::new(ReLU::default()),
+        Box::new(Dropout::new(p, 5)),
+        Box::new(Linear::new(device, 512, 10, true, &mut rng)),
+    ];
+    Sequential::new(layers)
+}
+
+/// The training runs: 60 epochs of 3 batches of 20 digits (a training set small enough to learn by heart),
+/// validated on 300 others.
+const EPOCHS: usize = 60;
+const BATCH: usize = 20;
+const TRAIN: usize = 60;
+const VALID: usize = 300;
+
+fn digits_trainer(device: &Device, digits: &ImageSet, p: f32) -> Trainer<Sequential, ImageSet> {
+    let (train, valid) = digits.split(0.2, 7);
+    let (train, valid) = (train.subset(&(0..TRAIN).collect::<Vec<_>>()), valid.subset(&(0..VALID).collect::<Vec<_>>()));
+    let config = FitConfig { epochs: EPOCHS, batch_size: BATCH, lr_max: 3e-3, seed: 7, read_every: 1, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
+    Trainer::new(device, mlp(device, p), Optimizer::adamw(0.0), train, valid, config)
+}
+
+/// The output and mask the engine drew, and where.
+#[derive(Clone)]
+struct Drawn {
+    output: Tensor,
+    mask: Tensor,
+    device: String,
+}
+
+/// The page.
+#[component]
+pub fn DropoutLesson() -> impl IntoView {
+    let mut params = Params::from_location();
+    let p = params.choice("p", 0.5f32, PS, p_name);
+    let seed = params.number("seed", 0usize, SEEDS);
+    let training = params.choice("mode", true, [true, false], mode_name);
+    let averaged = params.choice("n", 100usize, AVERAGED, averaged_name);
+    let cell = params.cell(("y", "x"), (0, 0), SIDE - 1);
+    let notices = params.notices();
+    params.sync();
+    let device = use_device();
+    let state = move || State { p: p.get(), seed: seed.get() as u32, training: training.get(), cell: cell.get() };
+
+    // The mask and the output, drawn by the engine on the page's device.
+    let result = LocalResource::new(move || {
+        let (page, s) = (device.get(), State { cell: (0, 0), ..state() });
+        async move {
+            let page = page?;
+            let op = match s.op() {
+                Ok(op) => op,
+                Err(e) => return Some(Err(e)),
+            };
+            let x = activations();
+            Some(
+                with_fallback(&page.device, |d| {
+                    let (y, mask) = op.forward(&x.to(&d));
+                    async move { Ok((y.read().await?, mask.read().await?)) }
+                })
+                .await
+                .map(|run| Drawn { output: run.value.0, mask: run.value.1, device: run.label }),
+            )
+        }
+    });
+    let ok = move || result.get().flatten().and_then(Result::ok);
+    let cursor = Cursor::new(cell, Signal::derive(move || Some((SIDE, SIDE))), 4);
+    let grid = |t: &Tensor, selected: (usize, usize), class: &dyn Fn(usize) -> &'static str| -> Vec<Cell> {
+        t.data()
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let mut c = class(i).to_string();
+                if (i / SIDE, i % SIDE) == selected {
+                    c += " selected";
+                }
+                Cell { value: Some(v), class: c, note: None }
+            })
+            .collect()
+    };
+    let input_cells = Signal::derive(move || grid(&activations(), cell.get(), &|_| ""));
+    let mask_cells = Signal::derive(move || ok().map(|r| grid(&r.mask, cell.get(), &|_| "")).unwrap_or_default());
+    let output_cells = Signal::derive(move || {
+        ok().map(|r| {
+            let mask = r.mask.clone();
+            grid(&r.output, cell.get(), &move |i| if mask.data()[i] == 0.0 { "dropped" } else { "" })
+        })
+        .unwrap_or_default()
+    });
+    let summary = move || {
+        ok().map(|r| {
+            let dropped = r.mask.data().iter().filter(|&&m| m == 0.0).count();
+            let s = state();
+            let scale = if s.training { 1.0 / (1.0 - s.p) } else { 1.0 };
+            format!(
+                "{dropped} of {} values dropped ({:.0}%, where p asks for {:.0}% on average); the {} survivors are multiplied by {} = {}. Drawn on {}.",
+                SIDE * SIDE,
+                dropped as f64 * 100.0 / (SIDE * SIDE) as f64,
+                if s.training { s.p * 100.0 } else { 0.0 },
+                SIDE * SIDE - dropped,
+                if s.training { format!("1/(1 − {})", p_name(s.p)) } else { "1 (evaluation)".to_string() },
+                crate::widgets::format_weight(scale),
+                r.device
+            )
+        })
+    };
+    let selected = move || {
+        ok().map(|r| {
+            let (y, x) = cell.get();
+            let i = y * SIDE + x;
+            let (input, kept, out) = (activations().data()[i], r.mask.data()[i], r.output.data()[i]);
+            format!("Activation ({y}, {x}): {input} × mask {kept} × {} = {out}", crate::widgets::format_weight(if training.get() { 1.0 / (1.0 - p.get()) } else { 1.0 }))
+        })
+    };
+    let error = move || result.get().flatten().and_then(Result::err);
+
+    // The expected value: averaging the outputs of more and more masks.
+    let mean = Memo::new(move |_| mean_over_masks(p.get(), seed.get() as u32, averaged.get()));
+    let mean_cells = Signal::derive(move || mean.get().ok().map(|m| grid(&m, cell.get(), &|_| "")).unwrap_or_default());
+    let gaps = Memo::new(move |_| AVERAGED.iter().map(|&n| (n, mean_over_masks(p.get(), seed.get() as u32, n).map(|m| largest_gap(&m)))).collect::<Vec<_>>());
+
+    // Embedding dropout.
+    let embeddings = Memo::new(move |_| embedding_dropout(p.get(), seed.get() as u32));
+    let embedding_grid = |t: &Tensor| t.data().iter().map(|&v| Cell { value: Some(v), class: if v == 0.0 { "dropped".into() } else { String::new() }, note: None }).collect::<Vec<_>>();
+
+    let code = Signal::derive(move || state().pytorch());
+
+    view! {
+        <LessonPage
+            class="dropout"
+            title="Dropout"
+            lede="While a network trains, dropout zeroes each activation with probability p, a fresh random choice at \
+                  every step, and multiplies the ones it keeps by 1/(1 − p). A network trained this way cannot rely on \
+                  any single activation being there, which keeps it from learning its training set by heart. At test \
+                  time dropout does nothing at all. Choose p, draw masks, and pick an activation."
+            notices
+            cursor
+        >
+            <div class="controls">
+                {choice_select(p, "p ", "p", PS, |v| p_name(v).to_string())}
+                <fieldset class="choice">
+                    <legend>"Mode"</legend>
+                    {[true, false].into_iter().map(|t| view! {
+                        <label>
+                            <input type="radio" name="mode" data-testid=format!("mode-{}", mode_name(t)) prop:checked=move || training.get() == t on:change=move |_| training.set(t)/>
+                            {if t { "training" } else { "evaluation" }}
+                        </label>
+                    }).collect_view()}
+                </fieldset>
+                {number_input(seed, "Mask #", "seed", *SEEDS.end())}
+                <button type="button" data-testid="next-mask" on:click=move |_| seed.update(|s| *s = (*s + 1) % (*SEEDS.end() + 1))>"Draw another mask"</button>
+            </div>
+
+            <div class="grids dropout-grids">
+                <figure>
+                    <NumberGrid cells=input_cells cols=SIDE label="The activations".to_string() testid="activations" decimals=2
+                        on_select=Callback::new(move |c| cursor.select(c)) selected=Signal::derive(move || cell.get())/>
+                    <figcaption>"activations x [8, 8]"</figcaption>
+                </figure>
+                <div class="op" aria-hidden="true">"×"</div>
+                <figure>
+                    <NumberGrid cells=mask_cells cols=SIDE label="The mask: 1 kept, 0 dropped".to_string() testid="mask" decimals=0/>
+                    <figcaption>"mask (1 kept, 0 dropped)"</figcaption>
+                </figure>
+                <div class="op" aria-hidden="true">{move || if training.get() { format!("× 1/(1 − {}) =", p_name(p.get())) } else { "=".to_string() }}</div>
+                <figure>
+                    <NumberGrid cells=output_cells cols=SIDE label="The output".to_string() testid="dropout-output" decimals=2/>
+                    <figcaption>"output"</figcaption>
+                </figure>
+            </div>
+            <p class="sum" data-testid="dropout-summary" aria-live="polite">{summary}</p>
+            <p class="sum" data-testid="dropout-selected">{selected}</p>
+            {move || error().map(|e| view! { <p class="error" role="alert" data-testid="error">{e}</p> })}
+            <p class="note">
+                "In evaluation mode the mask is all ones and the scale is 1: the output is the input. Nothing special is "
+                "needed at inference, because the scaling during training already made each activation's average what "
+                "it is without dropout."
+            </p>
+
+            <section class="expected">
+                <h2>"Why 1/(1 − p): the expected value is kept"</h2>
+                <p>
+                    "Each value survives with probability 1 − p and is then multiplied by 1/(1 − p), so on average it is "
+                    "(1 − p) · x/(1 − p) + p · 0 = x. Average the outputs of many masks and the mean comes back to the input:"
+                </p>
+                {choice_select(averaged, "Masks averaged ", "averaged", AVERAGED, |n| averaged_name(n).to_string())}
+                <div class="grids">
+                    <figure>
+                        <NumberGrid cells=mean_cells cols=SIDE label="The mean output over the masks".to_string() testid="mean-output" decimals=2/>
+                        <figcaption>{move || format!("mean output over {} masks", averaged.get())}</figcaption>
+                    </figure>
+                    <table class="gaps" data-testid="gaps">
+                        <thead><tr><th>"masks"</th><th>"largest |mean − x|"</th></tr></thead>
+                        <tbody>
+                            {move || gaps.get().into_iter().map(|(n, gap)| view! {
+                                <tr><td>{n}</td><td data-testid=format!("gap-{n}")>{gap.map_or_else(|e| e, |g| format!("{g:.4}"))}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </section>
+
+            <section class="embedding-dropout">
+                <h2>"Embedding dropout"</h2>
+                <p>
+                    "A tabular model looks each category up in an embedding, a matrix with one row (a vector) per category, "
+                    "and applies dropout to what it looked up: single numbers of the batch's vectors are zeroed, "
+                    "independently. Dropping whole rows of the embedding instead zeroes a category's entire vector, "
+                    "wherever that category appears in the batch. Here a day-of-week embedding (7 rows of 4) and a batch "
+                    "of 6 rows: Mon, Thu, Thu, Sat, Tue, Thu; the same p and mask number."
+                </p>
+                {move || match embeddings.get() {
+                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                    Ok((looked_up, single, whole)) => view! {
+                        <div class="grids">
+                            <figure><NumberGrid cells=embedding_grid(&looked_up) cols=EMBEDDING label="The batch's embedding vectors".to_string() testid="embedded" decimals=2/>
+                                <figcaption>"looked up: Mon, Thu, Thu, Sat, Tue, Thu"</figcaption></figure>
+                            <figure><NumberGrid cells=embedding_grid(&single) cols=EMBEDDING label="Dropout on the looked-up values".to_string() testid="embedded-single" decimals=2/>
+                                <figcaption>"embedding dropout: single values"</figcaption></figure>
+                            <figure><NumberGrid cells=embedding_grid(&whole) cols=EMBEDDING label="Whole rows of the embedding dropped".to_string() testid="embedded-rows" decimals=2/>
+                                <figcaption>"whole rows dropped: a day's vector, everywhere"</figcaption></figure>
+                        </div>
+                    }.into_any(),
+                }}
+            </section>
+
+            <DropoutEffect/>
+            <CodePanel code/>
+        </LessonPage>
+    }
+}
+
+/// Dropout's effect: one model trained on 60 digits with p = 0 and with p = 0.5, side by side.
+#[component]
+fn DropoutEffect() -> impl IntoView {
+    let digits = LocalResource::new(load_digits);
+    let total_steps = EPOCHS * TRAIN.div_ceil(BATCH);
+    let runner = move |p: f32, label: &'static str| {
+        let training = Training::default();
+        let start: StartJob = Rc::new(move |device: Device| {
+            // The runner starts only once the digits are here (the button waits for them below).
+            let set = digits.get_untracked().and_then(Result::ok).expect("the digits are loaded before a run starts");
+            Rc::new(RefCell::new(digits_trainer(&device, &set, p))) as Rc<RefCell<dyn Job>>
+        });
+        view! {
+            <div class="effect-run" data-testid=format!("effect-p{}", if p == 0.0 { "0" } else { "05" })>
+                <h3>{label}</h3>
+                <TrainingRunner training start total_steps label="Train (60 epochs)" metric="accuracy"/>
+            </div>
+        }
+    };
+    view! {
+        <section class="effect">
+            <h2>"What it buys: the same model with and without dropout"</h2>
+            <p>
+                "A network of two hidden layers of 512 trained on only 60 handwritten digits, validated on 300 others. "
+                "Without dropout it learns the 60 by heart: its training loss goes to almost 0 while its validation loss "
+                "stops falling and climbs back, which is overfitting. With p = 0.5 after each hidden layer its training "
+                "loss stays higher (half its activations are missing at every step) and its validation loss stays "
+                "lower. Train both and compare the curves."
+            </p>
+            {move || match digits.get() {
+                None => view! { <p class="status">"Loading the digits…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Some(Ok(_)) => view! {
+                    <div class="effect-runs">
+                        {runner(0.0, "p = 0 (no dropout)")}
+                        {runner(0.5, "p = 0.5")}
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survivors_are_scaled_and_evaluation_changes_nothing() {
+        let x = activations();
+        for p in PS {
+            for seed in [0, 1, 77] {
+                let (y, mask) = State { p, seed, training: true, cell: (0, 0) }.op().unwrap().reference_forward(&x);
+                for i in 0..x.data().len() {
+                    let expected = if mask.data()[i] == 1.0 { x.data()[i] * (1.0 / (1.0 - p)) } else { 0.0 };
+                    assert_eq!(y.data()[i], expected);
+                }
+                let (y, mask) = State { p, seed, training: false, cell: (0, 0) }.op().unwrap().reference_forward(&x);
+                assert_eq!(y.data(), x.data());
+                assert!(mask.data().iter().all(|&m| m == 1.0));
+            }
+        }
+        // At p = 0.5 the survivors are exactly twice their input.
+        let (y, mask) = State { p: 0.5, seed: 3, training: true, cell: (0, 0) }.op().unwrap().reference_forward(&x);
+        for i in (0..x.data().len()).filter(|&i| mask.data()[i] == 1.0) {
+            assert_eq!(y.data()[i], 2.0 * x.data()[i]);
+        }
+    }
+
+    #[test]
+    fn averaging_more_masks_comes_back_to_the_input() {
+        let gaps: Vec<f32> = [1, 100, 10000].iter().map(|&n| largest_gap(&mean_over_masks(0.5, 0, n).unwrap())).collect();
+        assert!(gaps[0] > 0.5 && gaps[2] < 0.1 && gaps[2] < gaps[1] && gaps[1] < gaps[0], "{gaps:?}");
+    }
+
+    #[test]
+    fn whole_rows_drop_a_category_everywhere_and_single_values_do_not() {
+        let (looked_up, single, whole) = embedding_dropout(0.5, 4).unwrap();
+        // Thursday appears three times: in whole-row dropout its three vectors are all kept or all zeroed.
+        let thursdays: Vec<&[f32]> = [1, 2, 5].iter().map(|&r| &whole.data()[r * EMBEDDING..(r + 1) * EMBEDDING]).collect();
+        assert!(thursdays.windows(2).all(|w| w[0] == w[1]));
+        for row in 0..BATCH_DAYS.len() {
+            let r = &whole.data()[row * EMBEDDING..(row + 1) * EMBEDDING];
+            let x = &looked_up.data()[row * EMBEDDING..(row + 1) * EMBEDDING];
+            assert!(r.iter().all(|&v| v == 0.0) || r.iter().zip(x).all(|(a, b)| *a == 2.0 * b));
+        }
+        // Single-value dropout zeroes some values of a row and keeps others somewhere in the batch.
+        let mixed = (0..BATCH_DAYS.len()).any(|row| {
+            let r = &single.data()[row * EMBEDDING..(row + 1) * EMBEDDING];
+            r.contains(&0.0) && r.iter().any(|&v| v != 0.0)
+        });
+        assert!(mixed);
+    }
+
+    #[test]
+    fn no_setting_of_the_controls_panics() {
+        for p in PS {
+            for training in [true, false] {
+                for seed in [0u32, 9999] {
+                    for cell in [(0, 0), (SIDE - 1, SIDE - 1)] {
+                        let s = State { p, seed, training, cell };
+                        let numbers = s.numbers().unwrap();
+                        assert_eq!(numbers.shape, vec![SIDE, SIDE]);
+                        assert!(s.pytorch().contains("print(\"checksum:\""));
+                    }
+                    assert!(State { p, seed, training, cell: (SIDE, 0) }.numbers().is_err());
+                    assert!(embedding_dropout(p, seed).is_ok());
+                }
+            }
+        }
+        for n in AVERAGED {
+            assert!(mean_over_masks(0.25, 5, n).is_ok());
+        }
+    }
+}
