@@ -20,9 +20,11 @@ use leptos::html::Canvas;
 use std::ops::RangeInclusive;
 use leptos::prelude::*;
 
-/// The controls' choices: how many kernels are stacked, the stride, and the matrix view's padding.
+/// How many kernels may be stacked.
 pub const KERNEL_COUNTS: RangeInclusive<usize> = 1..=4;
+/// The strides offered.
 pub const STRIDES: RangeInclusive<usize> = 1..=2;
+/// The matrix view's paddings.
 pub const MATRIX_PADDINGS: RangeInclusive<usize> = 0..=1;
 
 /// A rank-3 kernel: a name, and a 3x3 slice for each of red, green and blue.
@@ -420,8 +422,9 @@ pub struct State {
     pub stride: usize,
     /// The bias of every output channel.
     pub bias: f32,
-    /// The selected output pixel `(y, x)`, and its channel: the kernel traced.
+    /// The selected output pixel `(y, x)`.
     pub cell: (usize, usize),
+    /// Its output channel: the kernel traced.
     pub kernel: usize,
 }
 

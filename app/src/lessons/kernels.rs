@@ -574,8 +574,9 @@ pub struct State {
     pub bias: f32,
     /// Padding 1 in this mode, or `None` for no padding.
     pub mode: Option<PaddingMode>,
-    /// The selected output pixel `(y, x)` and its channel.
+    /// The selected output pixel `(y, x)`.
     pub cell: (usize, usize),
+    /// The selected pixel's output channel.
     pub channel: usize,
 }
 

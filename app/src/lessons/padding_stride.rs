@@ -19,11 +19,15 @@ use leptos::html::Canvas;
 use std::ops::RangeInclusive;
 use leptos::prelude::*;
 
-/// The controls' choices: the input's side, the kernel's side, padding, stride and dilation.
+/// The input sides offered.
 pub const SIZES: RangeInclusive<usize> = 3..=10;
+/// The kernel sides offered.
 pub const KERNELS: RangeInclusive<usize> = 1..=7;
+/// The paddings offered.
 pub const PADDINGS: RangeInclusive<usize> = 0..=3;
+/// The strides offered.
 pub const STRIDES: RangeInclusive<usize> = 1..=3;
+/// The dilations offered.
 pub const DILATIONS: RangeInclusive<usize> = 1..=3;
 
 /// The lesson's settings.

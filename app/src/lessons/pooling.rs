@@ -53,9 +53,11 @@ impl Kind {
     }
 }
 
-/// The controls' choices: the window's side, stride and padding.
+/// The window sides offered.
 pub const KERNELS: RangeInclusive<usize> = 1..=4;
+/// The strides offered.
 pub const STRIDES: RangeInclusive<usize> = 1..=3;
+/// The paddings offered.
 pub const PADDINGS: RangeInclusive<usize> = 0..=1;
 
 /// The window settings.
