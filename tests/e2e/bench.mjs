@@ -1,5 +1,6 @@
 // `cargo xtask bench --browser`: the benchmark workloads in headless Chromium (the speed test page runs them on the
-// wasm CPU backend and on WebGPU), plus the release build's size and the first lesson's load time.
+// wasm CPU backend and on WebGPU), plus the release build's size, the first lesson's load time, and each lesson
+// that trains, trained in its page: items/s while it draws its curves and the longest main-thread task meanwhile.
 //
 // Usage: node tests/e2e/bench.mjs <base-url> <dist-dir> [json-file]
 
@@ -27,6 +28,44 @@ function files(dir) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The lessons that train in the page: where, which runner, and what it counts. */
+const LESSONS_THAT_TRAIN = [
+  { name: 'pooling', path: '/pooling', runner: '.head-section', unit: 'images/s' },
+  { name: 'dropout', path: '/dropout', runner: '[data-testid="effect-p05"]', unit: 'images/s' },
+];
+
+/** Trains `lesson` in a fresh page on the device it defaults to; returns its speed and longest task. */
+async function trainInPage({ name, path, runner, unit }) {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    window.longestTask = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.longestTask = Math.max(window.longestTask, entry.duration);
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  const page = await context.newPage();
+  await page.goto(`${BASE}${path}`);
+  const scope = page.locator(runner);
+  const start = scope.getByTestId('train-start');
+  await page.waitForFunction((sel) => !document.querySelector(`${sel} [data-testid="train-start"]`)?.disabled, runner, { timeout: 120_000 });
+  const device = await scope.getByTestId('train-device').count() ? await scope.getByTestId('train-device').inputValue() : 'the page\'s';
+  // Only what happens while it trains counts.
+  await page.evaluate(() => { window.longestTask = 0; });
+  await start.click();
+  await page.waitForFunction((sel) => /Trained\./.test(document.querySelector(`${sel} [data-testid="train-status"]`)?.textContent ?? ''),
+    runner, { timeout: 1_800_000 });
+  const status = await scope.getByTestId('train-status').innerText();
+  const speed = Number(status.match(/\(([\d.]+) items\/s\)/)?.[1]);
+  const longest = await page.evaluate(() => window.longestTask);
+  await context.close();
+  console.log(`  measured: ${name} in the page on ${device}: ${speed} ${unit}, longest task ${longest} ms`);
+  const backend = device === 'gpu' ? 'webgpu' : 'wasm-cpu';
+  return [
+    { workload: `${name}_page_train`, unit, value: speed, backend },
+    { workload: `${name}_longest_task_ms`, unit: 'ms', value: longest, backend },
+  ];
+}
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...QUIET, '--enable-unsafe-webgpu'] });
 try {
@@ -58,6 +97,10 @@ try {
   }
   extra.push({ workload: 'load_to_interactive_ms', unit: 'ms', value: median(loads), min: Math.min(...loads),
     max: Math.max(...loads), runs: loads.length });
+
+  // Each lesson that trains, as a learner runs it: its speed in the page while it draws its curves (the runner's
+  // items/s over the last epoch), and the longest main-thread task meanwhile (Long Tasks API: tasks over 50 ms).
+  for (const lesson of LESSONS_THAT_TRAIN) extra.push(...await trainInPage(lesson));
 
   // The workloads, on the speed test page.
   const context = await browser.newContext();

@@ -95,10 +95,22 @@ impl State {
         let x = activations();
         let rows: Vec<String> = x.data().chunks(SIDE).map(|r| format!("    [{}],", r.iter().map(|&v| exact(v)).collect::<Vec<_>>().join(", "))).collect();
         let (y, c) = self.cell;
-        let apply = if self.training {
-            "y = x * mask * (1 / (1 - p))  # survivors scaled by 1/(1-p): the expected value is kept"
+        let n = SIDE * SIDE;
+        let (mask, apply) = if self.training {
+            (
+                format!(
+                    "key = pcg_hash({seed})  # the seed\n\
+                     threshold = int(torch.ceil(p * 2**24))  # keep index i when its 24 random bits reach p * 2^24\n\
+                     mask = torch.tensor([float((pcg_hash(i ^ key) >> 8) >= threshold) for i in range({n})]).reshape({SIDE}, {SIDE})",
+                    seed = self.seed
+                ),
+                "y = x * mask * (1 / (1 - p))  # survivors scaled by 1/(1-p): the expected value is kept",
+            )
         } else {
-            "y = x.clone()  # evaluation: dropout does nothing (model.eval(); F.dropout(x, p, training=False))"
+            (
+                format!("mask = torch.ones({SIDE}, {SIDE})  # evaluation keeps every value"),
+                "y = x * mask  # dropout does nothing (model.eval(); F.dropout(x, p, training=False) is x)",
+            )
         };
         format!(
             "import torch\n\n\
@@ -110,17 +122,13 @@ impl State {
              \x20   state = (v * 747796405 + 2891336453) & 0xFFFFFFFF\n\
              \x20   word = (((state >> ((state >> 28) + 4)) ^ state) * 277803737) & 0xFFFFFFFF\n\
              \x20   return (word >> 22) ^ word\n\n\
-             key = pcg_hash({seed})  # the seed\n\
-             threshold = int(torch.ceil(p * 2**24))  # keep index i when its 24 random bits reach p * 2^24\n\
-             mask = torch.tensor([float((pcg_hash(i ^ key) >> 8) >= threshold) for i in range({n})]).reshape({SIDE}, {SIDE})\n\
+             {mask}\n\
              {apply}\n\n\
              r, c = {y}, {c}  # the selected activation\n\
              window = x[r, c]\n\
              value = y[r, c]\n{footer}",
             rows = rows.join("\n"),
             p = exact(self.p),
-            seed = self.seed,
-            n = SIDE * SIDE,
             footer = footer("y", "window", "value"),
         )
     }
