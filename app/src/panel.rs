@@ -5,6 +5,7 @@
 //! Plain text and numbers only (no browser APIs), so the native harness builds the same code the page shows.
 
 use engine::Tensor;
+use engine::ops::conv2d::Conv2d;
 
 /// The numbers a panel prints and the page shows: the output's shape, the selected output value with the sum of
 /// its window's products (before the bias), and a checksum of the whole output.
@@ -33,6 +34,17 @@ impl PanelNumbers {
             checksum: data.iter().map(|&v| v as f64).sum(),
             magnitude: data.iter().map(|&v| (v as f64).abs()).sum(),
         }
+    }
+
+    /// The numbers of a convolution lesson: `op`'s output for `x`, `w` and `b` by its reference loops, with output
+    /// pixel `cell` of channel `channel`: its window's products summed (the trace's sum) and its value; or why the
+    /// cell is not one of the output's.
+    pub fn of_conv(op: &Conv2d, x: &Tensor, w: &Tensor, b: Option<&Tensor>, cell: (usize, usize), channel: usize) -> Result<Self, String> {
+        let y = op.reference_forward(x, w, b);
+        cell_in(&y, cell, channel)?;
+        let (oy, ox) = cell;
+        let trace = op.trace(x, w, b, 0, channel, oy, ox);
+        Ok(PanelNumbers::new(&y, trace.sum, y.data()[(channel * op.out_h + oy) * op.out_w + ox]))
     }
 
     /// Reads the numbers that [`footer`] printed. `magnitude` is not printed: it stays 0.

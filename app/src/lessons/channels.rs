@@ -9,7 +9,7 @@
 
 use crate::device::{use_device, with_fallback};
 use crate::image::{draw, load_rgb};
-use crate::panel::{PanelNumbers, cell_in, exact, footer};
+use crate::panel::{PanelNumbers, exact, footer};
 use crate::query::Params;
 use crate::widgets::photo_picker::sample_files;
 use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, LessonPage, ShapeBadge, format_weight, number_select};
@@ -442,11 +442,7 @@ impl State {
     /// What the page shows for the photo `x` (`[1, 3, H, W]`), computed by the op's reference loops.
     pub fn numbers(&self, x: &Tensor) -> Result<PanelNumbers, String> {
         let (op, weight, bias) = self.conv(x.shape())?;
-        let y = op.reference_forward(x, &weight, Some(&bias));
-        let ((oy, ox), k) = (self.cell, self.kernel);
-        cell_in(&y, self.cell, k)?;
-        let trace = op.trace(x, &weight, Some(&bias), 0, k, oy, ox);
-        Ok(PanelNumbers::new(&y, trace.sum, y.data()[(k * op.out_h + oy) * op.out_w + ox]))
+        PanelNumbers::of_conv(&op, x, &weight, Some(&bias), self.cell, self.kernel)
     }
 
     /// The PyTorch code that computes the same output and prints the numbers the page shows.

@@ -12,7 +12,7 @@ use crate::device::{use_device, with_fallback};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
 use crate::query::{self, Params};
 use crate::widgets::photo_picker::sample_files;
-use crate::panel::{PanelNumbers, cell_in, exact, footer};
+use crate::panel::{PanelNumbers, exact, footer};
 use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, LessonPage, ShapeBadge, StepControls, choice_select, format_weight};
 use engine::ops::conv2d::{Conv2d, Conv2dTrace};
 use engine::ops::{Conv2dParams, PaddingMode};
@@ -601,20 +601,11 @@ impl State {
         Ok((op, weight, bias))
     }
 
-    /// How many pixels of padding there are on each side.
-    pub fn padding(&self) -> usize {
-        usize::from(self.mode.is_some())
-    }
-
     /// What the page shows for the photo `rgb` (`[1, 3, H, W]`), computed by the op's reference loops.
     pub fn numbers(&self, rgb: &Tensor) -> Result<PanelNumbers, String> {
         let x = to_mode(rgb, self.color.color());
         let (op, weight, bias) = self.conv(x.shape())?;
-        let y = op.reference_forward(&x, &weight, Some(&bias));
-        let ((oy, ox), ch) = (self.cell, self.channel);
-        cell_in(&y, self.cell, ch)?;
-        let trace = op.trace(&x, &weight, Some(&bias), 0, ch, oy, ox);
-        Ok(PanelNumbers::new(&y, trace.sum, y.data()[(ch * op.out_h + oy) * op.out_w + ox]))
+        PanelNumbers::of_conv(&op, &x, &weight, Some(&bias), self.cell, self.channel)
     }
 
     /// The PyTorch code that computes the same output and prints the numbers the page shows.

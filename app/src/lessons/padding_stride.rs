@@ -9,7 +9,7 @@
 
 use crate::device::{use_device, with_fallback};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
-use crate::panel::{PanelNumbers, cell_in, footer};
+use crate::panel::{PanelNumbers, footer};
 use crate::query::Params;
 use crate::widgets::{Cell, CodePanel, PHOTOS, PhotoSource, Cursor, NumberGrid, LessonPage, ShapeBadge, choice_select, number_select};
 use engine::Tensor;
@@ -89,12 +89,8 @@ impl Settings {
     }
 
     /// What the page shows with output cell `cell` selected, computed by the op's reference loops.
-    pub fn numbers(&self, (oy, ox): (usize, usize)) -> Result<PanelNumbers, String> {
-        let op = self.conv()?;
-        let y = self.output(&op);
-        cell_in(&y, (oy, ox), 0)?;
-        let trace = op.trace(&numbered(self.size), &ones(self.kernel), None, 0, 0, oy, ox);
-        Ok(PanelNumbers::new(&y, trace.sum, y.data()[oy * op.out_w + ox]))
+    pub fn numbers(&self, cell: (usize, usize)) -> Result<PanelNumbers, String> {
+        PanelNumbers::of_conv(&self.conv()?, &numbered(self.size), &ones(self.kernel), None, cell, 0)
     }
 
     /// The PyTorch code that computes the same output and prints the numbers the page shows for `cell`.
