@@ -6,7 +6,7 @@
 //! folder holding the files the page ships, as a learner would after downloading them. A panel passes when it
 //! runs and prints the page's shape, window sum, output and checksum to within `panel::TOLERANCE` (relative).
 
-use app::lessons::{channels, dropout, kernels, padding_stride, pooling};
+use app::lessons::{batchnorm, channels, dropout, kernels, padding_stride, pooling, tabular};
 use app::panel::{PanelNumbers, TOLERANCE};
 use app::widgets::{PHOTOS, PhotoSource};
 use engine::ops::PaddingMode;
@@ -35,7 +35,9 @@ fn main() -> ExitCode {
         eprintln!("error: name a Python with PyTorch: `cargo xtask panels --python PY`; to get one, {HOW_TO_GET_PYTHON}");
         return ExitCode::FAILURE;
     };
-    match run(python) {
+    // `--only /tabular`: the states of the lessons whose URL starts so.
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned().unwrap_or_default();
+    match run(python, &only) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -45,7 +47,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(python: &str) -> Result<bool, String> {
+fn run(python: &str, only: &str) -> Result<bool, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("app/ sits in the repository").to_path_buf();
     let check = Command::new(python).args(["-c", "import torch, torchvision, PIL; print(torch.__version__)"]).output();
     let version = match check {
@@ -55,7 +57,7 @@ fn run(python: &str) -> Result<bool, String> {
     };
     let folder = root.join("target/panels");
     ship(&root, &folder)?;
-    let cases = cases(&root)?;
+    let cases: Vec<Case> = cases(&root)?.into_iter().filter(|c| c.url.starts_with(only)).collect();
     let mut lessons: Vec<(&str, usize)> = Vec::new();
     for case in &cases {
         let lesson = case.url.split('?').next().unwrap_or_default();
@@ -146,8 +148,9 @@ fn photo(root: &Path, file: &str) -> Result<Tensor, String> {
 
 /// The table of states: every preset, padding mode, colour mode and sample on `/kernels`; padding, stride and
 /// dilation on `/padding-stride`; one to four kernels, both strides and the grayscale sample on `/channels`; both
-/// pools with their sizes on `/pooling`; every p in training and evaluation on `/dropout`; with cells at the borders and inside, custom and whole-number weights
-/// and non-zero biases.
+/// pools with their sizes on `/pooling`; every p in training and evaluation on `/dropout`; every batch size and momentum, early and late steps, in
+/// training and evaluation on `/batchnorm`; the lesson's columns and three other choices on `/tabular`; with cells at the borders and inside, custom and whole-number weights and
+/// non-zero biases.
 fn cases(root: &Path) -> Result<Vec<Case>, String> {
     let mut cases = Vec::new();
 
@@ -270,6 +273,54 @@ fn cases(root: &Path) -> Result<Vec<Case>, String> {
                 page: state.numbers(),
             });
         }
+    }
+    // /batchnorm
+    for (i, rows) in batchnorm::BATCHES.into_iter().enumerate() {
+        for (j, momentum) in batchnorm::MOMENTA.into_iter().enumerate() {
+            let training = (i + j) % 2 == 0;
+            let steps = [1, 7, 30, 60][j];
+            let state = batchnorm::State {
+                rows,
+                momentum,
+                steps,
+                gamma: vec![1.0, 0.5 * i as f32 + 0.25, -1.5],
+                beta: vec![0.0, -2.0, 0.1 * j as f32],
+                training,
+                cell: (rows - 1 - i.min(rows - 1), j % batchnorm::FEATURES),
+            };
+            cases.push(Case {
+                url: format!(
+                    "/batchnorm?n={rows}&momentum={momentum}&k={steps}&mode={}&gamma={}&beta={}&y={}&x={}",
+                    if training { "train" } else { "eval" },
+                    app::query::join_numbers(&state.gamma),
+                    app::query::join_numbers(&state.beta),
+                    state.cell.0,
+                    state.cell.1
+                ),
+                code: state.pytorch(),
+                page: state.numbers(),
+            });
+        }
+    }
+    // /tabular
+    let table = tabular::page_table();
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let lesson = tabular::State::default();
+    let as_numbers = tabular::State {
+        cats: lesson.cats.iter().filter(|c| *c != "Store" && *c != "DayOfWeek").cloned().collect(),
+        conts: lesson.conts.iter().cloned().chain(names(&["Store", "DayOfWeek"])).collect(),
+    };
+    for state in [
+        lesson.clone(),
+        as_numbers,
+        tabular::State { cats: lesson.cats.clone(), conts: vec![] },
+        tabular::State { cats: names(&["Month"]), conts: names(&["CompetitionDistance", "MaxTemperature"]) },
+    ] {
+        cases.push(Case {
+            url: format!("/tabular?cat={}&cont={}", state.cats.join(","), state.conts.join(",")),
+            code: state.pytorch(&table),
+            page: state.numbers(&table),
+        });
     }
     Ok(cases)
 }

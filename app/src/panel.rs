@@ -116,6 +116,13 @@ pub fn footer(out: &str, products: &str, value: &str) -> String {
     )
 }
 
+/// The engine's integer hash ([`engine::rng::pcg_hash`]) in Python, for panels that rebuild the engine's random
+/// numbers (a dropout mask, a lesson's seeded batches).
+pub const PCG_HASH_PY: &str = "def pcg_hash(v):\n\
+    \x20   state = (v * 747796405 + 2891336453) & 0xFFFFFFFF\n\
+    \x20   word = (((state >> ((state >> 28) + 4)) ^ state) * 277803737) & 0xFFFFFFFF\n\
+    \x20   return (word >> 22) ^ word\n";
+
 /// A weight as Python source that is exactly the page's `f32`: the shortest decimal that reads back as it.
 pub fn exact(v: f32) -> String {
     let s = format!("{v:?}");

@@ -86,6 +86,20 @@ impl Query {
         }
     }
 
+    /// A comma-separated list of names (default `default`), used only when `check` accepts it; otherwise the
+    /// notice gives `check`'s reason. An empty value is the empty list.
+    pub fn names(&self, key: &str, default: &[&str], check: impl Fn(&[String]) -> Result<(), String>) -> Vec<String> {
+        let Some(raw) = self.get(key) else { return default.iter().map(|s| s.to_string()).collect() };
+        let names: Vec<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        match check(&names) {
+            Ok(()) => names,
+            Err(why) => {
+                self.notice(key, raw, why, format_args!("“{}”", default.join(",")));
+                default.iter().map(|s| s.to_string()).collect()
+            }
+        }
+    }
+
     /// Free text (default `default`).
     pub fn text(&self, key: &str, default: &str) -> String {
         self.get(key).unwrap_or(default).to_string()

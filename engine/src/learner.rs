@@ -224,6 +224,11 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
         self.steps_per_epoch() * self.config.epochs
     }
 
+    /// The validation set.
+    pub fn valid_set(&self) -> &D {
+        &self.valid
+    }
+
     /// Steps done so far.
     pub fn steps_done(&self) -> usize {
         self.step

@@ -33,6 +33,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const LESSONS_THAT_TRAIN = [
   { name: 'pooling', path: '/pooling', runner: '.head-section', unit: 'images/s' },
   { name: 'dropout', path: '/dropout', runner: '[data-testid="effect-p05"]', unit: 'images/s' },
+  { name: 'tabular', path: '/tabular', runner: '.train', unit: 'rows/s' },
 ];
 
 /** Trains `lesson` in a fresh page on the device it defaults to; returns its speed and longest task. */

@@ -556,6 +556,92 @@ test('/dropout: p = 0.5 drops about half and doubles the rest while training, an
   return problems;
 });
 
+test('/batchnorm: the running mean after k steps is the moving average of the batch means it displayed', async () => {
+  const { page, problems, close } = await open('/batchnorm?n=8&momentum=0.5&k=12&feature=2');
+  await page.getByTestId('bn-step-12').waitFor();
+  const rows = page.locator('[data-testid="bn-steps"] tbody tr');
+  const batchMeans = (await rows.locator('td.batch-mean').evaluateAll((tds) => tds.map((td) => Number(td.dataset.value))));
+  const runningMeans = (await rows.locator('td.running-mean').evaluateAll((tds) => tds.map((td) => Number(td.dataset.value))));
+  assert(batchMeans.length === 12 && runningMeans.length === 12, `${batchMeans.length} steps listed for k = 12`);
+  // PyTorch's convention: running = (1 - momentum) * running + momentum * batch, from 0.
+  let running = 0;
+  for (let k = 0; k < 12; k += 1) {
+    running = 0.5 * running + 0.5 * batchMeans[k];
+    assert(Math.abs(running - runningMeans[k]) < 1e-4, `step ${k + 1}: running mean ${runningMeans[k]}, moving average ${running}`);
+  }
+  // The table's last running mean is the one the statistics table shows for feature 2.
+  assert(Math.abs(Number(await text(page, 'bn-running-mean-2')) - running) < 1e-3, 'the statistics table disagrees with the steps');
+  // Training output: each column has mean beta (0); evaluation uses the running statistics and differs.
+  const column = async (id, c) => (await page.locator(`td[data-testid^="${id}-"]`).evaluateAll((tds, id) => tds
+    .filter((td) => new RegExp(`^${id}-\\d+-\\d+$`).test(td.dataset.testid)).map((td) => Number(td.textContent)), id)).filter((_, i) => i % 3 === c);
+  await page.locator('td[data-testid="bn-output-0-0"]').waitFor();
+  const trained = await column('bn-output', 0);
+  assert(Math.abs(trained.reduce((a, b) => a + b, 0) / trained.length) < 0.01, `training output mean ${trained}`);
+  await page.getByTestId('mode-eval').check();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('mode') === 'eval');
+  const evaluated = await column('bn-output', 0);
+  assert(evaluated.some((v, i) => Math.abs(v - trained[i]) > 1e-3), 'evaluation gave the training output');
+  // Another batch: one more step listed; gamma edits the output.
+  await page.getByTestId('next-step').click();
+  await page.getByTestId('bn-step-13').waitFor();
+  await page.getByTestId('gamma-0').fill('2');
+  await page.getByTestId('gamma-0').dispatchEvent('change');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('gamma') === '2,1,1');
+  // The ratings head: the learned gamma and beta bring the error down.
+  const mse = async () => Number((await text(page, 'ratings-mse')).match(/error against the ratings (\d+\.\d+)/)[1]);
+  const before = await mse();
+  await page.getByTestId('learn-ratings').click();
+  await page.waitForFunction((b) => Number(document.querySelector('[data-testid="ratings-mse"]').textContent.match(/ratings (\d+\.\d+)/)[1]) < b / 5, before);
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, 'batchnorm.png'), fullPage: true });
+  await close();
+  return problems;
+});
+
+test('/tabular trains the Rossmann model in the page: validation RMSPE falls while the page keeps answering', async () => {
+  const { page, problems, close } = await open('/tabular?epochs=3');
+  await page.getByTestId('learn-model').waitFor();
+  assert((await text(page, 'learn-model')).includes('(emb_drop): Dropout(p=0.04'), 'learn.model is not printed');
+  assert((await text(page, 'learn-summary')).includes('Total params'), 'learn.summary() is not shown');
+  await page.waitForFunction(() => !document.querySelector('[data-testid="train-start"]')?.disabled);
+  await page.getByTestId('train-start').click();
+  await page.waitForFunction(() => /Step ([3-9]|\d\d+) of/.test(document.querySelector('[data-testid="train-status"]')?.textContent ?? ''));
+  // The page answers while it trains: browsing the table moves at once.
+  await page.getByTestId('rows-next').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="rows-shown"]')?.textContent.startsWith('rows 11 to 20'), null, { timeout: 5_000 });
+  await page.getByText('Trained.').waitFor({ timeout: 600_000 });
+  const rmspe = page.locator('[data-testid="metric-plot"] polyline[data-series="rmspe"]');
+  assert(Number(await rmspe.getAttribute('data-count')) === 3, 'one validation RMSPE per epoch');
+  const [first, last] = [Number(await rmspe.getAttribute('data-first')), Number(await rmspe.getAttribute('data-last'))];
+  assert(last < first, `validation RMSPE went from ${first} to ${last}`);
+  assert((await text(page, 'runs')).includes("the lesson's choice"), 'the finished run is not listed');
+  await page.getByTestId('effects').waitFor();
+  assert((await page.locator('[data-testid="effects"] tbody tr').count()) === 6, 'six days of the week compared');
+  // Day of week as a number: it leaves the embeddings.
+  await page.getByTestId('role-DayOfWeek').selectOption('continuous');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('cont')?.includes('DayOfWeek'));
+  assert(!(await text(page, 'embedding-sizes')).includes('DayOfWeek'), 'a continuous column still has an embedding');
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, 'tabular.png'), fullPage: true });
+  await close();
+  return problems;
+});
+
+test('every lesson the home page lists renders without a problem', async () => {
+  const { page, problems, close } = await open('/');
+  await page.locator('main a[href="/tabular"]').waitFor();
+  const paths = await page.locator('main a[href^="/"]').evaluateAll((as) => [...new Set(as.map((a) => new URL(a.href).pathname))]);
+  assert(paths.includes('/batchnorm') && paths.includes('/tabular'), `the home page links ${paths}`);
+  await close();
+  const all = [];
+  for (const path of paths) {
+    const opened = await open(path);
+    await opened.page.locator('h1').waitFor();
+    await opened.page.waitForTimeout(500);
+    all.push(...opened.problems.map((p) => `${path}: ${p}`));
+    await opened.close();
+  }
+  return [...problems, ...all];
+});
+
 test('/speed offers the speed test without running it', async () => {
   const { page, problems, close } = await open('/speed');
   await page.getByTestId('run-speed-test').waitFor();
@@ -567,7 +653,9 @@ test('/speed offers the speed test without running it', async () => {
 if (SHOTS) mkdirSync(SHOTS, { recursive: true });
 let passed = 0;
 let failed = 0;
-for (const { name, fn } of tests) {
+// E2E_ONLY=pattern runs only the tests whose name matches it (while working on one lesson).
+const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
+for (const { name, fn } of tests.filter((t) => !only || only.test(t.name))) {
   try {
     const problems = await fn();
     if (problems.length) throw new Error(problems.join('\n    '));

@@ -26,7 +26,8 @@ usage: cargo xtask <command>
                         the benchmark workloads of BENCHMARKS.md on the native CPU and GPU; with --pytorch,
                         PyTorch in that Python runs each workload after each CPU run, and the ratios are printed
   panels --python PY    run each lesson's PyTorch panel, for a table of states, in PY (a Python with torch,
-                        torchvision and pillow) and compare what it prints with the page's numbers
+                        torchvision and pillow) and compare what it prints with the page's numbers;
+                        --only /LESSON runs only that lesson's states
   bench --browser [--json FILE]
                         the same workloads in headless Chromium (wasm CPU and WebGPU), with the page's size
                         and load time";

@@ -11,7 +11,7 @@
 
 use crate::device::{use_device, with_fallback};
 use crate::data::load_digits;
-use crate::panel::{PanelNumbers, cell_in, exact, footer};
+use crate::panel::{PCG_HASH_PY, PanelNumbers, cell_in, exact, footer};
 use crate::query::Params;
 use crate::widgets::training::{Job, StartJob, Training, TrainingRunner};
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, choice_select, number_input};
@@ -118,10 +118,7 @@ impl State {
              p = torch.tensor({p}, dtype=torch.float32)\n\n\
              # The page's mask: the engine's counter-based generator (a PCG hash of the seed and the index), so that\n\
              # the CPU and the GPU draw the same one. PyTorch's own F.dropout(x, p) draws another mask by the same rule.\n\
-             def pcg_hash(v):\n\
-             \x20   state = (v * 747796405 + 2891336453) & 0xFFFFFFFF\n\
-             \x20   word = (((state >> ((state >> 28) + 4)) ^ state) * 277803737) & 0xFFFFFFFF\n\
-             \x20   return (word >> 22) ^ word\n\n\
+             {PCG_HASH_PY}\n\
              {mask}\n\
              {apply}\n\n\
              r, c = {y}, {c}  # the selected activation\n\

@@ -1,11 +1,13 @@
 //! The lessons, one file each. [`LESSONS`] drives the routes (`/<path>`), the navigation and the home page:
 //! adding a lesson adds its file and one row here.
 
+pub mod batchnorm;
 pub mod channels;
 pub mod dropout;
 pub mod kernels;
 pub mod padding_stride;
 pub mod pooling;
+pub mod tabular;
 
 use leptos::prelude::*;
 
@@ -52,6 +54,18 @@ pub const LESSONS: &[Lesson] = &[
         title: "Dropout",
         summary: "Activations zeroed at random while training and the survivors scaled up, embedding dropout, and what it does to overfitting.",
         view: || view! { <dropout::DropoutLesson/> }.into_any(),
+    },
+    Lesson {
+        path: "batchnorm",
+        title: "Batch normalization",
+        summary: "A mini-batch normalised feature by feature, γ and β, running statistics and momentum, and training vs evaluation.",
+        view: || view! { <batchnorm::BatchNormLesson/> }.into_any(),
+    },
+    Lesson {
+        path: "tabular",
+        title: "A tabular model",
+        summary: "Rossmann sales from a table: categorical vs continuous columns, embeddings, the log target and RMSPE, training here, and what the embeddings learned.",
+        view: || view! { <tabular::Tabular/> }.into_any(),
     },
 ];
 

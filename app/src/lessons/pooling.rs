@@ -297,13 +297,19 @@ const BATCH: usize = 32;
 const TRAIN: usize = 1600;
 const VALID: usize = 160;
 
-/// A fresh run on `device`: the shapes CNN (PyTorch's initialisation, seed 1), AdamW, one-cycle up to 4e-3. The
-/// model sits near chance for its first hundred steps, then finds the shapes (about 0.7 accuracy after these 150
-/// steps natively; 8 epochs of `cargo xtask train --task shapes` reach 1.0).
-fn shapes_trainer(device: &Device) -> ShapesTrainer {
+/// The training and validation shapes: generated once per page (drawing 2,000 shapes takes long enough that doing
+/// it when the learner presses "Train" froze the page for half a second).
+fn shapes_sets() -> (ImageSet, ImageSet) {
     let (set, _) = shapes::generate(2000, 7);
     let (train, valid) = set.split(0.2, 7);
-    let valid = valid.subset(&(0..VALID).collect::<Vec<_>>());
+    (train, valid.subset(&(0..VALID).collect::<Vec<_>>()))
+}
+
+/// A fresh run on `device` over `sets`: the shapes CNN (PyTorch's initialisation, seed 1), AdamW, one-cycle up to
+/// 4e-3. The model sits near chance for its first hundred steps, then finds the shapes (about 0.7 accuracy after
+/// these 150 steps natively; 8 epochs of `cargo xtask train --task shapes` reach 1.0).
+fn shapes_trainer(device: &Device, (train, valid): &(ImageSet, ImageSet)) -> ShapesTrainer {
+    let (train, valid) = (train.clone(), valid.clone());
     let config = FitConfig { epochs: EPOCHS, batch_size: BATCH, lr_max: 4e-3, seed: 7, read_every: 4, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
     Trainer::new(device, models::shapes_cnn(device, &mut Rng::new(1)), Optimizer::adamw(0.01), train, valid, config)
 }
@@ -356,16 +362,23 @@ fn Head(class: RwSignal<usize>, image_index: RwSignal<usize>) -> impl IntoView {
     let page = use_device();
     // The model the head shows: untrained on the page's device until a run starts, then the run's.
     let trainer = RwSignal::new_local(None::<Rc<RefCell<ShapesTrainer>>>);
+    let sets = StoredValue::new_local(None::<Rc<(ImageSet, ImageSet)>>);
+    let sets = move || {
+        if sets.with_value(Option::is_none) {
+            sets.set_value(Some(Rc::new(shapes_sets())));
+        }
+        sets.get_value().expect("generated above")
+    };
     Effect::new(move || {
         if trainer.with_untracked(Option::is_none)
             && let Some(page) = page.get()
         {
-            trainer.set(Some(Rc::new(RefCell::new(shapes_trainer(&page.device)))));
+            trainer.set(Some(Rc::new(RefCell::new(shapes_trainer(&page.device, &sets())))));
         }
     });
     let training = Training::default();
     let start: StartJob = Rc::new(move |device: Device| {
-        let run = Rc::new(RefCell::new(shapes_trainer(&device)));
+        let run = Rc::new(RefCell::new(shapes_trainer(&device, &sets())));
         trainer.set(Some(run.clone()));
         run as Rc<RefCell<dyn Job>>
     });

@@ -174,7 +174,8 @@ pub fn TrainingRunner(
     /// Builds a fresh run on the chosen device.
     start: StartJob,
     /// Steps in a run (for the progress and the curves' axis before the first step).
-    total_steps: usize,
+    #[prop(into)]
+    total_steps: Signal<usize>,
     /// What the start button says: `Train the model here (two epochs)`.
     label: &'static str,
     /// The validation metric's name: `accuracy`.
@@ -192,7 +193,7 @@ pub fn TrainingRunner(
         }
         let Some(device) = device() else { return };
         let job = start(device);
-        wasm_bindgen_futures::spawn_local(training.run(job, total_steps));
+        wasm_bindgen_futures::spawn_local(training.run(job, total_steps.get_untracked()));
     };
     let status = move || match training.state.get() {
         RunState::Idle => "Not trained yet.".to_string(),
@@ -214,7 +215,7 @@ pub fn TrainingRunner(
         ]
     });
     let metric_curve = Signal::derive(move || vec![Series { name: metric, class: "metric", points: training.epochs.get().iter().map(|e| (e.0, e.2)).collect() }]);
-    let x_max = Signal::derive(move || training.progress.get().1.max(total_steps) as f64);
+    let x_max = Signal::derive(move || if training.state.get() == RunState::Idle { total_steps.get() } else { training.progress.get().1 } as f64);
     view! {
         <div class="training-runner" data-testid="training-runner">
             <div class="controls">

@@ -107,7 +107,7 @@ mod native {
                 );
                 let model = TabularModel::new(device, TabularConfig::rossmann(train.cardinalities(), train.cont_names.len(), y_range), &mut rng)
                     .map_err(|e| e.to_string())?;
-                let config = config(args, 6, 512, 3e-3, Loss::Mse, Metric::Rmspe);
+                let config = config(args, 10, 512, 3e-3, Loss::Mse, Metric::Rmspe);
                 (fit(device, model, train, valid, config)?, Metric::Rmspe)
             }
         };

@@ -119,7 +119,7 @@ impl Dataset for ImageSet {
 }
 
 /// A table ready for a tabular model: categorical columns as vocabulary indices, continuous ones normalised.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TabularSet {
     /// The categorical columns' names.
     pub cat_names: Vec<String>,

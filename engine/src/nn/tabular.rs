@@ -124,6 +124,41 @@ impl TabularModel {
         })
     }
 
+    /// The model as fastai prints `learn.model`: every module with its sizes, the hidden layers grouped as
+    /// `LinBnDrop` blocks (Linear without bias, ReLU, BatchNorm1d, Dropout), the head's Linear with `bias=True`.
+    pub fn describe(&self) -> String {
+        let mut out = String::from("TabularModel(\n  (embeds): ModuleList(\n");
+        for (i, table) in self.embeddings.iter().enumerate() {
+            let d = table.value.shape().dims();
+            out += &format!("    ({i}): Embedding({}, {})\n", d[0], d[1]);
+        }
+        out += &format!("  )\n  (emb_drop): Dropout(p={}, inplace=False)\n", self.config.emb_drop);
+        if self.config.n_cont > 0 {
+            out += &format!("  (bn_cont): BatchNorm1d({}, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n", self.config.n_cont);
+        }
+        out += "  (layers): Sequential(\n";
+        let layers = &self.layers.layers;
+        let blocks = self.config.hidden.len();
+        for b in 0..blocks {
+            out += &format!("    ({b}): LinBnDrop(\n");
+            for (j, layer) in layers[4 * b..4 * b + 4].iter().enumerate() {
+                let text = match layer.kind() {
+                    "ReLU" => "ReLU(inplace=True)".to_string(),
+                    "Dropout" => layer.describe().replace(')', ", inplace=False)"),
+                    "BatchNorm1d" => layer.describe().replace(')', ", affine=True, track_running_stats=True)").replace("eps=1e-5", "eps=1e-05"),
+                    _ => layer.describe(),
+                };
+                out += &format!("      ({j}): {text}\n");
+            }
+            out += "    )\n";
+        }
+        out += &format!("    ({blocks}): LinBnDrop(\n      (0): {}\n    )\n", layers[4 * blocks].describe());
+        if let Some(range) = layers.get(4 * blocks + 1) {
+            out += &format!("    ({}): {}\n", blocks + 1, range.describe());
+        }
+        out + "  )\n)"
+    }
+
     /// The categorical column `column` of `cats [N, columns]`.
     fn column(cats: &Indices, column: usize, columns: usize) -> Indices {
         Indices::vector(cats.values().iter().skip(column).step_by(columns).copied().collect())
@@ -240,6 +275,26 @@ mod tests {
     use super::*;
 
     const CPU: Device = Device::Cpu;
+
+    #[test]
+    fn the_model_prints_like_learn_model() {
+        let model = TabularModel::new(&CPU, TabularConfig::rossmann(vec![1116, 8], 2, (0.0, 10.0)), &mut Rng::new(1)).unwrap();
+        let printed = model.describe();
+        for line in [
+            "    (0): Embedding(1116, 81)",
+            "    (1): Embedding(8, 5)",
+            "  (emb_drop): Dropout(p=0.04, inplace=False)",
+            "  (bn_cont): BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)",
+            "      (0): Linear(in_features=88, out_features=1000, bias=False)",
+            "      (1): ReLU(inplace=True)",
+            "      (2): BatchNorm1d(1000, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)",
+            "      (3): Dropout(p=0.001, inplace=False)",
+            "      (0): Linear(in_features=500, out_features=1, bias=True)",
+            "    (3): SigmoidRange(low=0, high=10)",
+        ] {
+            assert!(printed.lines().any(|l| l == line), "no line {line:?} in\n{printed}");
+        }
+    }
 
     #[test]
     fn embedding_sizes_follow_fastai() {

@@ -1,0 +1,698 @@
+//! `/batchnorm`: batch normalization step by step. A mini-batch of a layer's activations (rows are samples,
+//! columns are features); each feature's batch mean and variance; the normalised values `x̂ = (x − μ)/√(σ² + ε)`;
+//! then `γ·x̂ + β` with γ and β editable (and, for a model's ratings, learned). Over the training steps the running
+//! mean and variance follow the batches with PyTorch's `momentum` (the new batch's weight), plotted against the
+//! data's true statistics; evaluation normalises the same input with those running statistics instead.
+//!
+//! The batches come from a known distribution (each feature uniform around a mean, drawn with the engine's integer
+//! hash so that the PyTorch panel rebuilds them exactly), so the running statistics can be compared with the truth.
+//!
+//! URL parameters: `n` (rows per batch: 2, 4, 8, 16), `momentum` (0.01, 0.1, 0.5, 0.9), `k` (training steps
+//! taken, 1–60), `mode` (`train`, `eval`), `gamma`, `beta` (three comma-separated numbers each), `y`, `x` (the
+//! selected value), `feature` (the feature plotted, 0–2), `rg`, `rb` (the ratings head's γ and β).
+
+use crate::device::{use_device, with_fallback};
+use crate::panel::{PCG_HASH_PY, PanelNumbers, exact, footer};
+use crate::query::{Params, join_numbers};
+use crate::widgets::plot::{LinePlot, Series};
+use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, choice_select, format_weight, number_select};
+use engine::Tensor;
+use engine::ops::batch_norm::{BatchNorm as BatchNormOp, BatchNormOutput, BatchNormParams};
+use engine::rng::{Rng, pcg_hash};
+use leptos::prelude::*;
+
+/// Features per sample (the columns of the batch).
+pub const FEATURES: usize = 3;
+/// Each feature's true mean, in hundredths.
+const MEAN_CENTS: [i32; FEATURES] = [200, -100, 500];
+/// Each feature's half-width, in hundredths: values are uniform on `mean ± half`, in steps of 0.01.
+const HALF_CENTS: [i32; FEATURES] = [260, 87, 520];
+
+/// The rows per batch offered, and their names in URLs.
+pub const BATCHES: [usize; 4] = [2, 4, 8, 16];
+const BATCH_NAMES: [&str; 4] = ["2", "4", "8", "16"];
+/// The momenta offered, and their names in URLs.
+pub const MOMENTA: [f32; 4] = [0.01, 0.1, 0.5, 0.9];
+const MOMENTUM_NAMES: [&str; 4] = ["0.01", "0.1", "0.5", "0.9"];
+/// How many training steps may be taken.
+pub const STEPS: std::ops::RangeInclusive<usize> = 1..=60;
+/// γ and β stay within this range.
+pub const AFFINE: std::ops::RangeInclusive<f32> = -10.0..=10.0;
+
+fn batch_name(n: usize) -> &'static str {
+    BATCHES.iter().position(|&b| b == n).map_or(BATCH_NAMES[2], |i| BATCH_NAMES[i])
+}
+
+fn momentum_name(m: f32) -> &'static str {
+    MOMENTA.iter().position(|&b| b == m).map_or(MOMENTUM_NAMES[1], |i| MOMENTUM_NAMES[i])
+}
+
+fn mode_name(training: bool) -> &'static str {
+    if training { "train" } else { "eval" }
+}
+
+/// Feature `c`'s true mean and variance: of the uniform integers `mean ± half`, divided by 100.
+pub fn true_statistics(c: usize) -> (f64, f64) {
+    let width = (2 * HALF_CENTS[c] + 1) as f64;
+    (MEAN_CENTS[c] as f64 / 100.0, (width * width - 1.0) / 12.0 / 1e4)
+}
+
+/// The batch of training step `step` (from 1): `rows` samples of the three features, each value a whole number
+/// of hundredths drawn with the engine's hash, so that Python rebuilds it exactly.
+pub fn batch(step: usize, rows: usize) -> Tensor {
+    Tensor::from_fn([rows, FEATURES], |i| {
+        let c = i % FEATURES;
+        let width = (2 * HALF_CENTS[c] + 1) as u32;
+        let cents = MEAN_CENTS[c] + (pcg_hash(((step as u32) << 12) | i as u32) % width) as i32 - HALF_CENTS[c];
+        cents as f32 / 100.0
+    })
+}
+
+/// One training step as the page lists it: the batch's statistics and the running statistics after it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The batch mean of each feature.
+    pub mean: Vec<f32>,
+    /// The batch variance of each feature (biased: what normalises the batch).
+    pub var: Vec<f32>,
+    /// The running mean after this step.
+    pub running_mean: Vec<f32>,
+    /// The running variance after this step (updated with the unbiased batch variance, as PyTorch does).
+    pub running_var: Vec<f32>,
+}
+
+/// The lesson's state as the URL holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// Rows per batch.
+    pub rows: usize,
+    /// The new batch's weight in the running statistics.
+    pub momentum: f32,
+    /// Training steps taken; the batch shown is the last one.
+    pub steps: usize,
+    /// γ per feature.
+    pub gamma: Vec<f32>,
+    /// β per feature.
+    pub beta: Vec<f32>,
+    /// Show the training output (batch statistics) or the evaluation output (running statistics).
+    pub training: bool,
+    /// The selected value `(row, feature)`.
+    pub cell: (usize, usize),
+}
+
+impl State {
+    /// The batch norm of one batch, in training or evaluation mode.
+    pub fn op(&self, training: bool) -> Result<BatchNormOp, String> {
+        let c = engine::Shape::from([FEATURES]);
+        let params = BatchNormParams { momentum: self.momentum, training, ..BatchNormParams::default() };
+        BatchNormOp::new(&params, &engine::Shape::from([self.rows, FEATURES]), &[&c, &c, &c, &c]).map_err(|e| e.to_string())
+    }
+
+    fn affine(&self) -> (Tensor, Tensor) {
+        (Tensor::from_fn([FEATURES], |c| self.gamma[c]), Tensor::from_fn([FEATURES], |c| self.beta[c]))
+    }
+
+    /// Every training step, by the op's reference loops: the running statistics start at 0 and 1 and follow
+    /// `running = (1 − momentum)·running + momentum·batch`.
+    pub fn steps(&self) -> Result<Vec<Step>, String> {
+        let op = self.op(true)?;
+        let (gamma, beta) = self.affine();
+        let mut running = (Tensor::zeros([FEATURES]), Tensor::from_fn([FEATURES], |_| 1.0));
+        let mut steps = Vec::with_capacity(self.steps);
+        for step in 1..=self.steps {
+            let x = batch(step, self.rows);
+            let out = op.reference_forward(&x, &gamma, &beta, &running.0, &running.1);
+            let var = out.invstd.data().iter().map(|&s| 1.0 / (s * s) - op.params.eps).collect();
+            steps.push(Step { mean: out.mean.data().to_vec(), var, running_mean: out.running_mean.data().to_vec(), running_var: out.running_var.data().to_vec() });
+            running = (out.running_mean, out.running_var);
+        }
+        Ok(steps)
+    }
+
+    /// The last batch's output in the chosen mode, by the reference loops: in training, normalised with its own
+    /// statistics; in evaluation, with the running statistics of the steps before it and itself.
+    pub fn output(&self) -> Result<BatchNormOutput, String> {
+        let steps = self.steps()?;
+        let (gamma, beta) = self.affine();
+        let x = batch(self.steps, self.rows);
+        let before = steps.len().checked_sub(2).map(|i| &steps[i]);
+        let running = |s: Option<&Step>, mean: bool| match s {
+            Some(s) => Tensor::from_fn([FEATURES], |c| if mean { s.running_mean[c] } else { s.running_var[c] }),
+            None => Tensor::from_fn([FEATURES], |_| if mean { 0.0 } else { 1.0 }),
+        };
+        if self.training {
+            Ok(self.op(true)?.reference_forward(&x, &gamma, &beta, &running(before, true), &running(before, false)))
+        } else {
+            let last = steps.last();
+            Ok(self.op(false)?.reference_forward(&x, &gamma, &beta, &running(last, true), &running(last, false)))
+        }
+    }
+
+    /// What the page shows: the output's shape, the selected value's input (its "window") and output, and the
+    /// output's checksum.
+    pub fn numbers(&self) -> Result<PanelNumbers, String> {
+        let (r, c) = self.cell;
+        if r >= self.rows || c >= FEATURES {
+            return Err(format!("value ({r}, {c}) is outside the batch [{}, {FEATURES}]", self.rows));
+        }
+        let y = self.output()?.y;
+        let x = batch(self.steps, self.rows);
+        let i = r * FEATURES + c;
+        Ok(PanelNumbers::new(&y, x.data()[i], y.data()[i]))
+    }
+
+    /// The PyTorch code: the same batches (rebuilt from the engine's hash), `nn.BatchNorm1d` with the page's
+    /// momentum, γ and β, trained for the page's steps, then the last batch in the chosen mode.
+    pub fn pytorch(&self) -> String {
+        let (r, c) = self.cell;
+        let eval = if self.training {
+            "# Training mode: the output above used this batch's own mean and variance.\n".to_string()
+        } else {
+            "bn.eval()  # evaluation: normalise with the running statistics, and leave them alone\n\
+             with torch.no_grad():\n\
+             \x20   y = bn(x)\n"
+                .to_string()
+        };
+        format!(
+            "import torch\n\n\
+             # The page's batches: each value a whole number of hundredths, uniform on mean ± half, drawn with the\n\
+             # engine's integer hash (step and index in, 32 random bits out).\n\
+             {PCG_HASH_PY}\n\
+             MEAN, HALF = {MEAN_CENTS:?}, {HALF_CENTS:?}  # in hundredths\n\n\
+             def batch(step, rows={rows}):\n\
+             \x20   cents = [[MEAN[c] + pcg_hash((step << 12) | (r * {FEATURES} + c)) % (2 * HALF[c] + 1) - HALF[c] for c in range({FEATURES})]\n\
+             \x20            for r in range(rows)]\n\
+             \x20   return torch.tensor(cents, dtype=torch.float32) / 100\n\n\
+             bn = torch.nn.BatchNorm1d({FEATURES}, momentum={momentum})  # momentum: the NEW batch's weight\n\
+             with torch.no_grad():\n\
+             \x20   bn.weight.copy_(torch.tensor([{gamma}]))  # gamma\n\
+             \x20   bn.bias.copy_(torch.tensor([{beta}]))  # beta\n\n\
+             bn.train()\n\
+             for step in range(1, {steps} + 1):\n\
+             \x20   x = batch(step)\n\
+             \x20   with torch.no_grad():\n\
+             \x20       y = bn(x)  # normalised with this batch's mean and (biased) variance\n\
+             print(\"running mean:\", bn.running_mean.tolist())\n\
+             print(\"running var:\", bn.running_var.tolist())  # updated with the unbiased variance\n\
+             {eval}\n\
+             r, c = {r}, {c}  # the selected value\n\
+             window = x[r, c]\n\
+             value = y[r, c]\n{footer}",
+            rows = self.rows,
+            momentum = momentum_name(self.momentum),
+            gamma = self.gamma.iter().map(|&v| exact(v)).collect::<Vec<_>>().join(", "),
+            beta = self.beta.iter().map(|&v| exact(v)).collect::<Vec<_>>().join(", "),
+            steps = self.steps,
+            footer = footer("y", "window", "value"),
+        )
+    }
+}
+
+/// The ratings example: 64 scores from a network's last layer and the ratings (1 to 5) they should become.
+pub const RATINGS: usize = 64;
+
+/// `(scores, ratings)`: the scores are small and centred near 0, as a freshly initialised network's are; the
+/// ratings (whole stars, mean about 3.5) follow the same hidden taste, with some noise.
+pub fn ratings_data() -> (Tensor, Tensor) {
+    let mut rng = Rng::new(21);
+    let (mut scores, mut ratings) = (Vec::new(), Vec::new());
+    for _ in 0..RATINGS {
+        let taste = rng.normal();
+        scores.push(0.05 + 0.2 * taste);
+        ratings.push((3.6 + 0.9 * taste + 0.4 * rng.normal()).round().clamp(1.0, 5.0));
+    }
+    (Tensor::new([RATINGS, 1], scores).expect("64 scores"), Tensor::new([RATINGS, 1], ratings).expect("64 ratings"))
+}
+
+/// The ratings head `γ·x̂ + β` after a batch norm of the scores: its predictions and their mean squared error.
+pub fn ratings_head(gamma: f32, beta: f32) -> (Tensor, f32) {
+    let (scores, ratings) = ratings_data();
+    let (out, _) = ratings_forward(&scores, gamma, beta);
+    let mse = out.y.data().iter().zip(ratings.data()).map(|(p, r)| (p - r) * (p - r)).sum::<f32>() / RATINGS as f32;
+    (out.y, mse)
+}
+
+fn ratings_forward(scores: &Tensor, gamma: f32, beta: f32) -> (BatchNormOutput, BatchNormOp) {
+    let one = engine::Shape::from([1]);
+    let op = BatchNormOp::new(&BatchNormParams::default(), scores.shape(), &[&one, &one, &one, &one]).expect("64 scores, one feature");
+    let out = op.reference_forward(scores, &Tensor::from_fn([1], |_| gamma), &Tensor::from_fn([1], |_| beta), &Tensor::zeros([1]), &Tensor::from_fn([1], |_| 1.0));
+    (out, op)
+}
+
+/// Gradient descent on γ and β alone (learning rate 0.1, from γ = 1, β = 0), the gradients from the op's
+/// backward of the mean squared error: `(step, γ, β, loss)` for each of `steps` steps.
+pub fn learn_ratings_head(steps: usize) -> Vec<(usize, f32, f32, f32)> {
+    let (scores, ratings) = ratings_data();
+    let (mut gamma, mut beta) = (1.0f32, 0.0f32);
+    let mut path = Vec::with_capacity(steps + 1);
+    for step in 0..=steps {
+        let (out, op) = ratings_forward(&scores, gamma, beta);
+        let dy = Tensor::from_fn([RATINGS, 1], |i| 2.0 * (out.y.data()[i] - ratings.data()[i]) / RATINGS as f32);
+        let loss = out.y.data().iter().zip(ratings.data()).map(|(p, r)| (p - r) * (p - r)).sum::<f32>() / RATINGS as f32;
+        path.push((step, gamma, beta, loss));
+        let grads = op.reference_backward(&scores, &Tensor::from_fn([1], |_| gamma), &out, &dy);
+        gamma -= 0.1 * grads.dweight.data()[0];
+        beta -= 0.1 * grads.dbias.data()[0];
+    }
+    path
+}
+
+/// The page.
+#[component]
+pub fn BatchNormLesson() -> impl IntoView {
+    let mut params = Params::from_location();
+    let rows = params.choice("n", 8usize, BATCHES, batch_name);
+    let momentum = params.choice("momentum", 0.1f32, MOMENTA, momentum_name);
+    let steps = params.number("k", 10usize, STEPS);
+    let training = params.choice("mode", true, [true, false], mode_name);
+    let gamma = RwSignal::new(params.query().numbers("gamma", &[1.0; FEATURES], FEATURES));
+    let beta = RwSignal::new(params.query().numbers("beta", &[0.0; FEATURES], FEATURES));
+    params.write("gamma", move || Some(join_numbers(&gamma.get())));
+    params.write("beta", move || Some(join_numbers(&beta.get())));
+    let cell = params.cell(("y", "x"), (0, 0), BATCHES[BATCHES.len() - 1] - 1);
+    let feature = params.number("feature", 0usize, 0..=FEATURES - 1);
+    let rating_gamma = params.weight("rg", 1.0, AFFINE);
+    let rating_beta = params.weight("rb", 0.0, AFFINE);
+    let notices = params.notices();
+    params.sync();
+    let device = use_device();
+
+    // The selected value stays inside the batch when the batch shrinks.
+    let selected = Signal::derive(move || {
+        let (r, c) = cell.get();
+        (r.min(rows.get() - 1), c.min(FEATURES - 1))
+    });
+    let state = Memo::new(move |_| State {
+        rows: rows.get(),
+        momentum: momentum.get(),
+        steps: steps.get(),
+        gamma: gamma.get().iter().map(|v| v.clamp(*AFFINE.start(), *AFFINE.end())).collect(),
+        beta: beta.get().iter().map(|v| v.clamp(*AFFINE.start(), *AFFINE.end())).collect(),
+        training: training.get(),
+        cell: selected.get(),
+    });
+    let history = Memo::new(move |_| State { training: true, ..state.get() }.steps());
+    let history_ok = move || history.get().ok().unwrap_or_default();
+
+    // The last batch through the op on the page's device, in both modes.
+    let outputs = LocalResource::new(move || {
+        let (page, s) = (device.get(), state.get());
+        async move {
+            let page = page?;
+            let history = match s.steps() {
+                Ok(h) => h,
+                Err(e) => return Some(Err(e)),
+            };
+            let (train_op, eval_op) = match (s.op(true), s.op(false)) {
+                (Ok(t), Ok(e)) => (t, e),
+                (Err(e), _) | (_, Err(e)) => return Some(Err(e)),
+            };
+            let x = batch(s.steps, s.rows);
+            let stats = |step: Option<&Step>| match step {
+                Some(st) => (Tensor::from_fn([FEATURES], |c| st.running_mean[c]), Tensor::from_fn([FEATURES], |c| st.running_var[c])),
+                None => (Tensor::zeros([FEATURES]), Tensor::from_fn([FEATURES], |_| 1.0)),
+            };
+            let before = stats(history.len().checked_sub(2).map(|i| &history[i]));
+            let after = stats(history.last());
+            let (gamma, beta) = s.affine();
+            Some(
+                with_fallback(&page.device, |d| {
+                    let (x, g, b) = (x.to(&d), gamma.to(&d), beta.to(&d));
+                    let trained = train_op.forward(&x, &g, &b, &before.0.to(&d), &before.1.to(&d));
+                    let evaluated = eval_op.forward(&x, &g, &b, &after.0.to(&d), &after.1.to(&d));
+                    async move { Ok((trained.y.read().await?, evaluated.y.read().await?)) }
+                })
+                .await
+                .map(|run| (run.value.0, run.value.1, run.label)),
+            )
+        }
+    });
+    let ok = move || outputs.get().flatten().and_then(Result::ok);
+    let error = move || history.get().err().or_else(|| outputs.get().flatten().and_then(Result::err));
+
+    let cursor = Cursor::new(cell, Signal::derive(move || Some((rows.get(), FEATURES))), 4);
+    let grid = move |t: &Tensor| -> Vec<Cell> {
+        let sel = selected.get();
+        t.data()
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| Cell { value: Some(v), class: if (i / FEATURES, i % FEATURES) == sel { "selected".into() } else { String::new() }, note: None })
+            .collect()
+    };
+    let input_cells = Signal::derive(move || grid(&batch(steps.get(), rows.get())));
+    let normalized_cells = Signal::derive(move || {
+        let s = state.get();
+        let Some(last) = history_ok().last().cloned() else { return Vec::new() };
+        let x = batch(s.steps, s.rows);
+        grid(&Tensor::from_fn(x.shape().clone(), |i| {
+            let c = i % FEATURES;
+            (x.data()[i] - last.mean[c]) / (last.var[c] + 1e-5).sqrt()
+        }))
+    });
+    let output_cells = Signal::derive(move || ok().map(|(t, e, _)| grid(if training.get() { &t } else { &e })).unwrap_or_default());
+    let other_cells = Signal::derive(move || ok().map(|(t, e, _)| grid(if training.get() { &e } else { &t })).unwrap_or_default());
+    let stat_row = |values: Vec<f32>| values.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>();
+    let last = move || history_ok().last().cloned();
+    let selected_text = move || {
+        let s = state.get();
+        let (r, c) = selected.get();
+        let x = batch(s.steps, s.rows).data()[r * FEATURES + c];
+        let l = last()?;
+        let (mean, var, mode) = if s.training {
+            (l.mean[c], l.var[c], "the batch's")
+        } else {
+            (l.running_mean[c], l.running_var[c], "the running")
+        };
+        let y = ok().map(|(t, e, _)| if s.training { t } else { e }.data()[r * FEATURES + c])?;
+        Some(format!(
+            "Value ({r}, {c}): ({x} − {mean:.4}) / √({var:.4} + 0.00001) × γ {} + β {} = {y:.4}, with {mode} mean and variance.",
+            format_weight(s.gamma[c]),
+            format_weight(s.beta[c])
+        ))
+    };
+
+    // The running statistics of the plotted feature over the steps, against the truth.
+    let curves = move |mean: bool| {
+        Signal::derive(move || {
+            let c = feature.get();
+            let h = history_ok();
+            let (true_mean, true_var) = true_statistics(c);
+            let truth = if mean { true_mean } else { true_var };
+            let pick = |s: &Step, batch: bool| (if mean { if batch { s.mean[c] } else { s.running_mean[c] } } else if batch { s.var[c] } else { s.running_var[c] }) as f64;
+            vec![
+                Series { name: "batch", class: "batch", points: h.iter().enumerate().map(|(i, s)| ((i + 1) as f64, pick(s, true))).collect() },
+                Series { name: "running", class: "running", points: h.iter().enumerate().map(|(i, s)| ((i + 1) as f64, pick(s, false))).collect() },
+                Series { name: "true", class: "truth", points: vec![(0.0, truth), (h.len().max(1) as f64, truth)] },
+            ]
+        })
+    };
+    let x_max = Signal::derive(move || steps.get() as f64);
+
+    // The ratings head.
+    let head = Memo::new(move |_| ratings_head(rating_gamma.get(), rating_beta.get()));
+    let path = learn_ratings_head(50);
+    let learned = *path.last().expect("50 steps");
+    let loss_path = vec![Series { name: "mean squared error", class: "train", points: path.iter().map(|p| (p.0 as f64, p.3 as f64)).collect() }];
+    let ratings_summary = {
+        let (scores, ratings) = ratings_data();
+        let stats = |t: &Tensor| {
+            let m = t.data().iter().sum::<f32>() / RATINGS as f32;
+            (m, (t.data().iter().map(|v| (v - m) * (v - m)).sum::<f32>() / RATINGS as f32).sqrt())
+        };
+        (stats(&scores), stats(&ratings))
+    };
+
+    let code = Signal::derive(move || state.get().pytorch());
+    let last_step = move || steps.get() >= *STEPS.end();
+
+    view! {
+        <LessonPage
+            class="batchnorm"
+            title="Batch normalization"
+            lede="While a network trains, a batch norm layer takes each feature of the mini-batch, subtracts the batch's \
+                  mean and divides by its standard deviation, so that the feature arrives with mean 0 and variance 1; \
+                  then it multiplies by γ and adds β, two parameters the network learns. It also keeps running \
+                  averages of the batch statistics, which replace them at evaluation time. Step through the batches \
+                  and change the settings."
+            notices
+            cursor
+        >
+            <div class="controls">
+                {choice_select(rows, "Batch size ", "batch-size", BATCHES, |n| batch_name(n).to_string())}
+                {choice_select(momentum, "momentum ", "momentum", MOMENTA, |m| momentum_name(m).to_string())}
+                {number_select(steps, "Training step ", "steps", STEPS)}
+                <button type="button" data-testid="next-step" disabled=last_step
+                    on:click=move |_| steps.update(|k| *k = (*k + 1).min(*STEPS.end()))>"Next batch"</button>
+                <fieldset class="choice">
+                    <legend>"Output"</legend>
+                    {[true, false].into_iter().map(|t| view! {
+                        <label>
+                            <input type="radio" name="mode" data-testid=format!("mode-{}", mode_name(t)) prop:checked=move || training.get() == t on:change=move |_| training.set(t)/>
+                            {if t { "training (batch statistics)" } else { "evaluation (running statistics)" }}
+                        </label>
+                    }).collect_view()}
+                </fieldset>
+            </div>
+
+            <div class="grids batchnorm-grids">
+                <figure>
+                    <NumberGrid cells=input_cells cols=FEATURES label="The mini-batch".to_string() testid="bn-input" decimals=2
+                        on_select=Callback::new(move |c| cursor.select(c)) selected=selected/>
+                    <figcaption>{move || format!("batch {} x [{}, {FEATURES}]: rows are samples, columns features", steps.get(), rows.get())}</figcaption>
+                </figure>
+                <table class="stats" data-testid="bn-stats">
+                    <caption>"This batch, per feature"</caption>
+                    <thead><tr><th></th>{(0..FEATURES).map(|c| view! { <th scope="col">{format!("feature {c}")}</th> }).collect_view()}</tr></thead>
+                    <tbody>
+                        {move || last().map(|l| {
+                            let rows = [
+                                ("batch mean μ", stat_row(l.mean.clone()), "bn-mean"),
+                                ("batch variance σ²", stat_row(l.var.clone()), "bn-var"),
+                                ("running mean", stat_row(l.running_mean.clone()), "bn-running-mean"),
+                                ("running variance", stat_row(l.running_var.clone()), "bn-running-var"),
+                            ];
+                            rows.into_iter().map(|(name, values, id)| view! {
+                                <tr><th scope="row">{name}</th>{values.into_iter().enumerate().map(|(c, v)| view! { <td data-testid=format!("{id}-{c}")>{v}</td> }).collect_view()}</tr>
+                            }).collect_view()
+                        })}
+                        <tr>
+                            <th scope="row">"γ"</th>
+                            {(0..FEATURES).map(|c| affine_input(gamma, c, "gamma")).collect_view()}
+                        </tr>
+                        <tr>
+                            <th scope="row">"β"</th>
+                            {(0..FEATURES).map(|c| affine_input(beta, c, "beta")).collect_view()}
+                        </tr>
+                    </tbody>
+                </table>
+            </div>
+            <div class="grids batchnorm-grids">
+                <figure>
+                    <NumberGrid cells=normalized_cells cols=FEATURES label="Normalised with the batch's statistics".to_string() testid="bn-normalized" decimals=3/>
+                    <figcaption>"x̂ = (x − μ) / √(σ² + ε): each column now has mean 0, variance 1"</figcaption>
+                </figure>
+                <div class="op" aria-hidden="true">"× γ + β ="</div>
+                <figure>
+                    <NumberGrid cells=output_cells cols=FEATURES label="The output in the chosen mode".to_string() testid="bn-output" decimals=3/>
+                    <figcaption>{move || if training.get() { "output, training mode" } else { "output, evaluation mode" }}</figcaption>
+                </figure>
+                <figure>
+                    <NumberGrid cells=other_cells cols=FEATURES label="The output in the other mode".to_string() testid="bn-output-other" decimals=3/>
+                    <figcaption>{move || if training.get() { "the same batch in evaluation mode" } else { "the same batch in training mode" }}</figcaption>
+                </figure>
+            </div>
+            <p class="sum" data-testid="bn-selected" aria-live="polite">{selected_text}</p>
+            <p class="sum" data-testid="bn-device">{move || ok().map(|(_, _, label)| format!("The outputs were computed on {label}."))}</p>
+            {move || error().map(|e| view! { <p class="error" role="alert" data-testid="error">{e}</p> })}
+            <p class="note">
+                "Evaluation mode normalises with the running statistics instead of the batch's, so a sample's output no "
+                "longer depends on the other samples in its batch, and a batch of one works. The two outputs differ most "
+                "in the first steps, while the running statistics are still far from the truth."
+            </p>
+
+            <section class="running">
+                <h2>"The running statistics and momentum"</h2>
+                <p>
+                    "After each training batch, running = (1 − momentum) × running + momentum × batch. In PyTorch, "
+                    <code>"momentum"</code>" is the weight of the new batch, the opposite of an optimizer's momentum "
+                    "(the weight of the past). It changes only the running statistics, which are used at evaluation: "
+                    "the normalisation during training always uses the current batch, whatever the momentum. The running "
+                    "mean starts at 0 and the running variance at 1, and they are updated with the batch variance made "
+                    "unbiased (× n/(n − 1)). Small momentum: smooth but slow to arrive; large momentum: quick but as "
+                    "noisy as the batches."
+                </p>
+                {number_select(feature, "Feature plotted ", "feature", 0..=FEATURES - 1)}
+                <p class="sum" data-testid="bn-truth">{move || {
+                    let (m, v) = true_statistics(feature.get());
+                    format!("Feature {}'s true mean is {m} and its true variance {v:.4}.", feature.get())
+                }}</p>
+                <div class="plots">
+                    <LinePlot series=curves(true) x_max x_label="step" y_label="mean" testid="running-mean-plot"/>
+                    <LinePlot series=curves(false) x_max x_label="step" y_label="variance" testid="running-var-plot"/>
+                </div>
+                <table class="steps" data-testid="bn-steps">
+                    <caption>{move || format!("Feature {} at each step", feature.get())}</caption>
+                    <thead><tr><th scope="col">"step"</th><th scope="col">"batch mean"</th><th scope="col">"running mean"</th><th scope="col">"batch variance"</th><th scope="col">"running variance"</th></tr></thead>
+                    <tbody>
+                        {move || {
+                            let c = feature.get();
+                            history_ok().into_iter().enumerate().map(|(i, s)| view! {
+                                <tr data-testid=format!("bn-step-{}", i + 1)>
+                                    <td>{i + 1}</td>
+                                    <td class="batch-mean" data-value=s.mean[c].to_string()>{format!("{:.4}", s.mean[c])}</td>
+                                    <td class="running-mean" data-value=s.running_mean[c].to_string()>{format!("{:.4}", s.running_mean[c])}</td>
+                                    <td>{format!("{:.4}", s.var[c])}</td>
+                                    <td>{format!("{:.4}", s.running_var[c])}</td>
+                                </tr>
+                            }).collect_view()
+                        }}
+                    </tbody>
+                </table>
+            </section>
+
+            <section class="why">
+                <h2>"Why it helps"</h2>
+                <p>
+                    "Ioffe and Szegedy introduced batch normalization in 2015 to reduce what they called internal "
+                    "covariate shift: each layer's inputs changing as the layers before it learn. Santurkar, Tsipras, "
+                    "Ilyas and Madry showed in 2018 (“How Does Batch Normalization Help Optimization?”) that this is not "
+                    "why it works: networks with batch norm train well even when noise is injected to shift each layer's "
+                    "distribution on purpose, and batch norm does not reliably reduce the shift. What it does is make the "
+                    "loss landscape smoother (the loss and its gradients change less abruptly from step to step), so "
+                    "larger learning rates are safe and training is faster."
+                </p>
+            </section>
+
+            <section class="ratings">
+                <h2>"Why γ and β: landing in a range"</h2>
+                <p>
+                    {format!(
+                        "A model predicting ratings from 1 to 5 has outputs that must land around the ratings' mean ({:.2}) with \
+                         their spread ({:.2}). A fresh network's scores have mean {:.2} and spread {:.2}. Without γ and β, \
+                         every weight of the layers before would have to grow and shift together to get there. After a batch \
+                         norm, two numbers do it: γ sets the spread and β the centre. Try them, or let gradient descent learn them.",
+                        ratings_summary.1.0, ratings_summary.1.1, ratings_summary.0.0, ratings_summary.0.1
+                    )}
+                </p>
+                <div class="controls">
+                    {weight_input(rating_gamma, "γ ", "rating-gamma")}
+                    {weight_input(rating_beta, "β ", "rating-beta")}
+                    <button type="button" data-testid="learn-ratings" on:click=move |_| { rating_gamma.set(learned.1); rating_beta.set(learned.2); }>
+                        "Use the learned γ and β"
+                    </button>
+                </div>
+                <p class="sum" data-testid="ratings-mse" aria-live="polite">{move || {
+                    let (y, mse) = head.get();
+                    let (lo, hi) = y.data().iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+                    format!("Predictions from {lo:.2} to {hi:.2}; mean squared error against the ratings {mse:.3}.")
+                }}</p>
+                <p class="sum" data-testid="ratings-learned">{format!(
+                    "Gradient descent on γ and β alone (50 steps, learning rate 0.1, starting from γ = 1 and β = 0) takes the \
+                     error from {:.3} to {:.3}, with γ = {:.3} and β = {:.3}: nothing else in the network moved.",
+                    path[0].3, learned.3, learned.1, learned.2
+                )}</p>
+                <LinePlot series=Signal::derive(move || loss_path.clone()) x_max=Signal::derive(|| 50.0) x_label="step" y_label="mean squared error" testid="ratings-plot"/>
+            </section>
+            <CodePanel code/>
+        </LessonPage>
+    }
+}
+
+/// A number field for one weight, kept within [`AFFINE`]; anything that is not a number is ignored.
+fn weight_input(value: RwSignal<f32>, label: &'static str, testid: &'static str) -> impl IntoView {
+    view! {
+        <label>
+            {label}
+            <input type="number" step="0.1" data-testid=testid prop:value=move || format_weight(value.get())
+                on:change=move |ev| {
+                    if let Some(v) = parse_weight(&event_target_value(&ev)) {
+                        value.set(v);
+                    }
+                }/>
+        </label>
+    }
+}
+
+/// A typed weight, clamped to [`AFFINE`]; `None` when it is not a finite number.
+fn parse_weight(text: &str) -> Option<f32> {
+    text.trim().parse::<f32>().ok().filter(|v| v.is_finite()).map(|v| v.clamp(*AFFINE.start(), *AFFINE.end()))
+}
+
+/// A number field for γ or β of feature `c`.
+fn affine_input(values: RwSignal<Vec<f32>>, c: usize, name: &'static str) -> impl IntoView {
+    view! {
+        <td>
+            <input type="number" step="0.1" aria-label=format!("{name} of feature {c}") data-testid=format!("{name}-{c}")
+                prop:value=move || format_weight(values.get()[c])
+                on:change=move |ev| {
+                    if let Some(v) = parse_weight(&event_target_value(&ev)) {
+                        values.update(|vs| vs[c] = v);
+                    }
+                }/>
+        </td>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(rows: usize, momentum: f32, steps: usize, training: bool) -> State {
+        State { rows, momentum, steps, gamma: vec![1.0, 2.0, -0.5], beta: vec![0.0, 1.0, 3.0], training, cell: (0, 0) }
+    }
+
+    #[test]
+    fn the_running_mean_is_the_moving_average_of_the_batch_means() {
+        for momentum in MOMENTA {
+            let steps = state(8, momentum, 30, true).steps().unwrap();
+            let mut running = [0.0f32; FEATURES];
+            for (k, s) in steps.iter().enumerate() {
+                let x = batch(k + 1, 8);
+                for (c, running) in running.iter_mut().enumerate() {
+                    let mean = (0..8).map(|r| x.data()[r * FEATURES + c]).sum::<f32>() / 8.0;
+                    assert!((s.mean[c] - mean).abs() < 1e-5);
+                    *running = (1.0 - momentum) * *running + momentum * s.mean[c];
+                    assert!((s.running_mean[c] - *running).abs() < 1e-5, "step {k} feature {c}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_running_statistics_approach_the_truth() {
+        let steps = state(16, 0.1, 60, true).steps().unwrap();
+        let last = steps.last().unwrap();
+        for c in 0..FEATURES {
+            let (mean, var) = true_statistics(c);
+            let spread = var.sqrt();
+            assert!(((last.running_mean[c] as f64) - mean).abs() < 0.3 * spread, "feature {c}: {} vs {mean}", last.running_mean[c]);
+            assert!(((last.running_var[c] as f64) / var - 1.0).abs() < 0.35, "feature {c}: {} vs {var}", last.running_var[c]);
+        }
+    }
+
+    #[test]
+    fn training_output_has_mean_beta_and_evaluation_uses_the_running_statistics() {
+        let s = state(8, 0.1, 5, true);
+        let y = s.output().unwrap().y;
+        for c in 0..FEATURES {
+            let mean = (0..8).map(|r| y.data()[r * FEATURES + c]).sum::<f32>() / 8.0;
+            assert!((mean - s.beta[c]).abs() < 1e-4);
+        }
+        let e = State { training: false, ..s.clone() };
+        let last = e.steps().unwrap().pop().unwrap();
+        let x = batch(5, 8);
+        let y = e.output().unwrap().y;
+        for i in 0..y.data().len() {
+            let c = i % FEATURES;
+            let expected = (x.data()[i] - last.running_mean[c]) / (last.running_var[c] + 1e-5).sqrt() * e.gamma[c] + e.beta[c];
+            assert!((y.data()[i] - expected).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn learned_gamma_and_beta_fit_the_ratings() {
+        let path = learn_ratings_head(50);
+        let (first, last) = (path[0], path[50]);
+        assert!(last.3 < first.3 / 10.0, "{first:?} → {last:?}");
+        let (_, ratings) = ratings_data();
+        let mean = ratings.data().iter().sum::<f32>() / RATINGS as f32;
+        assert!((last.2 - mean).abs() < 0.05, "β {} vs mean rating {mean}", last.2);
+        assert!((ratings_head(last.1, last.2).1 - last.3).abs() < 1e-2);
+    }
+
+    #[test]
+    fn no_setting_of_the_controls_panics() {
+        for rows in BATCHES {
+            for momentum in MOMENTA {
+                for steps in [*STEPS.start(), *STEPS.end()] {
+                    for training in [true, false] {
+                        let s = State { cell: (rows - 1, FEATURES - 1), ..state(rows, momentum, steps, training) };
+                        assert_eq!(s.numbers().unwrap().shape, vec![rows, FEATURES]);
+                        assert!(s.pytorch().contains("print(\"checksum:\""));
+                        assert!(State { cell: (rows, 0), ..s.clone() }.numbers().is_err());
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,767 @@
+//! `/tabular`: the lesson's Rossmann model on a synthetic Rossmann table whose generating process is known. The
+//! table (browsable, each column's type); which columns are categorical and which continuous, and what that
+//! choice does; why the target is `log(Sales)`, a float (a regression), and not the integer sales (which would
+//! make it a classification); each categorical column's embedding size by fastai's rule; the model printed as
+//! `learn.model` and summarised as `learn.summary()`; why `y_range` goes a little above the largest sale; RMSPE
+//! on the exponentiated predictions against the table's noise floor; training on the page's device with live
+//! curves; and afterwards, what the model learned about the day of the week and the store type beside the
+//! generator's true effects.
+//!
+//! URL parameters: `cat`, `cont` (comma-separated column names: the categorical and the continuous columns),
+//! `rows` (the first row shown, 0 to the table's last), `epochs` (1–8), `effect` (`DayOfWeek`, `StoreType`).
+
+use crate::panel::{PanelNumbers, exact};
+use crate::query::Params;
+use crate::widgets::plot::{LinePlot, Series};
+use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
+use crate::widgets::{CodePanel, LessonPage, choice_select, number_select};
+use engine::data::rossmann::{CATEGORICAL, CONTINUOUS, Factors, RossmannTable, noise_floor};
+use engine::data::table::Column;
+use engine::data::{Dataset, TabularSet};
+use engine::error::{ErrorKind, OpError};
+use engine::learner::{EpochReport, FitConfig, Loss, Metric, StepReport, Trainer};
+use engine::nn::tabular::{TabularConfig, TabularModel};
+use engine::nn::{Model, Summary};
+use engine::optim::Optimizer;
+use engine::rng::Rng;
+use engine::Device;
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+/// The page's table: 50 stores over 407 days (from 1 January 2014), generated with seed 1.
+pub const STORES: usize = 50;
+const DAYS: usize = 407;
+const SEED: u64 = 1;
+
+/// The page's table.
+pub fn page_table() -> RossmannTable {
+    RossmannTable::generate(STORES, DAYS, SEED)
+}
+
+/// Rows shown at a time in the table browser.
+pub const PAGE_ROWS: usize = 10;
+/// Epochs a run may take.
+pub const EPOCHS: std::ops::RangeInclusive<usize> = 1..=8;
+/// Rows per batch, as the lesson's `bs=512`... and the `tabular_train` benchmark.
+const BATCH: usize = 512;
+/// Rows in the summary's example batch (fastai summarises one batch of 64).
+const SUMMARY_BATCH: usize = 64;
+
+/// The columns whose learned effect the page compares with the truth.
+pub const EFFECTS: [&str; 2] = ["DayOfWeek", "StoreType"];
+
+fn effect_name(c: &'static str) -> &'static str {
+    c
+}
+
+/// The columns a learner can use: everything but the target and `Customers` (not known in advance).
+fn usable(table: &RossmannTable) -> Vec<(String, bool)> {
+    table
+        .table
+        .columns
+        .iter()
+        .filter(|(name, _)| name != "Sales" && name != "Customers")
+        .map(|(name, column)| (name.clone(), matches!(column, Column::Number(_))))
+        .collect()
+}
+
+/// How each column is used.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// The categorical columns, in the table's order.
+    pub cats: Vec<String>,
+    /// The continuous columns, in the table's order.
+    pub conts: Vec<String>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State { cats: CATEGORICAL.iter().map(|s| s.to_string()).collect(), conts: CONTINUOUS.iter().map(|s| s.to_string()).collect() }
+    }
+}
+
+/// Why a list of columns cannot be used as categorical (or as continuous) ones, or `Ok`: every name a usable
+/// column, and text columns only as categories.
+pub fn check_names(table: &RossmannTable, names: &[String], continuous: bool) -> Result<(), String> {
+    let columns = usable(table);
+    for name in names {
+        match columns.iter().find(|(c, _)| c == name) {
+            None => return Err(format!("there is no usable column “{name}”")),
+            Some((_, false)) if continuous => return Err(format!("“{name}” holds text, so it can only be categorical")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Why a choice of columns cannot be used, or `Ok`: both lists valid, no column in both, at least one column.
+pub fn check_roles(table: &RossmannTable, cats: &[String], conts: &[String]) -> Result<(), String> {
+    check_names(table, cats, false)?;
+    check_names(table, conts, true)?;
+    if let Some(both) = cats.iter().find(|c| conts.contains(c)) {
+        return Err(format!("“{both}” cannot be categorical and continuous at once"));
+    }
+    if cats.is_empty() && conts.is_empty() {
+        return Err("the model needs at least one column".into());
+    }
+    Ok(())
+}
+
+/// The training and validation sets and `y_range` for a choice of columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    /// The training rows, preprocessed.
+    pub train: TabularSet,
+    /// The validation rows (the last six weeks).
+    pub valid: TabularSet,
+    /// `(0, log(1.2 · max sales))`.
+    pub y_range: (f32, f32),
+}
+
+impl State {
+    fn names(list: &[String]) -> Vec<&str> {
+        list.iter().map(String::as_str).collect()
+    }
+
+    /// The sets for this choice of columns.
+    pub fn prepare(&self, table: &RossmannTable) -> Prepared {
+        let (train, valid, y_range) = table.sets(&Self::names(&self.cats), &Self::names(&self.conts));
+        Prepared { train, valid, y_range }
+    }
+
+    /// The lesson's model for these sets: fastai's Rossmann configuration.
+    pub fn config(prepared: &Prepared) -> TabularConfig {
+        TabularConfig::rossmann(prepared.train.cardinalities(), prepared.train.cont_names.len(), prepared.y_range)
+    }
+
+    /// The model (seeded) and its summary for a batch of 64 training rows, on the CPU.
+    pub fn model(prepared: &Prepared) -> Result<(TabularModel, Summary), String> {
+        let mut model = TabularModel::new(&Device::Cpu, Self::config(prepared), &mut Rng::new(SEED)).map_err(|e| e.to_string())?;
+        let rows: Vec<usize> = (0..SUMMARY_BATCH.min(prepared.train.rows())).collect();
+        let (input, _) = prepared.train.batch(&Device::Cpu, &rows);
+        model.set_training(false);
+        let summary = model.summary(&input).map_err(|e| e.to_string())?;
+        Ok((model, summary))
+    }
+
+    /// What the page shows of the model: the output's shape for a batch of 64, the total parameter count (as the
+    /// "window sum"), the top of `y_range` (as the "output") and the sum of the embedding widths (as the
+    /// "checksum").
+    pub fn numbers(&self, table: &RossmannTable) -> Result<PanelNumbers, String> {
+        let prepared = self.prepare(table);
+        let (_, summary) = Self::model(&prepared)?;
+        let widths: usize = prepared.train.cardinalities().iter().map(|&n| TabularConfig::embedding_size(n)).sum();
+        Ok(PanelNumbers {
+            shape: vec![SUMMARY_BATCH, 1],
+            window_sum: summary.total_params() as f64,
+            output: prepared.y_range.1 as f64,
+            checksum: widths as f64,
+            magnitude: widths as f64,
+        })
+    }
+
+    /// The PyTorch code: the lesson's `TabularModel` written out in plain PyTorch with this choice's sizes, run
+    /// on a batch of 64, printing the numbers the page shows.
+    pub fn pytorch(&self, table: &RossmannTable) -> String {
+        let prepared = self.prepare(table);
+        let config = Self::config(&prepared);
+        let cats: Vec<String> = prepared.train.cat_names.iter().zip(&config.cardinalities).map(|(n, c)| format!("    {c},  # {n}")).collect();
+        let (low, high) = prepared.y_range;
+        let n_cont = config.n_cont;
+        format!(
+            "import torch\n\
+             from torch import nn\n\n\
+             # Each categorical column's number of values, #na# included, from the training rows:\n\
+             cardinalities = [\n{cats}\n]\n\
+             n_cont = {n_cont}  # continuous columns: {conts}\n\
+             y_range = ({low}, {high})  # (0, log(1.2 * largest sale))\n\n\
+             def emb_sz(n):  # fastai's rule of thumb\n\
+             \x20   return min(600, int(1.6 * n ** 0.56 + 0.5))\n\n\
+             class TabularModel(nn.Module):  # fastai's, for this lesson's layers=[1000, 500], ps=[0.001, 0.01], emb_drop=0.04\n\
+             \x20   def __init__(self):\n\
+             \x20       super().__init__()\n\
+             \x20       self.embeds = nn.ModuleList([nn.Embedding(n, emb_sz(n)) for n in cardinalities])\n\
+             \x20       self.emb_drop = nn.Dropout(0.04)\n\
+             \x20       self.bn_cont = nn.BatchNorm1d(n_cont) if n_cont else None\n\
+             \x20       sizes = [sum(emb_sz(n) for n in cardinalities) + n_cont, 1000, 500]\n\
+             \x20       layers = []\n\
+             \x20       for a, b, p in zip(sizes[:-1], sizes[1:], [0.001, 0.01]):\n\
+             \x20           layers += [nn.Linear(a, b, bias=False), nn.ReLU(inplace=True), nn.BatchNorm1d(b), nn.Dropout(p)]\n\
+             \x20       self.layers = nn.Sequential(*layers, nn.Linear(500, 1))\n\n\
+             \x20   def forward(self, x_cat, x_cont):\n\
+             \x20       parts = []\n\
+             \x20       if cardinalities:\n\
+             \x20           parts.append(self.emb_drop(torch.cat([e(x_cat[:, i]) for i, e in enumerate(self.embeds)], 1)))\n\
+             \x20       if n_cont:\n\
+             \x20           parts.append(self.bn_cont(x_cont))\n\
+             \x20       low, high = y_range\n\
+             \x20       return torch.sigmoid(self.layers(torch.cat(parts, 1))) * (high - low) + low  # SigmoidRange\n\n\
+             torch.manual_seed(0)\n\
+             model = TabularModel().eval()\n\
+             print(model)\n\
+             out = model(torch.zeros({SUMMARY_BATCH}, len(cardinalities), dtype=torch.long), torch.randn({SUMMARY_BATCH}, n_cont))\n\n\
+             # What the page shows:\n\
+             print(\"shape:\", list(out.shape))\n\
+             print(\"window sum:\", sum(p.numel() for p in model.parameters()))  # learn.summary()'s total params\n\
+             print(\"output:\", y_range[1])  # the top of y_range\n\
+             print(\"checksum:\", sum(emb_sz(n) for n in cardinalities))  # the embeddings' total width\n",
+            cats = cats.join("\n"),
+            conts = if self.conts.is_empty() { "none".to_string() } else { self.conts.join(", ") },
+            low = exact(low),
+            high = exact(high),
+        )
+    }
+}
+
+/// A training run of the lesson's model: batches of 512, Adam with fastai's weight decay of 0.01, one cycle up
+/// to 3e-3, mean squared error on `log(Sales)`, RMSPE after each epoch.
+fn trainer(device: &Device, prepared: &Prepared, epochs: usize) -> Result<Trainer<TabularModel, TabularSet>, String> {
+    let model = TabularModel::new(device, State::config(prepared), &mut Rng::new(SEED)).map_err(|e| e.to_string())?;
+    let config = FitConfig { epochs, batch_size: BATCH, lr_max: 3e-3, seed: SEED, read_every: 4, loss: Loss::Mse, metric: Metric::Rmspe };
+    Ok(Trainer::new(device, model, Optimizer::adamw(0.01), prepared.train.clone(), prepared.valid.clone(), config))
+}
+
+/// What a trained model learned about `column`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Learned {
+    /// For each value: the mean log prediction over validation rows without a promotion or holiday, with the
+    /// column set to that value (the rest of each row unchanged), less the mean over the values; beside the
+    /// generator's true effect on the same scale, `log(factor)` less its mean. `(value, learned, true)`.
+    pub effects: Vec<(String, f64, f64)>,
+    /// The embedding: each value with its learned vector.
+    pub vectors: Vec<(String, Vec<f32>)>,
+}
+
+/// [`Learned`] for `column` of the model `trainer` holds. The model is borrowed only while the forward pass is
+/// recorded, never across a read.
+#[allow(clippy::await_holding_refcell_ref)] // the borrow ends with the block below, before the reads
+pub async fn learned_effects(trainer: &RefCell<Trainer<TabularModel, TabularSet>>, column: &str) -> Result<Learned, String> {
+    let (out, table, rows, values, vocab) = {
+        let mut trainer = trainer.try_borrow_mut().map_err(|_| "the model is training".to_string())?;
+        let valid = trainer.valid_set().clone();
+        let Some(col) = valid.cat_names.iter().position(|c| c == column) else {
+            return Err(format!("{column} is not a categorical column in this run, so it has no embedding: make it categorical and train again."));
+        };
+        let vocab = valid.vocabs[col].clone();
+        let ordinary = |name: &str, value: &str| valid.cat_names.iter().position(|c| c == name).map(|i| (i, valid.vocabs[i].iter().position(|v| v == value)));
+        let (promo, holiday) = (ordinary("Promo", "0"), ordinary("StateHoliday", "0"));
+        let k = valid.cat_names.len();
+        let rows: Vec<usize> = (0..valid.rows())
+            .filter(|&r| [promo, holiday].iter().flatten().all(|&(i, v)| Some(valid.cats[r * k + i] as usize) == v))
+            .take(256)
+            .collect();
+        let values: Vec<usize> = (1..vocab.len()).filter(|&v| true_effect(column, &vocab[v]).is_some()).collect();
+        if rows.is_empty() || values.is_empty() {
+            return Err("there are no ordinary validation days to measure on".into());
+        }
+        let mut probe = valid.subset(&rows.iter().copied().cycle().take(rows.len() * values.len()).collect::<Vec<_>>());
+        for (i, &v) in values.iter().enumerate() {
+            for r in 0..rows.len() {
+                probe.cats[(i * rows.len() + r) * k + col] = v as i64;
+            }
+        }
+        let all: Vec<usize> = (0..probe.rows()).collect();
+        let (input, _) = probe.batch(&trainer.device, &all);
+        let model = &mut trainer.model;
+        model.set_training(false);
+        let out = model.forward(&input).map_err(|e| e.to_string());
+        model.set_training(true);
+        (out?, model.embeddings[col].value.clone(), rows.len(), values, vocab)
+    };
+    let out = out.read().await.map_err(|e| e.to_string())?;
+    let table = table.read().await.map_err(|e| e.to_string())?;
+    let mean = |i: usize| out.data()[i * rows..(i + 1) * rows].iter().map(|&v| v as f64).sum::<f64>() / rows as f64;
+    let learned: Vec<f64> = (0..values.len()).map(mean).collect();
+    let true_log: Vec<f64> = values.iter().map(|&v| true_effect(column, &vocab[v]).unwrap_or(1.0).ln()).collect();
+    let centre = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (cl, ct) = (centre(&learned), centre(&true_log));
+    let width = table.shape().dims()[1];
+    Ok(Learned {
+        effects: values.iter().enumerate().map(|(i, &v)| (vocab[v].clone(), learned[i] - cl, true_log[i] - ct)).collect(),
+        vectors: vocab.into_iter().zip(table.data().chunks(width).map(<[f32]>::to_vec)).collect(),
+    })
+}
+
+/// The generator's factor for `value` of `column` (day of week 1–6, store type a–d).
+fn true_effect(column: &str, value: &str) -> Option<f64> {
+    match column {
+        "DayOfWeek" => value.parse::<usize>().ok().and_then(|d| Factors::WEEKDAY.get(d.checked_sub(1)?)).copied(),
+        "StoreType" => ["a", "b", "c", "d"].iter().position(|t| *t == value).map(|i| Factors::TYPE[i]),
+        _ => None,
+    }
+}
+
+/// The page's handle on the last run's trainer, to read its model once the run ends.
+type TrainedSlot = StoredValue<Option<Rc<RefCell<Trainer<TabularModel, TabularSet>>>>, LocalStorage>;
+
+/// A run the model refused to build: its first step fails with the reason, which the runner shows.
+struct Refused(String);
+
+impl Job for Refused {
+    fn step(&mut self) -> Pin<Box<dyn Future<Output = engine::Result<StepReport>> + '_>> {
+        let why = self.0.clone();
+        Box::pin(async move { Err(OpError::new("TabularModel", ErrorKind::Value, &why).hint("choose other columns").into()) })
+    }
+
+    fn end_epoch(&mut self) -> Pin<Box<dyn Future<Output = engine::Result<EpochReport>> + '_>> {
+        Box::pin(async { Err(OpError::new("TabularModel", ErrorKind::Value, "there is no model").into()) })
+    }
+
+    fn finished(&self) -> bool {
+        false
+    }
+}
+
+/// One finished run, for the comparison table.
+#[derive(Clone, Debug, PartialEq)]
+struct Run {
+    columns: String,
+    epochs: usize,
+    rmspe: f64,
+}
+
+/// A short description of a choice of columns: what differs from the lesson's.
+fn describe_choice(state: &State) -> String {
+    let default = State::default();
+    let mut changes: Vec<String> = Vec::new();
+    for c in &state.conts {
+        if !default.conts.contains(c) {
+            changes.push(format!("{c} as a number"));
+        }
+    }
+    for c in &state.cats {
+        if !default.cats.contains(c) {
+            changes.push(format!("{c} as a category"));
+        }
+    }
+    for c in default.cats.iter().chain(&default.conts) {
+        if !state.cats.contains(c) && !state.conts.contains(c) {
+            changes.push(format!("without {c}"));
+        }
+    }
+    if changes.is_empty() { "the lesson's choice".into() } else { changes.join(", ") }
+}
+
+/// The page.
+#[component]
+pub fn Tabular() -> impl IntoView {
+    let table = StoredValue::new_local(page_table());
+    let total_rows = table.with_value(|t| t.table.rows());
+    let mut params = Params::from_location();
+    let cats = params.query().names("cat", &CATEGORICAL, |names: &[String]| table.with_value(|t| check_names(t, names, false)));
+    let conts = params.query().names("cont", &CONTINUOUS, |names: &[String]| table.with_value(|t| check_names(t, names, true)));
+    // Lists that are each fine may still clash (a column in both, or none at all): then the lesson's choice.
+    let state = RwSignal::new(match table.with_value(|t| check_roles(t, &cats, &conts)) {
+        Ok(()) => State { cats, conts },
+        Err(_) => State::default(),
+    });
+    params.write("cat", move || Some(state.get().cats.join(",")));
+    params.write("cont", move || Some(state.get().conts.join(",")));
+    let first_row = params.number("rows", 0usize, 0..=total_rows.saturating_sub(1));
+    let epochs = params.number("epochs", 4usize, EPOCHS);
+    let effect = params.choice("effect", EFFECTS[0], EFFECTS, effect_name);
+    let notices = params.notices();
+    params.sync();
+
+    let prepared = Memo::new(move |_| table.with_value(|t| state.get().prepare(t)));
+    let model = Memo::new(move |_| State::model(&prepared.get()).map(|(m, s)| (m.describe(), s)));
+    let floor = table.with_value(|t| t.oracle_rmspe(&t.valid_rows));
+
+    // Training.
+    let training = Training::default();
+    let trained: TrainedSlot = StoredValue::new_local(None);
+    let busy = move || training.state.get().active();
+
+    // What the model learned, once a run ends.
+    let learned = LocalResource::new(move || {
+        let (state_now, column) = (training.state.get(), effect.get());
+        let job = trained.get_value();
+        async move {
+            if !matches!(state_now, RunState::Done | RunState::Stopped) {
+                return None;
+            }
+            Some(learned_effects(&*job?, column).await)
+        }
+    });
+    let learned = move || learned.get().flatten();
+
+    // The table browser.
+    let at_end = move || first_row.get() + PAGE_ROWS >= total_rows;
+    let page_of_rows = move || {
+        let start = first_row.get().min(total_rows.saturating_sub(1));
+        table.with_value(|t| {
+            let end = (start + PAGE_ROWS).min(t.table.rows());
+            (start..end)
+                .map(|r| t.table.columns.iter().map(|(_, c)| cell_text(c, r)).collect::<Vec<String>>())
+                .collect::<Vec<_>>()
+        })
+    };
+    let headers: Vec<(String, &'static str)> = table.with_value(|t| {
+        t.table.columns.iter().map(|(n, c)| (n.clone(), if matches!(c, Column::Number(_)) { "number" } else { "text" })).collect()
+    });
+    let role_of = move |name: &str| {
+        let s = state.get();
+        if name == "Sales" {
+            "the target (as log)"
+        } else if name == "Customers" {
+            "not used (not known in advance)"
+        } else if s.cats.iter().any(|c| c == name) {
+            "categorical"
+        } else if s.conts.iter().any(|c| c == name) {
+            "continuous"
+        } else {
+            "not used"
+        }
+    };
+    let columns = table.with_value(usable);
+    let set_role = move |name: String, role: String| {
+        state.update(|s| {
+            s.cats.retain(|c| *c != name);
+            s.conts.retain(|c| *c != name);
+            match role.as_str() {
+                "categorical" => s.cats.push(name.clone()),
+                "continuous" => s.conts.push(name.clone()),
+                _ => {}
+            }
+            // Keep the table's order.
+            let order: Vec<String> = table.with_value(|t| usable(t).into_iter().map(|(n, _)| n).collect());
+            s.cats.sort_by_key(|c| order.iter().position(|o| o == c));
+            s.conts.sort_by_key(|c| order.iter().position(|o| o == c));
+        });
+    };
+    let distinct_sales = table.with_value(|t| {
+        let mut v: Vec<i64> = t.train_rows.iter().filter_map(|&r| t.table.numbers("Sales").ok()?[r].map(|x| x as i64)).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    });
+    let max_sale = table.with_value(|t| t.table.numbers("Sales").map(|v| v.iter().flatten().fold(0.0f32, |m, &x| m.max(x))).unwrap_or(0.0));
+
+    // y_range: the sigmoid never reaches its top.
+    let sigmoid_plot = Signal::derive(move || {
+        let (low, high) = prepared.with(|p| p.y_range);
+        let curve = (0..=100).map(|i| {
+            let x = i as f64 / 10.0;
+            (x, low as f64 + (high - low) as f64 / (1.0 + (-x).exp()))
+        });
+        let top = (max_sale as f64).ln();
+        vec![
+            Series { name: "sigmoid_range(x)", class: "train", points: curve.collect() },
+            Series { name: "top of y_range", class: "truth", points: vec![(0.0, high as f64), (10.0, high as f64)] },
+            Series { name: "largest log sale", class: "valid", points: vec![(0.0, top), (10.0, top)] },
+        ]
+    });
+    let sigmoid_text = move || {
+        let (low, high) = prepared.with(|p| p.y_range);
+        let top = (max_sale as f64).ln();
+        let x_needed = ((top - low as f64) / (high as f64 - top)).ln();
+        format!(
+            "The largest sale in the training rows is {max_sale:.0} euros, log {top:.3}. With y_range = ({low}, {high:.3}) the model \
+             reaches it at x = {x_needed:.2}. Had the top of y_range been exactly {top:.3}, the sigmoid would reach it only as x \
+             goes to infinity, and the largest sales could never be predicted: that is why fastai's lesson sets it a little above the maximum."
+        )
+    };
+
+    let code = Signal::derive(move || table.with_value(|t| state.get().pytorch(t)));
+    let embedding_table = move || {
+        prepared.with(|p| {
+            p.train
+                .cat_names
+                .iter()
+                .zip(p.train.cardinalities())
+                .map(|(n, c)| (n.clone(), c, TabularConfig::embedding_size(c)))
+                .collect::<Vec<_>>()
+        })
+    };
+
+    view! {
+        <LessonPage
+            class="tabular"
+            title="A tabular model: Rossmann sales"
+            lede="The lesson's last model predicts a store's sales for a day from a table: store, day of the week, \
+                  promotions, holidays, competitors, weather. Categorical columns go through embeddings, continuous ones \
+                  through batch norm, then two hidden layers. This table is synthetic, generated from a known process, \
+                  so we know the best error any model could reach and what the true effects are."
+            notices
+        >
+            <section class="table-browser">
+                <h2>"The table"</h2>
+                <p>{format!(
+                    "{total_rows} rows: {STORES} stores from 1 January 2014 to 11 February 2015, closed days removed (Sundays, public holidays \
+                     except at type b stores, refurbishments), as the lesson removed them. The last six weeks are the validation set: the \
+                     model must predict the future."
+                )}</p>
+                <div class="controls">
+                    <button type="button" data-testid="rows-previous" disabled=move || first_row.get() == 0
+                        on:click=move |_| first_row.update(|r| *r = r.saturating_sub(PAGE_ROWS))>"Previous rows"</button>
+                    <button type="button" data-testid="rows-next" disabled=at_end
+                        on:click=move |_| first_row.update(|r| *r = (*r + PAGE_ROWS).min(total_rows.saturating_sub(1)))>"Next rows"</button>
+                    <span class="status" aria-live="polite" data-testid="rows-shown">{move || format!("rows {} to {} of {total_rows}", first_row.get() + 1, (first_row.get() + PAGE_ROWS).min(total_rows))}</span>
+                </div>
+                <div class="scroll">
+                    <table class="data" data-testid="table-rows">
+                        <thead>
+                            <tr>{headers.iter().map(|(n, _)| view! { <th scope="col">{n.clone()}</th> }).collect_view()}</tr>
+                            <tr class="types">{headers.iter().map(|(n, kind)| {
+                                let n = n.clone();
+                                view! { <td>{*kind} <br/> <em>{move || role_of(&n)}</em></td> }
+                            }).collect_view()}</tr>
+                        </thead>
+                        <tbody>
+                            {move || page_of_rows().into_iter().map(|row| view! {
+                                <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </section>
+
+            <section class="roles">
+                <h2>"Categorical or continuous"</h2>
+                <p>
+                    "A categorical column gets an embedding: a learned vector per value, so each day of the week or each store "
+                    "can have any effect at all. A continuous column enters as one normalised number, so the model can only "
+                    "build smooth functions of it. Store 7 is not “one more” than store 6, and Saturday (6) is not “a bit more "
+                    "Friday”: as numbers they force an order and a distance that mean nothing. Distance to a competitor, on the "
+                    "other hand, is a real quantity. Change a column, train, and compare the runs below."
+                </p>
+                <table class="role-choice" data-testid="roles">
+                    <thead><tr><th scope="col">"column"</th><th scope="col">"stored as"</th><th scope="col">"used as"</th></tr></thead>
+                    <tbody>
+                        {columns.into_iter().map(|(name, number)| {
+                            let (n1, n2) = (name.clone(), name.clone());
+                            let options: Vec<&'static str> = if number { vec!["categorical", "continuous", "not used"] } else { vec!["categorical", "not used"] };
+                            view! {
+                                <tr>
+                                    <th scope="row">{name.clone()}</th>
+                                    <td>{if number { "number" } else { "text" }}</td>
+                                    <td>
+                                        <select aria-label=format!("{name} used as") data-testid=format!("role-{name}") disabled=busy
+                                            on:change=move |ev| set_role(n1.clone(), event_target_value(&ev))>
+                                            {options.into_iter().map(|o| {
+                                                let n = n2.clone();
+                                                view! { <option value=o selected=move || role_of(&n) == o>{o}</option> }
+                                            }).collect_view()}
+                                        </select>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+
+            <section class="target">
+                <h2>"The target: log(Sales), a regression"</h2>
+                <p data-testid="target-kind">{format!(
+                    "Sales are whole euros. Given an integer target, fastai would make this a classification: one output per distinct \
+                     value, {distinct_sales} classes here, where predicting 5,001 euros for a 5,000-euro day is as wrong as predicting 50. \
+                     As a float, log(Sales) makes it a regression with one output. The log also turns the table's multiplicative effects \
+                     (a promotion adds 25%, not 1,000 euros) into sums, and the competition's metric is a percentage error:"
+                )}</p>
+                <p class="formula">"RMSPE = √( mean( ((y − ŷ) / y)² ) ), with ŷ = exp(the model's output)"</p>
+                <p data-testid="noise-floor">{format!(
+                    "The noise in the table is random and unknowable (a log-normal factor with σ = 0.10), so no model can have an RMSPE \
+                     below {:.4}; the best possible predictor scores {floor:.4} on these validation rows.",
+                    noise_floor()
+                )}</p>
+            </section>
+
+            <section class="embeddings">
+                <h2>"Embedding sizes"</h2>
+                <p>"fastai's rule of thumb gives a column with n values (#na# included, for missing or unseen values) an embedding of min(600, round(1.6 × n^0.56)) numbers."</p>
+                <table data-testid="embedding-sizes">
+                    <thead><tr><th scope="col">"column"</th><th scope="col">"values n"</th><th scope="col">"width"</th><th scope="col">"parameters"</th></tr></thead>
+                    <tbody>
+                        {move || embedding_table().into_iter().map(|(n, c, w)| view! {
+                            <tr><th scope="row">{n}</th><td>{c}</td><td>{w}</td><td>{c * w}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+
+            <section class="model">
+                <h2>"learn.model and learn.summary()"</h2>
+                {move || match model.get() {
+                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                    Ok((printed, summary)) => view! {
+                        <div class="side-by-side">
+                            <pre class="code" data-testid="learn-model">{printed}</pre>
+                            <pre class="code" data-testid="learn-summary">{summary.to_string()}</pre>
+                        </div>
+                    }.into_any(),
+                }}
+            </section>
+
+            <section class="y-range">
+                <h2>"Why y_range goes above the largest sale"</h2>
+                <LinePlot series=sigmoid_plot x_max=Signal::derive(|| 10.0) x_label="x (the last layer's output)" y_label="log sales" testid="sigmoid-plot"/>
+                <p data-testid="y-range-text">{sigmoid_text}</p>
+            </section>
+
+            <TrainingSection prepared state epochs training trained floor/>
+            <section class="learned">
+                <h2>"What the embeddings learned"</h2>
+                <p>
+                    "After training, set one column of 256 ordinary validation days (no promotion, no holiday) to each of its values "
+                    "and average the model's log prediction: that is what the model learned about the value, everything else equal. "
+                    "Beside it, the generator's true effect on the same scale (log of its factor), both centred on their mean. "
+                    "The store's own embedding can also carry its type, so the store type's may learn less than the truth."
+                </p>
+                {choice_select(effect, "Column ", "effect", EFFECTS, |c| c.to_string())}
+                {move || match learned() {
+                    None => view! { <p class="status" data-testid="effects-status">"Train the model (or stop a run) to see what it learned."</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="notice" data-testid="effects-status">{e}</p> }.into_any(),
+                    Some(Ok(Learned { effects, vectors })) => view! {
+                        <div class="side-by-side">
+                            <table data-testid="effects">
+                                <caption>{format!("{}: learned and true effects", effect.get_untracked())}</caption>
+                                <thead><tr><th scope="col">"value"</th><th scope="col">"learned (log)"</th><th scope="col">"true (log)"</th></tr></thead>
+                                <tbody>
+                                    {effects.into_iter().map(|(v, l, t)| view! { <tr><th scope="row">{v}</th><td>{format!("{l:+.3}")}</td><td>{format!("{t:+.3}")}</td></tr> }).collect_view()}
+                                </tbody>
+                            </table>
+                            <table class="embedding-vectors" data-testid="embedding-vectors">
+                                <caption>{format!("{}'s embedding: one learned vector per value", effect.get_untracked())}</caption>
+                                <tbody>
+                                    {vectors.into_iter().map(|(v, vector)| view! {
+                                        <tr><th scope="row">{v}</th>{vector.into_iter().map(|x| view! { <td>{format!("{x:.3}")}</td> }).collect_view()}</tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                }}
+            </section>
+            <CodePanel code/>
+        </LessonPage>
+    }
+}
+
+/// The training section: the epochs, the runner, the RMSPE against the floor, and every finished run.
+#[component]
+fn TrainingSection(
+    prepared: Memo<Prepared>,
+    state: RwSignal<State>,
+    epochs: RwSignal<usize>,
+    training: Training,
+    trained: TrainedSlot,
+    floor: f64,
+) -> impl IntoView {
+    let runs = RwSignal::new(Vec::<Run>::new());
+    let run_choice = StoredValue::new_local((String::new(), 0usize));
+    let start: StartJob = Rc::new(move |device: Device| {
+        let p = prepared.get_untracked();
+        run_choice.set_value((describe_choice(&state.get_untracked()), epochs.get_untracked()));
+        match trainer(&device, &p, epochs.get_untracked()) {
+            Ok(job) => {
+                let job = Rc::new(RefCell::new(job));
+                trained.set_value(Some(job.clone()));
+                job as Rc<RefCell<dyn Job>>
+            }
+            // No choice the controls allow is refused; should one be, the runner says why and nothing is lost.
+            Err(e) => Rc::new(RefCell::new(Refused(e))) as Rc<RefCell<dyn Job>>,
+        }
+    });
+    Effect::new(move || {
+        if matches!(training.state.get(), RunState::Done | RunState::Stopped)
+            && let Some(last) = training.epochs.get_untracked().last()
+        {
+            let (columns, epochs) = run_choice.get_value();
+            runs.update(|r| r.push(Run { columns, epochs, rmspe: last.2 }));
+        }
+    });
+    let steps_per_epoch = move || prepared.with(|p| p.train.rows().div_ceil(BATCH));
+    view! {
+            <section class="train">
+                <h2>"Training"</h2>
+                <p>{move || format!(
+                    "Batches of {BATCH}, {} steps an epoch; Adam with weight decay, one cycle up to a learning rate of 0.003, mean squared \
+                     error on log(Sales). RMSPE is measured on the validation rows after each epoch.", steps_per_epoch()
+                )}</p>
+                <div class="controls">{number_select(epochs, "Epochs ", "epochs", EPOCHS)}</div>
+                <TrainingRunner training start total_steps=Signal::derive(move || steps_per_epoch() * epochs.get()) label="Train the model here" metric="rmspe"/>
+                <p class="sum" data-testid="rmspe-vs-floor" aria-live="polite">{move || training.epochs.get().last().map(|e| format!(
+                    "Validation RMSPE {:.4}: {:.2} times the best possible ({floor:.4}).", e.2, e.2 / floor
+                ))}</p>
+                <table class="runs" data-testid="runs">
+                    <caption>"Runs so far"</caption>
+                    <thead><tr><th scope="col">"columns"</th><th scope="col">"epochs"</th><th scope="col">"validation RMSPE"</th><th scope="col">"× floor"</th></tr></thead>
+                    <tbody>
+                        {move || runs.get().into_iter().map(|r| view! {
+                            <tr><td>{r.columns}</td><td>{r.epochs}</td><td>{format!("{:.4}", r.rmspe)}</td><td>{format!("{:.2}", r.rmspe / floor)}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+
+    }
+}
+
+/// A cell as the table browser shows it.
+fn cell_text(column: &Column, row: usize) -> String {
+    match column {
+        Column::Text(v) => v[row].clone().unwrap_or_else(|| "#na#".into()),
+        Column::Number(v) => v[row].map_or_else(|| "#na#".into(), |x| if x.fract() == 0.0 { format!("{x:.0}") } else { x.to_string() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_checked() {
+        let t = page_table();
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(check_roles(&t, &s(&CATEGORICAL), &s(&CONTINUOUS)).is_ok());
+        assert!(check_roles(&t, &s(&["Store"]), &s(&["DayOfWeek"])).is_ok());
+        assert!(check_roles(&t, &s(&["Store"]), &s(&["Store"])).is_err(), "both");
+        assert!(check_roles(&t, &s(&[]), &s(&["StoreType"])).unwrap_err().contains("text"));
+        assert!(check_roles(&t, &s(&["Sales"]), &s(&[])).is_err(), "the target is not a feature");
+        assert!(check_roles(&t, &s(&["Nope"]), &s(&[])).is_err());
+        assert!(check_roles(&t, &s(&[]), &s(&[])).is_err());
+    }
+
+    #[test]
+    fn the_model_and_its_numbers_follow_the_choice() {
+        let t = page_table();
+        let lesson = State::default();
+        let numbers = lesson.numbers(&t).unwrap();
+        assert_eq!(numbers.shape, vec![SUMMARY_BATCH, 1]);
+        let as_numbers = State {
+            cats: lesson.cats.iter().filter(|c| *c != "DayOfWeek" && *c != "Store").cloned().collect(),
+            conts: lesson.conts.iter().cloned().chain(["Store".to_string(), "DayOfWeek".to_string()]).collect(),
+        };
+        let fewer = as_numbers.numbers(&t).unwrap();
+        assert!(fewer.checksum < numbers.checksum && fewer.window_sum < numbers.window_sum);
+        // The printed model has one Embedding per categorical column.
+        let (model, _) = State::model(&lesson.prepare(&t)).unwrap();
+        assert_eq!(model.describe().matches("Embedding(").count(), CATEGORICAL.len());
+        assert!(lesson.pytorch(&t).contains("print(\"checksum:\""));
+        assert_eq!(describe_choice(&as_numbers), "Store as a number, DayOfWeek as a number");
+    }
+
+    #[test]
+    fn training_lowers_the_rmspe_and_learns_the_weekday() {
+        let t = page_table();
+        let prepared = State::default().prepare(&t);
+        let mut trainer = trainer(&Device::Cpu, &prepared, 3).unwrap();
+        let reports = pollster::block_on(trainer.fit(|_, _| {}, |_| {})).unwrap();
+        let (first, last) = (reports[0].metric, reports.last().unwrap().metric);
+        assert!(last < first && last < 0.3, "RMSPE {first} → {last}");
+        let trainer = RefCell::new(trainer);
+        let learned = pollster::block_on(learned_effects(&trainer, "DayOfWeek")).unwrap();
+        let effects = learned.effects;
+        assert_eq!(effects.len(), 6);
+        assert_eq!(learned.vectors.len(), 7, "#na# and six days");
+        // Monday's true effect is the largest and Saturday's the smallest: the model finds the same order.
+        let monday = effects.iter().find(|e| e.0 == "1").unwrap();
+        let saturday = effects.iter().find(|e| e.0 == "6").unwrap();
+        assert!(monday.1 > saturday.1 + 0.1, "{effects:?}");
+        assert!(pollster::block_on(learned_effects(&trainer, "Nope")).is_err());
+    }
+}
