@@ -306,10 +306,7 @@ fn cases(root: &Path) -> Result<Vec<Case>, String> {
     let table = tabular::page_table();
     let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let lesson = tabular::State::default();
-    let as_numbers = tabular::State {
-        cats: lesson.cats.iter().filter(|c| *c != "Store" && *c != "DayOfWeek").cloned().collect(),
-        conts: lesson.conts.iter().cloned().chain(names(&["Store", "DayOfWeek"])).collect(),
-    };
+    let as_numbers = tabular::State::as_numbers();
     for state in [
         lesson.clone(),
         as_numbers,

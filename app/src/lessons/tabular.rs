@@ -50,6 +50,10 @@ const BATCH: usize = 512;
 /// Rows in the summary's example batch (fastai summarises one batch of 64).
 const SUMMARY_BATCH: usize = 64;
 
+/// The validation rows a learned effect is averaged over (a forward pass of this many rows per value runs when
+/// training ends: 256 kept the page busy for almost 100 ms).
+const PROBE_ROWS: usize = 128;
+
 /// The columns whose learned effect the page compares with the truth.
 pub const EFFECTS: [&str; 2] = ["DayOfWeek", "StoreType"];
 
@@ -122,6 +126,15 @@ pub struct Prepared {
 }
 
 impl State {
+    /// The lesson's choice with `Store` and `DayOfWeek` as numbers instead of categories.
+    pub fn as_numbers() -> State {
+        let lesson = State::default();
+        State {
+            cats: lesson.cats.iter().filter(|c| *c != "Store" && *c != "DayOfWeek").cloned().collect(),
+            conts: ["Store", "DayOfWeek"].iter().map(|s| s.to_string()).chain(lesson.conts).collect(),
+        }
+    }
+
     fn names(list: &[String]) -> Vec<&str> {
         list.iter().map(String::as_str).collect()
     }
@@ -251,7 +264,7 @@ pub async fn learned_effects(trainer: &RefCell<Trainer<TabularModel, TabularSet>
         let k = valid.cat_names.len();
         let rows: Vec<usize> = (0..valid.rows())
             .filter(|&r| [promo, holiday].iter().flatten().all(|&(i, v)| Some(valid.cats[r * k + i] as usize) == v))
-            .take(256)
+            .take(PROBE_ROWS)
             .collect();
         let values: Vec<usize> = (1..vocab.len()).filter(|&v| true_effect(column, &vocab[v]).is_some()).collect();
         if rows.is_empty() || values.is_empty() {
@@ -528,6 +541,14 @@ pub fn Tabular() -> impl IntoView {
                     "Friday”: as numbers they force an order and a distance that mean nothing. Distance to a competitor, on the "
                     "other hand, is a real quantity. Change a column, train, and compare the runs below."
                 </p>
+                <div class="controls">
+                    <button type="button" data-testid="roles-lesson" disabled=busy on:click=move |_| state.set(State::default())>
+                        "The lesson's choice"
+                    </button>
+                    <button type="button" data-testid="roles-numbers" disabled=busy on:click=move |_| state.set(State::as_numbers())>
+                        "Store and day of week as numbers"
+                    </button>
+                </div>
                 <table class="role-choice" data-testid="roles">
                     <thead><tr><th scope="col">"column"</th><th scope="col">"stored as"</th><th scope="col">"used as"</th></tr></thead>
                     <tbody>
@@ -606,7 +627,7 @@ pub fn Tabular() -> impl IntoView {
             <section class="learned">
                 <h2>"What the embeddings learned"</h2>
                 <p>
-                    "After training, set one column of 256 ordinary validation days (no promotion, no holiday) to each of its values "
+                    "After training, set one column of 128 ordinary validation days (no promotion, no holiday) to each of its values "
                     "and average the model's log prediction: that is what the model learned about the value, everything else equal. "
                     "Beside it, the generator's true effect on the same scale (log of its factor), both centred on their mean. "
                     "The store's own embedding can also carry its type, so the store type's may learn less than the truth."
@@ -732,10 +753,7 @@ mod tests {
         let lesson = State::default();
         let numbers = lesson.numbers(&t).unwrap();
         assert_eq!(numbers.shape, vec![SUMMARY_BATCH, 1]);
-        let as_numbers = State {
-            cats: lesson.cats.iter().filter(|c| *c != "DayOfWeek" && *c != "Store").cloned().collect(),
-            conts: lesson.conts.iter().cloned().chain(["Store".to_string(), "DayOfWeek".to_string()]).collect(),
-        };
+        let as_numbers = State::as_numbers();
         let fewer = as_numbers.numbers(&t).unwrap();
         assert!(fewer.checksum < numbers.checksum && fewer.window_sum < numbers.window_sum);
         // The printed model has one Embedding per categorical column.
@@ -743,6 +761,7 @@ mod tests {
         assert_eq!(model.describe().matches("Embedding(").count(), CATEGORICAL.len());
         assert!(lesson.pytorch(&t).contains("print(\"checksum:\""));
         assert_eq!(describe_choice(&as_numbers), "Store as a number, DayOfWeek as a number");
+        assert!(check_roles(&t, &as_numbers.cats, &as_numbers.conts).is_ok());
     }
 
     #[test]

@@ -102,7 +102,8 @@ const CHUNK_MS: f64 = 12.0;
 
 impl Training {
     /// Runs `job` to its end, a chunk at a time: steps until a loss is read back or `CHUNK_MS` have passed, then
-    /// the browser's turn. Pausing waits between chunks; stopping ends the run there.
+    /// the browser's turn; an epoch's evaluation is a chunk of its own. Pausing waits between chunks; stopping
+    /// ends the run there.
     #[allow(clippy::await_holding_refcell_ref)] // see `chunk` below
     async fn run(self, job: Rc<RefCell<dyn Job>>, total: usize) {
         self.state.set(RunState::Running);
@@ -110,6 +111,10 @@ impl Training {
         self.losses.set(Vec::new());
         self.epochs.set(Vec::new());
         self.speed.set(None);
+        // The click's own work (building the run, redrawing what depends on it) ends first: the steps start in
+        // a task of their own.
+        yield_to_browser().await;
+        let mut evaluate_next = false;
         loop {
             match self.state.get_untracked() {
                 RunState::Running => {}
@@ -123,7 +128,7 @@ impl Training {
             // and says "the model is training" while a chunk runs.
             let chunk = {
                 let mut job = job.borrow_mut();
-                self.chunk(&mut *job).await
+                self.chunk(&mut *job, &mut evaluate_next).await
             };
             match chunk {
                 Err(e) => {
@@ -142,8 +147,18 @@ impl Training {
         }
     }
 
-    /// One chunk of steps (and an epoch's evaluation when one ends); whether the run is finished.
-    async fn chunk(&self, job: &mut dyn Job) -> engine::Result<bool> {
+    /// One chunk: the evaluation of the epoch that just ended (`evaluate`), or steps until one is read back,
+    /// `CHUNK_MS` have passed or an epoch ends (then `evaluate` is set, so that the evaluation gets a chunk of
+    /// its own: a step and an evaluation together kept the page busy for over 100 ms). Whether the run is finished.
+    async fn chunk(&self, job: &mut dyn Job, evaluate: &mut bool) -> engine::Result<bool> {
+        if *evaluate {
+            *evaluate = false;
+            let step = self.progress.get_untracked().0;
+            let report = job.end_epoch().await?;
+            self.epochs.update(|e| e.push((step as f64, report.valid_loss as f64, report.metric as f64)));
+            self.speed.set(Some(report.items_per_s));
+            return Ok(job.finished());
+        }
         let start = now_ms();
         while !job.finished() {
             let step = job.step().await?;
@@ -152,10 +167,8 @@ impl Training {
                 self.losses.update(|l| l.push((step.step as f64, loss as f64)));
             }
             if step.epoch_done {
-                let report = job.end_epoch().await?;
-                self.epochs.update(|e| e.push((step.step as f64, report.valid_loss as f64, report.metric as f64)));
-                self.speed.set(Some(report.items_per_s));
-                return Ok(job.finished());
+                *evaluate = true;
+                return Ok(false);
             }
             if step.loss.is_some() || now_ms() - start > CHUNK_MS {
                 break;
