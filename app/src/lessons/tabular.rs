@@ -11,7 +11,7 @@
 //! `rows` (the first row shown, 0 to the table's last), `epochs` (1–8), `effect` (`DayOfWeek`, `StoreType`).
 
 use crate::panel::{PanelNumbers, exact};
-use crate::query::Params;
+use crate::query::{Params, Query};
 use crate::widgets::plot::{LinePlot, Series};
 use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
 use crate::widgets::{CodePanel, LessonPage, choice_select, number_select};
@@ -112,6 +112,18 @@ pub fn check_roles(table: &RossmannTable, cats: &[String], conts: &[String]) -> 
         return Err("the model needs at least one column".into());
     }
     Ok(())
+}
+
+/// The columns a link asks for (`cat`, `cont`), each list checked on its own (a bad one falls back with the
+/// query's notice); lists that are each fine but clash (a column in both, or no column at all) give the lesson's
+/// choice, with the notice returned here.
+pub fn roles_from(table: &RossmannTable, query: &Query) -> (State, Option<String>) {
+    let cats = query.names("cat", &CATEGORICAL, |names: &[String]| check_names(table, names, false));
+    let conts = query.names("cont", &CONTINUOUS, |names: &[String]| check_names(table, names, true));
+    match check_roles(table, &cats, &conts) {
+        Ok(()) => (State { cats, conts }, None),
+        Err(why) => (State::default(), Some(format!("The link's columns were not used ({why}); using the lesson's choice instead."))),
+    }
 }
 
 /// The training and validation sets and `y_range` for a choice of columns.
@@ -364,19 +376,15 @@ pub fn Tabular() -> impl IntoView {
     let table = StoredValue::new_local(page_table());
     let total_rows = table.with_value(|t| t.table.rows());
     let mut params = Params::from_location();
-    let cats = params.query().names("cat", &CATEGORICAL, |names: &[String]| table.with_value(|t| check_names(t, names, false)));
-    let conts = params.query().names("cont", &CONTINUOUS, |names: &[String]| table.with_value(|t| check_names(t, names, true)));
-    // Lists that are each fine may still clash (a column in both, or none at all): then the lesson's choice.
-    let state = RwSignal::new(match table.with_value(|t| check_roles(t, &cats, &conts)) {
-        Ok(()) => State { cats, conts },
-        Err(_) => State::default(),
-    });
+    let (roles, clash) = table.with_value(|t| roles_from(t, params.query()));
+    let state = RwSignal::new(roles);
     params.write("cat", move || Some(state.get().cats.join(",")));
     params.write("cont", move || Some(state.get().conts.join(",")));
     let first_row = params.number("rows", 0usize, 0..=total_rows.saturating_sub(1));
     let epochs = params.number("epochs", 4usize, EPOCHS);
     let effect = params.choice("effect", EFFECTS[0], EFFECTS, effect_name);
-    let notices = params.notices();
+    let mut notices = params.notices();
+    notices.extend(clash);
     params.sync();
 
     let prepared = Memo::new(move |_| table.with_value(|t| state.get().prepare(t)));
@@ -745,6 +753,20 @@ mod tests {
         assert!(check_roles(&t, &s(&["Sales"]), &s(&[])).is_err(), "the target is not a feature");
         assert!(check_roles(&t, &s(&["Nope"]), &s(&[])).is_err());
         assert!(check_roles(&t, &s(&[]), &s(&[])).is_err());
+    }
+
+    #[test]
+    fn links_fall_back_with_a_notice() {
+        let t = page_table();
+        let (roles, clash) = roles_from(&t, &Query::parse("?cat=Store,Month&cont=MaxTemperature"));
+        assert_eq!((roles.cats, roles.conts, clash), (vec!["Store".to_string(), "Month".to_string()], vec!["MaxTemperature".to_string()], None));
+        let (roles, clash) = roles_from(&t, &Query::parse("?cat=Store&cont=Store"));
+        assert_eq!(roles, State::default());
+        assert!(clash.unwrap().contains("categorical and continuous"));
+        let query = Query::parse("?cont=StoreType");
+        let (roles, clash) = roles_from(&t, &query);
+        assert_eq!((roles, clash), (State::default(), None));
+        assert!(query.notices()[0].contains("holds text"), "{:?}", query.notices());
     }
 
     #[test]
