@@ -15,7 +15,7 @@ use crate::device::{use_device, with_fallback};
 use crate::panel::{PCG_HASH_PY, PanelNumbers, exact, footer};
 use crate::query::{Params, join_numbers};
 use crate::widgets::plot::{LinePlot, Series};
-use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, choice_select, format_weight, number_select};
+use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, choice_select, format_weight, mode_name, mode_radios, number_select};
 use engine::Tensor;
 use engine::ops::batch_norm::{BatchNorm as BatchNormOp, BatchNormOutput, BatchNormParams};
 use engine::rng::{Rng, pcg_hash};
@@ -47,10 +47,6 @@ fn momentum_name(m: f32) -> &'static str {
     MOMENTA.iter().position(|&b| b == m).map_or(MOMENTUM_NAMES[1], |i| MOMENTUM_NAMES[i])
 }
 
-fn mode_name(training: bool) -> &'static str {
-    if training { "train" } else { "eval" }
-}
-
 /// Feature `c`'s true mean and variance: of the uniform integers `mean ± half`, divided by 100.
 pub fn true_statistics(c: usize) -> (f64, f64) {
     let width = (2 * HALF_CENTS[c] + 1) as f64;
@@ -79,6 +75,16 @@ pub struct Step {
     pub running_mean: Vec<f32>,
     /// The running variance after this step (updated with the unbiased batch variance, as PyTorch does).
     pub running_var: Vec<f32>,
+}
+
+/// The running statistics `(mean, variance)` before the last step (what a training step starts from and
+/// updates) and after it (what evaluation normalises with); 0 and 1 before the first step.
+pub fn running_around_last(steps: &[Step]) -> [(Tensor, Tensor); 2] {
+    let stats = |step: Option<&Step>| match step {
+        Some(s) => (Tensor::from_fn([FEATURES], |c| s.running_mean[c]), Tensor::from_fn([FEATURES], |c| s.running_var[c])),
+        None => (Tensor::zeros([FEATURES]), Tensor::from_fn([FEATURES], |_| 1.0)),
+    };
+    [stats(steps.len().checked_sub(2).map(|i| &steps[i])), stats(steps.last())]
 }
 
 /// The lesson's state as the URL holds it.
@@ -132,20 +138,10 @@ impl State {
     /// The last batch's output in the chosen mode, by the reference loops: in training, normalised with its own
     /// statistics; in evaluation, with the running statistics of the steps before it and itself.
     pub fn output(&self) -> Result<BatchNormOutput, String> {
-        let steps = self.steps()?;
+        let [before, after] = running_around_last(&self.steps()?);
         let (gamma, beta) = self.affine();
-        let x = batch(self.steps, self.rows);
-        let before = steps.len().checked_sub(2).map(|i| &steps[i]);
-        let running = |s: Option<&Step>, mean: bool| match s {
-            Some(s) => Tensor::from_fn([FEATURES], |c| if mean { s.running_mean[c] } else { s.running_var[c] }),
-            None => Tensor::from_fn([FEATURES], |_| if mean { 0.0 } else { 1.0 }),
-        };
-        if self.training {
-            Ok(self.op(true)?.reference_forward(&x, &gamma, &beta, &running(before, true), &running(before, false)))
-        } else {
-            let last = steps.last();
-            Ok(self.op(false)?.reference_forward(&x, &gamma, &beta, &running(last, true), &running(last, false)))
-        }
+        let (op, running) = if self.training { (self.op(true)?, before) } else { (self.op(false)?, after) };
+        Ok(op.reference_forward(&batch(self.steps, self.rows), &gamma, &beta, &running.0, &running.1))
     }
 
     /// What the page shows: the output's shape, the selected value's input (its "window") and output, and the
@@ -228,8 +224,13 @@ pub fn ratings_data() -> (Tensor, Tensor) {
 pub fn ratings_head(gamma: f32, beta: f32) -> (Tensor, f32) {
     let (scores, ratings) = ratings_data();
     let (out, _) = ratings_forward(&scores, gamma, beta);
-    let mse = out.y.data().iter().zip(ratings.data()).map(|(p, r)| (p - r) * (p - r)).sum::<f32>() / RATINGS as f32;
+    let mse = mean_squared_error(&out.y, &ratings);
     (out.y, mse)
+}
+
+/// The mean squared error of `predictions` against `ratings`.
+fn mean_squared_error(predictions: &Tensor, ratings: &Tensor) -> f32 {
+    predictions.data().iter().zip(ratings.data()).map(|(p, r)| (p - r) * (p - r)).sum::<f32>() / RATINGS as f32
 }
 
 fn ratings_forward(scores: &Tensor, gamma: f32, beta: f32) -> (BatchNormOutput, BatchNormOp) {
@@ -248,7 +249,7 @@ pub fn learn_ratings_head(steps: usize) -> Vec<(usize, f32, f32, f32)> {
     for step in 0..=steps {
         let (out, op) = ratings_forward(&scores, gamma, beta);
         let dy = Tensor::from_fn([RATINGS, 1], |i| 2.0 * (out.y.data()[i] - ratings.data()[i]) / RATINGS as f32);
-        let loss = out.y.data().iter().zip(ratings.data()).map(|(p, r)| (p - r) * (p - r)).sum::<f32>() / RATINGS as f32;
+        let loss = mean_squared_error(&out.y, &ratings);
         path.push((step, gamma, beta, loss));
         let grads = op.reference_backward(&scores, &Tensor::from_fn([1], |_| gamma), &out, &dy);
         gamma -= 0.1 * grads.dweight.data()[0];
@@ -291,29 +292,20 @@ pub fn BatchNormLesson() -> impl IntoView {
         training: training.get(),
         cell: selected.get(),
     });
-    let history = Memo::new(move |_| State { training: true, ..state.get() }.steps());
+    let history = Memo::new(move |_| state.get().steps());
     let history_ok = move || history.get().ok().unwrap_or_default();
 
     // The last batch through the op on the page's device, in both modes.
     let outputs = LocalResource::new(move || {
-        let (page, s) = (device.get(), state.get());
+        let (page, s, history) = (device.get(), state.get(), history.get());
         async move {
             let page = page?;
-            let history = match s.steps() {
-                Ok(h) => h,
-                Err(e) => return Some(Err(e)),
+            let (history, train_op, eval_op) = match (history, s.op(true), s.op(false)) {
+                (Ok(h), Ok(t), Ok(e)) => (h, t, e),
+                (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return Some(Err(e)),
             };
-            let (train_op, eval_op) = match (s.op(true), s.op(false)) {
-                (Ok(t), Ok(e)) => (t, e),
-                (Err(e), _) | (_, Err(e)) => return Some(Err(e)),
-            };
+            let [before, after] = running_around_last(&history);
             let x = batch(s.steps, s.rows);
-            let stats = |step: Option<&Step>| match step {
-                Some(st) => (Tensor::from_fn([FEATURES], |c| st.running_mean[c]), Tensor::from_fn([FEATURES], |c| st.running_var[c])),
-                None => (Tensor::zeros([FEATURES]), Tensor::from_fn([FEATURES], |_| 1.0)),
-            };
-            let before = stats(history.len().checked_sub(2).map(|i| &history[i]));
-            let after = stats(history.last());
             let (gamma, beta) = s.affine();
             Some(
                 with_fallback(&page.device, |d| {
@@ -342,11 +334,11 @@ pub fn BatchNormLesson() -> impl IntoView {
     let input_cells = Signal::derive(move || grid(&batch(steps.get(), rows.get())));
     let normalized_cells = Signal::derive(move || {
         let s = state.get();
-        let Some(last) = history_ok().last().cloned() else { return Vec::new() };
+        let (Some(last), Ok(op)) = (history_ok().last().cloned(), s.op(true)) else { return Vec::new() };
         let x = batch(s.steps, s.rows);
         grid(&Tensor::from_fn(x.shape().clone(), |i| {
             let c = i % FEATURES;
-            (x.data()[i] - last.mean[c]) / (last.var[c] + 1e-5).sqrt()
+            BatchNormOp::normalize(x.data()[i], last.mean[c], op.invstd(last.var[c]), 1.0, 0.0)
         }))
     });
     let output_cells = Signal::derive(move || ok().map(|(t, e, _)| grid(if training.get() { &t } else { &e })).unwrap_or_default());
@@ -423,15 +415,7 @@ pub fn BatchNormLesson() -> impl IntoView {
                 {number_select(steps, "Training step ", "steps", STEPS)}
                 <button type="button" data-testid="next-step" disabled=last_step
                     on:click=move |_| steps.update(|k| *k = (*k + 1).min(*STEPS.end()))>"Next batch"</button>
-                <fieldset class="choice">
-                    <legend>"Output"</legend>
-                    {[true, false].into_iter().map(|t| view! {
-                        <label>
-                            <input type="radio" name="mode" data-testid=format!("mode-{}", mode_name(t)) prop:checked=move || training.get() == t on:change=move |_| training.set(t)/>
-                            {if t { "training (batch statistics)" } else { "evaluation (running statistics)" }}
-                        </label>
-                    }).collect_view()}
-                </fieldset>
+                {mode_radios(training, "Output", ["training (batch statistics)", "evaluation (running statistics)"])}
             </div>
 
             <div class="grids batchnorm-grids">

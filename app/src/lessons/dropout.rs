@@ -14,7 +14,7 @@ use crate::data::load_digits;
 use crate::panel::{PCG_HASH_PY, PanelNumbers, cell_in, exact, footer};
 use crate::query::Params;
 use crate::widgets::training::{Job, StartJob, Training, TrainingRunner};
-use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, choice_select, number_input};
+use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, choice_select, mode_name, mode_radios, number_input};
 use engine::data::ImageSet;
 use engine::learner::{FitConfig, Loss, Metric, Trainer};
 use engine::nn::{Dropout, Flatten, Layer, Linear, ReLU, Sequential};
@@ -43,10 +43,6 @@ fn p_name(p: f32) -> &'static str {
 
 fn averaged_name(n: usize) -> &'static str {
     AVERAGED.iter().position(|&m| m == n).map_or(AVERAGED_NAMES[0], |i| AVERAGED_NAMES[i])
-}
-
-fn mode_name(training: bool) -> &'static str {
-    if training { "train" } else { "eval" }
 }
 
 /// The side of the activations' grid.
@@ -336,15 +332,7 @@ pub fn DropoutLesson() -> impl IntoView {
         >
             <div class="controls">
                 {choice_select(p, "p ", "p", PS, |v| p_name(v).to_string())}
-                <fieldset class="choice">
-                    <legend>"Mode"</legend>
-                    {[true, false].into_iter().map(|t| view! {
-                        <label>
-                            <input type="radio" name="mode" data-testid=format!("mode-{}", mode_name(t)) prop:checked=move || training.get() == t on:change=move |_| training.set(t)/>
-                            {if t { "training" } else { "evaluation" }}
-                        </label>
-                    }).collect_view()}
-                </fieldset>
+                {mode_radios(training, "Mode", ["training", "evaluation"])}
                 {number_input(seed, "Mask #", "seed", *SEEDS.end())}
                 <button type="button" data-testid="next-mask" on:click=move |_| seed.update(|s| *s = (*s + 1) % (*SEEDS.end() + 1))>"Draw another mask"</button>
             </div>

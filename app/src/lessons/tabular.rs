@@ -266,7 +266,7 @@ pub struct Learned {
 pub async fn learned_effects(trainer: &RefCell<Trainer<TabularModel, TabularSet>>, column: &str) -> Result<Learned, String> {
     let (out, table, rows, values, vocab) = {
         let mut trainer = trainer.try_borrow_mut().map_err(|_| "the model is training".to_string())?;
-        let valid = trainer.valid_set().clone();
+        let valid = trainer.valid_set();
         let Some(col) = valid.cat_names.iter().position(|c| c == column) else {
             return Err(format!("{column} is not a categorical column in this run, so it has no embedding: make it categorical and train again."));
         };

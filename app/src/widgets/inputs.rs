@@ -1,5 +1,5 @@
 //! Labelled inputs bound to a signal (a lesson's URL parameter): drop-downs of named choices or of whole numbers,
-//! and a number field.
+//! a number field, and the choice between training and evaluation mode.
 
 use leptos::prelude::*;
 use std::ops::RangeInclusive;
@@ -63,5 +63,26 @@ pub fn number_input(value: RwSignal<usize>, label: &'static str, testid: &'stati
                 }
             />
         </label>
+    }
+}
+
+/// A mode's name in URLs (the `mode` parameter): `train` or `eval`.
+pub fn mode_name(training: bool) -> &'static str {
+    if training { "train" } else { "eval" }
+}
+
+/// Two radio buttons under `legend` choosing training or evaluation mode, labelled `labels` (training's first),
+/// with the test ids `mode-train` and `mode-eval`.
+pub fn mode_radios(training: RwSignal<bool>, legend: &'static str, labels: [&'static str; 2]) -> impl IntoView {
+    view! {
+        <fieldset class="choice">
+            <legend>{legend}</legend>
+            {[true, false].into_iter().zip(labels).map(|(t, label)| view! {
+                <label>
+                    <input type="radio" name="mode" data-testid=format!("mode-{}", mode_name(t)) prop:checked=move || training.get() == t on:change=move |_| training.set(t)/>
+                    {label}
+                </label>
+            }).collect_view()}
+        </fieldset>
     }
 }

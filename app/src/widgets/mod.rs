@@ -15,7 +15,7 @@ pub mod training;
 
 pub use code_panel::CodePanel;
 pub use cursor::{Cursor, StepControls};
-pub use inputs::{choice_select, number_input, number_select};
+pub use inputs::{choice_select, mode_name, mode_radios, number_input, number_select};
 pub use lesson_page::LessonPage;
 pub use notices::QueryNotices;
 pub use number_grid::{Cell, NumberGrid, format_weight};

@@ -132,9 +132,11 @@ impl TabularModel {
             let d = table.value.shape().dims();
             out += &format!("    ({i}): Embedding({}, {})\n", d[0], d[1]);
         }
+        // PyTorch's own wording of what the engine's layers print more briefly.
+        let batch_norm = |described: String| described.replace("eps=1e-5", "eps=1e-05").replace(')', ", affine=True, track_running_stats=True)");
         out += &format!("  )\n  (emb_drop): Dropout(p={}, inplace=False)\n", self.config.emb_drop);
         if self.config.n_cont > 0 {
-            out += &format!("  (bn_cont): BatchNorm1d({}, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n", self.config.n_cont);
+            out += &format!("  (bn_cont): {}\n", batch_norm(self.bn_cont.describe()));
         }
         out += "  (layers): Sequential(\n";
         let layers = &self.layers.layers;
@@ -145,7 +147,7 @@ impl TabularModel {
                 let text = match layer.kind() {
                     "ReLU" => "ReLU(inplace=True)".to_string(),
                     "Dropout" => layer.describe().replace(')', ", inplace=False)"),
-                    "BatchNorm1d" => layer.describe().replace(')', ", affine=True, track_running_stats=True)").replace("eps=1e-5", "eps=1e-05"),
+                    "BatchNorm1d" => batch_norm(layer.describe()),
                     _ => layer.describe(),
                 };
                 out += &format!("      ({j}): {text}\n");
