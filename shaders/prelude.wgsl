@@ -35,7 +35,7 @@ const MEAN: u32 = 1u;
 const SUM: u32 = 2u;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Padding (engine/src/ops/padding.rs): the codes of `PaddingMode::code`, and `PaddingMode::source`.
+// Padding (engine/src/padding.rs): the codes of `PaddingMode::code`, and `PaddingMode::source`.
 
 const ZEROS: u32 = 0u;
 const BORDER: u32 = 1u;

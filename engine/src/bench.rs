@@ -180,9 +180,9 @@ impl KernelInputs {
     /// The expected results from the CPU's fast paths instead of the reference loops (which take minutes in a
     /// browser): for checking another device against the CPU where the loops are too slow to run.
     pub fn expect_from_cpu(&mut self) {
-        let product = self.gemm.forward(&self.a, &self.b, None);
-        let y = self.conv.forward(&self.x, &self.w, None);
-        let grads = self.conv.backward(&self.x, &self.w, &self.dy);
+        let product = self.gemm.forward(&self.a, &self.b, None).expect("CPU tensors, on one device");
+        let y = self.conv.forward(&self.x, &self.w, None).expect("CPU tensors, on one device");
+        let grads = self.conv.backward(&self.x, &self.w, &self.dy).expect("CPU tensors, on one device");
         self.reference = Some((product, y, grads.dx, grads.dw));
     }
 
@@ -210,7 +210,7 @@ pub async fn gemm_512(device: &Device, name: &str, inputs: &KernelInputs, runs: 
     let (a, m) = (inputs.a.to(device), inputs.b.to(device));
     let flop = 2.0 * 512f64.powi(3);
     if let Some((want, ..)) = &inputs.reference {
-        match inputs.gemm.forward(&a, &m, None).read().await {
+        match async { inputs.gemm.forward(&a, &m, None)?.read().await }.await {
             Ok(got) => {
                 if let Some(e) = disagreement(&got, want) {
                     return failed("gemm_512", name, "GFLOP/s", e);
@@ -221,9 +221,9 @@ pub async fn gemm_512(device: &Device, name: &str, inputs: &KernelInputs, runs: 
     }
     let (a, m) = (&a, &m);
     time("gemm_512", name, "GFLOP/s", flop / 1e9, runs, repeat, |reps| async move {
-        let mut c = inputs.gemm.forward(a, m, None);
+        let mut c = inputs.gemm.forward(a, m, None)?;
         for _ in 1..reps {
-            c = inputs.gemm.forward(a, m, None);
+            c = inputs.gemm.forward(a, m, None)?;
         }
         c.read().await.map(|_| ())
     })
@@ -235,7 +235,7 @@ pub async fn conv_fwd(device: &Device, name: &str, inputs: &KernelInputs, runs: 
     let (x, w) = (inputs.x.to(device), inputs.w.to(device));
     let flop = 2.0 * 16.0 * 64.0 * 32.0 * 32.0 * 64.0 * 9.0;
     if let Some((_, want, ..)) = &inputs.reference {
-        match inputs.conv.forward(&x, &w, None).read().await {
+        match async { inputs.conv.forward(&x, &w, None)?.read().await }.await {
             Ok(got) => {
                 if let Some(e) = disagreement(&got, want) {
                     return failed("conv_fwd", name, "GFLOP/s", e);
@@ -246,9 +246,9 @@ pub async fn conv_fwd(device: &Device, name: &str, inputs: &KernelInputs, runs: 
     }
     let (x, w) = (&x, &w);
     time("conv_fwd", name, "GFLOP/s", flop / 1e9, runs, repeat, |reps| async move {
-        let mut y = inputs.conv.forward(x, w, None);
+        let mut y = inputs.conv.forward(x, w, None)?;
         for _ in 1..reps {
-            y = inputs.conv.forward(x, w, None);
+            y = inputs.conv.forward(x, w, None)?;
         }
         y.read().await.map(|_| ())
     })
@@ -260,7 +260,10 @@ pub async fn conv_bwd(device: &Device, name: &str, inputs: &KernelInputs, runs: 
     let (x, w, dy) = (inputs.x.to(device), inputs.w.to(device), inputs.dy.to(device));
     let flop = 4.0 * 16.0 * 64.0 * 32.0 * 32.0 * 64.0 * 9.0;
     if let Some((_, _, want_dx, want_dw)) = &inputs.reference {
-        let grads = inputs.conv.backward(&x, &w, &dy);
+        let grads = match inputs.conv.backward(&x, &w, &dy) {
+            Ok(grads) => grads,
+            Err(e) => return failed("conv_bwd", name, "GFLOP/s", e.to_string()),
+        };
         match (grads.dx.read().await, grads.dw.read().await) {
             (Ok(dx), Ok(dw)) => {
                 if let Some(e) = disagreement(&dx, want_dx).or_else(|| disagreement(&dw, want_dw)) {
@@ -272,9 +275,9 @@ pub async fn conv_bwd(device: &Device, name: &str, inputs: &KernelInputs, runs: 
     }
     let (x, w, dy) = (&x, &w, &dy);
     time("conv_bwd", name, "GFLOP/s", flop / 1e9, runs, repeat, |reps| async move {
-        let mut g = inputs.conv.backward(x, w, dy);
+        let mut g = inputs.conv.backward(x, w, dy)?;
         for _ in 1..reps {
-            g = inputs.conv.backward(x, w, dy);
+            g = inputs.conv.backward(x, w, dy)?;
         }
         g.dw.read().await?;
         g.dx.read().await.map(|_| ())

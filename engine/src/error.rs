@@ -35,6 +35,8 @@ pub enum ErrorKind {
     IndexOutOfRange,
     /// A probability outside [0, 1), or another value outside the range the op accepts.
     Value,
+    /// The inputs live on different devices (the CPU and a GPU, or two GPUs).
+    Device,
 }
 
 /// An op's refusal, naming the op, the problem, what was expected, what was given, and a hint.

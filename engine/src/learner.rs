@@ -85,15 +85,15 @@ fn loss_and_gradient(loss: Loss, out: &Tensor, targets: &Targets) -> Result<(Ten
     match (loss, targets) {
         (Loss::CrossEntropy, Targets::Classes(t)) => {
             let op = CrossEntropy::new(out.shape(), t, None, None, Reduction::Mean)?;
-            let saved = op.forward(out, None);
-            let dout = op.backward(&saved, None, &one);
+            let saved = op.forward(out, None)?;
+            let dout = op.backward(&saved, None, &one)?;
             Ok((saved.loss, dout))
         }
         (Loss::Mse, Targets::Values(t)) => {
             let target = t.to(&device);
             let op = Mse::new(out.shape(), target.shape(), Reduction::Mean)?;
-            let value = op.forward(out, &target);
-            let (dout, _) = op.backward(out, &target, &one);
+            let value = op.forward(out, &target)?;
+            let (dout, _) = op.backward(out, &target, &one)?;
             Ok((value, dout))
         }
         _ => Err(OpError::new("learner", ErrorKind::Value, "the loss does not suit the targets")
@@ -109,7 +109,7 @@ fn loss_and_gradient(loss: Loss, out: &Tensor, targets: &Targets) -> Result<(Ten
 pub fn train_step<M: Model>(model: &mut M, optimizer: &mut Optimizer, input: &M::Input, targets: &Targets, loss: Loss, lr: f32, momentum: f32) -> Result<Tensor> {
     let out = model.forward(input)?;
     let (value, dout) = loss_and_gradient(loss, &out, targets)?;
-    model.backward(&dout);
+    model.backward(&dout)?;
     optimizer.step(model.params_mut(), lr, momentum)?;
     Ok(value)
 }

@@ -9,13 +9,20 @@
 //!   has it, the CPU otherwise) and creates its tensors there. Only reading values back is async
 //!   ([`Tensor::read`]); on a GPU every op is recorded without waiting, so a whole training step is one submission.
 //! - **An op is its file, its shader and one line.** [`ops`]`/<op>.rs` holds the math, the validated params, the
-//!   dispatch on the device (a few lines), the reference loops, the trace and the GPU encoding; `shaders/<op>.wgsl`
-//!   its kernels; one line in [`ops`]'s `register!` hands its shader to the GPU and its examples to every shared
-//!   check ([`ops::check`]).
+//!   dispatch on the device (one [`ops::on_device`] call, or the [`ops::Unary`] trait's), the reference loops, the
+//!   trace, the GPU encoding with its kernels declared once ([`kernels!`]); `shaders/<op>.wgsl` its kernels; one
+//!   line in [`ops`]'s `register!` says what its CPU runs and (in test builds) hands its kernels and examples to
+//!   every shared check (`ops::check`).
 //! - **The reference apart from the fast path.** "Reference" means the plain loops in an op's file. The CPU runs
 //!   them, except where a tuned path in [`device::cpu`] does the same work faster (im2col and the SIMD matrix
 //!   products, the vectorised batch norm, the threaded element-wise loops); the shared checks test each tuned path
-//!   against the reference.
+//!   against the reference, and compare no reference with itself.
+//! - **Dependencies run one way.** [`device`] (buffers, kernels, the CPU's loops over slices and plain geometry) at
+//!   the bottom, [`tensor`] on it, [`ops`] on both, then [`nn`], [`optim`], [`learner`] and [`data`]. The device is
+//!   handed its shaders' source by the ops' kernel declarations and imports neither tensors nor ops; a test reads
+//!   every file and fails on an import cycle (`tests/modules.rs`).
+//! - **Test code stays out of the product.** Every op's examples, its uniform `ops::Op` view and the check harness
+//!   are built for tests and under the `check` feature only (the tests crate enables it, the app does not).
 //!
 //! # Why one tensor type rather than a backend trait
 //!
@@ -38,6 +45,7 @@ pub mod models;
 pub mod nn;
 pub mod optim;
 pub mod ops;
+pub mod padding;
 pub mod rng;
 pub mod shape;
 pub mod tensor;

@@ -57,6 +57,73 @@ pub fn shapes_cnn(device: &Device, rng: &mut Rng) -> Sequential {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::{MaxPool2d, Model};
+    use crate::{Indices, Tensor};
+    use crate::ops::cross_entropy::{CrossEntropy, Reduction};
+    use crate::ops::pool::Pool2dParams;
+    /// The loss of `model` on `x` with targets `t`, and the gradient of every parameter from backward.
+    fn loss_and_grads(model: &mut Sequential, x: &Tensor, t: &Indices) -> (f64, Vec<Tensor>) {
+        let out = model.forward(x).unwrap();
+        let op = CrossEntropy::new(out.shape(), t, None, None, Reduction::Mean).unwrap();
+        let saved = op.forward(&out, None).unwrap();
+        let dout = op.backward(&saved, None, &Tensor::scalar(1.0)).unwrap();
+        Model::backward(model, &dout).unwrap();
+        let grads = Model::params_mut(model).iter().map(|p| p.grad.clone().unwrap()).collect();
+        (saved.loss.data()[0] as f64, grads)
+    }
+
+    #[test]
+    fn backward_through_every_layer_matches_finite_differences() {
+        let mut rng = Rng::new(30);
+        let mut layers = simple_cnn(&Device::Cpu, 2, &[3, 4], 3, &mut rng).layers;
+        layers.insert(3, Box::new(MaxPool2d::new(Pool2dParams::new(2).stride(1))));
+        let mut model = Sequential::new(layers);
+        Model::set_training(&mut model, false);
+        let x = Tensor::randn([2, 2, 6, 6], &mut rng);
+        let t = Indices::vector(vec![0, 2]);
+        let (_, grads) = loss_and_grads(&mut model, &x, &t);
+        let eps = 1e-2;
+        for (p, grad) in grads.iter().enumerate() {
+            for i in (0..grad.numel()).step_by(3) {
+                let nudged = |model: &mut Sequential, e: f32| {
+                    let param = &mut Model::params_mut(model)[p];
+                    param.value.data_mut()[i] += e;
+                    let loss = loss_and_grads(model, &x, &t).0;
+                    Model::params_mut(model)[p].value.data_mut()[i] -= e;
+                    loss
+                };
+                let numeric = (nudged(&mut model, eps) - nudged(&mut model, -eps)) / (2.0 * eps as f64);
+                let analytic = grad.data()[i] as f64;
+                assert!((numeric - analytic).abs() < 2e-2 * (1.0 + analytic.abs()), "param {p} element {i}: {analytic} vs {numeric}");
+            }
+        }
+    }
+    #[test]
+    fn training_without_the_input_gradient_gives_the_same_parameter_gradients() {
+        let mut rng = Rng::new(33);
+        let mut model = digits_cnn(&Device::Cpu, &mut rng);
+        let (x, dy) = (Tensor::randn([4, 1, 8, 8], &mut rng), Tensor::randn([4, 10], &mut rng));
+        let grads = |model: &mut Sequential| -> Vec<Tensor> { model.params_mut().iter().map(|p| p.grad.clone().unwrap()).collect() };
+        model.forward(&x).unwrap();
+        let dx = model.backward(&dy).unwrap();
+        assert_eq!(dx.shape(), x.shape());
+        let with_dx = grads(&mut model);
+        model.forward(&x).unwrap();
+        model.backward_params(&dy).unwrap();
+        assert_eq!(grads(&mut model), with_dx);
+    }
+    #[test]
+    fn the_summary_lists_every_layer_like_fastai() {
+        let mut model = digits_cnn(&Device::Cpu, &mut Rng::new(32));
+        let summary = Model::summary(&mut model, &Tensor::zeros([64, 1, 8, 8])).unwrap();
+        assert_eq!(summary.rows.len(), 12);
+        assert_eq!(summary.rows[0].output_shape, crate::Shape::from([64, 16, 8, 8]));
+        assert_eq!(summary.rows[0].params, 16 * 9);
+        // conv 144 + bn 32 + conv 4608 + bn 64 + conv 18432 + bn 128 + linear 650.
+        assert_eq!(summary.total_params(), 144 + 32 + 4608 + 64 + 18432 + 128 + 650);
+        let text = summary.to_string();
+        assert!(text.contains("Conv2d") && text.contains("64 x 16 x 8 x 8") && text.contains("Total params: 24058"), "{text}");
+    }
 
     #[test]
     fn the_named_layers_are_where_their_names_say() {

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::nn::Param;
 use crate::ops::adam::Adam;
 use crate::ops::sgd::Sgd;
+use crate::tensor::Tensor;
 use std::f32::consts::PI;
 
 /// Which update rule, with its fixed settings.
@@ -70,17 +71,17 @@ impl Optimizer {
                     let op = Sgd { lr, momentum, dampening: *dampening, weight_decay: *weight_decay, nesterov: *nesterov }.validated()?;
                     // SGD keeps one buffer; anything else (nothing yet, or another optimizer's state) starts afresh.
                     let mut velocity = if p.state.len() == 1 { p.state.pop() } else { None };
-                    op.step(&mut p.value, &grad, &mut velocity);
+                    op.step(&mut p.value, &grad, &mut velocity)?;
                     p.state = velocity.into_iter().collect();
                 }
                 OptimizerKind::Adam { beta2, eps, weight_decay, decoupled } => {
                     let op = Adam { lr, beta1: momentum, beta2: *beta2, eps: *eps, weight_decay: *weight_decay, decoupled: *decoupled }.validated()?;
                     if p.state.len() != 2 {
                         let device = p.value.device();
-                        p.state = vec![device.zeros(p.value.shape().clone()), device.zeros(p.value.shape().clone())];
+                        p.state = vec![Tensor::zeros_on(&device, p.value.shape().clone()), Tensor::zeros_on(&device, p.value.shape().clone())];
                     }
                     let [m, v] = &mut p.state[..] else { unreachable!("Adam keeps two moments") };
-                    op.step(self.steps, &mut p.value, &grad, m, v);
+                    op.step(self.steps, &mut p.value, &grad, m, v)?;
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! GPU's work, which is recorded without waiting until then).
 
 use crate::device::Device;
-use crate::device::gpu::GpuBuffer;
+use crate::device::gpu::{Gpu, GpuBuffer};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::rng::Rng;
 use crate::shape::Shape;
@@ -74,9 +74,24 @@ impl Tensor {
         Self::from_fn(shape, |_| low + (high - low) * rng.uniform())
     }
 
-    /// A GPU tensor in `buffer` (the GPU device's constructor).
-    pub(crate) fn on_gpu(shape: Shape, buffer: GpuBuffer) -> Self {
+    /// A tensor of `shape` on `gpu` whose values are left over from earlier work: the output of a kernel that
+    /// writes every element.
+    pub fn empty_on(gpu: &Gpu, shape: impl Into<Shape>) -> Self {
+        let shape = shape.into();
+        let buffer = gpu.buffer(shape.numel());
         Tensor { shape, storage: Storage::Gpu(Arc::new(buffer)) }
+    }
+
+    /// A tensor of zeros on `device`.
+    pub fn zeros_on(device: &Device, shape: impl Into<Shape>) -> Self {
+        let shape = shape.into();
+        match device {
+            Device::Cpu => Tensor::zeros(shape),
+            Device::Gpu(gpu) => {
+                let buffer = gpu.zeroed(shape.numel());
+                Tensor { shape, storage: Storage::Gpu(Arc::new(buffer)) }
+            }
+        }
     }
 
     /// The shape.
@@ -162,7 +177,9 @@ impl Tensor {
     pub fn to(&self, device: &Device) -> Tensor {
         match (device, &self.storage) {
             (Device::Cpu, Storage::Cpu(_)) => self.clone(),
-            (Device::Gpu(gpu), Storage::Cpu(data)) => gpu.upload(self.shape.clone(), data.as_slice()),
+            (Device::Gpu(gpu), Storage::Cpu(data)) => {
+                Tensor { shape: self.shape.clone(), storage: Storage::Gpu(Arc::new(gpu.upload(data.as_slice()))) }
+            }
             (Device::Gpu(gpu), Storage::Gpu(b)) if b.gpu() == gpu => self.clone(),
             _ => panic!("a tensor on the GPU comes back to the CPU with `tensor.read().await`, not `to`"),
         }
@@ -173,7 +190,7 @@ impl Tensor {
     pub async fn read(&self) -> Result<Tensor> {
         match &self.storage {
             Storage::Cpu(_) => Ok(self.clone()),
-            Storage::Gpu(b) => b.gpu().read(self).await,
+            Storage::Gpu(b) => Tensor::new(self.shape.clone(), b.gpu().read(b, self.numel()).await?),
         }
     }
 

@@ -1,8 +1,12 @@
 //! Every shader in `shaders/` belongs to a registered op, validates with naga (the compiler inside wgpu) behind the
-//! prelude, names its Rust reference, and declares its uniforms exactly as the op's Rust struct lays them out.
-//! Chrome's compiler is stricter still: the browser tests run every shader there too.
+//! prelude, and names its Rust reference; every kernel an op declares ([`engine::kernels!`]) is checked against
+//! its shader here, natively and with no GPU: the entry point exists, it binds exactly the declared storage
+//! buffers under the declared names and numbers, and its uniforms are laid out exactly as the Rust struct. Chrome's
+//! compiler is stricter still: the browser tests run every shader there too.
 
-use engine::ops::{OPS, PRELUDE, wgsl};
+use engine::device::gpu::{Declaration, PRELUDE, Shader};
+use engine::ops::OPS;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// `(name, source)` of every `.wgsl` file in `shaders/` but the prelude.
@@ -22,33 +26,127 @@ fn shader_files() -> Vec<(String, String)> {
     files
 }
 
-fn parse(name: &str) -> naga::Module {
-    let source = wgsl(name).unwrap_or_else(|| panic!("{name} is not registered"));
-    let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| panic!("{name}.wgsl does not parse:\n{}", e.emit_to_string(&source)));
-    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
+/// Every kernel every op declares.
+fn declarations() -> Vec<Declaration> {
+    OPS.iter().flat_map(|op| (op.kernels)()).collect()
+}
+
+/// The shader parsed and validated behind the prelude, with what the validator learned about its functions.
+fn compile(shader: &Shader) -> Result<(naga::Module, naga::valid::ModuleInfo), String> {
+    let source = shader.full_source();
+    let module = naga::front::wgsl::parse_str(&source).map_err(|e| format!("{}.wgsl does not parse:\n{}", shader.name, e.emit_to_string(&source)))?;
+    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
         .validate(&module)
-        .unwrap_or_else(|e| panic!("{name}.wgsl does not validate:\n{}", e.emit_to_string(&source)));
-    module
+        .map_err(|e| format!("{}.wgsl does not validate:\n{}", shader.name, e.emit_to_string(&source)))?;
+    Ok((module, info))
+}
+
+/// A kernel's declaration against its shader: the compute entry point exists; the storage buffers it uses are
+/// exactly the declared `(name, binding)` pairs (group 0); it uses one uniform, at binding 0; and that uniform's
+/// struct has the Rust struct's members, in order, at the same offsets.
+fn check(kernel: &Declaration) -> Result<(), String> {
+    let what = format!("{}.wgsl `{}`", kernel.shader.name, kernel.entry);
+    let (module, info) = compile(kernel.shader)?;
+    let (index, _) = module
+        .entry_points
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.name == kernel.entry && e.stage == naga::ShaderStage::Compute)
+        .ok_or_else(|| format!("{what}: the shader has no compute entry point of that name"))?;
+    let uses = info.get_entry_point(index);
+    let mut storage = BTreeSet::new();
+    let mut uniforms = Vec::new();
+    for (handle, global) in module.global_variables.iter() {
+        if uses[handle].is_empty() {
+            continue;
+        }
+        let Some(binding) = &global.binding else { continue };
+        let name = global.name.clone().unwrap_or_default();
+        if binding.group != 0 {
+            return Err(format!("{what}: `{name}` is in bind group {}, the engine binds group 0 only", binding.group));
+        }
+        match global.space {
+            naga::AddressSpace::Uniform => uniforms.push((binding.binding, global.ty)),
+            naga::AddressSpace::Storage { .. } => {
+                storage.insert((name, binding.binding));
+            }
+            _ => return Err(format!("{what}: `{name}` is neither a uniform nor a storage buffer")),
+        }
+    }
+    let declared: BTreeSet<(String, u32)> = kernel.bindings.iter().map(|&(n, b)| (n.to_string(), b)).collect();
+    if declared.len() != kernel.bindings.len() {
+        return Err(format!("{what}: a binding is declared twice: {:?}", kernel.bindings));
+    }
+    if declared != storage {
+        return Err(format!("{what}: declared bindings {declared:?}, but the entry point uses {storage:?}"));
+    }
+    let [(0, ty)] = uniforms[..] else {
+        return Err(format!("{what}: expected one uniform at binding 0, found {uniforms:?}"));
+    };
+    let naga::TypeInner::Struct { members, span } = &module.types[ty].inner else {
+        return Err(format!("{what}: the uniform is not a struct"));
+    };
+    let wgsl: Vec<(String, usize)> = members.iter().map(|m| (m.name.clone().unwrap_or_default(), m.offset as usize)).collect();
+    let rust: Vec<(String, usize)> = kernel.uniform_members.iter().map(|(n, o)| (n.to_string(), *o)).collect();
+    if rust != wgsl {
+        return Err(format!("{what}: the Rust uniforms {rust:?} and the shader's {wgsl:?} differ"));
+    }
+    // The struct ends where its last member does, in both (WGSL rounds a struct up to its alignment, 4 or 16).
+    let (size, span) = (kernel.uniform_size, *span as usize);
+    if size.div_ceil(16) != span.div_ceil(16) || size > span {
+        return Err(format!("{what}: the uniforms are {size} bytes in Rust, {span} in WGSL"));
+    }
+    Ok(())
 }
 
 #[test]
 fn every_shader_validates_with_naga_behind_the_prelude() {
     let files = shader_files();
     assert!(!files.is_empty(), "no shaders found");
-    for (name, _) in files {
-        parse(&name);
+    for (name, source) in files {
+        let shader = Shader { name: Box::leak(name.into_boxed_str()), source: Box::leak(source.into_boxed_str()) };
+        compile(&shader).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn every_declared_kernel_matches_its_shader() {
+    let kernels = declarations();
+    assert!(kernels.len() >= OPS.len(), "{} kernels declared for {} ops", kernels.len(), OPS.len());
+    let failures: Vec<String> = kernels.iter().filter_map(|k| check(k).err()).collect();
+    assert!(failures.is_empty(), "{} kernels disagree with their shaders:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn a_kernel_declared_wrongly_is_caught() {
+    // The check must fail for each mistake a declaration can make: take a real one and break it.
+    let good = declarations().into_iter().find(|k| k.shader.name == "relu" && k.entry == "backward").expect("ReLU's backward is declared");
+    check(&good).expect("the real declaration passes");
+    let wrong = [
+        Declaration { entry: "backwards", ..good },
+        Declaration { bindings: &[("x", 1), ("dy", 3), ("dx", 5)], ..good },
+        Declaration { bindings: &[("x", 1), ("grad", 3), ("dx", 4)], ..good },
+        Declaration { bindings: &[("x", 1), ("dy", 3)], ..good },
+        Declaration { bindings: &[("x", 1), ("dy", 3), ("dx", 4), ("y", 2)], ..good },
+        Declaration { uniform_members: &[("count", 0)], ..good },
+        Declaration { uniform_size: 32, ..good },
+    ];
+    for declaration in wrong {
+        assert!(check(&declaration).is_err(), "{declaration:?} passed the check");
     }
 }
 
 #[test]
 fn every_shader_file_is_an_op_s_and_every_op_s_shader_is_a_file() {
     let files = shader_files();
+    let declared: BTreeSet<&str> = declarations().iter().map(|k| k.shader.name).collect();
     for (name, source) in &files {
-        let op = OPS.iter().find(|op| op.name == name).unwrap_or_else(|| panic!("{name}.wgsl belongs to no registered op"));
-        assert_eq!(op.shader, Some(source.as_str()), "{name}.wgsl is not the shader its op registers");
+        assert!(declared.contains(name.as_str()), "{name}.wgsl belongs to no op's kernels");
+        let kernel = declarations().into_iter().find(|k| k.shader.name == name).expect("declared");
+        assert_eq!(kernel.shader.source, source.as_str(), "{name}.wgsl is not the shader its op compiles");
+        assert!(OPS.iter().any(|op| op.name == name), "{name}.wgsl is named after no registered op");
     }
-    let with_shaders = OPS.iter().filter(|op| op.shader.is_some()).count();
-    assert_eq!(with_shaders, files.len(), "an op registers a shader that is not a file");
+    assert_eq!(declared.len(), files.len(), "an op declares a shader that is not a file");
     assert!(PRELUDE.contains("fn flat_index") && PRELUDE.contains("fn workgroup_sum"));
 }
 
@@ -56,32 +154,6 @@ fn every_shader_file_is_an_op_s_and_every_op_s_shader_is_a_file() {
 fn every_shader_names_its_rust_reference() {
     for (name, source) in shader_files() {
         assert!(source.contains(&format!("Rust reference: engine/src/ops/{name}.rs")), "{name}.wgsl does not name its Rust reference");
-    }
-}
-
-/// The uniform struct each shader binds: its members' names and byte offsets, and its size.
-fn uniform_layout(module: &naga::Module) -> (Vec<(String, usize)>, usize) {
-    let globals: Vec<_> = module.global_variables.iter().filter(|(_, v)| v.space == naga::AddressSpace::Uniform).collect();
-    assert_eq!(globals.len(), 1, "one uniform struct per shader");
-    let ty = &module.types[globals[0].1.ty];
-    let naga::TypeInner::Struct { members, span } = &ty.inner else { panic!("the uniform is not a struct") };
-    let members = members.iter().map(|m| (m.name.clone().unwrap_or_default(), m.offset as usize)).collect();
-    (members, *span as usize)
-}
-
-#[test]
-fn every_shader_s_uniforms_match_the_rust_struct_member_for_member() {
-    for op in OPS {
-        let (Some(_), Some((members, size))) = (op.shader, op.uniforms) else {
-            assert!(op.shader.is_none() && op.uniforms.is_none(), "{}: a shader without uniforms, or uniforms without a shader", op.name);
-            continue;
-        };
-        let (wgsl_members, span) = uniform_layout(&parse(op.name));
-        let rust: Vec<(String, usize)> = members.iter().map(|(n, o)| (n.to_string(), *o)).collect();
-        assert_eq!(rust, wgsl_members, "{}: the Rust uniforms (left) and the shader's Params (right) differ", op.name);
-        // The struct ends where its last member does, in both (WGSL rounds a struct up to its alignment, 4 or 16).
-        assert_eq!(size.div_ceil(16), span.div_ceil(16), "{}: {size} bytes in Rust, {span} in WGSL", op.name);
-        assert!(size <= span, "{}: the Rust struct ({size} bytes) is longer than the shader's ({span})", op.name);
     }
 }
 

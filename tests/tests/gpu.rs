@@ -15,7 +15,7 @@ use engine::ops::conv2d::conv2d;
 use engine::ops::max_pool2d::MaxPool2d;
 use engine::ops::pool::Pool2dParams;
 use engine::ops::relu::Relu;
-use engine::ops::{Conv2dParams, OPS};
+use engine::ops::{Conv2dParams, OPS, Unary};
 use engine::optim::Optimizer;
 use engine::rng::Rng;
 use engine::{Device, Indices, Tensor, models};
@@ -73,8 +73,8 @@ fn a_chain_of_ops_is_one_submission_with_pipelines_compiled_once_and_buffers_reu
     let w = Tensor::randn([4, 3, 3, 3], &mut rng).to(&device);
     let chain = || {
         let h = conv2d(&x, &w, None, &Conv2dParams::default().padding(1)).unwrap();
-        let r = Relu.forward(&h);
-        MaxPool2d::new(&Pool2dParams::new(2), r.shape()).unwrap().forward(&r).0
+        let r = Relu.forward(&h).unwrap();
+        MaxPool2d::new(&Pool2dParams::new(2), r.shape()).unwrap().forward(&r).unwrap().0
     };
     let first = chain();
     assert_eq!(gpu.submissions(), 0, "recording ops must not submit");
@@ -145,4 +145,24 @@ fn shapes_losses(device: &Device) -> Vec<f32> {
             pollster::block_on(loss.read()).unwrap().data()[0]
         })
         .collect()
+}
+
+#[test]
+fn inputs_on_different_devices_are_refused_with_an_error_not_a_panic() {
+    let Some(gpu) = common::gpu() else { return };
+    let other = Device::Gpu(common::own_gpu().expect("a second device on the same adapter"));
+    let mut rng = Rng::new(8);
+    let (x, dy) = (Tensor::randn([2, 3], &mut rng), Tensor::randn([2, 3], &mut rng));
+    let kind = |result: engine::Result<Tensor>| match result {
+        Err(engine::Error::Op(e)) => (e.kind, e.op, e.hint),
+        other => panic!("expected an OpError, got {other:?}"),
+    };
+    // A GPU input beside a CPU one, and inputs on two different GPU devices: each op names itself and says what
+    // to do.
+    let (k, op, hint) = kind(Relu.backward(&x.to(gpu), &dy));
+    assert_eq!((k, op), (engine::ErrorKind::Device, "relu"));
+    assert!(hint.contains("tensor.to(&device)"), "{hint}");
+    let (x4, w) = (Tensor::randn([1, 2, 5, 5], &mut rng), Tensor::randn([3, 2, 3, 3], &mut rng));
+    let (k, op, _) = kind(conv2d(&x4.to(gpu), &w.to(&other), None, &Conv2dParams::default()));
+    assert_eq!((k, op), (engine::ErrorKind::Device, "conv2d"));
 }

@@ -312,7 +312,7 @@ pub fn BatchNormLesson() -> impl IntoView {
                     let (x, g, b) = (x.to(&d), gamma.to(&d), beta.to(&d));
                     let trained = train_op.forward(&x, &g, &b, &before.0.to(&d), &before.1.to(&d));
                     let evaluated = eval_op.forward(&x, &g, &b, &after.0.to(&d), &after.1.to(&d));
-                    async move { Ok((trained.y.read().await?, evaluated.y.read().await?)) }
+                    async move { Ok((trained?.y.read().await?, evaluated?.y.read().await?)) }
                 })
                 .await
                 .map(|run| (run.value.0, run.value.1, run.label)),

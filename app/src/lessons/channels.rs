@@ -480,7 +480,7 @@ async fn convolve(device: &Device, x: Tensor, state: &State) -> Result<Run, Stri
     let (op, weight, bias) = state.conv(x.shape())?;
     let run = with_fallback(device, |d| {
         let y = op.forward(&x.to(&d), &weight.to(&d), Some(&bias.to(&d)));
-        async move { y.read().await }
+        async move { y?.read().await }
     })
     .await?;
     Ok(Run { input: x, output: run.value, op, weight, bias, backend: run.label })

@@ -243,8 +243,11 @@ pub fn DropoutLesson() -> impl IntoView {
             let x = activations();
             Some(
                 with_fallback(&page.device, |d| {
-                    let (y, mask) = op.forward(&x.to(&d));
-                    async move { Ok((y.read().await?, mask.read().await?)) }
+                    let drawn = op.forward(&x.to(&d));
+                    async move {
+                        let (y, mask) = drawn?;
+                        Ok((y.read().await?, mask.read().await?))
+                    }
                 })
                 .await
                 .map(|run| Drawn { output: run.value.0, mask: run.value.1, device: run.label }),

@@ -668,7 +668,7 @@ async fn convolve(device: &Device, x: Tensor, state: &State) -> Result<Convolved
     let start = now();
     let run = with_fallback(device, |d| {
         let y = op.forward(&x.to(&d), &weight.to(&d), Some(&bias.to(&d)));
-        async move { y.read().await }
+        async move { y?.read().await }
     })
     .await?;
     Ok(Convolved { input: x, output: run.value, op, weight, bias, backend: run.label, millis: now() - start, fallback: run.fallback })

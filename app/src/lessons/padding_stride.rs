@@ -199,7 +199,7 @@ pub fn PaddingStride() -> impl IntoView {
                 let run = match op {
                     Ok(op) => with_fallback(&page.device, |d| {
                         let y = op.forward(&x.to(&d), &average.to(&d), None);
-                        async move { y.read().await }
+                        async move { y?.read().await }
                     })
                     .await
                     .map(|r| r.value),

@@ -17,6 +17,7 @@ use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, LessonPage, ShapeBadge
 use engine::data::{ImageSet, gather_rows, shapes};
 use engine::learner::{FitConfig, Loss, Metric, Trainer};
 use engine::nn::{Model, Sequential};
+use engine::ops::Unary;
 use engine::ops::avg_pool2d::AvgPool2d;
 use engine::ops::max_pool2d::MaxPool2d;
 use engine::ops::pool::{Pool2dParams, PoolTrace};

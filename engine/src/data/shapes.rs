@@ -113,8 +113,8 @@ mod tests {
             for y in 0..SIZE {
                 for x in 0..SIZE {
                     let (sum, count) = if covers(class, *p, y as f32, x as f32) { (&mut inside, &mut n_in) } else { (&mut outside, &mut n_out) };
-                    for c in 0..3 {
-                        sum[c] += set.images.data()[(i * 3 + c) * SIZE * SIZE + y * SIZE + x];
+                    for (c, channel) in sum.iter_mut().enumerate() {
+                        *channel += set.images.data()[(i * 3 + c) * SIZE * SIZE + y * SIZE + x];
                     }
                     *count += 1.0;
                 }

@@ -8,20 +8,114 @@
 //! workgroup and takes its flat index from the prelude's `flat_index`, so large tensors are split over a 2-D grid
 //! of workgroups that respects the adapter's per-dimension limit.
 //!
+//! The GPU knows buffers and kernels, not tensors or ops: an op hands it a [`Kernel`] (its shader's source, an entry
+//! point and the bindings it takes, declared once with [`kernels!`]), a uniform struct and the buffers to bind.
 //! A kernel's parameters arrive in a uniform buffer: a `#[repr(C)]` struct declared with [`uniforms!`], member for
-//! member the shader's `Params` (a test reads every shader's `Params` through naga and checks the names, order and
-//! offsets against the Rust struct).
+//! member the shader's `Params`. A native test reads every shader through naga and checks each declaration against
+//! it: the entry point exists, it uses exactly the declared bindings under the declared names, and its `Params`
+//! has the uniform struct's names, order and offsets.
 
 use crate::error::{Error, Result};
-use crate::shape::Shape;
-use crate::tensor::Tensor;
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use wgpu::util::DeviceExt;
 
 /// Invocations per workgroup in every shader: the prelude's `WORKGROUP_SIZE`, in `@workgroup_size(WORKGROUP_SIZE)`.
 pub const WORKGROUP_SIZE: usize = 64;
+
+/// What every shader is compiled with in front of it: the flat invocation index, padding's source index, workgroup
+/// sums and pooling window geometry.
+pub const PRELUDE: &str = include_str!("../../../shaders/prelude.wgsl");
+
+/// A WGSL shader, `shaders/<name>.wgsl`: compiled with [`PRELUDE`] in front of it.
+#[derive(Debug)]
+pub struct Shader {
+    /// The file's name without `.wgsl`, which is also its op's name.
+    pub name: &'static str,
+    /// The file's source, without the prelude.
+    pub source: &'static str,
+}
+
+impl Shader {
+    /// The source the GPU compiles: the prelude, then the shader.
+    pub fn full_source(&self) -> String {
+        format!("{PRELUDE}\n{}", self.source)
+    }
+}
+
+/// One entry point of a shader with the storage buffers it binds, `(name in the WGSL, binding number)` in the
+/// order a dispatch passes them, and its uniform struct `U` at binding 0. Declared once per kernel with
+/// [`kernels!`]; a dispatch takes exactly `N` buffers, and a native test checks the declaration against the shader.
+pub struct Kernel<U, const N: usize> {
+    /// The shader the entry point is in.
+    pub shader: &'static Shader,
+    /// The entry point's name.
+    pub entry: &'static str,
+    /// `(name, binding)` of each storage buffer, in the order a dispatch passes them.
+    pub bindings: [(&'static str, u32); N],
+    uniforms: PhantomData<fn() -> U>,
+}
+
+impl<U: Uniforms, const N: usize> Kernel<U, N> {
+    /// A kernel: `entry` of `shader`, binding `bindings`.
+    pub const fn new(shader: &'static Shader, entry: &'static str, bindings: [(&'static str, u32); N]) -> Self {
+        Kernel { shader, entry, bindings, uniforms: PhantomData }
+    }
+
+    /// What the check against the shader reads.
+    pub fn declaration(&'static self) -> Declaration {
+        Declaration {
+            shader: self.shader,
+            entry: self.entry,
+            bindings: &self.bindings,
+            uniform_members: U::MEMBERS,
+            uniform_size: std::mem::size_of::<U>(),
+        }
+    }
+}
+
+/// A [`Kernel`]'s declaration without its types, as the check against its shader reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct Declaration {
+    /// The shader.
+    pub shader: &'static Shader,
+    /// The entry point.
+    pub entry: &'static str,
+    /// `(name, binding)` of each storage buffer.
+    pub bindings: &'static [(&'static str, u32)],
+    /// `(name, byte offset)` of each member of the uniform struct.
+    pub uniform_members: &'static [(&'static str, usize)],
+    /// The uniform struct's size in bytes.
+    pub uniform_size: usize,
+}
+
+/// Declares an op's shader and its kernels, once: `shader "relu", uniforms Uniforms;` then one line per entry
+/// point, `FORWARD = forward(x: 1, y: 2);`, naming the storage bindings it takes as the WGSL names them, in the
+/// order a dispatch passes them. It defines the private statics `SHADER` and one [`Kernel`] per line, and (for the
+/// shared checks) `pub fn kernels()` listing their declarations.
+#[macro_export]
+macro_rules! kernels {
+    (shader $name:literal, uniforms $uniforms:ty; $($(#[$meta:meta])* $kernel:ident = $entry:ident($($binding:ident: $slot:literal),+ $(,)?);)+) => {
+        /// This op's shader.
+        static SHADER: $crate::device::gpu::Shader = $crate::device::gpu::Shader {
+            name: $name,
+            source: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../shaders/", $name, ".wgsl")),
+        };
+        $(
+            $(#[$meta])*
+            static $kernel: $crate::device::gpu::Kernel<$uniforms, { [$($slot),+].len() }> =
+                $crate::device::gpu::Kernel::new(&SHADER, stringify!($entry), [$((stringify!($binding), $slot)),+]);
+        )+
+
+        /// Every kernel this op declares, for the check against its shader.
+        #[cfg(any(test, feature = "check"))]
+        pub fn kernels() -> Vec<$crate::device::gpu::Declaration> {
+            vec![$($kernel.declaration()),+]
+        }
+    };
+}
 
 /// A kernel's uniform buffer: a `#[repr(C)]` struct laid out exactly like the shader's `Params`. Declare one with
 /// [`uniforms!`], which also lists its members for the layout test.
@@ -86,8 +180,7 @@ impl std::fmt::Debug for Gpu {
     }
 }
 
-/// A storage buffer holding a GPU tensor's values; it returns to its GPU's pool when the last tensor using it is
-/// dropped.
+/// A storage buffer (a GPU tensor's values); it returns to its GPU's pool when dropped.
 pub struct GpuBuffer {
     buffer: wgpu::Buffer,
     gpu: Gpu,
@@ -202,10 +295,9 @@ impl Gpu {
         self.state.tiled_products.store(tiled, Ordering::Relaxed);
     }
 
-    /// A tensor of `shape` on this GPU whose values are left over from earlier work: for kernels that write every
-    /// element.
-    pub fn empty(&self, shape: Shape) -> Tensor {
-        let size = ((shape.numel().max(1) * 4) as u64).next_power_of_two().max(256);
+    /// A buffer for `numel` values, left over from earlier work: for kernels that write every element.
+    pub fn buffer(&self, numel: usize) -> GpuBuffer {
+        let size = ((numel.max(1) * 4) as u64).next_power_of_two().max(256);
         let reused = lock(&self.state.pool).free.get_mut(&size).and_then(Vec::pop);
         let buffer = reused.unwrap_or_else(|| {
             self.state.device.create_buffer(&wgpu::BufferDescriptor {
@@ -215,14 +307,14 @@ impl Gpu {
                 mapped_at_creation: false,
             })
         });
-        Tensor::on_gpu(shape, GpuBuffer { buffer, gpu: self.clone() })
+        GpuBuffer { buffer, gpu: self.clone() }
     }
 
-    /// A tensor of zeros.
-    pub fn zeros(&self, shape: Shape) -> Tensor {
-        let t = self.empty(shape);
-        self.record(|encoder| encoder.clear_buffer(t.buffer(), 0, None));
-        t
+    /// A buffer for `numel` values, all zero.
+    pub fn zeroed(&self, numel: usize) -> GpuBuffer {
+        let b = self.buffer(numel);
+        self.record(|encoder| encoder.clear_buffer(b.buffer(), 0, None));
+        b
     }
 
     /// How many buffers wait in the pool for reuse.
@@ -235,11 +327,11 @@ impl Gpu {
         &self.state.placeholder
     }
 
-    /// A tensor holding `values` (f32 values, or u32 words such as indices). The copy into the pooled buffer is
+    /// A buffer holding `values` (f32 values, or u32 words such as indices). The copy into the pooled buffer is
     /// recorded in order with the pending work, so a reused buffer is never overwritten before the work that
     /// reads it has run.
-    pub fn upload<T: bytemuck::Pod>(&self, shape: Shape, values: &[T]) -> Tensor {
-        let t = self.empty(shape);
+    pub fn upload<T: bytemuck::Pod>(&self, values: &[T]) -> GpuBuffer {
+        let b = self.buffer(std::mem::size_of_val(values).div_ceil(4));
         if !values.is_empty() {
             let staging = self.state.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("upload"),
@@ -247,9 +339,9 @@ impl Gpu {
                 usage: wgpu::BufferUsages::COPY_SRC,
             });
             let size = staging.size();
-            self.record(|encoder| encoder.copy_buffer_to_buffer(&staging, 0, t.buffer(), 0, size));
+            self.record(|encoder| encoder.copy_buffer_to_buffer(&staging, 0, b.buffer(), 0, size));
         }
-        t
+        b
     }
 
     /// Records commands into the pending encoder (created on first use).
@@ -258,19 +350,17 @@ impl Gpu {
         commands(pending.get_or_insert_with(|| self.state.device.create_command_encoder(&Default::default())));
     }
 
-    /// The compiled pipeline for `entry` in `shaders/<shader>.wgsl`, compiled on first use.
-    fn pipeline(&self, shader: &'static str, entry: &'static str) -> wgpu::ComputePipeline {
+    /// The compiled pipeline for `entry` of `shader`, compiled on first use.
+    fn pipeline(&self, shader: &'static Shader, entry: &'static str) -> wgpu::ComputePipeline {
         let state = &self.state;
-        if let Some(p) = lock(&state.pipelines).get(&(shader, entry)) {
+        if let Some(p) = lock(&state.pipelines).get(&(shader.name, entry)) {
             return p.clone();
         }
         let module = lock(&state.modules)
-            .entry(shader)
+            .entry(shader.name)
             .or_insert_with(|| {
-                // Every op's shader is registered with the op (a test checks it), so a missing name is a
-                // programming error.
-                let source = crate::ops::wgsl(shader).unwrap_or_else(|| panic!("shader {shader} is not registered"));
-                state.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(shader), source: wgpu::ShaderSource::Wgsl(source.into()) })
+                let source = wgpu::ShaderSource::Wgsl(shader.full_source().into());
+                state.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(shader.name), source })
             })
             .clone();
         let pipeline = state.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -281,7 +371,7 @@ impl Gpu {
             compilation_options: Default::default(),
             cache: None,
         });
-        lock(&state.pipelines).insert((shader, entry), pipeline.clone());
+        lock(&state.pipelines).insert((shader.name, entry), pipeline.clone());
         pipeline
     }
 
@@ -290,14 +380,14 @@ impl Gpu {
         lock(&self.state.pipelines).len()
     }
 
-    /// Records one kernel launch: binding 0 is a uniform buffer holding `uniforms`, the other bindings are the
-    /// `(binding, buffer)` pairs (exactly those the entry point uses), and `invocations` threads run `entry` of
-    /// `shaders/<shader>.wgsl` in workgroups of 64, laid out as a 2-D grid when one row would be too long.
-    pub fn dispatch(&self, shader: &'static str, entry: &'static str, uniforms: &impl Uniforms, buffers: &[(u32, &wgpu::Buffer)], invocations: usize) {
+    /// Records one launch of `kernel`: binding 0 is a uniform buffer holding `uniforms`, `buffers` go to the
+    /// kernel's declared bindings in order, and `invocations` threads run in workgroups of 64, laid out as a 2-D
+    /// grid when one row would be too long.
+    pub fn dispatch<U: Uniforms, const N: usize>(&self, kernel: &'static Kernel<U, N>, uniforms: &U, buffers: [&wgpu::Buffer; N], invocations: usize) {
         let workgroups = invocations.div_ceil(WORKGROUP_SIZE);
         let max = self.state.max_workgroups;
         let grid = if workgroups <= max { [workgroups, 1, 1] } else { [max, workgroups.div_ceil(max), 1] };
-        self.dispatch_grid(shader, entry, uniforms, buffers, grid);
+        self.dispatch_grid(kernel, uniforms, buffers, grid);
     }
 
     /// Whether a tensor of `numel` values fits in one storage binding of this device (the pool rounds buffers up
@@ -320,21 +410,23 @@ impl Gpu {
     }
 
     /// Like [`Gpu::dispatch`], for a kernel that lays out its own `[x, y, z]` grid of workgroups.
-    pub fn dispatch_grid(&self, shader: &'static str, entry: &'static str, uniforms: &impl Uniforms, buffers: &[(u32, &wgpu::Buffer)], grid: [usize; 3]) {
+    pub fn dispatch_grid<U: Uniforms, const N: usize>(&self, kernel: &'static Kernel<U, N>, uniforms: &U, buffers: [&wgpu::Buffer; N], grid: [usize; 3]) {
         if grid.contains(&0) {
             return;
         }
+        let (shader, entry) = (kernel.shader, kernel.entry);
         let pipeline = self.pipeline(shader, entry);
         // A uniform buffer's size is a multiple of 16 bytes.
         let mut bytes = bytemuck::bytes_of(uniforms).to_vec();
         bytes.resize(bytes.len().div_ceil(16).max(1) * 16, 0);
         let params = self.state.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(shader),
+            label: Some(shader.name),
             contents: &bytes,
             usage: wgpu::BufferUsages::UNIFORM,
         });
         let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() }];
-        entries.extend(buffers.iter().map(|&(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }));
+        let bound = kernel.bindings.iter().zip(buffers);
+        entries.extend(bound.map(|(&(_, binding), b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }));
         let bind_group = self.state.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(entry),
             layout: &pipeline.get_bind_group_layout(0),
@@ -377,16 +469,16 @@ impl Gpu {
         }
     }
 
-    /// Copies `t` (a tensor on this GPU) back to the CPU once the recorded work has run.
-    pub async fn read(&self, t: &Tensor) -> Result<Tensor> {
-        let size = (t.numel().max(1) * 4) as u64;
+    /// The first `numel` values of `buffer` (on this GPU), once the recorded work has run.
+    pub async fn read(&self, buffer: &GpuBuffer, numel: usize) -> Result<Vec<f32>> {
+        let size = (numel.max(1) * 4) as u64;
         let staging = self.state.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.submit_with(|encoder| encoder.copy_buffer_to_buffer(t.buffer(), 0, &staging, 0, size));
+        self.submit_with(|encoder| encoder.copy_buffer_to_buffer(buffer.buffer(), 0, &staging, 0, size));
 
         let (sender, receiver) = futures_channel::oneshot::channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
@@ -408,10 +500,10 @@ impl Gpu {
         }
         let values: Vec<f32> = {
             let view = staging.slice(..).get_mapped_range().map_err(|e| Error::Gpu(format!("reading a result back failed ({e})")))?;
-            view.chunks_exact(4).take(t.numel()).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+            view.chunks_exact(4).take(numel).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
         };
         staging.unmap();
-        Tensor::new(t.shape().clone(), values)
+        Ok(values)
     }
 }
 

@@ -3,16 +3,17 @@
 //!
 //! A program (the app, the `train` and `bench` commands, a test) picks one [`Device`] and hands it to whatever
 //! creates tensors: datasets put their batches on it, layers their parameters. From then on every op runs where
-//! its inputs are, so nothing above the ops asks which device it is. Each op file dispatches on its first input's
-//! device in a few lines: the CPU runs the op's reference loops, or its fast path in [`cpu`]; a GPU records the
-//! op's kernels ([`gpu`]) without waiting.
+//! its inputs are, so nothing above the ops asks which device it is: the CPU runs the op's reference loops, or its
+//! fast path in [`cpu`]; a GPU records the op's kernels ([`gpu`]) without waiting.
+//!
+//! This module is the bottom of the engine: it knows buffers, slices, kernels and plain geometry, and imports
+//! neither tensors nor ops (the dependencies run one way: device, tensor, ops, layers, training, the app).
 
 pub mod cpu;
 pub mod gpu;
+pub mod strided;
 
 use crate::error::Result;
-use crate::shape::Shape;
-use crate::tensor::Tensor;
 use gpu::Gpu;
 
 /// A place where tensors live and ops run. Cloning is cheap (a GPU is shared, not copied).
@@ -53,14 +54,6 @@ impl Device {
         match self {
             Device::Cpu => false,
             Device::Gpu(gpu) => gpu.is_emulated(),
-        }
-    }
-
-    /// A tensor of zeros on this device.
-    pub fn zeros(&self, shape: impl Into<Shape>) -> Tensor {
-        match self {
-            Device::Cpu => Tensor::zeros(shape),
-            Device::Gpu(gpu) => gpu.zeros(shape.into()),
         }
     }
 }

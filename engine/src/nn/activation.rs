@@ -2,6 +2,7 @@
 
 use super::{Layer, saved};
 use crate::error::Result;
+use crate::ops::Unary;
 use crate::ops::relu::Relu;
 use crate::ops::sigmoid::Sigmoid;
 use crate::tensor::Tensor;
@@ -23,10 +24,10 @@ impl Layer for ReLU {
 
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         self.input = Some(x.clone());
-        Ok(Relu.forward(x))
+        Relu.forward(x)
     }
 
-    fn backward(&mut self, dy: &Tensor) -> Tensor {
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor> {
         Relu.backward(saved(&self.input, "ReLU"), dy)
     }
 }
@@ -56,10 +57,10 @@ impl Layer for SigmoidRange {
 
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         self.input = Some(x.clone());
-        Ok(self.op.forward(x))
+        self.op.forward(x)
     }
 
-    fn backward(&mut self, dy: &Tensor) -> Tensor {
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor> {
         self.op.backward(saved(&self.input, "SigmoidRange"), dy)
     }
 }

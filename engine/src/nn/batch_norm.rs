@@ -36,8 +36,8 @@ impl BatchNorm {
             num_features,
             params: BatchNormParams::default(),
             weight: Param::new("weight", ones.clone()),
-            bias: Param::new("bias", device.zeros(c.clone())),
-            running_mean: device.zeros(c),
+            bias: Param::new("bias", Tensor::zeros_on(device, c.clone())),
+            running_mean: Tensor::zeros_on(device, c),
             running_var: ones,
             dims,
             op: OpCache::default(),
@@ -58,7 +58,7 @@ impl Layer for BatchNorm {
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let c = Shape::from([self.num_features]);
         let op = self.op.get(x.shape(), || BatchNormOp::new(&self.params, x.shape(), &[&c, &c, &c, &c]))?;
-        let out = op.forward(x, &self.weight.value, &self.bias.value, &self.running_mean, &self.running_var);
+        let out = op.forward(x, &self.weight.value, &self.bias.value, &self.running_mean, &self.running_var)?;
         if self.params.training {
             self.running_mean = out.running_mean.clone();
             self.running_var = out.running_var.clone();
@@ -68,12 +68,12 @@ impl Layer for BatchNorm {
         Ok(y)
     }
 
-    fn backward(&mut self, dy: &Tensor) -> Tensor {
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor> {
         let (x, out) = saved(&self.saved, self.kind());
-        let grads = self.op.last(self.kind()).backward(x, &self.weight.value, out, dy);
+        let grads = self.op.last(self.kind()).backward(x, &self.weight.value, out, dy)?;
         self.weight.grad = Some(grads.dweight);
         self.bias.grad = Some(grads.dbias);
-        grads.dx
+        Ok(grads.dx)
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {

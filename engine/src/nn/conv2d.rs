@@ -75,26 +75,27 @@ impl Layer for Conv2d {
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let (w, bias) = (&self.weight.value, self.bias.as_ref().map(|p| &p.value));
         let op = self.op.get(x.shape(), || Conv2dOp::new(&self.params, x.shape(), w.shape(), bias.map(Tensor::shape)))?;
-        let y = op.forward(x, w, bias);
+        let y = op.forward(x, w, bias)?;
         self.input = Some(x.clone());
         Ok(y)
     }
 
-    fn backward(&mut self, dy: &Tensor) -> Tensor {
-        let grads = self.op.last("Conv2d").backward(saved(&self.input, "Conv2d"), &self.weight.value, dy);
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor> {
+        let grads = self.op.last("Conv2d").backward(saved(&self.input, "Conv2d"), &self.weight.value, dy)?;
         self.weight.grad = Some(grads.dw);
         if let Some(bias) = &mut self.bias {
             bias.grad = grads.db;
         }
-        grads.dx
+        Ok(grads.dx)
     }
 
-    fn backward_params(&mut self, dy: &Tensor) {
-        let (dw, db) = self.op.last("Conv2d").param_grads(saved(&self.input, "Conv2d"), &self.weight.value, dy);
+    fn backward_params(&mut self, dy: &Tensor) -> Result<()> {
+        let (dw, db) = self.op.last("Conv2d").param_grads(saved(&self.input, "Conv2d"), &self.weight.value, dy)?;
         self.weight.grad = Some(dw);
         if let Some(bias) = &mut self.bias {
             bias.grad = db;
         }
+        Ok(())
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {

@@ -41,12 +41,12 @@ impl Layer for Dropout {
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let op = DropoutOp::new(x.shape(), self.p, self.training, self.seed)?;
         self.seed = self.seed.wrapping_add(0x9E37_79B9);
-        let (y, mask) = op.forward(x);
+        let (y, mask) = op.forward(x)?;
         self.saved = Some((op, mask));
         Ok(y)
     }
 
-    fn backward(&mut self, dy: &Tensor) -> Tensor {
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor> {
         let (op, mask) = saved(&self.saved, "Dropout");
         op.backward(dy, mask)
     }

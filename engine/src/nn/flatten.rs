@@ -28,7 +28,7 @@ impl Layer for Flatten {
         x.reshaped([batch, dims.iter().skip(1).product()])
     }
 
-    fn backward(&mut self, dy: &Tensor) -> Tensor {
-        dy.reshaped(saved(&self.input_shape, "Flatten").clone()).expect("the gradient has the output's size")
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor> {
+        dy.reshaped(saved(&self.input_shape, "Flatten").clone())
     }
 }

@@ -42,18 +42,18 @@ impl Layer for Linear {
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let (w, bias) = (&self.weight.value, self.bias.as_ref().map(|p| &p.value));
         let op = self.op.get(x.shape(), || Gemm::linear(x.shape(), w.shape(), bias.map(Tensor::shape)))?;
-        let y = op.forward(x, w, bias);
+        let y = op.forward(x, w, bias)?;
         self.input = Some(x.clone());
         Ok(y)
     }
 
-    fn backward(&mut self, dy: &Tensor) -> Tensor {
-        let grads = self.op.last("Linear").backward(saved(&self.input, "Linear"), &self.weight.value, dy);
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor> {
+        let grads = self.op.last("Linear").backward(saved(&self.input, "Linear"), &self.weight.value, dy)?;
         self.weight.grad = Some(grads.db);
         if let Some(bias) = &mut self.bias {
             bias.grad = grads.dc;
         }
-        grads.da
+        Ok(grads.da)
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {

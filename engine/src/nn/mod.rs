@@ -70,12 +70,12 @@ pub trait Layer {
     fn forward(&mut self, x: &Tensor) -> Result<Tensor>;
 
     /// Stores the parameters' gradients and returns the input's, for the gradient `dy` of the last output.
-    fn backward(&mut self, dy: &Tensor) -> Tensor;
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor>;
 
     /// [`Layer::backward`] for the first layer of a model, whose input (the images) takes no gradient: stores the
     /// parameters' gradients only. A layer whose input gradient costs real work (a convolution) skips it.
-    fn backward_params(&mut self, dy: &Tensor) {
-        self.backward(dy);
+    fn backward_params(&mut self, dy: &Tensor) -> Result<()> {
+        self.backward(dy).map(drop)
     }
 
     /// The layer's parameters.
@@ -96,7 +96,7 @@ pub trait Model {
     fn forward(&mut self, input: &Self::Input) -> Result<Tensor>;
 
     /// Backpropagates the gradient of the output, storing every parameter's gradient.
-    fn backward(&mut self, dy: &Tensor);
+    fn backward(&mut self, dy: &Tensor) -> Result<()>;
 
     /// Every parameter.
     fn params_mut(&mut self) -> Vec<&mut Param>;

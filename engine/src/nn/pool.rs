@@ -3,6 +3,7 @@
 
 use super::{Layer, OpCache, saved};
 use crate::error::Result;
+use crate::ops::Unary;
 use crate::tensor::Tensor;
 use crate::ops::adaptive_avg_pool2d::AdaptiveAvgPool2d as AdaptiveOp;
 use crate::ops::avg_pool2d::AvgPool2d as AvgOp;
@@ -36,12 +37,12 @@ impl Layer for MaxPool2d {
 
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let op = self.op.get(x.shape(), || MaxOp::new(&self.params, x.shape()))?;
-        let (y, argmax) = op.forward(x);
+        let (y, argmax) = op.forward(x)?;
         self.argmax = Some(argmax);
         Ok(y)
     }
 
-    fn backward(&mut self, dy: &Tensor) -> Tensor {
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor> {
         self.op.last("MaxPool2d").backward(dy, saved(&self.argmax, "MaxPool2d"))
     }
 }
@@ -53,12 +54,13 @@ pub struct AvgPool2d {
     /// Whether padding counts in the divisor.
     pub count_include_pad: bool,
     op: OpCache<AvgOp>,
+    input: Option<Tensor>,
 }
 
 impl AvgPool2d {
     /// Average pooling with these windows (PyTorch counts the padding by default).
     pub fn new(params: Pool2dParams) -> Self {
-        AvgPool2d { params, count_include_pad: true, op: OpCache::default() }
+        AvgPool2d { params, count_include_pad: true, op: OpCache::default(), input: None }
     }
 }
 
@@ -74,11 +76,13 @@ impl Layer for AvgPool2d {
 
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let op = self.op.get(x.shape(), || AvgOp::new(&self.params, x.shape(), self.count_include_pad))?;
-        Ok(op.forward(x))
+        let y = op.forward(x)?;
+        self.input = Some(x.clone());
+        Ok(y)
     }
 
-    fn backward(&mut self, dy: &Tensor) -> Tensor {
-        self.op.last("AvgPool2d").backward(dy)
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor> {
+        self.op.last("AvgPool2d").backward(saved(&self.input, "AvgPool2d"), dy)
     }
 }
 
@@ -87,12 +91,13 @@ pub struct AdaptiveAvgPool2d {
     /// `[oh, ow]`
     pub output_size: [usize; 2],
     op: OpCache<AdaptiveOp>,
+    input: Option<Tensor>,
 }
 
 impl AdaptiveAvgPool2d {
     /// Average pooling to `output_size`; `[1, 1]` is global average pooling.
     pub fn new(output_size: [usize; 2]) -> Self {
-        AdaptiveAvgPool2d { output_size, op: OpCache::default() }
+        AdaptiveAvgPool2d { output_size, op: OpCache::default(), input: None }
     }
 }
 
@@ -107,10 +112,12 @@ impl Layer for AdaptiveAvgPool2d {
 
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let op = self.op.get(x.shape(), || AdaptiveOp::new(x.shape(), self.output_size))?;
-        Ok(op.forward(x))
+        let y = op.forward(x)?;
+        self.input = Some(x.clone());
+        Ok(y)
     }
 
-    fn backward(&mut self, dy: &Tensor) -> Tensor {
-        self.op.last("AdaptiveAvgPool2d").backward(dy)
+    fn backward(&mut self, dy: &Tensor) -> Result<Tensor> {
+        self.op.last("AdaptiveAvgPool2d").backward(saved(&self.input, "AdaptiveAvgPool2d"), dy)
     }
 }

@@ -17,6 +17,7 @@ use crate::device::Device;
 use crate::error::{ErrorKind, OpError, Result};
 use crate::indices::Indices;
 use crate::ops::concat::Concat;
+use crate::ops::Unary;
 use crate::ops::embedding::Embedding;
 use crate::rng::Rng;
 use crate::shape::Shape;
@@ -181,7 +182,7 @@ impl TabularModel {
         let mut pieces = Vec::new();
         for (i, table) in self.embeddings.iter().enumerate() {
             let op = Embedding::new(table.value.shape(), 0, &Self::column(&input.cats, i, columns))?;
-            pieces.push(op.forward(&table.value));
+            pieces.push(op.forward(&table.value)?);
             lookups.push(op);
         }
         let (embedded, join_embeddings) = match pieces.len() {
@@ -189,14 +190,14 @@ impl TabularModel {
             1 => (Some(self.emb_drop.forward(&pieces[0])?), None),
             _ => {
                 let op = Concat::new(&pieces.iter().map(|p| p.shape()).collect::<Vec<_>>(), 1)?;
-                let joined = op.forward(&pieces.iter().collect::<Vec<_>>());
+                let joined = op.forward(&pieces.iter().collect::<Vec<_>>())?;
                 (Some(self.emb_drop.forward(&joined)?), Some(op))
             }
         };
         let continuous = (self.config.n_cont > 0).then(|| self.bn_cont.forward(&input.conts)).transpose()?;
         let parts: Vec<&Tensor> = embedded.iter().chain(continuous.iter()).collect();
         let join_all = Concat::new(&parts.iter().map(|p| p.shape()).collect::<Vec<_>>(), 1)?;
-        let x = join_all.forward(&parts);
+        let x = join_all.forward(&parts)?;
         Ok((x, Saved { lookups, join_embeddings, join_all }))
     }
 }
@@ -210,23 +211,25 @@ impl Model for TabularModel {
         self.layers.forward(&x)
     }
 
-    fn backward(&mut self, dy: &Tensor) {
-        let dx = self.layers.backward(dy);
+    fn backward(&mut self, dy: &Tensor) -> Result<()> {
+        let dx = self.layers.backward(dy)?;
         let saved = super::saved(&self.saved, "TabularModel");
-        let mut parts = saved.join_all.backward(&dx).into_iter();
+        let mut parts = saved.join_all.backward(&dx)?.into_iter();
         if !self.embeddings.is_empty() {
-            let d_embedded = self.emb_drop.backward(&parts.next().expect("the embeddings' gradient"));
+            let d_embedded = self.emb_drop.backward(&parts.next().expect("the embeddings' gradient"))?;
             let d_tables = match &saved.join_embeddings {
-                Some(op) => op.backward(&d_embedded),
+                Some(op) => op.backward(&d_embedded)?,
                 None => vec![d_embedded],
             };
             for ((table, op), d) in self.embeddings.iter_mut().zip(&saved.lookups).zip(&d_tables) {
-                table.grad = Some(op.backward(d));
+                let grad = op.backward(&table.value, d)?;
+                table.grad = Some(grad);
             }
         }
         if let Some(d_cont) = parts.next() {
-            self.bn_cont.backward(&d_cont);
+            self.bn_cont.backward(&d_cont)?;
         }
+        Ok(())
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
@@ -313,7 +316,7 @@ mod tests {
         let out = model.forward(&input).unwrap();
         assert_eq!(out.shape(), &Shape::from([4, 1]));
         assert!(out.data().iter().all(|&v| (0.0..3.0).contains(&v)), "the y_range holds");
-        model.backward(&Tensor::randn([4, 1], &mut rng));
+        model.backward(&Tensor::randn([4, 1], &mut rng)).unwrap();
         for p in model.params_mut() {
             let grad = p.grad.as_ref().expect("every parameter has a gradient");
             assert_eq!(grad.shape(), p.value.shape());

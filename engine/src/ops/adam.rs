@@ -10,13 +10,14 @@
 //!
 //! As an [`Op`]: inputs `[param, grad, m, v]`, outputs `[param, m, v]` after step `t`.
 
-use super::{Example, Op, Path};
+use super::dispatch::common_device;
 use crate::device::gpu::Gpu;
 use crate::device::{Device, cpu};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::Rng;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
+
+const OP: &str = "adam";
 
 /// Adam settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,7 +51,7 @@ impl Adam {
             && self.eps > 0.0
             && self.weight_decay >= 0.0;
         if !ok {
-            return Err(OpError::new("adam", ErrorKind::Value, "the optimizer settings are out of range")
+            return Err(OpError::new(OP, ErrorKind::Value, "the optimizer settings are out of range")
                 .expected("lr ≥ 0, 0 ≤ β1, β2 < 1, ε > 0, weight_decay ≥ 0")
                 .given(format!("lr {}, betas ({}, {}), eps {}, weight_decay {}", self.lr, self.beta1, self.beta2, self.eps, self.weight_decay))
                 .hint("PyTorch's defaults are lr 1e-3, betas (0.9, 0.999), eps 1e-8")
@@ -61,12 +62,20 @@ impl Adam {
 
     /// Step `step` (from 1) on the parameter's device: updates the parameter and its first and second moments.
     /// On a GPU the new values go to fresh buffers, which then replace the old ones (a tensor that shares the old
-    /// buffer, such as a lesson's snapshot of the weights, keeps its values).
-    pub fn step(&self, step: u32, param: &mut Tensor, grad: &Tensor, m: &mut Tensor, v: &mut Tensor) {
-        match param.device() {
-            Device::Cpu => cpu::elementwise::adam(self, step, param, grad, m, v),
+    /// buffer, such as a lesson's snapshot of the weights, keeps its values). The CPU splits the parameter
+    /// between its cores ([`cpu::elementwise::update_in_place`]), each value updated by [`Adam::update`].
+    pub fn step(&self, step: u32, param: &mut Tensor, grad: &Tensor, m: &mut Tensor, v: &mut Tensor) -> Result<()> {
+        match common_device(OP, [&*param, grad, &*m, &*v])? {
+            Device::Cpu => {
+                let (step_size, root_bc2) = self.step_constants(step);
+                // The settings copied into the loop's closure (`move`), so that the loop vectorises.
+                let adam = *self;
+                let update = move |p, g, m, v| adam.update(p, g, m, v, step_size, root_bc2);
+                cpu::elementwise::update_in_place(param.data_mut(), grad.data(), m.data_mut(), v.data_mut(), update);
+            }
             Device::Gpu(gpu) => self.step_gpu(&gpu, step, param, grad, m, v),
         }
+        Ok(())
     }
 
     /// `(1 − β1^t, 1 − β2^t)` for step `t` (from 1), computed in f64.
@@ -114,11 +123,16 @@ uniforms! {
     }
 }
 
+kernels! {
+    shader "adam", uniforms Uniforms;
+    STEP = step(param: 1, grad: 2, m: 3, v: 4, new_param: 5, new_m: 6, new_v: 7);
+}
+
 impl Adam {
     fn step_gpu(&self, gpu: &Gpu, step: u32, param: &mut Tensor, grad: &Tensor, m: &mut Tensor, v: &mut Tensor) {
         let (correction1, correction2) = self.corrections(step);
         let shape = param.shape().clone();
-        let (p2, m2, v2) = (gpu.empty(shape.clone()), gpu.empty(shape.clone()), gpu.empty(shape));
+        let (p2, m2, v2) = (Tensor::empty_on(gpu, shape.clone()), Tensor::empty_on(gpu, shape.clone()), Tensor::empty_on(gpu, shape));
         let u = Uniforms {
             total: param.numel() as u32,
             lr: self.lr,
@@ -130,37 +144,40 @@ impl Adam {
             correction1,
             correction2,
         };
-        let bindings =
-            [(1, param.buffer()), (2, grad.buffer()), (3, m.buffer()), (4, v.buffer()), (5, p2.buffer()), (6, m2.buffer()), (7, v2.buffer())];
-        gpu.dispatch("adam", "step", &u, &bindings, param.numel());
+        let buffers = [param.buffer(), grad.buffer(), m.buffer(), v.buffer(), p2.buffer(), m2.buffer(), v2.buffer()];
+        gpu.dispatch(&STEP, &u, buffers, param.numel());
         (*param, *m, *v) = (p2, m2, v2);
     }
 }
 
-/// Step `t` of an Adam, as an [`Op`].
+/// Step `t` of an Adam, as an [`crate::ops::Op`].
+#[cfg(any(test, feature = "check"))]
 struct AdamStep(Adam, u32);
 
-impl Op for AdamStep {
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for AdamStep {
     fn differentiable_outputs(&self) -> usize {
         0
     }
 
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
         let (mut param, mut m, mut v) = (x[0].clone(), x[2].clone(), x[3].clone());
         match path {
-            Path::Device => self.0.step(self.1, &mut param, x[1], &mut m, &mut v),
-            Path::Reference => self.0.reference_step(self.1, &mut param, x[1], &mut m, &mut v),
+            crate::ops::dispatch::Path::Reference => self.0.reference_step(self.1, &mut param, x[1], &mut m, &mut v),
+            crate::ops::dispatch::Path::Device => self.0.step(self.1, &mut param, x[1], &mut m, &mut v)?,
         }
-        vec![param, m, v]
+        Ok(vec![param, m, v])
     }
 
-    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], _: &[&Tensor], _: Path) -> Vec<Option<Tensor>> {
-        vec![None; 4]
+    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], _: &[&Tensor], _: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![None; 4])
     }
 }
 
 /// Adam and AdamW, on a first and a later step, and a parameter large enough to be split between threads.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
+    use crate::ops::dispatch::Example;
     let mut out = Vec::new();
     let adamw = Adam { weight_decay: 0.01, decoupled: true, ..Adam::new(1e-2).expect("valid") };
     let adam_l2 = Adam { weight_decay: 0.1, ..Adam::new(1e-3).expect("valid") };
@@ -183,7 +200,7 @@ mod tests {
         let opt = Adam::new(0.01).unwrap();
         let mut p = Tensor::new([2], vec![1.0, 1.0]).unwrap();
         let g = Tensor::new([2], vec![0.5, -3.0]).unwrap();
-        opt.step(1, &mut p, &g, &mut Tensor::zeros([2]), &mut Tensor::zeros([2]));
+        opt.step(1, &mut p, &g, &mut Tensor::zeros([2]), &mut Tensor::zeros([2])).unwrap();
         assert!((p.data()[0] - 0.99).abs() < 1e-5 && (p.data()[1] - 1.01).abs() < 1e-5, "{p:?}");
     }
 

@@ -5,14 +5,13 @@
 //!
 //! Inputs `[x]` `[N, C, H, W]`, outputs `[y]` `[N, C, oh, ow]`.
 
-use super::{Example, Op, Path};
+use super::dispatch::{Unary, launch};
+use crate::device::cpu;
 use crate::device::gpu::Gpu;
-use crate::device::{Device, cpu};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
 
 /// A validated adaptive average pooling.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,7 +33,7 @@ pub struct AdaptiveAvgPool2d {
 impl AdaptiveAvgPool2d {
     /// Checks `x [N, C, H, W]` and the output size.
     pub fn new(x: &Shape, output_size: [usize; 2]) -> Result<AdaptiveAvgPool2d> {
-        let err = |kind, problem: &str| OpError::new("adaptive_avg_pool2d", kind, problem);
+        let err = |kind, problem: &str| OpError::new(Self::NAME, kind, problem);
         let &[batch, channels, in_h, in_w] = x.dims() else {
             return Err(err(ErrorKind::Shape, "the input must have 4 dimensions")
                 .expected("[N, C, H, W]")
@@ -72,24 +71,17 @@ impl AdaptiveAvgPool2d {
         o * len / out..((o + 1) * len).div_ceil(out)
     }
 
-    /// The pooled output, on `x`'s device.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
-        match x.device() {
-            Device::Cpu => cpu::reduce::adaptive_avg_pool2d(self, x),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
-        }
+    fn uniforms(&self) -> Uniforms {
+        let [batch, channels, in_h, in_w, out_h, out_w] = [self.batch, self.channels, self.in_h, self.in_w, self.out_h, self.out_w].map(|v| v as u32);
+        Uniforms { batch, channels, in_h, in_w, out_h, out_w }
     }
+}
 
-    /// The input's gradient.
-    pub fn backward(&self, dy: &Tensor) -> Tensor {
-        match dy.device() {
-            Device::Cpu => cpu::reduce::adaptive_avg_pool2d_backward(self, dy),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy),
-        }
-    }
+impl Unary for AdaptiveAvgPool2d {
+    const NAME: &'static str = "adaptive_avg_pool2d";
 
-    /// The reference forward.
-    pub fn reference_forward(&self, x: &Tensor) -> Tensor {
+    /// Each window's mean.
+    fn reference_forward(&self, x: &Tensor) -> Tensor {
         let plane = self.in_h * self.in_w;
         let mut y = Tensor::zeros(self.out_shape());
         let mut out = y.data_mut().iter_mut();
@@ -108,8 +100,8 @@ impl AdaptiveAvgPool2d {
         y
     }
 
-    /// The reference backward.
-    pub fn reference_backward(&self, dy: &Tensor) -> Tensor {
+    /// Each `dy` shared evenly among its window's pixels.
+    fn reference_backward(&self, _: &Tensor, dy: &Tensor) -> Tensor {
         let plane = self.in_h * self.in_w;
         let mut dx = Tensor::zeros(self.in_shape());
         let planes = dx.data_mut().chunks_mut(plane).zip(dy.data().chunks(self.out_h * self.out_w));
@@ -129,6 +121,31 @@ impl AdaptiveAvgPool2d {
         dx
     }
 
+    /// To 1x1 (global average pooling, a CNN's head): each plane's mean, the same sum in the same order as the
+    /// reference, without its window bookkeeping for every plane ([`cpu::reduce::plane_means`]). Other sizes run
+    /// the reference.
+    fn cpu_forward(&self, x: &Tensor) -> Tensor {
+        if (self.out_h, self.out_w) != (1, 1) {
+            return self.reference_forward(x);
+        }
+        Tensor::new(self.out_shape(), cpu::reduce::plane_means(x.data(), self.in_h * self.in_w)).expect("one mean per plane")
+    }
+
+    /// From 1x1: every pixel of a plane gets an equal share of its gradient. Other sizes run the reference.
+    fn cpu_backward(&self, x: &Tensor, dy: &Tensor) -> Tensor {
+        if (self.out_h, self.out_w) != (1, 1) {
+            return self.reference_backward(x, dy);
+        }
+        Tensor::new(self.in_shape(), cpu::reduce::spread_over_planes(dy.data(), self.in_h * self.in_w)).expect("one share per pixel")
+    }
+
+    fn gpu_forward(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
+        launch(gpu, &FORWARD, &self.uniforms(), [x], self.out_shape())
+    }
+
+    fn gpu_backward(&self, gpu: &Gpu, _: &Tensor, dy: &Tensor) -> Tensor {
+        launch(gpu, &BACKWARD, &self.uniforms(), [dy], self.in_shape())
+    }
 }
 
 uniforms! {
@@ -136,47 +153,19 @@ uniforms! {
     pub struct Uniforms { batch: u32, channels: u32, in_h: u32, in_w: u32, out_h: u32, out_w: u32 }
 }
 
-impl AdaptiveAvgPool2d {
-    fn uniforms(&self) -> Uniforms {
-        let [batch, channels, in_h, in_w, out_h, out_w] = [self.batch, self.channels, self.in_h, self.in_w, self.out_h, self.out_w].map(|v| v as u32);
-        Uniforms { batch, channels, in_h, in_w, out_h, out_w }
-    }
-
-    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
-        let y = gpu.empty(self.out_shape());
-        gpu.dispatch("adaptive_avg_pool2d", "forward", &self.uniforms(), &[(1, x.buffer()), (2, y.buffer())], y.numel());
-        y
-    }
-
-    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor) -> Tensor {
-        let dx = gpu.empty(self.in_shape());
-        gpu.dispatch("adaptive_avg_pool2d", "backward", &self.uniforms(), &[(3, dy.buffer()), (4, dx.buffer())], dx.numel());
-        dx
-    }
-}
-
-impl Op for AdaptiveAvgPool2d {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0]),
-            Path::Reference => self.reference_forward(x[0]),
-        }]
-    }
-
-    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        vec![Some(match path {
-            Path::Device => self.backward(dy[0]),
-            Path::Reference => self.reference_backward(dy[0]),
-        })]
-    }
+kernels! {
+    shader "adaptive_avg_pool2d", uniforms Uniforms;
+    FORWARD = forward(x: 1, y: 2);
+    BACKWARD = backward(dy: 3, dx: 4);
 }
 
 /// Overlapping windows (5 into 2, 7 into 3), global pooling, and an output larger than the input.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
     let x = Tensor::randn([2, 3, 5, 7], rng);
     [[2, 3], [1, 1], [6, 9]]
         .into_iter()
-        .map(|size| Example::new(format!("adaptive_avg_pool2d to {size:?}"), AdaptiveAvgPool2d::new(x.shape(), size).expect("valid"), vec![x.clone()]))
+        .map(|size| crate::ops::dispatch::Example::new(format!("adaptive_avg_pool2d to {size:?}"), AdaptiveAvgPool2d::new(x.shape(), size).expect("valid"), vec![x.clone()]))
         .collect()
 }
 
@@ -194,7 +183,7 @@ mod tests {
     #[test]
     fn global_pooling_is_the_channel_mean() {
         let x = Tensor::from_fn([1, 2, 2, 2], |i| i as f32);
-        let y = AdaptiveAvgPool2d::global(x.shape()).unwrap().forward(&x);
+        let y = AdaptiveAvgPool2d::global(x.shape()).unwrap().forward(&x).unwrap();
         assert_eq!(y.data(), &[1.5, 5.5]);
     }
 }

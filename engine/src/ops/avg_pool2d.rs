@@ -10,12 +10,11 @@
 //!
 //! Inputs `[x]` `[N, C, H, W]`, outputs `[y]` `[N, C, H', W']`.
 
-use super::pool::{Pool2dParams, PoolGeometry, PoolTrace, random_windows};
-use super::{Example, Op, Path};
-use crate::device::Device;
+use super::pool::{Pool2dParams, PoolGeometry, PoolTrace};
+use super::dispatch::{Unary, launch};
 use crate::device::gpu::Gpu;
 use crate::error::Result;
-use crate::rng::Rng;
+use crate::kernels;
 use crate::tensor::Tensor;
 
 pub use super::pool::PoolUniforms as Uniforms;
@@ -32,23 +31,7 @@ pub struct AvgPool2d {
 impl AvgPool2d {
     /// Checks `params` against `x [N, C, H, W]`.
     pub fn new(params: &Pool2dParams, x: &crate::Shape, count_include_pad: bool) -> Result<AvgPool2d> {
-        Ok(AvgPool2d { geometry: PoolGeometry::new("avg_pool2d", params, x)?, count_include_pad })
-    }
-
-    /// The pooled output, on `x`'s device.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
-        match x.device() {
-            Device::Cpu => self.reference_forward(x),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
-        }
-    }
-
-    /// The input's gradient.
-    pub fn backward(&self, dy: &Tensor) -> Tensor {
-        match dy.device() {
-            Device::Cpu => self.reference_backward(dy),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy),
-        }
+        Ok(AvgPool2d { geometry: PoolGeometry::new(Self::NAME, params, x)?, count_include_pad })
     }
 
     /// The number window `(oy, ox)` divides by (never 0: an empty window averages to 0).
@@ -56,8 +39,23 @@ impl AvgPool2d {
         self.geometry.tap_count(oy, ox, self.count_include_pad).max(1) as f32
     }
 
-    /// The reference forward.
-    pub fn reference_forward(&self, x: &Tensor) -> Tensor {
+    /// Window `(oy, ox)` of plane `plane` (`n·C + c`): the pixels it averages, with their values, the divisor and
+    /// the result, exactly as the reference computes it.
+    pub fn trace(&self, x: &Tensor, plane: usize, oy: usize, ox: usize) -> PoolTrace {
+        let g = &self.geometry;
+        let values = &x.data()[plane * g.in_h * g.in_w..][..g.in_h * g.in_w];
+        let pixels: Vec<(usize, usize, f32)> = g.window(oy, ox).map(|(r, c)| (r, c, values[r * g.in_w + c])).collect();
+        let sum: f32 = pixels.iter().map(|p| p.2).sum();
+        let divisor = self.divisor(oy, ox);
+        PoolTrace { pixels, divisor, argmax: None, output: sum / divisor }
+    }
+}
+
+impl Unary for AvgPool2d {
+    const NAME: &'static str = "avg_pool2d";
+
+    /// Each window's sum over its divisor.
+    fn reference_forward(&self, x: &Tensor) -> Tensor {
         let g = &self.geometry;
         let mut y = Tensor::zeros(g.out_shape());
         let mut out = y.data_mut().iter_mut();
@@ -74,8 +72,8 @@ impl AvgPool2d {
         y
     }
 
-    /// The reference backward.
-    pub fn reference_backward(&self, dy: &Tensor) -> Tensor {
+    /// Each `dy` over its divisor, sent to every pixel of its window.
+    fn reference_backward(&self, _: &Tensor, dy: &Tensor) -> Tensor {
         let g = &self.geometry;
         let mut dx = Tensor::zeros(g.in_shape());
         let planes = dx.data_mut().chunks_mut(g.in_h * g.in_w).zip(dy.data().chunks(g.out_h * g.out_w));
@@ -92,57 +90,32 @@ impl AvgPool2d {
         dx
     }
 
-    /// Window `(oy, ox)` of plane `plane` (`n·C + c`): the pixels it averages, with their values, the divisor and
-    /// the result, exactly as the reference computes it.
-    pub fn trace(&self, x: &Tensor, plane: usize, oy: usize, ox: usize) -> PoolTrace {
-        let g = &self.geometry;
-        let values = &x.data()[plane * g.in_h * g.in_w..][..g.in_h * g.in_w];
-        let pixels: Vec<(usize, usize, f32)> = g.window(oy, ox).map(|(r, c)| (r, c, values[r * g.in_w + c])).collect();
-        let sum: f32 = pixels.iter().map(|p| p.2).sum();
-        let divisor = self.divisor(oy, ox);
-        PoolTrace { pixels, divisor, argmax: None, output: sum / divisor }
-    }
-
     /// One invocation per output.
-    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
-        let y = gpu.empty(self.geometry.out_shape());
-        gpu.dispatch("avg_pool2d", "forward", &self.geometry.uniforms(self.count_include_pad), &[(1, x.buffer()), (2, y.buffer())], y.numel());
-        y
+    fn gpu_forward(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
+        launch(gpu, &FORWARD, &self.geometry.uniforms(self.count_include_pad), [x], self.geometry.out_shape())
     }
 
     /// One invocation per input pixel, gathering from the windows that cover it.
-    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor) -> Tensor {
-        let dx = gpu.empty(self.geometry.in_shape());
-        gpu.dispatch("avg_pool2d", "backward", &self.geometry.uniforms(self.count_include_pad), &[(3, dy.buffer()), (4, dx.buffer())], dx.numel());
-        dx
+    fn gpu_backward(&self, gpu: &Gpu, _: &Tensor, dy: &Tensor) -> Tensor {
+        launch(gpu, &BACKWARD, &self.geometry.uniforms(self.count_include_pad), [dy], self.geometry.in_shape())
     }
 }
 
-impl Op for AvgPool2d {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0]),
-            Path::Reference => self.reference_forward(x[0]),
-        }]
-    }
-
-    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        vec![Some(match path {
-            Path::Device => self.backward(dy[0]),
-            Path::Reference => self.reference_backward(dy[0]),
-        })]
-    }
+kernels! {
+    shader "avg_pool2d", uniforms Uniforms;
+    FORWARD = forward(x: 1, y: 2);
+    BACKWARD = backward(dy: 3, dx: 4);
 }
 
 /// Random windows, with and without the padding in the divisor.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
-    let windows = random_windows(rng, 10);
-    windows
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
+    super::pool::random_windows(rng, 10)
         .into_iter()
         .enumerate()
         .map(|(i, (params, x))| {
             let op = AvgPool2d::new(&params, &x, i % 2 == 0).expect("accepted");
-            Example::new(format!("avg_pool2d {params:?} count_include_pad {} of {x}", i % 2 == 0), op, vec![Tensor::randn(x, rng)])
+            crate::ops::dispatch::Example::new(format!("avg_pool2d {params:?} count_include_pad {} of {x}", i % 2 == 0), op, vec![Tensor::randn(x, rng)])
         })
         .collect()
 }
@@ -156,15 +129,15 @@ mod tests {
         // A 2x2 image of ones, 3x3 window, padding 1, stride 2: one window, 4 pixels of 9 taps.
         let x = Tensor::new([1, 1, 2, 2], vec![1.0; 4]).unwrap();
         let p = Pool2dParams::new(3).stride(2).padding(1);
-        assert_eq!(AvgPool2d::new(&p, x.shape(), false).unwrap().forward(&x).data(), &[1.0]);
-        assert_eq!(AvgPool2d::new(&p, x.shape(), true).unwrap().forward(&x).data(), &[4.0 / 9.0]);
+        assert_eq!(AvgPool2d::new(&p, x.shape(), false).unwrap().forward(&x).unwrap().data(), &[1.0]);
+        assert_eq!(AvgPool2d::new(&p, x.shape(), true).unwrap().forward(&x).unwrap().data(), &[4.0 / 9.0]);
     }
 
     #[test]
     fn the_trace_equals_forward() {
-        let x = Tensor::randn([1, 2, 5, 5], &mut Rng::new(24));
+        let x = Tensor::randn([1, 2, 5, 5], &mut crate::rng::Rng::new(24));
         let op = AvgPool2d::new(&Pool2dParams::new(3).stride(2).padding(1), x.shape(), false).unwrap();
-        let y = op.forward(&x);
+        let y = op.forward(&x).unwrap();
         for (plane, oy, ox) in [(0, 0, 0), (1, 2, 1), (1, 1, 2)] {
             let t = op.trace(&x, plane, oy, ox);
             assert_eq!(t.output.to_bits(), y.data()[(plane * 3 + oy) * 3 + ox].to_bits());

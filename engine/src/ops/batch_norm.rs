@@ -18,14 +18,15 @@
 //! Inputs `[x, weight, bias, running_mean, running_var]`, outputs `[y, mean, invstd, running_mean,
 //! running_var]` (the batch statistics used, kept for backward, and the running statistics after this call).
 
-use super::{Example, Op, Path};
+use super::dispatch::on_device;
+use crate::device::cpu::{self, batch_norm::Layout};
 use crate::device::gpu::Gpu;
-use crate::device::{Device, cpu};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
+
+const OP: &str = "batch_norm";
 
 /// Batch-norm settings, with PyTorch's defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,7 +91,7 @@ pub struct BatchNormGrads {
 impl BatchNorm {
     /// Checks `x [N, C, ...]` and the four per-channel tensors (weight, bias, running mean, running variance).
     pub fn new(params: &BatchNormParams, x: &Shape, per_channel: &[&Shape; 4]) -> Result<BatchNorm> {
-        let err = |kind, problem: &str| OpError::new("batch_norm", kind, problem);
+        let err = |kind, problem: &str| OpError::new(OP, kind, problem);
         if x.rank() < 2 {
             return Err(err(ErrorKind::Shape, "the input needs a batch and a channel axis")
                 .expected("[N, C], [N, C, L] or [N, C, H, W]")
@@ -135,19 +136,15 @@ impl BatchNorm {
     }
 
     /// The output, the statistics used and the running statistics after this call, on `x`'s device.
-    pub fn forward(&self, x: &Tensor, weight: &Tensor, bias: &Tensor, running_mean: &Tensor, running_var: &Tensor) -> BatchNormOutput {
-        match x.device() {
-            Device::Cpu => cpu::batch_norm::forward(self, x, weight, bias, running_mean, running_var),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, x, weight, bias, running_mean, running_var),
-        }
+    pub fn forward(&self, x: &Tensor, weight: &Tensor, bias: &Tensor, running_mean: &Tensor, running_var: &Tensor) -> Result<BatchNormOutput> {
+        let cpu = || self.cpu_forward(x, weight, bias, running_mean, running_var);
+        on_device(OP, [x, weight, bias, running_mean, running_var], cpu, |gpu| self.forward_gpu(gpu, x, weight, bias, running_mean, running_var))
     }
 
     /// The gradients of the input, γ and β, from the statistics the forward used.
-    pub fn backward(&self, x: &Tensor, weight: &Tensor, saved: &BatchNormOutput, dy: &Tensor) -> BatchNormGrads {
-        match x.device() {
-            Device::Cpu => cpu::batch_norm::backward(self, x, weight, saved, dy),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, x, weight, saved, dy),
-        }
+    pub fn backward(&self, x: &Tensor, weight: &Tensor, saved: &BatchNormOutput, dy: &Tensor) -> Result<BatchNormGrads> {
+        let inputs = [x, weight, &saved.mean, &saved.invstd, dy];
+        on_device(OP, inputs, || self.cpu_backward(x, weight, saved, dy), |gpu| self.backward_gpu(gpu, x, weight, saved, dy))
     }
 
     /// `y = (x − μ)·invstd·γ + β`, evaluated in this order everywhere (the reference, the CPU, the GPU).
@@ -241,6 +238,58 @@ impl BatchNorm {
     }
 }
 
+/// The CPU's path: the same formulas as the reference, through the CPU's loops over every core
+/// ([`cpu::batch_norm`]: per-channel sums split by position, element-wise passes row by row), which add in another
+/// order.
+impl BatchNorm {
+    fn layout(&self) -> Layout {
+        Layout { batch: self.batch, channels: self.channels, spatial: self.spatial }
+    }
+
+    /// One value per channel as a tensor.
+    fn per_channel(&self, values: Vec<f32>) -> Tensor {
+        Tensor::new([self.channels], values).expect("one value per channel")
+    }
+
+    fn cpu_forward(&self, x: &Tensor, weight: &Tensor, bias: &Tensor, running_mean: &Tensor, running_var: &Tensor) -> BatchNormOutput {
+        let l = self.layout();
+        let (mean, var) = match self.params.training {
+            true => cpu::batch_norm::statistics(l, x.data()),
+            false => (running_mean.data().to_vec(), running_var.data().to_vec()),
+        };
+        let invstd: Vec<f32> = var.iter().map(|&v| self.invstd(v)).collect();
+        let (new_mean, new_var) = self.running_statistics(running_mean.data(), running_var.data(), &mean, &var);
+        let k = [&mean[..], &invstd, weight.data(), bias.data()];
+        let y = cpu::batch_norm::map(l, x.data(), x.data(), k, |v, _, [m, s, g, b]| Self::normalize(v, m, s, g, b));
+        BatchNormOutput {
+            y: Tensor::new(self.shape.clone(), y).expect("y has x's shape"),
+            mean: self.per_channel(mean),
+            invstd: self.per_channel(invstd),
+            running_mean: self.per_channel(new_mean),
+            running_var: self.per_channel(new_var),
+        }
+    }
+
+    fn cpu_backward(&self, x: &Tensor, weight: &Tensor, saved: &BatchNormOutput, dy: &Tensor) -> BatchNormGrads {
+        let (l, n) = (self.layout(), self.count() as f32);
+        let (x, dy, mean, invstd) = (x.data(), dy.data(), saved.mean.data(), saved.invstd.data());
+        let sum_dy = cpu::batch_norm::channel_sums(l, dy, dy, [], |d, _, []| d);
+        // Σ dy·x̂ per channel, x̂ = (x − μ)·invstd.
+        let sum_dy_xhat = cpu::batch_norm::channel_sums(l, x, dy, [mean, invstd], |v, d, [m, s]| d * (v - m) * s);
+        let dx = if self.params.training {
+            let k = [weight.data(), invstd, mean, &sum_dy[..], &sum_dy_xhat];
+            cpu::batch_norm::map(l, x, dy, k, |v, d, [g, s, m, sd, sx]| Self::grad_training(v, d, g, s, m, sd, sx, n))
+        } else {
+            cpu::batch_norm::map(l, x, dy, [weight.data(), invstd], |_, d, [g, s]| d * g * s)
+        };
+        BatchNormGrads {
+            dx: Tensor::new(self.shape.clone(), dx).expect("dx has x's shape"),
+            dweight: self.per_channel(sum_dy_xhat),
+            dbias: self.per_channel(sum_dy),
+        }
+    }
+}
+
 uniforms! {
     /// The `Params` of `shaders/batch_norm.wgsl`.
     pub struct Uniforms { batch: u32, channels: u32, spatial: u32, eps: f32, momentum: f32, training: u32, unbiased: u32 }
@@ -269,82 +318,70 @@ impl BatchNorm {
     /// Per-channel statistics (one workgroup per channel), then every value.
     fn forward_gpu(&self, gpu: &Gpu, x: &Tensor, weight: &Tensor, bias: &Tensor, running_mean: &Tensor, running_var: &Tensor) -> BatchNormOutput {
         let u = self.uniforms();
-        let c_shape = Shape::from([self.channels]);
+        let channels = || Tensor::empty_on(gpu, [self.channels]);
         let out = BatchNormOutput {
-            y: gpu.empty(self.shape.clone()),
-            mean: gpu.empty(c_shape.clone()),
-            invstd: gpu.empty(c_shape.clone()),
-            running_mean: gpu.empty(c_shape.clone()),
-            running_var: gpu.empty(c_shape),
+            y: Tensor::empty_on(gpu, self.shape.clone()),
+            mean: channels(),
+            invstd: channels(),
+            running_mean: channels(),
+            running_var: channels(),
         };
         let stats = [
-            (1, x.buffer()),
-            (2, running_mean.buffer()),
-            (3, running_var.buffer()),
-            (4, out.mean.buffer()),
-            (5, out.invstd.buffer()),
-            (6, out.running_mean.buffer()),
-            (7, out.running_var.buffer()),
+            x.buffer(),
+            running_mean.buffer(),
+            running_var.buffer(),
+            out.mean.buffer(),
+            out.invstd.buffer(),
+            out.running_mean.buffer(),
+            out.running_var.buffer(),
         ];
-        gpu.dispatch_grid("batch_norm", "statistics", &u, &stats, self.channel_groups(gpu));
-        let normalize =
-            [(1, x.buffer()), (4, out.mean.buffer()), (5, out.invstd.buffer()), (8, weight.buffer()), (9, bias.buffer()), (10, out.y.buffer())];
-        gpu.dispatch("batch_norm", "normalize", &u, &normalize, self.shape.numel());
+        gpu.dispatch_grid(&STATISTICS, &u, stats, self.channel_groups(gpu));
+        let normalize = [x.buffer(), out.mean.buffer(), out.invstd.buffer(), weight.buffer(), bias.buffer(), out.y.buffer()];
+        gpu.dispatch(&NORMALIZE, &u, normalize, self.shape.numel());
         out
     }
 
     /// Per-channel sums (one workgroup per channel), then every input gradient.
     fn backward_gpu(&self, gpu: &Gpu, x: &Tensor, weight: &Tensor, saved: &BatchNormOutput, dy: &Tensor) -> BatchNormGrads {
         let u = self.uniforms();
-        let c_shape = Shape::from([self.channels]);
-        let grads = BatchNormGrads { dx: gpu.empty(self.shape.clone()), dweight: gpu.empty(c_shape.clone()), dbias: gpu.empty(c_shape) };
-        let sums = [
-            (1, x.buffer()),
-            (4, saved.mean.buffer()),
-            (5, saved.invstd.buffer()),
-            (11, dy.buffer()),
-            (12, grads.dweight.buffer()),
-            (13, grads.dbias.buffer()),
-        ];
-        gpu.dispatch_grid("batch_norm", "grad_params", &u, &sums, self.channel_groups(gpu));
-        let input = [
-            (1, x.buffer()),
-            (4, saved.mean.buffer()),
-            (5, saved.invstd.buffer()),
-            (8, weight.buffer()),
-            (11, dy.buffer()),
-            (12, grads.dweight.buffer()),
-            (13, grads.dbias.buffer()),
-            (14, grads.dx.buffer()),
-        ];
-        gpu.dispatch("batch_norm", "grad_input", &u, &input, self.shape.numel());
+        let channels = || Tensor::empty_on(gpu, [self.channels]);
+        let grads = BatchNormGrads { dx: Tensor::empty_on(gpu, self.shape.clone()), dweight: channels(), dbias: channels() };
+        let (x, mean, invstd, dy) = (x.buffer(), saved.mean.buffer(), saved.invstd.buffer(), dy.buffer());
+        let sums = [x, mean, invstd, dy, grads.dweight.buffer(), grads.dbias.buffer()];
+        gpu.dispatch_grid(&GRAD_PARAMS, &u, sums, self.channel_groups(gpu));
+        let input = [x, mean, invstd, weight.buffer(), dy, grads.dweight.buffer(), grads.dbias.buffer(), grads.dx.buffer()];
+        gpu.dispatch(&GRAD_INPUT, &u, input, self.shape.numel());
         grads
     }
 }
 
-impl Op for BatchNorm {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        let out = match path {
-            Path::Device => self.forward(x[0], x[1], x[2], x[3], x[4]),
-            Path::Reference => self.reference_forward(x[0], x[1], x[2], x[3], x[4]),
-        };
-        vec![out.y, out.mean, out.invstd, out.running_mean, out.running_var]
+kernels! {
+    shader "batch_norm", uniforms Uniforms;
+    STATISTICS = statistics(x: 1, running_mean: 2, running_var: 3, mean: 4, invstd: 5, new_mean: 6, new_var: 7);
+    NORMALIZE = normalize(x: 1, mean: 4, invstd: 5, weight: 8, bias: 9, y: 10);
+    GRAD_PARAMS = grad_params(x: 1, mean: 4, invstd: 5, dy: 11, dweight: 12, dbias: 13);
+    GRAD_INPUT = grad_input(x: 1, mean: 4, invstd: 5, weight: 8, dy: 11, dweight: 12, dbias: 13, dx: 14);
+}
+
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for BatchNorm {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
+        let out = path.run(|| self.reference_forward(x[0], x[1], x[2], x[3], x[4]), || self.forward(x[0], x[1], x[2], x[3], x[4]))?;
+        Ok(vec![out.y, out.mean, out.invstd, out.running_mean, out.running_var])
     }
 
-    fn gradients(&self, x: &[&Tensor], out: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+    fn gradients(&self, x: &[&Tensor], out: &[&Tensor], dy: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
         let [y, mean, invstd, running_mean, running_var] = [0, 1, 2, 3, 4].map(|i| out[i].clone());
         let saved = BatchNormOutput { y, mean, invstd, running_mean, running_var };
-        let grads = match path {
-            Path::Device => self.backward(x[0], x[1], &saved, dy[0]),
-            Path::Reference => self.reference_backward(x[0], x[1], &saved, dy[0]),
-        };
-        vec![Some(grads.dx), Some(grads.dweight), Some(grads.dbias), None, None]
+        let grads = path.run(|| self.reference_backward(x[0], x[1], &saved, dy[0]), || self.backward(x[0], x[1], &saved, dy[0]))?;
+        Ok(vec![Some(grads.dx), Some(grads.dweight), Some(grads.dbias), None, None])
     }
 }
 
 /// BatchNorm1d on `[N, C]` and `[N, C, L]`, BatchNorm2d in training and evaluation, and a batch large enough
 /// for the CPU to split its sums between threads.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
     let mut out = Vec::new();
     for (dims, training) in [(vec![4, 3], true), (vec![3, 2, 5], true), (vec![2, 3, 4, 4], true), (vec![2, 3, 4, 4], false), (vec![64, 16, 8, 8], true)] {
         let c = dims[1];
@@ -355,7 +392,7 @@ pub fn examples(rng: &mut Rng) -> Vec<Example> {
         let op = BatchNorm::new(&params, x.shape(), &shapes).expect("valid");
         let mut inputs = vec![x];
         inputs.extend(per_channel);
-        let example = Example::new(format!("batch_norm {dims:?} training {training}"), op, inputs);
+        let example = crate::ops::dispatch::Example::new(format!("batch_norm {dims:?} training {training}"), op, inputs);
         out.push(if dims[0] > 8 { example.finite_differences(None) } else { example });
     }
     out
@@ -364,6 +401,8 @@ pub fn examples(rng: &mut Rng) -> Vec<Example> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::rng::Rng;
 
     fn setup(training: bool, rng: &mut Rng) -> (BatchNorm, [Tensor; 5]) {
         let x = Tensor::randn([4, 3, 2, 2], rng);
@@ -378,7 +417,7 @@ mod tests {
         let mut rng = Rng::new(8);
         let (op, [x, _, _, rm, rv]) = setup(true, &mut rng);
         let (ones, zeros) = (Tensor::from_fn([3], |_| 1.0), Tensor::zeros([3]));
-        let out = op.forward(&x, &ones, &zeros, &rm, &rv);
+        let out = op.forward(&x, &ones, &zeros, &rm, &rv).unwrap();
         for c in 0..3 {
             let vals: Vec<f32> = (0..4).flat_map(|n| out.y.data()[(n * 3 + c) * 4..][..4].to_vec()).collect();
             let mean = vals.iter().sum::<f32>() / 16.0;

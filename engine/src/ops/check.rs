@@ -1,18 +1,17 @@
-//! The checks every registered op gets from its [`Example`]s: the op on a device (the CPU's fast path, a GPU's
+//! The checks every registered op gets from its [`Example`]s: the op on a device (the CPU's tuned path, a GPU's
 //! kernels) against its reference loops, forward and backward, and the reference's gradients against finite
-//! differences. The engine's unit tests run them on the CPU; the `tests` crate runs them on the GPU natively
-//! and on WebGPU in the browser.
+//! differences. The engine's unit tests run them on the CPU (for the ops with a CPU path of their own: an op whose
+//! CPU path is its reference is not compared with itself); the `tests` crate runs them on the GPU natively and on
+//! WebGPU in the browser. Test code: built for tests and under the `check` feature only.
 
-use super::{Example, OPS, Path};
+use super::OPS;
+use super::dispatch::{CpuPath, Example, Path};
 use crate::device::Device;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use std::fmt;
 
-/// Absolute tolerance for a device against the reference.
-pub const ATOL: f32 = 1e-5;
-/// Relative tolerance.
-pub const RTOL: f32 = 1e-4;
+pub use super::dispatch::{ATOL, RTOL};
 
 /// Where two tensors disagree most.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,8 +112,13 @@ pub async fn against_reference(example: &Example, device: &Device, report: &mut 
     let host: Vec<&Tensor> = example.inputs.iter().collect();
     let placed: Vec<Tensor> = example.inputs.iter().map(|t| t.to(device)).collect();
     let placed: Vec<&Tensor> = placed.iter().collect();
-    let want = op.outputs(&host, Path::Reference);
-    let got = op.outputs(&placed, Path::Device);
+    let (want, got) = match (op.outputs(&host, Path::Reference), op.outputs(&placed, Path::Device)) {
+        (Ok(want), Ok(got)) => (want, got),
+        (Err(e), _) | (_, Err(e)) => {
+            report.failures.push(format!("{name}: {e}"));
+            return;
+        }
+    };
     if got.len() != want.len() {
         report.failures.push(format!("{name}: {} outputs on the device, {} in the reference", got.len(), want.len()));
         return;
@@ -130,6 +134,13 @@ pub async fn against_reference(example: &Example, device: &Device, report: &mut 
     let want_grads = op.gradients(&host, &want.iter().collect::<Vec<_>>(), &dys.iter().collect::<Vec<_>>(), Path::Reference);
     let placed_dys: Vec<Tensor> = dys.iter().map(|t| t.to(device)).collect();
     let got_grads = op.gradients(&placed, &got.iter().collect::<Vec<_>>(), &placed_dys.iter().collect::<Vec<_>>(), Path::Device);
+    let (want_grads, got_grads) = match (want_grads, got_grads) {
+        (Ok(want), Ok(got)) => (want, got),
+        (Err(e), _) | (_, Err(e)) => {
+            report.failures.push(format!("{name} backward: {e}"));
+            return;
+        }
+    };
     if got_grads.len() != example.inputs.len() || want_grads.len() != example.inputs.len() {
         report.failures.push(format!("{name}: backward must give one gradient (or none) per input"));
         return;
@@ -143,10 +154,11 @@ pub async fn against_reference(example: &Example, device: &Device, report: &mut 
     }
 }
 
-/// Every registered op's examples (drawn from `seed`) on `device` against the reference loops.
+/// Every registered op's examples (drawn from `seed`) on `device` against the reference loops. On the CPU, only
+/// the ops whose CPU path is their own (`cpu tuned`): the others would compare the reference with itself.
 pub async fn every_op_against_reference(device: &Device, seed: u64) -> Report {
     let mut report = Report::default();
-    for registered in OPS {
+    for registered in OPS.iter().filter(|op| *device != Device::Cpu || op.cpu == CpuPath::Tuned) {
         let mut rng = Rng::new(seed);
         for example in (registered.examples)(&mut rng) {
             against_reference(&example, device, &mut report, &mut rng).await;
@@ -165,14 +177,16 @@ pub fn gradients(example: &Example, rng: &mut Rng) -> Vec<String> {
     let Some(eps) = example.finite_differences else { return Vec::new() };
     let op = &*example.op;
     let inputs: Vec<&Tensor> = example.inputs.iter().collect();
-    let outputs = op.outputs(&inputs, Path::Reference);
+    let reference = |inputs: &[&Tensor]| op.outputs(inputs, Path::Reference).expect("the reference runs on CPU tensors");
+    let outputs = reference(&inputs);
     let k = op.differentiable_outputs();
     let dys: Vec<Tensor> = outputs[..k].iter().map(|y| Tensor::randn(y.shape().clone(), rng)).collect();
     let loss = |inputs: &[&Tensor]| -> f64 {
-        let outputs = op.outputs(inputs, Path::Reference);
+        let outputs = reference(inputs);
         outputs[..k].iter().zip(&dys).map(|(y, dy)| y.data().iter().zip(dy.data()).map(|(a, g)| *a as f64 * *g as f64).sum::<f64>()).sum()
     };
     let grads = op.gradients(&inputs, &outputs.iter().collect::<Vec<_>>(), &dys.iter().collect::<Vec<_>>(), Path::Reference);
+    let grads = grads.expect("the reference runs on CPU tensors");
     let mut failures = Vec::new();
     for (which, grad) in grads.iter().enumerate() {
         let Some(grad) = grad else { continue };
@@ -214,11 +228,27 @@ mod tests {
     }
 
     #[test]
-    fn every_op_on_the_cpu_matches_its_reference_loops() {
-        // The CPU's fast paths (im2col, the tuned products, the vectorised batch norm, the threaded loops) and the
-        // ops that run their reference directly.
-        pollster::block_on(every_op_against_reference(&Device::Cpu, 1)).assert_ok();
+    fn every_op_with_a_cpu_path_of_its_own_matches_its_reference_loops() {
+        // The CPU's tuned paths: im2col, the tuned products, the vectorised batch norm, the threaded loops.
+        let report = pollster::block_on(every_op_against_reference(&Device::Cpu, 1));
+        report.assert_ok();
+        let tuned = OPS.iter().filter(|op| op.cpu == CpuPath::Tuned).count();
+        assert!(report.compared >= tuned, "{} comparisons for {tuned} ops with a tuned CPU path", report.compared);
     }
+
+    #[test]
+    fn each_op_s_registration_says_what_its_cpu_runs() {
+        // An op with a tuned path calls into the CPU device (`cpu::`), or runs on the strided product (`.run(`),
+        // which does; an op registered as running its reference must not, or its fast path would go unchecked.
+        for op in OPS {
+            let calls_the_cpu_device = op.source.contains("cpu::");
+            match op.cpu {
+                CpuPath::Tuned => assert!(calls_the_cpu_device || op.source.contains(".run("), "{} is registered `cpu tuned` but has no CPU path of its own", op.name),
+                CpuPath::Reference => assert!(!calls_the_cpu_device, "{} has a CPU path of its own: register it `cpu tuned`", op.name),
+            }
+        }
+    }
+
 
     #[test]
     fn every_op_s_reference_gradients_match_finite_differences() {

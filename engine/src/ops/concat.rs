@@ -5,14 +5,13 @@
 //!
 //! Inputs `[x_0, x_1, …]`, outputs `[y]`.
 
-use super::{Example, Op, Path};
-use crate::device::Device;
-use crate::device::gpu::Gpu;
+use super::dispatch::{launch, on_device};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
+
+const OP: &str = "concat";
 
 /// A validated concatenation.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,7 +29,7 @@ pub struct Concat {
 impl Concat {
     /// Checks that the shapes agree everywhere but along `axis`.
     pub fn new(shapes: &[&Shape], axis: usize) -> Result<Concat> {
-        let err = |problem: &str| OpError::new("concat", ErrorKind::Shape, problem);
+        let err = |problem: &str| OpError::new(OP, ErrorKind::Shape, problem);
         let Some(first) = shapes.first() else {
             return Err(err("there is nothing to concatenate").expected("at least one tensor").given("none").hint("pass the tensors to join").into());
         };
@@ -62,20 +61,22 @@ impl Concat {
         })
     }
 
-    /// The tensors joined, on their device.
-    pub fn forward(&self, xs: &[&Tensor]) -> Tensor {
-        match xs[0].device() {
-            Device::Cpu => self.reference_forward(xs),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, xs),
-        }
+    /// The tensors joined, on their device (the CPU runs the reference; the GPU one dispatch per input).
+    pub fn forward(&self, xs: &[&Tensor]) -> Result<Tensor> {
+        on_device(OP, xs.iter().copied(), || self.reference_forward(xs), |gpu| {
+            let y = Tensor::empty_on(gpu, self.out_shape.clone());
+            for (i, x) in xs.iter().enumerate() {
+                gpu.dispatch(&PLACE, &self.uniforms(i), [x.buffer(), y.buffer()], x.numel());
+            }
+            y
+        })
     }
 
     /// Each input's slice of `dy`.
-    pub fn backward(&self, dy: &Tensor) -> Vec<Tensor> {
-        match dy.device() {
-            Device::Cpu => self.reference_backward(dy),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy),
-        }
+    pub fn backward(&self, dy: &Tensor) -> Result<Vec<Tensor>> {
+        on_device(OP, [dy], || self.reference_backward(dy), |gpu| {
+            (0..self.shapes.len()).map(|i| launch(gpu, &TAKE, &self.uniforms(i), [dy], self.shapes[i].clone())).collect()
+        })
     }
 
     /// The length of the joined axis.
@@ -112,7 +113,6 @@ impl Concat {
             })
             .collect()
     }
-
 }
 
 uniforms! {
@@ -120,56 +120,39 @@ uniforms! {
     pub struct Uniforms { outer: u32, len: u32, inner: u32, total: u32, start: u32 }
 }
 
+kernels! {
+    shader "concat", uniforms Uniforms;
+    PLACE = place(piece: 1, out: 2);
+    TAKE = take(dy: 3, dpiece: 4);
+}
+
 impl Concat {
     fn uniforms(&self, piece: usize) -> Uniforms {
         let (len, start) = self.pieces[piece];
         Uniforms { outer: self.outer as u32, len: len as u32, inner: self.inner as u32, total: self.total() as u32, start: start as u32 }
     }
-
-    /// One dispatch per input.
-    fn forward_gpu(&self, gpu: &Gpu, xs: &[&Tensor]) -> Tensor {
-        let y = gpu.empty(self.out_shape.clone());
-        for (i, x) in xs.iter().enumerate() {
-            gpu.dispatch("concat", "place", &self.uniforms(i), &[(1, x.buffer()), (2, y.buffer())], x.numel());
-        }
-        y
-    }
-
-    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor) -> Vec<Tensor> {
-        (0..self.shapes.len())
-            .map(|i| {
-                let dx = gpu.empty(self.shapes[i].clone());
-                gpu.dispatch("concat", "take", &self.uniforms(i), &[(3, dy.buffer()), (4, dx.buffer())], dx.numel());
-                dx
-            })
-            .collect()
-    }
 }
 
-impl Op for Concat {
-    fn outputs(&self, xs: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(xs),
-            Path::Reference => self.reference_forward(xs),
-        }]
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for Concat {
+    fn outputs(&self, xs: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
+        Ok(vec![path.run(|| self.reference_forward(xs), || self.forward(xs))?])
     }
 
-    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        let grads = match path {
-            Path::Device => self.backward(dy[0]),
-            Path::Reference => self.reference_backward(dy[0]),
-        };
-        grads.into_iter().map(Some).collect()
+    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
+        let grads = path.run(|| self.reference_backward(dy[0]), || self.backward(dy[0]))?;
+        Ok(grads.into_iter().map(Some).collect())
     }
 }
 
 /// Two and three tensors joined along the first, a middle and the last axis.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
     let mut out = Vec::new();
     for (axis, shapes) in [(1, vec![[3, 2, 2], [3, 5, 2]]), (0, vec![[1, 2, 3], [2, 2, 3], [1, 2, 3]]), (2, vec![[2, 3, 1], [2, 3, 4]])] {
         let inputs: Vec<Tensor> = shapes.iter().map(|&s| Tensor::randn(s, rng)).collect();
         let op = Concat::new(&inputs.iter().map(Tensor::shape).collect::<Vec<_>>(), axis).expect("valid");
-        out.push(Example::new(format!("concat of {} tensors along axis {axis}", inputs.len()), op, inputs));
+        out.push(crate::ops::dispatch::Example::new(format!("concat of {} tensors along axis {axis}", inputs.len()), op, inputs));
     }
     out
 }
@@ -183,9 +166,9 @@ mod tests {
         let a = Tensor::from_fn([2, 2], |i| i as f32);
         let b = Tensor::from_fn([2, 1], |i| 10.0 + i as f32);
         let op = Concat::new(&[a.shape(), b.shape()], 1).unwrap();
-        let y = op.forward(&[&a, &b]);
+        let y = op.forward(&[&a, &b]).unwrap();
         assert_eq!(y.data(), &[0.0, 1.0, 10.0, 2.0, 3.0, 11.0]);
-        let back = op.backward(&y);
+        let back = op.backward(&y).unwrap();
         assert_eq!((&back[0], &back[1]), (&a, &b));
         assert!(Concat::new(&[a.shape(), &Shape::from([3, 1])], 1).is_err());
     }

@@ -23,18 +23,17 @@
 //! ([`crate::device::cpu::conv2d`]); the GPU the same way for ordinary convolutions, and one invocation per value
 //! otherwise.
 
-use super::{Example, Op, Path};
+use super::dispatch::{Unary, launch, on_device};
+use crate::device::cpu;
 use crate::device::gpu::Gpu;
-use crate::device::{Device, cpu};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::ops::matmul::{Operand, StridedMatmul};
 use crate::ops::pad::Pad;
-use crate::ops::padding::PaddingMode;
 use crate::ops::sum_to::SumTo;
-use crate::rng::Rng;
+use crate::padding::{PaddingMode, tap_coordinate};
 use crate::shape::{Shape, window_out_len};
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
 
 /// The parameters of a convolution, as a learner sets them.
 #[derive(Clone, Debug, PartialEq)]
@@ -91,7 +90,7 @@ impl Conv2dParams {
 
 /// Validates and runs a convolution on `x`'s device: `y = conv2d(x, w) + b`.
 pub fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, params: &Conv2dParams) -> Result<Tensor> {
-    Ok(Conv2d::new(params, x.shape(), w.shape(), b.map(Tensor::shape))?.forward(x, w, b))
+    Conv2d::new(params, x.shape(), w.shape(), b.map(Tensor::shape))?.forward(x, w, b)
 }
 
 /// The gradients of a convolution.
@@ -265,17 +264,39 @@ impl Conv2d {
         self.in_channels / self.params.groups
     }
 
-    /// The input row that tap `ky` of output row `oy` reads, or `None` for a zero of the padding.
-    /// This is the one indexing function behind `forward`, `backward`, the trace and the lessons.
+    /// The input row that tap `ky` of output row `oy` reads, or `None` for a zero of the padding. With
+    /// [`Conv2d::source_col`], the one indexing function ([`crate::padding`]'s) behind `forward`, `backward`,
+    /// the trace, the CPU's im2col and the lessons.
     pub fn source_row(&self, oy: usize, ky: usize) -> Option<usize> {
-        let i = (oy * self.params.stride[0] + ky * self.params.dilation[0]) as isize - self.params.padding[0] as isize;
-        self.params.padding_mode.source(i, self.in_h)
+        let p = &self.params;
+        p.padding_mode.source(tap_coordinate(oy, ky, p.stride[0], p.dilation[0], p.padding[0]), self.in_h)
     }
 
     /// The input column that tap `kx` of output column `ox` reads, or `None` for a zero of the padding.
     pub fn source_col(&self, ox: usize, kx: usize) -> Option<usize> {
-        let i = (ox * self.params.stride[1] + kx * self.params.dilation[1]) as isize - self.params.padding[1] as isize;
-        self.params.padding_mode.source(i, self.in_w)
+        let p = &self.params;
+        p.padding_mode.source(tap_coordinate(ox, kx, p.stride[1], p.dilation[1], p.padding[1]), self.in_w)
+    }
+
+    /// The geometry the CPU's im2col path reads.
+    fn cpu_geometry(&self) -> cpu::conv2d::Geometry {
+        let p = &self.params;
+        cpu::conv2d::Geometry {
+            batch: self.batch,
+            in_channels: self.in_channels,
+            in_h: self.in_h,
+            in_w: self.in_w,
+            out_channels: self.out_channels,
+            kernel_h: self.kernel_h,
+            kernel_w: self.kernel_w,
+            out_h: self.out_h,
+            out_w: self.out_w,
+            stride: p.stride,
+            dilation: p.dilation,
+            padding: [p.padding[0], p.padding[1]],
+            padding_mode: p.padding_mode,
+            groups: p.groups,
+        }
     }
 
     /// The taps of output value `(n, co, oy, ox)`, in the order `forward` sums them: input channel, then kernel
@@ -301,34 +322,40 @@ impl Conv2d {
         })
     }
 
-    /// `y = conv2d(x, w) + b`, on `x`'s device.
-    pub fn forward(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
-        match x.device() {
-            Device::Cpu => cpu::conv2d::forward(self, x, w, b),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, x, w, b),
-        }
+    /// `y = conv2d(x, w) + b`, on `x`'s device: on the CPU as im2col and matrix products
+    /// ([`cpu::conv2d::forward`]), equal to the reference up to rounding.
+    pub fn forward(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+        let cpu = || {
+            let y = cpu::conv2d::forward(&self.cpu_geometry(), &self.cpu_tables, x.data(), w.data(), b.map(Tensor::data));
+            Tensor::new(self.out_shape(), y).expect("the output fills its shape")
+        };
+        on_device(OP, [x, w].into_iter().chain(b), cpu, |gpu| self.forward_gpu(gpu, x, w, b))
     }
 
     /// The gradients of the input, the weight and the bias, for the upstream gradient `dy`.
-    pub fn backward(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Conv2dGrads {
-        match x.device() {
-            Device::Cpu => cpu::conv2d::backward(self, x, w, dy),
-            Device::Gpu(gpu) => {
-                let (dx, dw, db) = self.gradients_gpu(&gpu, x, w, dy, true);
-                Conv2dGrads { dx: dx.expect("asked for"), dw, db }
-            }
-        }
+    pub fn backward(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Result<Conv2dGrads> {
+        let (dx, dw, db) = self.gradients(x, w, dy, true)?;
+        Ok(Conv2dGrads { dx: dx.expect("asked for"), dw, db })
     }
 
     /// The weight's and the bias's gradients only: a model's first layer, whose input (the images) needs none.
-    pub fn param_grads(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> (Tensor, Option<Tensor>) {
-        match x.device() {
-            Device::Cpu => cpu::conv2d::param_grads(self, x, w, dy),
-            Device::Gpu(gpu) => {
-                let (_, dw, db) = self.gradients_gpu(&gpu, x, w, dy, false);
-                (dw, db)
-            }
-        }
+    pub fn param_grads(&self, x: &Tensor, w: &Tensor, dy: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+        let (_, dw, db) = self.gradients(x, w, dy, false)?;
+        Ok((dw, db))
+    }
+
+    /// `∂x` (when `input`), `∂w` and `∂b`, where the tensors live; on the CPU as matrix products and col2im
+    /// ([`cpu::conv2d::gradients`]).
+    fn gradients(&self, x: &Tensor, w: &Tensor, dy: &Tensor, input: bool) -> Result<(Option<Tensor>, Tensor, Option<Tensor>)> {
+        let cpu = || {
+            let (dx, dw, db) = cpu::conv2d::gradients(&self.cpu_geometry(), &self.cpu_tables, x.data(), w.data(), dy.data(), input);
+            (
+                dx.map(|dx| Tensor::new(self.in_shape(), dx).expect("dx has x's shape")),
+                Tensor::new(self.weight_shape(), dw).expect("dw has w's shape"),
+                self.has_bias.then(|| Tensor::new([self.out_channels], db).expect("one per channel")),
+            )
+        };
+        on_device(OP, [x, w, dy], cpu, |gpu| self.gradients_gpu(gpu, x, w, dy, input))
     }
 
     /// The reference forward: each output value summed tap by tap, in the order of [`Conv2d::window`].
@@ -479,9 +506,7 @@ impl Conv2d {
 
     /// Records the im2col columns of `x` on the GPU.
     fn columns_gpu(&self, gpu: &Gpu, x: &Tensor, shape: Shape) -> Tensor {
-        let cols = gpu.empty(shape);
-        gpu.dispatch("conv2d", "columns", &self.uniforms(), &[(1, x.buffer()), (9, cols.buffer())], cols.numel());
-        cols
+        launch(gpu, &COLUMNS, &self.uniforms(), [x], shape)
     }
 
     /// `y[n] = W · cols[n] + b`: the forward pass as a matrix product over the batch. `W` is `[Cout, taps]` for
@@ -508,11 +533,11 @@ impl Conv2d {
         if let Some(shape) = self.column_shape(gpu) {
             let taps = shape.dims()[1];
             let cols = self.columns_gpu(gpu, x, shape);
-            return self.forward_product(taps).run(w, &cols, b, self.out_shape());
+            return self.forward_product(taps).run_gpu(gpu, w, &cols, b, self.out_shape());
         }
-        let y = gpu.empty(self.out_shape());
+        let y = Tensor::empty_on(gpu, self.out_shape());
         let bias = b.map_or(gpu.placeholder(), Tensor::buffer);
-        gpu.dispatch("conv2d", "forward", &self.uniforms(), &[(1, x.buffer()), (2, w.buffer()), (3, bias), (4, y.buffer())], y.numel());
+        gpu.dispatch(&FORWARD, &self.uniforms(), [x.buffer(), w.buffer(), bias, y.buffer()], y.numel());
         y
     }
 
@@ -524,7 +549,7 @@ impl Conv2d {
     fn gradients_gpu(&self, gpu: &Gpu, x: &Tensor, w: &Tensor, dy: &Tensor, input: bool) -> (Option<Tensor>, Tensor, Option<Tensor>) {
         let u = self.uniforms();
         let pad = self.padding_op();
-        let dx_padded = input.then(|| gpu.empty(pad.out_shape.clone()));
+        let dx_padded = input.then(|| Tensor::empty_on(gpu, pad.out_shape.clone()));
         let dw = match self.column_shape(gpu) {
             Some(shape) => {
                 let (taps, positions) = (shape.dims()[1], shape.dims()[2]);
@@ -541,8 +566,8 @@ impl Conv2d {
                     ..forward.clone()
                 };
                 if let Some(dx_padded) = &dx_padded {
-                    let dcols = grad_columns.run(w, dy, None, shape.clone());
-                    gpu.dispatch("conv2d", "grad_input_from_columns", &u, &[(6, dx_padded.buffer()), (9, dcols.buffer())], dx_padded.numel());
+                    let dcols = grad_columns.run_gpu(gpu, w, dy, None, shape.clone());
+                    gpu.dispatch(&GRAD_INPUT_FROM_COLUMNS, &u, [dx_padded.buffer(), dcols.buffer()], dx_padded.numel());
                 }
                 // ∂W [Cout, taps] = Σ_n ∂y[n] [Cout, positions] · cols[n]ᵀ [positions, taps], summed over the images
                 // in the product when the sum is short; otherwise one product per image, then their sum. (Lavapipe
@@ -562,31 +587,41 @@ impl Conv2d {
                 };
                 let cols = self.columns_gpu(gpu, x, shape);
                 if in_one_product {
-                    grad_weight.run(dy, &cols, None, self.weight_shape())
+                    grad_weight.run_gpu(gpu, dy, &cols, None, self.weight_shape())
                 } else {
                     let per_image = Shape::from([self.batch, self.out_channels, taps]);
-                    let dw = grad_weight.run(dy, &cols, None, per_image.clone());
+                    let dw = grad_weight.run_gpu(gpu, dy, &cols, None, per_image.clone());
                     let sum = SumTo { from: per_image, to: Shape::from([self.out_channels, taps]), scale: 1.0 };
-                    sum.forward(&dw).reshaped(self.weight_shape()).expect("the same values")
+                    sum.gpu_forward(gpu, &dw).reshaped(self.weight_shape()).expect("the same values")
                 }
             }
             None => {
                 if let Some(dx_padded) = &dx_padded {
-                    gpu.dispatch("conv2d", "grad_input_padded", &u, &[(2, w.buffer()), (5, dy.buffer()), (6, dx_padded.buffer())], dx_padded.numel());
+                    gpu.dispatch(&GRAD_INPUT_PADDED, &u, [w.buffer(), dy.buffer(), dx_padded.buffer()], dx_padded.numel());
                 }
-                let dw = gpu.empty(self.weight_shape());
-                gpu.dispatch("conv2d", "grad_weight", &u, &[(1, x.buffer()), (5, dy.buffer()), (7, dw.buffer())], dw.numel());
-                dw
+                launch(gpu, &GRAD_WEIGHT, &u, [x, dy], self.weight_shape())
             }
         };
-        let dx = dx_padded.map(|dx_padded| pad.backward(&dx_padded));
+        let dx = dx_padded.map(|dx_padded| pad.gpu_backward(gpu, x, &dx_padded));
         let db = self.has_bias.then(|| {
-            let db = gpu.empty(Shape::from([self.out_channels]));
-            gpu.dispatch_grid("conv2d", "grad_bias", &u, &[(5, dy.buffer()), (8, db.buffer())], gpu.one_group_each(self.out_channels));
+            let db = Tensor::empty_on(gpu, [self.out_channels]);
+            gpu.dispatch_grid(&GRAD_BIAS, &u, [dy.buffer(), db.buffer()], gpu.one_group_each(self.out_channels));
             db
         });
         (dx, dw, db)
     }
+}
+
+kernels! {
+    shader "conv2d", uniforms Uniforms;
+    /// One invocation per output value (grouped convolutions, or columns too large for a buffer).
+    FORWARD = forward(x: 1, w: 2, b: 3, y: 4);
+    /// im2col: one invocation per column value.
+    COLUMNS = columns(x: 1, cols: 9);
+    GRAD_INPUT_FROM_COLUMNS = grad_input_from_columns(dx_padded: 6, cols: 9);
+    GRAD_INPUT_PADDED = grad_input_padded(w: 2, dy: 5, dx_padded: 6);
+    GRAD_WEIGHT = grad_weight(x: 1, dy: 5, dw: 7);
+    GRAD_BIAS = grad_bias(dy: 5, db: 8);
 }
 
 /// Where one tap of a window reads, as indices: the step shared by the reference loops, the trace and the CPU's
@@ -647,56 +682,54 @@ pub struct Conv2dTrace {
     pub output: f32,
 }
 
-impl Op for Conv2d {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0], x[1], x.get(2).copied()),
-            Path::Reference => self.reference_forward(x[0], x[1], x.get(2).copied()),
-        }]
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for Conv2d {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
+        let b = x.get(2).copied();
+        Ok(vec![path.run(|| self.reference_forward(x[0], x[1], b), || self.forward(x[0], x[1], b))?])
     }
 
-    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        let grads = match path {
-            Path::Device => self.backward(x[0], x[1], dy[0]),
-            Path::Reference => self.reference_backward(x[0], x[1], dy[0]),
-        };
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
+        let grads = path.run(|| self.reference_backward(x[0], x[1], dy[0]), || self.backward(x[0], x[1], dy[0]))?;
         let mut out = vec![Some(grads.dx), Some(grads.dw)];
         if x.len() > 2 {
             out.push(grads.db);
         }
-        out
+        Ok(out)
     }
 }
 
 /// A convolution whose backward skips the input's gradient ([`Conv2d::param_grads`], a model's first layer), so
 /// that the checks cover that path too.
+#[cfg(any(test, feature = "check"))]
 struct FirstLayer(Conv2d);
 
-impl Op for FirstLayer {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        self.0.outputs(x, path)
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for FirstLayer {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
+        crate::ops::dispatch::Op::outputs(&self.0, x, path)
     }
 
-    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        let (dw, db) = match path {
-            Path::Device => self.0.param_grads(x[0], x[1], dy[0]),
-            Path::Reference => {
-                let grads = self.0.reference_backward(x[0], x[1], dy[0]);
-                (grads.dw, grads.db)
-            }
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
+        let reference = || {
+            let grads = self.0.reference_backward(x[0], x[1], dy[0]);
+            (grads.dw, grads.db)
         };
+        let (dw, db) = path.run(reference, || self.0.param_grads(x[0], x[1], dy[0]))?;
         let mut out = vec![None, Some(dw)];
         if x.len() > 2 {
             out.push(db);
         }
-        out
+        Ok(out)
     }
 }
 
 /// Random convolutions over strides, dilations, asymmetric padding, every padding mode, groups and missing biases;
 /// a few of them also without the input's gradient; the lessons' same-size convolutions and the digits model's
 /// small images (the CPU's two im2col paths, on images and channels enough to be split between threads).
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
+    use crate::ops::dispatch::Example;
     let mut out = Vec::new();
     while out.len() < 24 {
         let groups = 1 + rng.below(3);
@@ -829,6 +862,56 @@ mod tests {
                 // Most of the matrix is zeros.
                 let filled = matrix.iter().flatten().filter(|t| !t.is_empty()).count();
                 assert!(filled * 2 < matrix.len() * matrix[0].len());
+            }
+        }
+    }
+
+    /// Whether two tensors agree to `tol` relative.
+    fn close(a: &Tensor, b: &Tensor, tol: f32) -> bool {
+        a.data().iter().zip(b.data()).all(|(x, y)| (x - y).abs() < tol * (1.0 + y.abs()))
+    }
+
+    #[test]
+    fn the_cpu_s_im2col_paths_equal_the_reference_loops() {
+        // Both of the CPU's paths (image by image for large images, the whole batch through gather tables for
+        // small ones), with strides, dilations, asymmetric padding and groups in every padding mode.
+        let mut rng = Rng::new(22);
+        for mode in PaddingMode::ALL {
+            let p = Conv2dParams { padding: [2, 1, 0, 2], ..Conv2dParams::default().stride(2).dilation(2).padding_mode(mode).groups(2) };
+            for size in [7, 40] {
+                let (x, w, b) = (Tensor::randn([3, 4, size, 6 + size / 2], &mut rng), Tensor::randn([6, 2, 3, 2], &mut rng), Tensor::randn([6], &mut rng));
+                let op = Conv2d::new(&p, x.shape(), w.shape(), Some(b.shape())).unwrap();
+                assert_eq!(cpu::conv2d::per_image(&op.cpu_geometry()), size == 40);
+                let dy = Tensor::randn(op.out_shape(), &mut rng);
+                assert!(close(&op.forward(&x, &w, Some(&b)).unwrap(), &op.reference_forward(&x, &w, Some(&b)), 1e-4), "{mode:?} forward");
+                let (fast, slow) = (op.backward(&x, &w, &dy).unwrap(), op.reference_backward(&x, &w, &dy));
+                assert!(close(&fast.dx, &slow.dx, 1e-4) && close(&fast.dw, &slow.dw, 1e-4), "{mode:?} backward");
+                assert!(close(fast.db.as_ref().unwrap(), slow.db.as_ref().unwrap(), 1e-4), "{mode:?} bias");
+                // A first layer's gradients skip ∂x and are the same numbers.
+                let (dw, db) = op.param_grads(&x, &w, &dy).unwrap();
+                assert_eq!((dw.data(), db.as_ref().unwrap().data()), (fast.dw.data(), fast.db.as_ref().unwrap().data()), "{mode:?} without ∂x");
+            }
+        }
+    }
+
+    #[test]
+    fn same_size_outputs_at_stride_one_equal_the_reference_loops_in_every_padding_mode() {
+        // The lessons' and the bench's convolutions: stride 1 across and an output as wide as the input, image by
+        // image. Every padding mode (reflection and replication read rows out of order at the edges), dilation 2,
+        // and a vertical stride of 2 (consecutive output rows read every other input row).
+        let mut rng = Rng::new(25);
+        let configs = [
+            Conv2dParams::default().padding(1),
+            Conv2dParams::default().padding(2).dilation(2),
+            Conv2dParams { stride: [2, 1], ..Conv2dParams::default().padding(1) },
+        ];
+        for mode in PaddingMode::ALL {
+            for p in &configs {
+                let p = Conv2dParams { padding_mode: mode, ..p.clone() };
+                let (x, w) = (Tensor::randn([2, 3, 36, 20], &mut rng), Tensor::randn([4, 3, 3, 3], &mut rng));
+                let op = Conv2d::new(&p, x.shape(), w.shape(), None).unwrap();
+                assert!(cpu::conv2d::per_image(&op.cpu_geometry()) && op.out_w == 20, "{p:?}: image by image, as wide as the input");
+                assert!(close(&op.forward(&x, &w, None).unwrap(), &op.reference_forward(&x, &w, None), 1e-4), "{p:?} forward");
             }
         }
     }

@@ -14,15 +14,15 @@
 //! Inputs `[logits]` or `[logits, weight]` (the targets belong to the op), outputs `[loss, log_prob,
 //! total_weight]` (the last two kept for backward).
 
-use super::{Example, Op, Path};
-use crate::device::Device;
-use crate::device::gpu::Gpu;
+use super::dispatch::on_device;
+use crate::device::gpu::{Gpu, GpuBuffer};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::indices::Indices;
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
+
+const OP: &str = "cross_entropy";
 
 /// How per-sample losses become the loss. The discriminants are the shaders' codes (`NONE`, `MEAN`, `SUM` in
 /// shaders/prelude.wgsl).
@@ -85,7 +85,7 @@ pub struct CrossEntropyOutput {
 impl CrossEntropy {
     /// Checks the logits `[N, C, d…]`, the targets `[N, d…]` (each in `0..C` or `ignore_index`) and the weights `[C]`.
     pub fn new(logits: &Shape, targets: &Indices, weight: Option<&Shape>, ignore_index: Option<i64>, reduction: Reduction) -> Result<CrossEntropy> {
-        let err = |kind, problem: &str| OpError::new("cross_entropy", kind, problem);
+        let err = |kind, problem: &str| OpError::new(OP, kind, problem);
         if logits.rank() < 2 || logits.numel() == 0 {
             return Err(err(ErrorKind::Shape, "the logits need a batch and a class axis")
                 .expected("[N, C] (or [N, C, d…])")
@@ -147,20 +147,15 @@ impl CrossEntropy {
         if Some(t) == self.ignore_index { 0.0 } else { weight.map_or(1.0, |w| w.data()[t as usize]) }
     }
 
-    /// The loss and what backward needs, on the logits' device.
-    pub fn forward(&self, logits: &Tensor, weight: Option<&Tensor>) -> CrossEntropyOutput {
-        match logits.device() {
-            Device::Cpu => self.reference_forward(logits, weight),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, logits, weight),
-        }
+    /// The loss and what backward needs, on the logits' device (the CPU runs the reference).
+    pub fn forward(&self, logits: &Tensor, weight: Option<&Tensor>) -> Result<CrossEntropyOutput> {
+        on_device(OP, std::iter::once(logits).chain(weight), || self.reference_forward(logits, weight), |gpu| self.forward_gpu(gpu, logits, weight))
     }
 
     /// The gradient of the logits, for the loss's gradient `dloss`.
-    pub fn backward(&self, saved: &CrossEntropyOutput, weight: Option<&Tensor>, dloss: &Tensor) -> Tensor {
-        match dloss.device() {
-            Device::Cpu => self.reference_backward(saved, weight, dloss),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, saved, weight, dloss),
-        }
+    pub fn backward(&self, saved: &CrossEntropyOutput, weight: Option<&Tensor>, dloss: &Tensor) -> Result<Tensor> {
+        let inputs = [&saved.log_prob, &saved.total_weight, dloss].into_iter().chain(weight);
+        on_device(OP, inputs, || self.reference_backward(saved, weight, dloss), |gpu| self.backward_gpu(gpu, saved, weight, dloss))
     }
 
     /// The reference forward.
@@ -211,7 +206,6 @@ impl CrossEntropy {
         }
         dlogits
     }
-
 }
 
 uniforms! {
@@ -220,6 +214,13 @@ uniforms! {
         batch: u32, classes: u32, inner: u32, weighted: u32,
         has_ignore: u32, ignore_index: i32, reduction: u32,
     }
+}
+
+kernels! {
+    shader "cross_entropy", uniforms Uniforms;
+    SAMPLES = samples(logits: 1, targets: 2, weight: 3, log_prob: 4, losses: 5, weights: 6);
+    REDUCE = reduce(losses: 5, weights: 6, loss: 7, total_weight: 8);
+    BACKWARD = backward(targets: 2, weight: 3, log_prob: 4, total_weight: 8, dloss: 9, dlogits: 10);
 }
 
 impl CrossEntropy {
@@ -236,8 +237,8 @@ impl CrossEntropy {
     }
 
     /// The targets as the i32 words the shader reads.
-    fn targets_gpu(&self, gpu: &Gpu) -> Tensor {
-        gpu.upload(Shape::from([self.targets.len()]), &self.targets.iter().map(|&t| t as i32).collect::<Vec<_>>())
+    fn targets_gpu(&self, gpu: &Gpu) -> GpuBuffer {
+        gpu.upload(&self.targets.iter().map(|&t| t as i32).collect::<Vec<_>>())
     }
 
     /// Per-sample losses (one invocation each), then one workgroup sums them.
@@ -246,60 +247,50 @@ impl CrossEntropy {
         let targets = self.targets_gpu(gpu);
         let weight = weight.map_or(gpu.placeholder(), Tensor::buffer);
         let out = CrossEntropyOutput {
-            loss: gpu.empty(self.loss_shape.clone()),
-            log_prob: gpu.empty(self.logits_shape.clone()),
-            total_weight: gpu.empty(Shape::default()),
+            loss: Tensor::empty_on(gpu, self.loss_shape.clone()),
+            log_prob: Tensor::empty_on(gpu, self.logits_shape.clone()),
+            total_weight: Tensor::empty_on(gpu, Shape::default()),
         };
-        let (losses, weights) = (gpu.empty(Shape::from([samples])), gpu.empty(Shape::from([samples])));
+        let (losses, weights) = (Tensor::empty_on(gpu, [samples]), Tensor::empty_on(gpu, [samples]));
         let u = self.uniforms();
-        let rows =
-            [(1, logits.buffer()), (2, targets.buffer()), (3, weight), (4, out.log_prob.buffer()), (5, losses.buffer()), (6, weights.buffer())];
-        gpu.dispatch("cross_entropy", "samples", &u, &rows, samples);
-        let reduce = [(5, losses.buffer()), (6, weights.buffer()), (7, out.loss.buffer()), (8, out.total_weight.buffer())];
-        gpu.dispatch_grid("cross_entropy", "reduce", &u, &reduce, [1, 1, 1]);
+        let rows = [logits.buffer(), targets.buffer(), weight, out.log_prob.buffer(), losses.buffer(), weights.buffer()];
+        gpu.dispatch(&SAMPLES, &u, rows, samples);
+        gpu.dispatch_grid(&REDUCE, &u, [losses.buffer(), weights.buffer(), out.loss.buffer(), out.total_weight.buffer()], [1, 1, 1]);
         out
     }
 
     fn backward_gpu(&self, gpu: &Gpu, saved: &CrossEntropyOutput, weight: Option<&Tensor>, dloss: &Tensor) -> Tensor {
         let targets = self.targets_gpu(gpu);
         let weight = weight.map_or(gpu.placeholder(), Tensor::buffer);
-        let dlogits = gpu.empty(self.logits_shape.clone());
-        let bindings = [
-            (2, targets.buffer()),
-            (3, weight),
-            (4, saved.log_prob.buffer()),
-            (8, saved.total_weight.buffer()),
-            (9, dloss.buffer()),
-            (10, dlogits.buffer()),
-        ];
-        gpu.dispatch("cross_entropy", "backward", &self.uniforms(), &bindings, dlogits.numel());
+        let dlogits = Tensor::empty_on(gpu, self.logits_shape.clone());
+        let buffers = [targets.buffer(), weight, saved.log_prob.buffer(), saved.total_weight.buffer(), dloss.buffer(), dlogits.buffer()];
+        gpu.dispatch(&BACKWARD, &self.uniforms(), buffers, dlogits.numel());
         dlogits
     }
 }
 
-impl Op for CrossEntropy {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        let out = match path {
-            Path::Device => self.forward(x[0], x.get(1).copied()),
-            Path::Reference => self.reference_forward(x[0], x.get(1).copied()),
-        };
-        vec![out.loss, out.log_prob, out.total_weight]
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for CrossEntropy {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
+        let weight = x.get(1).copied();
+        let out = path.run(|| self.reference_forward(x[0], weight), || self.forward(x[0], weight))?;
+        Ok(vec![out.loss, out.log_prob, out.total_weight])
     }
 
-    fn gradients(&self, x: &[&Tensor], out: &[&Tensor], dloss: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
+    fn gradients(&self, x: &[&Tensor], out: &[&Tensor], dloss: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
         let saved = CrossEntropyOutput { loss: out[0].clone(), log_prob: out[1].clone(), total_weight: out[2].clone() };
-        let dlogits = match path {
-            Path::Device => self.backward(&saved, x.get(1).copied(), dloss[0]),
-            Path::Reference => self.reference_backward(&saved, x.get(1).copied(), dloss[0]),
-        };
+        let weight = x.get(1).copied();
+        let dlogits = path.run(|| self.reference_backward(&saved, weight, dloss[0]), || self.backward(&saved, weight, dloss[0]))?;
         let mut grads = vec![Some(dlogits)];
-        grads.extend(x.get(1).map(|_| None));
-        grads
+        grads.extend(weight.map(|_| None));
+        Ok(grads)
     }
 }
 
 /// Weighted, with `ignore_index` and extra positions, in every reduction; and the unweighted mean of a batch.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
+    use crate::ops::dispatch::Example;
     let mut out = Vec::new();
     for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
         let logits = Tensor::randn([4, 5, 2], rng);
@@ -323,18 +314,18 @@ mod tests {
     fn a_confident_right_answer_costs_little_and_a_wrong_one_much() {
         let logits = Tensor::new([2, 3], vec![10.0, 0.0, 0.0, 10.0, 0.0, 0.0]).unwrap();
         let op = CrossEntropy::new(logits.shape(), &Indices::vector(vec![0, 1]), None, None, Reduction::None).unwrap();
-        let loss = op.forward(&logits, None).loss;
+        let loss = op.forward(&logits, None).unwrap().loss;
         assert!(loss.data()[0] < 1e-3 && (loss.data()[1] - 10.0).abs() < 1e-3, "{loss:?}");
     }
 
     #[test]
     fn the_weighted_mean_divides_by_the_weights_and_ignores_ignore_index() {
-        let mut rng = Rng::new(14);
+        let mut rng = crate::rng::Rng::new(14);
         let logits = Tensor::randn([3, 4], &mut rng);
         let w = Tensor::new([4], vec![1.0, 2.0, 3.0, 4.0]).unwrap();
         let t = Indices::vector(vec![1, 3, 2]);
-        let each = CrossEntropy::new(logits.shape(), &t, Some(w.shape()), Some(2), Reduction::None).unwrap().forward(&logits, Some(&w)).loss;
-        let mean = CrossEntropy::new(logits.shape(), &t, Some(w.shape()), Some(2), Reduction::Mean).unwrap().forward(&logits, Some(&w)).loss;
+        let each = CrossEntropy::new(logits.shape(), &t, Some(w.shape()), Some(2), Reduction::None).unwrap().forward(&logits, Some(&w)).unwrap().loss;
+        let mean = CrossEntropy::new(logits.shape(), &t, Some(w.shape()), Some(2), Reduction::Mean).unwrap().forward(&logits, Some(&w)).unwrap().loss;
         assert_eq!(each.data()[2], 0.0);
         assert!((mean.data()[0] - (each.data()[0] + each.data()[1]) / 6.0).abs() < 1e-6);
     }

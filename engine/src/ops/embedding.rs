@@ -12,15 +12,13 @@
 //!
 //! Inputs `[weight]` (the indices belong to the op), outputs `[y]`.
 
-use super::{Example, Op, Path};
-use crate::device::Device;
+use super::dispatch::Unary;
 use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
 use crate::indices::Indices;
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
 
 /// A validated lookup of `indices` along one axis of a table.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +42,7 @@ pub struct Embedding {
 impl Embedding {
     /// Checks every index against the length of `axis` (negative axes and indices count from the end).
     pub fn new(weight: &Shape, axis: isize, indices: &Indices) -> Result<Embedding> {
-        let err = |kind, problem: &str| OpError::new("embedding", kind, problem);
+        let err = |kind, problem: &str| OpError::new(Self::NAME, kind, problem);
         let rank = weight.rank() as isize;
         let a = if axis < 0 { axis + rank } else { axis };
         if !(0..rank).contains(&a) || weight.numel() == 0 {
@@ -105,24 +103,18 @@ impl Embedding {
         self
     }
 
-    /// The looked-up rows, on the table's device.
-    pub fn forward(&self, weight: &Tensor) -> Tensor {
-        match weight.device() {
-            Device::Cpu => self.reference_forward(weight),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, weight),
-        }
+    fn uniforms(&self) -> Uniforms {
+        let padding_idx = self.padding_idx.map_or(u32::MAX, |r| r as u32);
+        Uniforms { outer: self.outer as u32, rows: self.rows as u32, inner: self.inner as u32, count: self.indices.len() as u32, padding_idx }
     }
+}
 
-    /// The table's gradient.
-    pub fn backward(&self, dy: &Tensor) -> Tensor {
-        match dy.device() {
-            Device::Cpu => self.reference_backward(dy),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy),
-        }
-    }
+/// The table in, the looked-up rows out (`forward(weight)`); `backward(weight, dy)` is the table's gradient.
+impl Unary for Embedding {
+    const NAME: &'static str = "embedding";
 
-    /// The reference forward: whole rows of `inner` values copied at a time.
-    pub fn reference_forward(&self, weight: &Tensor) -> Tensor {
+    /// Whole rows of `inner` values copied at a time.
+    fn reference_forward(&self, weight: &Tensor) -> Tensor {
         let (count, inner) = (self.indices.len(), self.inner);
         let mut y = vec![0.0; self.out_shape.numel()];
         if !y.is_empty() {
@@ -136,9 +128,9 @@ impl Embedding {
         Tensor::new(self.out_shape.clone(), y).expect("the lookups fill the output")
     }
 
-    /// The reference backward: the gradient of the table. Each row adds up the gradients of the positions that
-    /// read it, in the positions' order (so the sums do not depend on anything but the indices).
-    pub fn reference_backward(&self, dy: &Tensor) -> Tensor {
+    /// The gradient of the table. Each row adds up the gradients of the positions that read it, in the positions'
+    /// order (so the sums do not depend on anything but the indices).
+    fn reference_backward(&self, _: &Tensor, dy: &Tensor) -> Tensor {
         let (count, inner) = (self.indices.len(), self.inner);
         let mut dw = vec![0.0; self.weight_shape.numel()];
         if !dw.is_empty() {
@@ -159,6 +151,21 @@ impl Embedding {
         Tensor::new(self.weight_shape.clone(), dw).expect("one gradient per table value")
     }
 
+    /// Uploads the indices with the lookup.
+    fn gpu_forward(&self, gpu: &Gpu, weight: &Tensor) -> Tensor {
+        let indices = gpu.upload(&words(&self.indices));
+        let y = Tensor::empty_on(gpu, self.out_shape.clone());
+        gpu.dispatch(&FORWARD, &self.uniforms(), [weight.buffer(), indices.buffer(), y.buffer()], y.numel());
+        y
+    }
+
+    /// Uploads the positions grouped by row; one invocation per table value sums its positions' gradients.
+    fn gpu_backward(&self, gpu: &Gpu, _: &Tensor, dy: &Tensor) -> Tensor {
+        let (starts, positions) = (gpu.upload(&words(&self.row_starts)), gpu.upload(&words(&self.positions)));
+        let dw = Tensor::empty_on(gpu, self.weight_shape.clone());
+        gpu.dispatch(&BACKWARD, &self.uniforms(), [dy.buffer(), starts.buffer(), positions.buffer(), dw.buffer()], dw.numel());
+        dw
+    }
 }
 
 uniforms! {
@@ -166,29 +173,10 @@ uniforms! {
     pub struct Uniforms { outer: u32, rows: u32, inner: u32, count: u32, padding_idx: u32 }
 }
 
-impl Embedding {
-    fn uniforms(&self) -> Uniforms {
-        let padding_idx = self.padding_idx.map_or(u32::MAX, |r| r as u32);
-        Uniforms { outer: self.outer as u32, rows: self.rows as u32, inner: self.inner as u32, count: self.indices.len() as u32, padding_idx }
-    }
-
-    /// Uploads the indices with the lookup.
-    fn forward_gpu(&self, gpu: &Gpu, weight: &Tensor) -> Tensor {
-        let indices = gpu.upload(Shape::from([self.indices.len()]), &words(&self.indices));
-        let y = gpu.empty(self.out_shape.clone());
-        gpu.dispatch("embedding", "forward", &self.uniforms(), &[(1, weight.buffer()), (2, indices.buffer()), (3, y.buffer())], y.numel());
-        y
-    }
-
-    /// Uploads the positions grouped by row; one invocation per table value sums its positions' gradients.
-    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor) -> Tensor {
-        let starts = gpu.upload(Shape::from([self.row_starts.len()]), &words(&self.row_starts));
-        let positions = gpu.upload(Shape::from([self.positions.len()]), &words(&self.positions));
-        let dw = gpu.empty(self.weight_shape.clone());
-        let bindings = [(4, dy.buffer()), (5, starts.buffer()), (6, positions.buffer()), (7, dw.buffer())];
-        gpu.dispatch("embedding", "backward", &self.uniforms(), &bindings, dw.numel());
-        dw
-    }
+kernels! {
+    shader "embedding", uniforms Uniforms;
+    FORWARD = forward(weight: 1, indices: 2, y: 3);
+    BACKWARD = backward(dy: 4, row_starts: 5, positions: 6, dw: 7);
 }
 
 /// Indices as the u32 words a shader reads.
@@ -196,24 +184,10 @@ fn words(v: &[usize]) -> Vec<u32> {
     v.iter().map(|&i| i as u32).collect()
 }
 
-impl Op for Embedding {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0]),
-            Path::Reference => self.reference_forward(x[0]),
-        }]
-    }
-
-    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        vec![Some(match path {
-            Path::Device => self.backward(dy[0]),
-            Path::Reference => self.reference_backward(dy[0]),
-        })]
-    }
-}
-
 /// Lookups along the first, a middle and the last axis, with repeated and negative indices and a padding row.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
+    use crate::ops::dispatch::Example;
     let mut out = Vec::new();
     for axis in [0, 1, -1] {
         let w = Tensor::randn([5, 4, 3], rng);
@@ -238,7 +212,7 @@ mod tests {
     fn looks_rows_up_and_counts_negative_indices_from_the_end() {
         let w = Tensor::from_fn([4, 2], |i| i as f32);
         let op = Embedding::new(w.shape(), 0, &Indices::new([3], vec![2, -1, 0]).unwrap()).unwrap();
-        assert_eq!(op.forward(&w).data(), &[4.0, 5.0, 6.0, 7.0, 0.0, 1.0]);
+        assert_eq!(op.forward(&w).unwrap().data(), &[4.0, 5.0, 6.0, 7.0, 0.0, 1.0]);
         assert_eq!(op.out_shape, Shape::from([3, 2]));
     }
 
@@ -246,9 +220,9 @@ mod tests {
     fn a_repeated_index_collects_every_gradient() {
         let w = Tensor::zeros([3, 1]);
         let op = Embedding::new(w.shape(), 0, &Indices::vector(vec![1, 1, 2])).unwrap();
-        let dw = op.backward(&Tensor::new([3, 1], vec![1.0, 10.0, 100.0]).unwrap());
-        assert_eq!(dw.data(), &[0.0, 11.0, 100.0]);
-        assert_eq!(op.clone().with_padding_idx(1).backward(&Tensor::new([3, 1], vec![1.0, 10.0, 100.0]).unwrap()).data(), &[0.0, 0.0, 100.0]);
+        let dy = Tensor::new([3, 1], vec![1.0, 10.0, 100.0]).unwrap();
+        assert_eq!(op.backward(&w, &dy).unwrap().data(), &[0.0, 11.0, 100.0]);
+        assert_eq!(op.clone().with_padding_idx(1).backward(&w, &dy).unwrap().data(), &[0.0, 0.0, 100.0]);
     }
 
     #[test]

@@ -12,11 +12,10 @@
 //!
 //! Inputs `[A, B]` or `[A, B, C]` (linear: `[x, W]` or `[x, W, b]`), outputs `[Y]`.
 
-use super::{Example, Op, Path};
+use super::dispatch::Unary;
 use crate::error::{ErrorKind, OpError, Result};
 use crate::ops::matmul::{MAX_BATCH_AXES, Operand, StridedMatmul};
 use crate::ops::sum_to::SumTo;
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -149,21 +148,21 @@ impl Gemm {
     }
 
     /// `Y`, on `a`'s device.
-    pub fn forward(&self, a: &Tensor, b: &Tensor, c: Option<&Tensor>) -> Tensor {
+    pub fn forward(&self, a: &Tensor, b: &Tensor, c: Option<&Tensor>) -> Result<Tensor> {
         self.product.run(a, b, c, self.out_shape.clone())
     }
 
     /// The gradients of `A`, `B` and `C`.
-    pub fn backward(&self, a: &Tensor, b: &Tensor, dy: &Tensor) -> GemmGrads {
+    pub fn backward(&self, a: &Tensor, b: &Tensor, dy: &Tensor) -> Result<GemmGrads> {
         let dy = dy.reshaped([self.product.m, self.product.n]).expect("dy has the output's size");
         // Each product reads its operands in the order its strides describe (see grad_a_product, grad_b_product).
         let (da_left, da_right) = if self.trans_a { (b, &dy) } else { (&dy, b) };
         let (db_left, db_right) = if self.trans_b { (&dy, a) } else { (a, &dy) };
-        GemmGrads {
-            da: self.grad_a_product().run(da_left, da_right, None, self.a_shape.clone()),
-            db: self.grad_b_product().run(db_left, db_right, None, self.b_shape.clone()),
-            dc: self.grad_c().map(|s| s.forward(&dy)),
-        }
+        Ok(GemmGrads {
+            da: self.grad_a_product().run(da_left, da_right, None, self.a_shape.clone())?,
+            db: self.grad_b_product().run(db_left, db_right, None, self.b_shape.clone())?,
+            dc: self.grad_c().map(|s| s.forward(&dy)).transpose()?,
+        })
     }
 
     /// The reference forward.
@@ -186,30 +185,28 @@ impl Gemm {
     }
 }
 
-impl Op for Gemm {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0], x[1], x.get(2).copied()),
-            Path::Reference => self.reference_forward(x[0], x[1], x.get(2).copied()),
-        }]
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for Gemm {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
+        let c = x.get(2).copied();
+        Ok(vec![path.run(|| self.reference_forward(x[0], x[1], c), || self.forward(x[0], x[1], c))?])
     }
 
-    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        let grads = match path {
-            Path::Device => self.backward(x[0], x[1], dy[0]),
-            Path::Reference => self.reference_backward(x[0], x[1], dy[0]),
-        };
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
+        let grads = path.run(|| self.reference_backward(x[0], x[1], dy[0]), || self.backward(x[0], x[1], dy[0]))?;
         let mut out = vec![Some(grads.da), Some(grads.db)];
         if x.len() > 2 {
             out.push(grads.dc);
         }
-        out
+        Ok(out)
     }
 }
 
 /// Gemm over every transpose and broadcast of C; a product large enough for the GPU's 64x64 tiles, ragged in
 /// every dimension; and linear layers with and without a bias, on a batched input.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
+    use crate::ops::dispatch::Example;
     let mut out = Vec::new();
     for (trans_a, trans_b, c) in [(false, false, vec![1, 4]), (true, false, vec![3, 4]), (false, true, vec![3, 1]), (true, true, vec![])] {
         let k = 1 + rng.below(6);
@@ -256,7 +253,7 @@ mod tests {
         let w = Tensor::new([3, 2], vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0]).unwrap();
         let b = Tensor::new([3], vec![0.5, 0.5, 0.5]).unwrap();
         let op = Gemm::linear(x.shape(), w.shape(), Some(b.shape())).unwrap();
-        assert_eq!(op.forward(&x, &w, Some(&b)).data(), &[1.5, 2.5, 3.5]);
+        assert_eq!(op.forward(&x, &w, Some(&b)).unwrap().data(), &[1.5, 2.5, 3.5]);
     }
 
     #[test]

@@ -14,110 +14,25 @@
 //!
 //! Inputs `[a, b]`, outputs `[out]`.
 
-use super::{Example, Op, Path};
-use crate::device::gpu::Gpu;
-use crate::device::{Device, cpu};
+use super::dispatch::{Unary, on_device};
+use crate::device::cpu;
+use crate::device::gpu::{Gpu, Kernel};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::ops::sum_to::SumTo;
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
 
-/// The most batch axes the kernel broadcasts over.
-pub const MAX_BATCH_AXES: usize = 4;
+const OP: &str = "matmul";
 
-/// How an operand is read: element `(row, col)` of batch `b` is at `offset(b) + row·row_stride + col·col_stride`,
-/// where `offset(b) = Σ coord_t(b) · batch_strides[t]` over the output's batch axes (stride 0 where broadcast).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Operand {
-    /// Step between rows.
-    pub row_stride: usize,
-    /// Step between columns.
-    pub col_stride: usize,
-    /// Step per batch coordinate, one per batch axis of the output (0 where broadcast).
-    pub batch_strides: [usize; MAX_BATCH_AXES],
-}
-
-impl Operand {
-    /// A contiguous `[batch…, rows, cols]` operand read as is.
-    pub fn contiguous(rows: usize, cols: usize, batch_dims: &[usize; MAX_BATCH_AXES]) -> Operand {
-        Operand { row_stride: cols, col_stride: 1, batch_strides: contiguous_batch_strides(batch_dims, rows * cols) }
-    }
-
-    /// The same operand read transposed.
-    pub fn transposed(self) -> Operand {
-        Operand { row_stride: self.col_stride, col_stride: self.row_stride, ..self }
-    }
-}
-
-/// Batch strides of a contiguous tensor whose batch axes are `dims` and whose matrices have `matrix` elements.
-fn contiguous_batch_strides(dims: &[usize; MAX_BATCH_AXES], matrix: usize) -> [usize; MAX_BATCH_AXES] {
-    let mut strides = [0; MAX_BATCH_AXES];
-    let mut stride = matrix;
-    for t in (0..MAX_BATCH_AXES).rev() {
-        strides[t] = if dims[t] == 1 { 0 } else { stride };
-        stride *= dims[t];
-    }
-    strides
-}
-
-/// `out[b] = alpha · A[b] · B[b] + beta · C`, for every batch `b`, with `A [m, k]`, `B [k, n]` read through their
-/// [`Operand`]s and an optional `C` broadcast over `[m, n]` by `(row_stride, col_stride)`. The output is contiguous
-/// `[batch…, m, n]`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StridedMatmul {
-    /// Rows of the output.
-    pub m: usize,
-    /// Columns of the output.
-    pub n: usize,
-    /// The summed dimension.
-    pub k: usize,
-    /// The output's batch axes (leading 1s fill unused ones).
-    pub batch_dims: [usize; MAX_BATCH_AXES],
-    /// How `A` is read.
-    pub a: Operand,
-    /// How `B` is read.
-    pub b: Operand,
-    /// Scale of the product.
-    pub alpha: f32,
-    /// Scale of `C`.
-    pub beta: f32,
-    /// Strides of `C` over `[m, n]`, when there is a `C`.
-    pub c: Option<(usize, usize)>,
-    /// Sum the products of all batches into one `[m, n]` result (`Σ_b A[b]·B[b]`, as a weight gradient sums over
-    /// the images of a batch) instead of keeping one per batch.
-    pub sum_batches: bool,
-}
+pub use crate::device::strided::{MAX_BATCH_AXES, Operand, StridedMatmul, contiguous_batch_strides};
 
 impl StridedMatmul {
-    /// How many matrices.
-    pub fn batches(&self) -> usize {
-        self.batch_dims.iter().product()
-    }
-
-    /// How many `[m, n]` matrices the result holds: one per batch, or one in all when the batches are summed.
-    pub fn out_batches(&self) -> usize {
-        if self.sum_batches { 1 } else { self.batches() }
-    }
-
-    /// Where batch `batch` of an operand with these batch strides starts.
-    pub fn offset(&self, batch: usize, strides: &[usize; MAX_BATCH_AXES]) -> usize {
-        let (mut rest, mut offset) = (batch, 0);
-        for t in (0..MAX_BATCH_AXES).rev() {
-            offset += rest % self.batch_dims[t] * strides[t];
-            rest /= self.batch_dims[t];
-        }
-        offset
-    }
-
     /// The product on `a`'s device into a new tensor of `shape` (`out_batches·m·n` values): the CPU's tuned
     /// products ([`cpu::matmul`]) or the GPU's kernels.
-    pub fn run(&self, a: &Tensor, b: &Tensor, c: Option<&Tensor>, shape: Shape) -> Tensor {
-        match a.device() {
-            Device::Cpu => Tensor::new(shape, cpu::matmul::strided(self, a.data(), b.data(), c.map(Tensor::data))).expect("the product fills its shape"),
-            Device::Gpu(gpu) => self.run_gpu(&gpu, a, b, c, shape),
-        }
+    pub fn run(&self, a: &Tensor, b: &Tensor, c: Option<&Tensor>, shape: Shape) -> Result<Tensor> {
+        let cpu = || Tensor::new(shape.clone(), cpu::matmul::strided(self, a.data(), b.data(), c.map(Tensor::data))).expect("the product fills its shape");
+        on_device(OP, [a, b].into_iter().chain(c), cpu, |gpu| self.run_gpu(gpu, a, b, c, shape.clone()))
     }
 
     /// The reference: plain loops, summing over the batches (when they are summed) and then `k`, in order.
@@ -177,19 +92,29 @@ impl StridedMatmul {
     /// blocks through workgroup memory for large matrices with long sums (on a real GPU: see
     /// [`Gpu::tiled_products`]), 32x32 read directly for the others, 256x4 for narrow ones (a convolution's
     /// per-image products over a few output positions).
-    fn run_gpu(&self, gpu: &Gpu, a: &Tensor, b: &Tensor, c: Option<&Tensor>, shape: Shape) -> Tensor {
-        let out = gpu.empty(shape);
+    pub(crate) fn run_gpu(&self, gpu: &Gpu, a: &Tensor, b: &Tensor, c: Option<&Tensor>, shape: Shape) -> Tensor {
+        let out = Tensor::empty_on(gpu, shape);
         let c = c.map_or(gpu.placeholder(), Tensor::buffer);
-        let (entry, [rows, cols]) = match (self.m, self.n) {
-            (_, ..=16) => ("narrow", [256, 4]),
-            (64.., 64..) if self.k >= 16 && gpu.tiled_products() => ("forward", [64, 64]),
-            _ => ("small", [32, 32]),
+        let (kernel, [rows, cols]): (&'static Kernel<Uniforms, 4>, _) = match (self.m, self.n) {
+            (_, ..=16) => (&NARROW, [256, 4]),
+            (64.., 64..) if self.k >= 16 && gpu.tiled_products() => (&TILED, [64, 64]),
+            _ => (&SMALL, [32, 32]),
         };
         let max = gpu.max_workgroups();
         let grid = [self.n.div_ceil(cols).min(max), self.m.div_ceil(rows).min(max), self.out_batches().min(max)];
-        gpu.dispatch_grid("matmul", entry, &self.uniforms(), &[(1, a.buffer()), (2, b.buffer()), (3, c), (4, out.buffer())], grid);
+        gpu.dispatch_grid(kernel, &self.uniforms(), [a.buffer(), b.buffer(), c, out.buffer()], grid);
         out
     }
+}
+
+kernels! {
+    shader "matmul", uniforms Uniforms;
+    /// 64x64 blocks of the output per workgroup, staged through workgroup memory.
+    TILED = forward(a: 1, b: 2, c: 3, out: 4);
+    /// 32x32 blocks, read directly.
+    SMALL = small(a: 1, b: 2, c: 3, out: 4);
+    /// 256x4 blocks, for outputs at most 16 wide.
+    NARROW = narrow(a: 1, b: 2, c: 3, out: 4);
 }
 
 uniforms! {
@@ -224,7 +149,7 @@ pub struct Matmul {
 impl Matmul {
     /// Checks that the inner dimensions match and the batch axes broadcast.
     pub fn new(a: &Shape, b: &Shape) -> Result<Matmul> {
-        let err = |problem: &str| OpError::new("matmul", ErrorKind::Shape, problem);
+        let err = |problem: &str| OpError::new(OP, ErrorKind::Shape, problem);
         if a.rank() == 0 || b.rank() == 0 || a.numel() == 0 || b.numel() == 0 {
             return Err(err("both operands need at least one non-empty axis")
                 .expected("tensors of rank 1 or more")
@@ -355,17 +280,17 @@ impl Matmul {
     }
 
     /// `a @ b`, on `a`'s device.
-    pub fn forward(&self, a: &Tensor, b: &Tensor) -> Tensor {
-        self.product.run(a, b, None, self.full_shape()).reshaped(self.out_shape.clone()).expect("the same values")
+    pub fn forward(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        Ok(self.product.run(a, b, None, self.full_shape())?.reshaped(self.out_shape.clone()).expect("the same values"))
     }
 
     /// `(∂a, ∂b)`.
-    pub fn backward(&self, a: &Tensor, b: &Tensor, dy: &Tensor) -> (Tensor, Tensor) {
+    pub fn backward(&self, a: &Tensor, b: &Tensor, dy: &Tensor) -> Result<(Tensor, Tensor)> {
         let (to_a, to_b) = self.grad_reductions();
-        let da = self.grad_a_product().run(dy, b, None, to_a.from.clone());
-        let db = self.grad_b_product().run(a, dy, None, to_b.from.clone());
+        let da = self.grad_a_product().run(dy, b, None, to_a.from.clone())?;
+        let db = self.grad_b_product().run(a, dy, None, to_b.from.clone())?;
         let reshape = |t: Tensor, shape: &Shape| t.reshaped(shape.clone()).expect("the same values");
-        (reshape(to_a.forward(&da), &self.a_shape), reshape(to_b.forward(&db), &self.b_shape))
+        Ok((reshape(to_a.forward(&da)?, &self.a_shape), reshape(to_b.forward(&db)?, &self.b_shape)))
     }
 
     /// The reference forward.
@@ -384,26 +309,22 @@ impl Matmul {
     }
 }
 
-impl Op for Matmul {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0], x[1]),
-            Path::Reference => self.reference_forward(x[0], x[1]),
-        }]
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for Matmul {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
+        Ok(vec![path.run(|| self.reference_forward(x[0], x[1]), || self.forward(x[0], x[1]))?])
     }
 
-    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        let (da, db) = match path {
-            Path::Device => self.backward(x[0], x[1], dy[0]),
-            Path::Reference => self.reference_backward(x[0], x[1], dy[0]),
-        };
-        vec![Some(da), Some(db)]
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
+        let (da, db) = path.run(|| self.reference_backward(x[0], x[1], dy[0]), || self.backward(x[0], x[1], dy[0]))?;
+        Ok(vec![Some(da), Some(db)])
     }
 }
 
 /// Broadcast batches, 1-D operands on either side, and shapes for each of the GPU's product kernels (narrow,
 /// small, and 64x64 tiles with ragged edges).
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
     let shapes: [(&[usize], &[usize]); 7] = [
         (&[3, 1, 2, 4], &[2, 4, 3]),
         (&[5], &[5]),
@@ -418,7 +339,7 @@ pub fn examples(rng: &mut Rng) -> Vec<Example> {
         .map(|(sa, sb)| {
             let (a, b) = (Tensor::randn(sa, rng), Tensor::randn(sb, rng));
             let op = Matmul::new(a.shape(), b.shape()).expect("valid");
-            let example = Example::new(format!("matmul {} @ {}", a.shape(), b.shape()), op, vec![a, b]);
+            let example = crate::ops::dispatch::Example::new(format!("matmul {} @ {}", a.shape(), b.shape()), op, vec![a, b]);
             if sa.len() > 2 || sa[0] > 8 { example.finite_differences(None) } else { example }
         })
         .collect()
@@ -433,12 +354,12 @@ mod tests {
         let a = Tensor::from_fn([2, 3], |i| i as f32);
         let b = Tensor::from_fn([3, 2], |i| i as f32);
         // [[0 1 2] [3 4 5]] @ [[0 1] [2 3] [4 5]]
-        assert_eq!(Matmul::new(a.shape(), b.shape()).unwrap().forward(&a, &b).data(), &[10.0, 13.0, 28.0, 40.0]);
+        assert_eq!(Matmul::new(a.shape(), b.shape()).unwrap().forward(&a, &b).unwrap().data(), &[10.0, 13.0, 28.0, 40.0]);
     }
 
     #[test]
     fn the_fast_product_equals_the_reference_loops_for_every_layout() {
-        let mut rng = Rng::new(21);
+        let mut rng = crate::rng::Rng::new(21);
         let a = Tensor::randn([3 * 5 * 7], &mut rng);
         let b = Tensor::randn([2 * 7 * 4], &mut rng);
         let c = Tensor::randn([5], &mut rng);

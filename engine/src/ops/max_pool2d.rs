@@ -10,12 +10,10 @@
 //!
 //! Inputs `[x]` `[N, C, H, W]`, outputs `[y, argmax]` `[N, C, H', W']` (the argmax is kept for backward).
 
-use super::pool::{Pool2dParams, PoolGeometry, PoolTrace, random_windows};
-use super::{Example, Op, Path};
-use crate::device::Device;
-use crate::device::gpu::Gpu;
+use super::pool::{Pool2dParams, PoolGeometry, PoolTrace};
+use super::dispatch::{launch, on_device};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::Rng;
+use crate::kernels;
 use crate::tensor::Tensor;
 
 pub use super::pool::PoolUniforms as Uniforms;
@@ -30,12 +28,14 @@ pub struct MaxPool2d {
 /// Argmax indices are stored as f32, exact below 2^24.
 const MAX_PLANE: usize = 1 << 24;
 
+const OP: &str = "max_pool2d";
+
 impl MaxPool2d {
     /// Checks `params` against `x [N, C, H, W]`.
     pub fn new(params: &Pool2dParams, x: &crate::Shape) -> Result<MaxPool2d> {
-        let geometry = PoolGeometry::new("max_pool2d", params, x)?;
+        let geometry = PoolGeometry::new(OP, params, x)?;
         if geometry.in_h * geometry.in_w > MAX_PLANE {
-            return Err(OpError::new("max_pool2d", ErrorKind::Value, "the image is too large to index its pixels exactly")
+            return Err(OpError::new(OP, ErrorKind::Value, "the image is too large to index its pixels exactly")
                 .expected(format!("H·W ≤ {MAX_PLANE}"))
                 .given(format!("{}x{}", geometry.in_h, geometry.in_w))
                 .hint("downscale the image")
@@ -59,20 +59,22 @@ impl MaxPool2d {
         PoolTrace { output: best.map_or(0.0, |b| pixels[b].2), argmax: best, pixels, divisor: 1.0 }
     }
 
-    /// The output and the argmax (a flat index into each input plane), on `x`'s device.
-    pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
-        match x.device() {
-            Device::Cpu => self.reference_forward(x),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
-        }
+    /// The output and the argmax (a flat index into each input plane), on `x`'s device (the CPU runs the
+    /// reference; the GPU one invocation per output).
+    pub fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        on_device(OP, [x], || self.reference_forward(x), |gpu| {
+            let shape = self.geometry.out_shape();
+            let (y, argmax) = (Tensor::empty_on(gpu, shape.clone()), Tensor::empty_on(gpu, shape));
+            gpu.dispatch(&FORWARD, &self.geometry.uniforms(false), [x.buffer(), y.buffer(), argmax.buffer()], y.numel());
+            (y, argmax)
+        })
     }
 
-    /// The input's gradient: each `dy` goes to its window's argmax.
-    pub fn backward(&self, dy: &Tensor, argmax: &Tensor) -> Tensor {
-        match dy.device() {
-            Device::Cpu => self.reference_backward(dy, argmax),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy, argmax),
-        }
+    /// The input's gradient: each `dy` goes to its window's argmax (on the GPU, one invocation per input pixel,
+    /// gathering from the windows that cover it).
+    pub fn backward(&self, dy: &Tensor, argmax: &Tensor) -> Result<Tensor> {
+        let gpu = |gpu: &_| launch(gpu, &BACKWARD, &self.geometry.uniforms(false), [argmax, dy], self.geometry.in_shape());
+        on_device(OP, [dy, argmax], || self.reference_backward(dy, argmax), gpu)
     }
 
     /// The reference forward.
@@ -113,50 +115,35 @@ impl MaxPool2d {
         }
         dx
     }
-
-    /// One invocation per output.
-    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> (Tensor, Tensor) {
-        let (y, argmax) = (gpu.empty(self.geometry.out_shape()), gpu.empty(self.geometry.out_shape()));
-        let bindings = [(1, x.buffer()), (2, y.buffer()), (3, argmax.buffer())];
-        gpu.dispatch("max_pool2d", "forward", &self.geometry.uniforms(false), &bindings, y.numel());
-        (y, argmax)
-    }
-
-    /// One invocation per input pixel, gathering from the windows that cover it.
-    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor, argmax: &Tensor) -> Tensor {
-        let dx = gpu.empty(self.geometry.in_shape());
-        let bindings = [(3, argmax.buffer()), (4, dy.buffer()), (5, dx.buffer())];
-        gpu.dispatch("max_pool2d", "backward", &self.geometry.uniforms(false), &bindings, dx.numel());
-        dx
-    }
 }
 
-impl Op for MaxPool2d {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        let (y, argmax) = match path {
-            Path::Device => self.forward(x[0]),
-            Path::Reference => self.reference_forward(x[0]),
-        };
-        vec![y, argmax]
+kernels! {
+    shader "max_pool2d", uniforms super::pool::PoolUniforms;
+    FORWARD = forward(x: 1, y: 2, argmax: 3);
+    BACKWARD = backward(argmax: 3, dy: 4, dx: 5);
+}
+
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for MaxPool2d {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
+        let (y, argmax) = path.run(|| self.reference_forward(x[0]), || self.forward(x[0]))?;
+        Ok(vec![y, argmax])
     }
 
-    fn gradients(&self, _: &[&Tensor], out: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        vec![Some(match path {
-            Path::Device => self.backward(dy[0], out[1]),
-            Path::Reference => self.reference_backward(dy[0], out[1]),
-        })]
+    fn gradients(&self, _: &[&Tensor], out: &[&Tensor], dy: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(path.run(|| self.reference_backward(dy[0], out[1]), || self.backward(dy[0], out[1]))?)])
     }
 }
 
 /// Random windows (random values: ties, where the gradient jumps, do not happen; finite differences take small
 /// steps).
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
-    let windows = random_windows(rng, 10);
-    windows
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
+    super::pool::random_windows(rng, 10)
         .into_iter()
         .map(|(params, x)| {
             let op = MaxPool2d::new(&params, &x).expect("accepted");
-            Example::new(format!("max_pool2d {params:?} of {x}"), op, vec![Tensor::randn(x, rng)]).finite_differences(Some(1e-3))
+            crate::ops::dispatch::Example::new(format!("max_pool2d {params:?} of {x}"), op, vec![Tensor::randn(x, rng)]).finite_differences(Some(1e-3))
         })
         .collect()
 }
@@ -168,7 +155,7 @@ mod tests {
     #[test]
     fn picks_the_maximum_and_remembers_where() {
         let x = Tensor::from_fn([1, 1, 4, 4], |i| ((i * 7) % 16) as f32);
-        let (y, arg) = MaxPool2d::new(&Pool2dParams::new(2), x.shape()).unwrap().forward(&x);
+        let (y, arg) = MaxPool2d::new(&Pool2dParams::new(2), x.shape()).unwrap().forward(&x).unwrap();
         // Windows of [0 7 14 5 / 12 3 10 1 / 8 15 6 13 / 4 11 2 9].
         assert_eq!(y.data(), &[12.0, 14.0, 15.0, 13.0]);
         assert_eq!(arg.data(), &[4.0, 2.0, 9.0, 11.0]);
@@ -176,9 +163,9 @@ mod tests {
 
     #[test]
     fn the_trace_picks_what_forward_picks() {
-        let x = Tensor::randn([1, 1, 6, 6], &mut Rng::new(25));
+        let x = Tensor::randn([1, 1, 6, 6], &mut crate::rng::Rng::new(25));
         let op = MaxPool2d::new(&Pool2dParams::new(3).stride(2).padding(1), x.shape()).unwrap();
-        let (y, arg) = op.forward(&x);
+        let (y, arg) = op.forward(&x).unwrap();
         for (oy, ox) in [(0, 0), (1, 2), (2, 2)] {
             let t = op.trace(&x, 0, oy, ox);
             let (r, c, _) = t.pixels[t.argmax.unwrap()];

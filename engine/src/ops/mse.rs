@@ -3,15 +3,14 @@
 //!
 //! Inputs `[input, target]` of the same shape, outputs `[loss]` (a scalar, or the squares for no reduction).
 
-use super::{Example, Op, Path};
-use crate::device::Device;
-use crate::device::gpu::Gpu;
+use super::dispatch::{launch, on_device};
 use crate::error::{ErrorKind, OpError, Result};
 use crate::ops::cross_entropy::Reduction;
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
+
+const OP: &str = "mse_loss";
 
 /// A validated squared-error loss.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,7 +25,7 @@ impl Mse {
     /// Input and target must have the same shape.
     pub fn new(input: &Shape, target: &Shape, reduction: Reduction) -> Result<Mse> {
         if input != target || input.numel() == 0 {
-            return Err(OpError::new("mse_loss", ErrorKind::Shape, "the prediction and the target must have the same, non-empty shape")
+            return Err(OpError::new(OP, ErrorKind::Shape, "the prediction and the target must have the same, non-empty shape")
                 .expected(input)
                 .given(target)
                 .hint("a regression head [N, 1] needs targets [N, 1], not [N]")
@@ -40,20 +39,27 @@ impl Mse {
         if self.reduction == Reduction::None { self.shape.clone() } else { Shape::default() }
     }
 
-    /// The loss, on the input's device.
-    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
-        match input.device() {
-            Device::Cpu => self.reference_forward(input, target),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, input, target),
-        }
+    /// The loss, on the input's device (the CPU runs the reference; the GPU one invocation per square, or for a
+    /// mean or a sum one workgroup summing them).
+    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Result<Tensor> {
+        on_device(OP, [input, target], || self.reference_forward(input, target), |gpu| match self.reduction {
+            Reduction::None => launch(gpu, &SQUARES, &self.uniforms(), [input, target], self.loss_shape()),
+            _ => {
+                let loss = Tensor::empty_on(gpu, self.loss_shape());
+                gpu.dispatch_grid(&REDUCE, &self.uniforms(), [input.buffer(), target.buffer(), loss.buffer()], [1, 1, 1]);
+                loss
+            }
+        })
     }
 
     /// `(∂input, ∂target)` for the loss's gradient `dloss`.
-    pub fn backward(&self, input: &Tensor, target: &Tensor, dloss: &Tensor) -> (Tensor, Tensor) {
-        match input.device() {
-            Device::Cpu => self.reference_backward(input, target, dloss),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, input, target, dloss),
-        }
+    pub fn backward(&self, input: &Tensor, target: &Tensor, dloss: &Tensor) -> Result<(Tensor, Tensor)> {
+        on_device(OP, [input, target, dloss], || self.reference_backward(input, target, dloss), |gpu| {
+            let (dinput, dtarget) = (Tensor::empty_on(gpu, self.shape.clone()), Tensor::empty_on(gpu, self.shape.clone()));
+            let buffers = [input.buffer(), target.buffer(), dloss.buffer(), dinput.buffer(), dtarget.buffer()];
+            gpu.dispatch(&BACKWARD, &self.uniforms(), buffers, self.shape.numel());
+            (dinput, dtarget)
+        })
     }
 
     /// The reference forward.
@@ -89,49 +95,35 @@ uniforms! {
     pub struct Uniforms { total: u32, reduction: u32 }
 }
 
+kernels! {
+    shader "mse", uniforms Uniforms;
+    SQUARES = squares(input: 1, truth: 2, loss: 3);
+    REDUCE = reduce(input: 1, truth: 2, loss: 3);
+    BACKWARD = backward(input: 1, truth: 2, dloss: 4, dinput: 5, dtarget: 6);
+}
+
 impl Mse {
     fn uniforms(&self) -> Uniforms {
         Uniforms { total: self.shape.numel() as u32, reduction: self.reduction as u32 }
     }
-
-    /// One invocation per square, or (mean, sum) one workgroup summing them.
-    fn forward_gpu(&self, gpu: &Gpu, input: &Tensor, target: &Tensor) -> Tensor {
-        let loss = gpu.empty(self.loss_shape());
-        let bindings = [(1, input.buffer()), (2, target.buffer()), (3, loss.buffer())];
-        match self.reduction {
-            Reduction::None => gpu.dispatch("mse", "squares", &self.uniforms(), &bindings, self.shape.numel()),
-            _ => gpu.dispatch_grid("mse", "reduce", &self.uniforms(), &bindings, [1, 1, 1]),
-        }
-        loss
-    }
-
-    fn backward_gpu(&self, gpu: &Gpu, input: &Tensor, target: &Tensor, dloss: &Tensor) -> (Tensor, Tensor) {
-        let (dinput, dtarget) = (gpu.empty(self.shape.clone()), gpu.empty(self.shape.clone()));
-        let bindings = [(1, input.buffer()), (2, target.buffer()), (4, dloss.buffer()), (5, dinput.buffer()), (6, dtarget.buffer())];
-        gpu.dispatch("mse", "backward", &self.uniforms(), &bindings, self.shape.numel());
-        (dinput, dtarget)
-    }
 }
 
-impl Op for Mse {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0], x[1]),
-            Path::Reference => self.reference_forward(x[0], x[1]),
-        }]
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for Mse {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
+        Ok(vec![path.run(|| self.reference_forward(x[0], x[1]), || self.forward(x[0], x[1]))?])
     }
 
-    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dloss: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        let (dinput, dtarget) = match path {
-            Path::Device => self.backward(x[0], x[1], dloss[0]),
-            Path::Reference => self.reference_backward(x[0], x[1], dloss[0]),
-        };
-        vec![Some(dinput), Some(dtarget)]
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dloss: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
+        let (dinput, dtarget) = path.run(|| self.reference_backward(x[0], x[1], dloss[0]), || self.backward(x[0], x[1], dloss[0]))?;
+        Ok(vec![Some(dinput), Some(dtarget)])
     }
 }
 
 /// Every reduction, and a mean over more values than one GPU invocation may loop over on lavapipe (65,536).
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
+    use crate::ops::dispatch::Example;
     let mut out = Vec::new();
     for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
         let (a, t) = (Tensor::randn([3, 4], rng), Tensor::randn([3, 4], rng));
@@ -150,7 +142,7 @@ mod tests {
     fn mean_of_squares() {
         let a = Tensor::new([2], vec![1.0, 4.0]).unwrap();
         let b = Tensor::new([2], vec![0.0, 2.0]).unwrap();
-        assert_eq!(Mse::new(a.shape(), b.shape(), Reduction::Mean).unwrap().forward(&a, &b).data(), &[2.5]);
+        assert_eq!(Mse::new(a.shape(), b.shape(), Reduction::Mean).unwrap().forward(&a, &b).unwrap().data(), &[2.5]);
         assert!(Mse::new(a.shape(), &Shape::from([2, 1]), Reduction::Mean).is_err());
     }
 }

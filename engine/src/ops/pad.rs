@@ -11,15 +11,13 @@
 //!
 //! Inputs `[x]`, outputs `[y]`.
 
-use super::{Example, Op, Path};
-use crate::device::Device;
-use crate::device::gpu::Gpu;
+use super::dispatch::{Unary, launch};
+use crate::device::gpu::{Gpu, Kernel};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::ops::padding::PaddingMode;
-use crate::rng::Rng;
+use crate::padding::PaddingMode;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
 
 /// A validated padding of a tensor of a given shape.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,12 +34,10 @@ pub struct Pad {
     pub value: f32,
 }
 
-const OP: &str = "pad";
-
 impl Pad {
     /// Checks `pads` (one `(begin, end)` per axis of `shape`) against the shape and the mode.
     pub fn new(shape: &Shape, pads: &[(isize, isize)], mode: PaddingMode, value: f32) -> Result<Pad> {
-        let err = |kind, problem: &str| OpError::new(OP, kind, problem);
+        let err = |kind, problem: &str| OpError::new(Self::NAME, kind, problem);
         if pads.len() != shape.rank() {
             return Err(err(ErrorKind::Shape, "there must be one (begin, end) pair per axis")
                 .expected(format!("{} pairs for shape {shape}", shape.rank()))
@@ -96,29 +92,60 @@ impl Pad {
         Some(index)
     }
 
-    /// The padded tensor, on `x`'s device.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
-        match x.device() {
-            Device::Cpu => self.reference_forward(x),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
-        }
+    /// `(outer, len, inner)` of `axis` in a tensor of `dims`.
+    fn axis_view(dims: &[usize], axis: usize) -> (usize, usize, usize) {
+        (dims[..axis].iter().product(), dims[axis], dims[axis + 1..].iter().product())
     }
+}
 
-    /// The input's gradient: each output's gradient folded back onto the input position it read.
-    pub fn backward(&self, dy: &Tensor) -> Tensor {
-        match dy.device() {
-            Device::Cpu => self.reference_backward(dy),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy),
+uniforms! {
+    /// The `Params` of `shaders/pad.wgsl`: one axis, the tensor seen as `[outer, len, inner]` around it.
+    pub struct Uniforms { outer: u32, in_len: u32, out_len: u32, inner: u32, begin: i32, mode: u32, value: f32 }
+}
+
+kernels! {
+    shader "pad", uniforms Uniforms;
+    PAD_AXIS = pad_axis(src: 1, dst: 2);
+    FOLD_AXIS = fold_axis(src: 1, dst: 2);
+}
+
+impl Pad {
+    /// One dispatch of `kernel` per padded axis, taking `t` from shape `from` to shape `to` one axis at a time (the
+    /// padding modes are separable): the input padded, or the gradient folded back.
+    fn per_axis(&self, gpu: &Gpu, kernel: &'static Kernel<Uniforms, 2>, t: &Tensor, from: &Shape, to: &Shape) -> Tensor {
+        let mut current = t.clone();
+        let mut dims = from.dims().to_vec();
+        for axis in 0..dims.len() {
+            if self.pads[axis] == (0, 0) {
+                continue;
+            }
+            let (outer, _, inner) = Self::axis_view(&dims, axis);
+            let u = Uniforms {
+                outer: outer as u32,
+                in_len: self.in_shape.dims()[axis] as u32,
+                out_len: self.out_shape.dims()[axis] as u32,
+                inner: inner as u32,
+                begin: self.pads[axis].0 as i32,
+                mode: self.mode.code(),
+                value: self.value,
+            };
+            dims[axis] = to.dims()[axis];
+            current = launch(gpu, kernel, &u, [&current], dims.clone());
         }
+        current
     }
+}
 
-    /// The reference forward.
-    pub fn reference_forward(&self, x: &Tensor) -> Tensor {
+impl Unary for Pad {
+    const NAME: &'static str = "pad";
+
+    /// Every output value read from its source, or the constant.
+    fn reference_forward(&self, x: &Tensor) -> Tensor {
         Tensor::from_fn(self.out_shape.clone(), |o| self.source_index(o).map_or(self.value, |i| x.data()[i]))
     }
 
-    /// The reference backward.
-    pub fn reference_backward(&self, dy: &Tensor) -> Tensor {
+    /// Each output's gradient folded back onto the input position it read.
+    fn reference_backward(&self, _: &Tensor, dy: &Tensor) -> Tensor {
         let mut dx = Tensor::zeros(self.in_shape.clone());
         let out = dx.data_mut();
         for (o, g) in dy.data().iter().enumerate() {
@@ -129,89 +156,19 @@ impl Pad {
         dx
     }
 
-    /// `(outer, len, inner)` of `axis` in a tensor of `dims`.
-    fn axis_view(dims: &[usize], axis: usize) -> (usize, usize, usize) {
-        (dims[..axis].iter().product(), dims[axis], dims[axis + 1..].iter().product())
+    fn gpu_forward(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
+        self.per_axis(gpu, &PAD_AXIS, x, &self.in_shape, &self.out_shape)
     }
 
-}
-
-uniforms! {
-    /// The `Params` of `shaders/pad.wgsl`: one axis, the tensor seen as `[outer, len, inner]` around it.
-    pub struct Uniforms { outer: u32, in_len: u32, out_len: u32, inner: u32, begin: i32, mode: u32, value: f32 }
-}
-
-impl Pad {
-    /// The uniforms of `pad_axis` / `fold_axis` for `axis`, where the tensor currently has `dims`.
-    fn axis_uniforms(&self, dims: &[usize], axis: usize, in_len: usize, out_len: usize) -> Uniforms {
-        let (outer, _, inner) = Self::axis_view(dims, axis);
-        Uniforms {
-            outer: outer as u32,
-            in_len: in_len as u32,
-            out_len: out_len as u32,
-            inner: inner as u32,
-            begin: self.pads[axis].0 as i32,
-            mode: self.mode.code(),
-            value: self.value,
-        }
-    }
-
-    /// One dispatch per padded axis.
-    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
-        let mut current = x.clone();
-        let mut dims = self.in_shape.dims().to_vec();
-        for axis in 0..dims.len() {
-            if self.pads[axis] == (0, 0) {
-                continue;
-            }
-            let (in_len, out_len) = (dims[axis], self.out_shape.dims()[axis]);
-            let u = self.axis_uniforms(&dims, axis, in_len, out_len);
-            dims[axis] = out_len;
-            let next = gpu.empty(Shape::from(dims.clone()));
-            gpu.dispatch("pad", "pad_axis", &u, &[(1, current.buffer()), (2, next.buffer())], next.numel());
-            current = next;
-        }
-        current
-    }
-
-    /// One fold per padded axis.
-    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor) -> Tensor {
-        let mut current = dy.clone();
-        let mut dims = self.out_shape.dims().to_vec();
-        for axis in 0..dims.len() {
-            if self.pads[axis] == (0, 0) {
-                continue;
-            }
-            let (in_len, out_len) = (self.in_shape.dims()[axis], dims[axis]);
-            let u = self.axis_uniforms(&dims, axis, in_len, out_len);
-            dims[axis] = in_len;
-            let next = gpu.empty(Shape::from(dims.clone()));
-            gpu.dispatch("pad", "fold_axis", &u, &[(1, current.buffer()), (2, next.buffer())], next.numel());
-            current = next;
-        }
-        current
-    }
-}
-
-impl Op for Pad {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0]),
-            Path::Reference => self.reference_forward(x[0]),
-        }]
-    }
-
-    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        vec![Some(match path {
-            Path::Device => self.backward(dy[0]),
-            Path::Reference => self.reference_backward(dy[0]),
-        })]
+    fn gpu_backward(&self, gpu: &Gpu, _: &Tensor, dy: &Tensor) -> Tensor {
+        self.per_axis(gpu, &FOLD_AXIS, dy, &self.out_shape, &self.in_shape)
     }
 }
 
 /// Every mode over one to three axes, with padding wider than the axis (but for reflection) and cropping. Each
 /// draw is valid by construction: reflection pads less than the axis, and a crop leaves at least one value.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
     (0..12)
         .map(|round| {
             let dims: Vec<usize> = (0..1 + rng.below(3)).map(|_| 2 + rng.below(4)).collect();
@@ -225,7 +182,7 @@ pub fn examples(rng: &mut Rng) -> Vec<Example> {
                 })
                 .collect();
             let op = Pad::new(&Shape::from(dims.clone()), &pads, mode, 0.25).expect("valid by construction");
-            Example::new(format!("pad {pads:?} {mode:?} of {dims:?}"), op, vec![Tensor::randn(dims, rng)])
+            crate::ops::dispatch::Example::new(format!("pad {pads:?} {mode:?} of {dims:?}"), op, vec![Tensor::randn(dims, rng)])
         })
         .collect()
 }
@@ -238,7 +195,7 @@ mod tests {
     fn modes_fill_like_onnx() {
         // A row [1 2 3] padded by (2, 1).
         let x = Tensor::new([1, 3], vec![1.0, 2.0, 3.0]).unwrap();
-        let run = |mode, value| Pad::new(x.shape(), &[(0, 0), (2, 1)], mode, value).unwrap().forward(&x).into_data();
+        let run = |mode, value| Pad::new(x.shape(), &[(0, 0), (2, 1)], mode, value).unwrap().forward(&x).unwrap().into_data();
         assert_eq!(run(PaddingMode::Zeros, 0.0), [0.0, 0.0, 1.0, 2.0, 3.0, 0.0]);
         assert_eq!(run(PaddingMode::Zeros, 2.5), [2.5, 2.5, 1.0, 2.0, 3.0, 2.5]);
         assert_eq!(run(PaddingMode::Border, 0.0), [1.0, 1.0, 1.0, 2.0, 3.0, 3.0]);
@@ -248,7 +205,7 @@ mod tests {
     #[test]
     fn negative_padding_crops() {
         let x = Tensor::from_fn([5], |i| i as f32);
-        let y = Pad::new(x.shape(), &[(-1, -2)], PaddingMode::Zeros, 0.0).unwrap().forward(&x);
+        let y = Pad::new(x.shape(), &[(-1, -2)], PaddingMode::Zeros, 0.0).unwrap().forward(&x).unwrap();
         assert_eq!(y.data(), &[1.0, 2.0]);
     }
 

@@ -204,6 +204,7 @@ crate::uniforms! {
 
 /// Random pooling windows (dilated, padded, `ceil_mode`) over small random inputs, for the pools' examples: valid
 /// ones whose every window covers at least one pixel of the image.
+#[cfg(any(test, feature = "check"))]
 pub(crate) fn random_windows(rng: &mut crate::rng::Rng, count: usize) -> Vec<(Pool2dParams, Shape)> {
     let mut out = Vec::new();
     while out.len() < count {

@@ -10,14 +10,13 @@
 //!
 //! Inputs `[y, yhat]` of the same shape, outputs `[loss]` (a scalar).
 
-use super::{Example, Op, Path};
-use crate::device::Device;
-use crate::device::gpu::Gpu;
+use super::dispatch::on_device;
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
+
+const OP: &str = "rmspe";
 
 /// A validated RMSPE.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,7 +29,7 @@ impl Rmspe {
     /// Targets and predictions must have the same shape.
     pub fn new(y: &Shape, yhat: &Shape) -> Result<Rmspe> {
         if y != yhat || y.numel() == 0 {
-            return Err(OpError::new("rmspe", ErrorKind::Shape, "the targets and the predictions must have the same, non-empty shape")
+            return Err(OpError::new(OP, ErrorKind::Shape, "the targets and the predictions must have the same, non-empty shape")
                 .expected(y)
                 .given(yhat)
                 .hint("compare predictions and targets of the same rows")
@@ -39,20 +38,23 @@ impl Rmspe {
         Ok(Rmspe { shape: y.clone() })
     }
 
-    /// The loss, on `y`'s device.
-    pub fn forward(&self, y: &Tensor, yhat: &Tensor) -> Tensor {
-        match y.device() {
-            Device::Cpu => self.reference_forward(y, yhat),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, y, yhat),
-        }
+    /// The loss, on `y`'s device (the CPU runs the reference; on the GPU one workgroup sums the squared ratios).
+    pub fn forward(&self, y: &Tensor, yhat: &Tensor) -> Result<Tensor> {
+        on_device(OP, [y, yhat], || self.reference_forward(y, yhat), |gpu| {
+            let loss = Tensor::empty_on(gpu, Shape::default());
+            gpu.dispatch_grid(&FORWARD, &self.uniforms(), [y.buffer(), yhat.buffer(), loss.buffer()], [1, 1, 1]);
+            loss
+        })
     }
 
     /// `(∂y, ∂ŷ)` from the forward's `loss` and the upstream gradient `dloss`.
-    pub fn backward(&self, y: &Tensor, yhat: &Tensor, loss: &Tensor, dloss: &Tensor) -> (Tensor, Tensor) {
-        match y.device() {
-            Device::Cpu => self.reference_backward(y, yhat, loss, dloss),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, y, yhat, loss, dloss),
-        }
+    pub fn backward(&self, y: &Tensor, yhat: &Tensor, loss: &Tensor, dloss: &Tensor) -> Result<(Tensor, Tensor)> {
+        on_device(OP, [y, yhat, loss, dloss], || self.reference_backward(y, yhat, loss, dloss), |gpu| {
+            let (dy, dyhat) = (Tensor::empty_on(gpu, self.shape.clone()), Tensor::empty_on(gpu, self.shape.clone()));
+            let buffers = [y.buffer(), yhat.buffer(), loss.buffer(), dloss.buffer(), dy.buffer(), dyhat.buffer()];
+            gpu.dispatch(&BACKWARD, &self.uniforms(), buffers, self.shape.numel());
+            (dy, dyhat)
+        })
     }
 
     /// The reference forward.
@@ -79,49 +81,38 @@ uniforms! {
     pub struct Uniforms { total: u32 }
 }
 
+kernels! {
+    shader "rmspe", uniforms Uniforms;
+    FORWARD = forward(y: 1, yhat: 2, loss: 3);
+    BACKWARD = backward(y: 1, yhat: 2, saved_loss: 4, dloss: 5, dy: 6, dyhat: 7);
+}
+
 impl Rmspe {
     fn uniforms(&self) -> Uniforms {
         Uniforms { total: self.shape.numel() as u32 }
     }
-
-    /// One workgroup sums the squared ratios.
-    fn forward_gpu(&self, gpu: &Gpu, y: &Tensor, yhat: &Tensor) -> Tensor {
-        let loss = gpu.empty(Shape::default());
-        gpu.dispatch_grid("rmspe", "forward", &self.uniforms(), &[(1, y.buffer()), (2, yhat.buffer()), (3, loss.buffer())], [1, 1, 1]);
-        loss
-    }
-
-    fn backward_gpu(&self, gpu: &Gpu, y: &Tensor, yhat: &Tensor, loss: &Tensor, dloss: &Tensor) -> (Tensor, Tensor) {
-        let (dy, dyhat) = (gpu.empty(self.shape.clone()), gpu.empty(self.shape.clone()));
-        let bindings = [(1, y.buffer()), (2, yhat.buffer()), (4, loss.buffer()), (5, dloss.buffer()), (6, dy.buffer()), (7, dyhat.buffer())];
-        gpu.dispatch("rmspe", "backward", &self.uniforms(), &bindings, self.shape.numel());
-        (dy, dyhat)
-    }
 }
 
-impl Op for Rmspe {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0], x[1]),
-            Path::Reference => self.reference_forward(x[0], x[1]),
-        }]
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for Rmspe {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
+        Ok(vec![path.run(|| self.reference_forward(x[0], x[1]), || self.forward(x[0], x[1]))?])
     }
 
-    fn gradients(&self, x: &[&Tensor], loss: &[&Tensor], dloss: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        let (dy, dyhat) = match path {
-            Path::Device => self.backward(x[0], x[1], loss[0], dloss[0]),
-            Path::Reference => self.reference_backward(x[0], x[1], loss[0], dloss[0]),
-        };
-        vec![Some(dy), Some(dyhat)]
+    fn gradients(&self, x: &[&Tensor], loss: &[&Tensor], dloss: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
+        let run = |path: crate::ops::dispatch::Path| path.run(|| self.reference_backward(x[0], x[1], loss[0], dloss[0]), || self.backward(x[0], x[1], loss[0], dloss[0]));
+        let (dy, dyhat) = run(path)?;
+        Ok(vec![Some(dy), Some(dyhat)])
     }
 }
 
 /// Sales-like values, and more of them than one GPU invocation may loop over on lavapipe (65,536).
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
     let mut out = Vec::new();
     for (len, fd) in [(7, true), (100_000, false)] {
         let (y, yhat) = (Tensor::uniform([len], 1.0, 3.0, rng), Tensor::uniform([len], 1.0, 3.0, rng));
-        let example = Example::new(format!("rmspe of {len}"), Rmspe::new(y.shape(), yhat.shape()).expect("valid"), vec![y, yhat]);
+        let example = crate::ops::dispatch::Example::new(format!("rmspe of {len}"), Rmspe::new(y.shape(), yhat.shape()).expect("valid"), vec![y, yhat]);
         out.push(if fd { example } else { example.finite_differences(None) });
     }
     out
@@ -135,7 +126,7 @@ mod tests {
     fn ten_percent_off_everywhere_is_point_one() {
         let y = Tensor::new([2], vec![100.0, 10_000.0]).unwrap();
         let yhat = Tensor::new([2], vec![110.0, 9_000.0]).unwrap();
-        let loss = Rmspe::new(y.shape(), yhat.shape()).unwrap().forward(&y, &yhat);
+        let loss = Rmspe::new(y.shape(), yhat.shape()).unwrap().forward(&y, &yhat).unwrap();
         assert!((loss.data()[0] - 0.1).abs() < 1e-6);
     }
 }

@@ -13,13 +13,14 @@
 //! As an [`Op`]: inputs `[param, grad]` on the first step, `[param, grad, velocity]` after it; outputs
 //! `[param, velocity]`.
 
-use super::{Example, Op, Path};
+use super::dispatch::common_device;
 use crate::device::Device;
 use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::Rng;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
+
+const OP: &str = "sgd";
 
 /// SGD settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,7 +47,7 @@ impl Sgd {
     pub fn validated(self) -> Result<Sgd> {
         let ok = self.lr.is_finite() && self.lr >= 0.0 && (0.0..=1.0).contains(&self.momentum) && self.weight_decay >= 0.0;
         if !ok {
-            return Err(OpError::new("sgd", ErrorKind::Value, "the optimizer settings are out of range")
+            return Err(OpError::new(OP, ErrorKind::Value, "the optimizer settings are out of range")
                 .expected("lr ≥ 0, 0 ≤ momentum ≤ 1, weight_decay ≥ 0")
                 .given(format!("lr {}, momentum {}, weight_decay {}", self.lr, self.momentum, self.weight_decay))
                 .hint("typical values: lr 0.01 to 0.1, momentum 0.9")
@@ -57,12 +58,13 @@ impl Sgd {
 
     /// One step on the parameter's device: updates the parameter and its momentum buffer (`velocity` is `None`
     /// before the first step and holds the buffer after it). On a GPU, like [`crate::ops::adam::Adam::step`],
-    /// fresh buffers replace the old ones.
-    pub fn step(&self, param: &mut Tensor, grad: &Tensor, velocity: &mut Option<Tensor>) {
-        match param.device() {
+    /// fresh buffers replace the old ones. The CPU runs the reference.
+    pub fn step(&self, param: &mut Tensor, grad: &Tensor, velocity: &mut Option<Tensor>) -> Result<()> {
+        match common_device(OP, [&*param, grad].into_iter().chain(velocity.as_ref()))? {
             Device::Cpu => self.reference_step(param, grad, velocity),
             Device::Gpu(gpu) => self.step_gpu(&gpu, param, grad, velocity),
         }
+        Ok(())
     }
 
     /// The reference: one step, in place.
@@ -90,9 +92,14 @@ uniforms! {
     }
 }
 
+kernels! {
+    shader "sgd", uniforms Uniforms;
+    STEP = step(param: 1, grad: 2, velocity: 3, new_param: 4, new_velocity: 5);
+}
+
 impl Sgd {
     fn step_gpu(&self, gpu: &Gpu, param: &mut Tensor, grad: &Tensor, velocity: &mut Option<Tensor>) {
-        let (new_param, new_velocity) = (gpu.empty(param.shape().clone()), gpu.empty(param.shape().clone()));
+        let (new_param, new_velocity) = (Tensor::empty_on(gpu, param.shape().clone()), Tensor::empty_on(gpu, param.shape().clone()));
         let u = Uniforms {
             total: param.numel() as u32,
             lr: self.lr,
@@ -103,33 +110,35 @@ impl Sgd {
             has_velocity: velocity.is_some() as u32,
         };
         let old_velocity = velocity.as_ref().map_or(gpu.placeholder(), Tensor::buffer);
-        let bindings = [(1, param.buffer()), (2, grad.buffer()), (3, old_velocity), (4, new_param.buffer()), (5, new_velocity.buffer())];
-        gpu.dispatch("sgd", "step", &u, &bindings, param.numel());
+        let buffers = [param.buffer(), grad.buffer(), old_velocity, new_param.buffer(), new_velocity.buffer()];
+        gpu.dispatch(&STEP, &u, buffers, param.numel());
         (*param, *velocity) = (new_param, Some(new_velocity));
     }
 }
 
-impl Op for Sgd {
+#[cfg(any(test, feature = "check"))]
+impl crate::ops::dispatch::Op for Sgd {
     fn differentiable_outputs(&self) -> usize {
         0
     }
 
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
+    fn outputs(&self, x: &[&Tensor], path: crate::ops::dispatch::Path) -> Result<Vec<Tensor>> {
         let (mut param, mut velocity) = (x[0].clone(), x.get(2).map(|v| (*v).clone()));
         match path {
-            Path::Device => self.step(&mut param, x[1], &mut velocity),
-            Path::Reference => self.reference_step(&mut param, x[1], &mut velocity),
+            crate::ops::dispatch::Path::Reference => self.reference_step(&mut param, x[1], &mut velocity),
+            crate::ops::dispatch::Path::Device => self.step(&mut param, x[1], &mut velocity)?,
         }
-        vec![param, velocity.expect("a step leaves a velocity")]
+        Ok(vec![param, velocity.expect("a step leaves a velocity")])
     }
 
-    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], _: &[&Tensor], _: Path) -> Vec<Option<Tensor>> {
-        vec![None; x.len()]
+    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], _: &[&Tensor], _: crate::ops::dispatch::Path) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![None; x.len()])
     }
 }
 
 /// Momentum, Nesterov with dampening and weight decay, and plain SGD, on a first and a later step.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
     let mut out = Vec::new();
     for sgd in [
         Sgd::new(0.1, 0.9).expect("valid"),
@@ -141,7 +150,7 @@ pub fn examples(rng: &mut Rng) -> Vec<Example> {
             if !first {
                 inputs.push(Tensor::randn([3, 5], rng));
             }
-            out.push(Example::new(format!("{sgd:?}, first step {first}"), sgd.clone(), inputs).finite_differences(None));
+            out.push(crate::ops::dispatch::Example::new(format!("{sgd:?}, first step {first}"), sgd.clone(), inputs).finite_differences(None));
         }
     }
     out
@@ -156,9 +165,9 @@ mod tests {
         let opt = Sgd::new(0.1, 0.9).unwrap();
         let (mut p, mut v) = (Tensor::new([1], vec![1.0]).unwrap(), None);
         let g = Tensor::new([1], vec![1.0]).unwrap();
-        opt.step(&mut p, &g, &mut v);
+        opt.step(&mut p, &g, &mut v).unwrap();
         assert!((p.data()[0] - 0.9).abs() < 1e-6 && v.as_ref().unwrap().data()[0] == 1.0);
-        opt.step(&mut p, &g, &mut v);
+        opt.step(&mut p, &g, &mut v).unwrap();
         assert!((v.unwrap().data()[0] - 1.9).abs() < 1e-6 && (p.data()[0] - 0.71).abs() < 1e-6);
     }
 

@@ -9,13 +9,11 @@
 //!
 //! Inputs `[x]`, outputs `[y]`, both of any shape.
 
-use super::{Example, Op, Path};
-use crate::device::Device;
+use super::dispatch::{Unary, launch};
 use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::Rng;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
 
 /// A sigmoid squashed into `(low, high)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,37 +40,37 @@ impl Sigmoid {
         Ok(Sigmoid { low, high })
     }
 
-    /// `y = low + (high − low)·σ(x)`, on `x`'s device.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
-        match x.device() {
-            Device::Cpu => self.reference_forward(x),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
-        }
-    }
-
-    /// `dx = dy·(high − low)·σ(x)(1 − σ(x))`.
-    pub fn backward(&self, x: &Tensor, dy: &Tensor) -> Tensor {
-        match x.device() {
-            Device::Cpu => self.reference_backward(x, dy),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, x, dy),
-        }
-    }
-
     fn sigma(x: f32) -> f32 {
         1.0 / (1.0 + (-x).exp())
     }
 
-    /// The reference forward.
-    pub fn reference_forward(&self, x: &Tensor) -> Tensor {
+    fn uniforms(&self, x: &Tensor) -> Uniforms {
+        Uniforms { total: x.numel() as u32, low: self.low, high: self.high }
+    }
+}
+
+impl Unary for Sigmoid {
+    const NAME: &'static str = "sigmoid";
+
+    /// `y = low + (high − low)·σ(x)`.
+    fn reference_forward(&self, x: &Tensor) -> Tensor {
         Tensor::from_fn(x.shape().clone(), |i| self.low + (self.high - self.low) * Self::sigma(x.data()[i]))
     }
 
-    /// The reference backward.
-    pub fn reference_backward(&self, x: &Tensor, dy: &Tensor) -> Tensor {
+    /// `dx = dy·(high − low)·σ(x)(1 − σ(x))`.
+    fn reference_backward(&self, x: &Tensor, dy: &Tensor) -> Tensor {
         Tensor::from_fn(x.shape().clone(), |i| {
             let s = Self::sigma(x.data()[i]);
             dy.data()[i] * (self.high - self.low) * s * (1.0 - s)
         })
+    }
+
+    fn gpu_forward(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
+        launch(gpu, &FORWARD, &self.uniforms(x), [x], x.shape().clone())
+    }
+
+    fn gpu_backward(&self, gpu: &Gpu, x: &Tensor, dy: &Tensor) -> Tensor {
+        launch(gpu, &BACKWARD, &self.uniforms(x), [x, dy], x.shape().clone())
     }
 }
 
@@ -81,45 +79,18 @@ uniforms! {
     pub struct Uniforms { total: u32, low: f32, high: f32 }
 }
 
-impl Sigmoid {
-    fn uniforms(&self, total: usize) -> Uniforms {
-        Uniforms { total: total as u32, low: self.low, high: self.high }
-    }
-
-    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
-        let y = gpu.empty(x.shape().clone());
-        gpu.dispatch("sigmoid", "forward", &self.uniforms(x.numel()), &[(1, x.buffer()), (2, y.buffer())], x.numel());
-        y
-    }
-
-    fn backward_gpu(&self, gpu: &Gpu, x: &Tensor, dy: &Tensor) -> Tensor {
-        let dx = gpu.empty(x.shape().clone());
-        gpu.dispatch("sigmoid", "backward", &self.uniforms(x.numel()), &[(1, x.buffer()), (3, dy.buffer()), (4, dx.buffer())], x.numel());
-        dx
-    }
-}
-
-impl Op for Sigmoid {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0]),
-            Path::Reference => self.reference_forward(x[0]),
-        }]
-    }
-
-    fn gradients(&self, x: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        vec![Some(match path {
-            Path::Device => self.backward(x[0], dy[0]),
-            Path::Reference => self.reference_backward(x[0], dy[0]),
-        })]
-    }
+kernels! {
+    shader "sigmoid", uniforms Uniforms;
+    FORWARD = forward(x: 1, y: 2);
+    BACKWARD = backward(x: 1, dy: 3, dx: 4);
 }
 
 /// The plain sigmoid and two ranges.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
     [Sigmoid::STANDARD, Sigmoid::range(-1.0, 3.0).expect("valid"), Sigmoid::range(0.0, 5.5).expect("valid")]
         .into_iter()
-        .map(|op| Example::new(format!("sigmoid into ({}, {})", op.low, op.high), op, vec![Tensor::randn([4, 5], rng)]))
+        .map(|op| crate::ops::dispatch::Example::new(format!("sigmoid into ({}, {})", op.low, op.high), op, vec![Tensor::randn([4, 5], rng)]))
         .collect()
 }
 
@@ -130,7 +101,7 @@ mod tests {
     #[test]
     fn the_range_is_respected() {
         let op = Sigmoid::range(-1.0, 3.0).unwrap();
-        let y = op.forward(&Tensor::new([3], vec![-50.0, 0.0, 50.0]).unwrap());
+        let y = op.forward(&Tensor::new([3], vec![-50.0, 0.0, 50.0]).unwrap()).unwrap();
         assert_eq!(y.data(), &[-1.0, 1.0, 3.0]);
         assert!(Sigmoid::range(2.0, 2.0).is_err());
     }

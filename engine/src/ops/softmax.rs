@@ -11,14 +11,11 @@
 //!
 //! Inputs `[x]`, outputs `[y]`.
 
-use super::{Example, Op, Path};
-use crate::device::Device;
-use crate::device::gpu::Gpu;
+use super::dispatch::{launch_over, on_device};
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
 
 /// A validated softmax or log-softmax.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,20 +66,23 @@ impl Softmax {
         (0..self.len).map(move |j| (o * self.len + j) * self.inner + i)
     }
 
-    /// The softmax (or log-softmax) of `x`, on its device.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
-        match x.device() {
-            Device::Cpu => self.reference_forward(x),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
-        }
+    /// The op's name in errors.
+    fn name(&self) -> &'static str {
+        if self.log { "log_softmax" } else { "softmax" }
+    }
+
+    /// The softmax (or log-softmax) of `x`, on its device (the CPU runs the reference; the GPU one invocation per
+    /// row).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let rows = self.outer * self.inner;
+        on_device(self.name(), [x], || self.reference_forward(x), |gpu| launch_over(gpu, &FORWARD, &self.uniforms(), [x], self.shape.clone(), rows))
     }
 
     /// The gradient of `x`, from the forward output `y`.
-    pub fn backward(&self, y: &Tensor, dy: &Tensor) -> Tensor {
-        match y.device() {
-            Device::Cpu => self.reference_backward(y, dy),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, y, dy),
-        }
+    pub fn backward(&self, y: &Tensor, dy: &Tensor) -> Result<Tensor> {
+        let rows = self.outer * self.inner;
+        let gpu = |gpu: &_| launch_over(gpu, &BACKWARD, &self.uniforms(), [y, dy], self.shape.clone(), rows);
+        on_device(self.name(), [y, dy], || self.reference_backward(y, dy), gpu)
     }
 
     /// The reference forward.
@@ -130,53 +130,50 @@ uniforms! {
     pub struct Uniforms { outer: u32, len: u32, inner: u32, log: u32 }
 }
 
+kernels! {
+    shader "softmax", uniforms Uniforms;
+    FORWARD = forward(x: 1, y: 2);
+    BACKWARD = backward(out: 3, dy: 4, dx: 5);
+}
+
 impl Softmax {
     fn uniforms(&self) -> Uniforms {
         Uniforms { outer: self.outer as u32, len: self.len as u32, inner: self.inner as u32, log: self.log as u32 }
     }
-
-    /// One invocation per row.
-    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
-        let y = gpu.empty(self.shape.clone());
-        gpu.dispatch("softmax", "forward", &self.uniforms(), &[(1, x.buffer()), (2, y.buffer())], self.outer * self.inner);
-        y
-    }
-
-    fn backward_gpu(&self, gpu: &Gpu, y: &Tensor, dy: &Tensor) -> Tensor {
-        let dx = gpu.empty(self.shape.clone());
-        gpu.dispatch("softmax", "backward", &self.uniforms(), &[(3, y.buffer()), (4, dy.buffer()), (5, dx.buffer())], self.outer * self.inner);
-        dx
-    }
 }
 
-impl Op for Softmax {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0]),
-            Path::Reference => self.reference_forward(x[0]),
-        }]
-    }
+#[cfg(any(test, feature = "check"))]
+mod fixtures {
+    use super::*;
+    use crate::ops::dispatch::{Example, Op, Path};
+    use crate::rng::Rng;
 
-    fn gradients(&self, _: &[&Tensor], y: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        vec![Some(match path {
-            Path::Device => self.backward(y[0], dy[0]),
-            Path::Reference => self.reference_backward(y[0], dy[0]),
-        })]
-    }
-}
+    impl Op for Softmax {
+        fn outputs(&self, x: &[&Tensor], path: Path) -> Result<Vec<Tensor>> {
+            Ok(vec![path.run(|| self.reference_forward(x[0]), || self.forward(x[0]))?])
+        }
 
-/// Softmax and log-softmax along every axis of a 3-D tensor, and ONNX's flattened form.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
-    let x = Tensor::randn([2, 3, 4], rng);
-    let mut out = Vec::new();
-    for axis in [0, 1, 2, -1] {
-        for log in [false, true] {
-            out.push(Example::new(format!("softmax axis {axis} log {log}"), Softmax::new(x.shape(), axis, log).expect("valid"), vec![x.clone()]));
+        fn gradients(&self, _: &[&Tensor], y: &[&Tensor], dy: &[&Tensor], path: Path) -> Result<Vec<Option<Tensor>>> {
+            Ok(vec![Some(path.run(|| self.reference_backward(y[0], dy[0]), || self.backward(y[0], dy[0]))?)])
         }
     }
-    out.push(Example::new("softmax flattened from axis 1", Softmax::flattened(x.shape(), 1, false).expect("valid"), vec![x]));
-    out
+
+    /// Softmax and log-softmax along every axis of a 3-D tensor, and ONNX's flattened form.
+    pub fn examples(rng: &mut Rng) -> Vec<Example> {
+        let x = Tensor::randn([2, 3, 4], rng);
+        let mut out = Vec::new();
+        for axis in [0, 1, 2, -1] {
+            for log in [false, true] {
+                out.push(Example::new(format!("softmax axis {axis} log {log}"), Softmax::new(x.shape(), axis, log).expect("valid"), vec![x.clone()]));
+            }
+        }
+        out.push(Example::new("softmax flattened from axis 1", Softmax::flattened(x.shape(), 1, false).expect("valid"), vec![x]));
+        out
+    }
 }
+
+#[cfg(any(test, feature = "check"))]
+pub use fixtures::examples;
 
 #[cfg(test)]
 mod tests {
@@ -185,7 +182,7 @@ mod tests {
     #[test]
     fn rows_sum_to_one_even_for_huge_scores() {
         let x = Tensor::new([2, 3], vec![1000.0, 1001.0, 1002.0, -5.0, 0.0, 5.0]).unwrap();
-        let y = Softmax::new(x.shape(), -1, false).unwrap().forward(&x);
+        let y = Softmax::new(x.shape(), -1, false).unwrap().forward(&x).unwrap();
         for row in y.data().chunks(3) {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         }
@@ -195,7 +192,7 @@ mod tests {
     #[test]
     fn flattened_normalises_the_trailing_block() {
         let x = Tensor::from_fn([2, 2, 2], |i| i as f32);
-        let y = Softmax::flattened(x.shape(), 1, false).unwrap().forward(&x);
+        let y = Softmax::flattened(x.shape(), 1, false).unwrap().forward(&x).unwrap();
         assert!((y.data()[..4].iter().sum::<f32>() - 1.0).abs() < 1e-6);
     }
 

@@ -8,14 +8,13 @@
 //!
 //! Inputs `[x]` (the large shape), outputs `[y]` (the small one). Backward broadcasts `dy · scale` back.
 
-use super::{Example, Op, Path};
-use crate::device::{Device, cpu};
+use super::dispatch::{Unary, launch};
+use crate::device::cpu;
 use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
-use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::uniforms;
+use crate::{kernels, uniforms};
 
 /// The most axes the GPU kernel handles.
 pub const MAX_RANK: usize = 8;
@@ -38,7 +37,7 @@ impl SumTo {
             && from.rank() <= MAX_RANK
             && to.dims().iter().rev().zip(from.dims().iter().rev()).all(|(&t, &f)| t == 1 || t == f);
         if !fits {
-            return Err(OpError::new("sum_to", ErrorKind::Shape, "the shape does not broadcast to the tensor's")
+            return Err(OpError::new(Self::NAME, ErrorKind::Shape, "the shape does not broadcast to the tensor's")
                 .expected(format!("a shape that broadcasts to {from} (at most {MAX_RANK} axes)"))
                 .given(to)
                 .hint("each axis must be 1 or equal, aligned from the right")
@@ -47,21 +46,6 @@ impl SumTo {
         Ok(SumTo { from: from.clone(), to: to.clone(), scale })
     }
 
-    /// The sums, on `x`'s device.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
-        match x.device() {
-            Device::Cpu => cpu::reduce::sum_to(self, x),
-            Device::Gpu(gpu) => self.forward_gpu(&gpu, x),
-        }
-    }
-
-    /// `dy · scale` broadcast back to the large shape, on `dy`'s device.
-    pub fn backward(&self, dy: &Tensor) -> Tensor {
-        match dy.device() {
-            Device::Cpu => self.reference_backward(dy),
-            Device::Gpu(gpu) => self.backward_gpu(&gpu, dy),
-        }
-    }
 
     /// `to`'s dimensions padded with leading 1s to `from`'s rank.
     pub fn padded_to(&self) -> Vec<usize> {
@@ -85,8 +69,13 @@ impl SumTo {
         j
     }
 
-    /// The reference forward: every value added into the one it was broadcast from, in order.
-    pub fn reference_forward(&self, x: &Tensor) -> Tensor {
+}
+
+impl Unary for SumTo {
+    const NAME: &'static str = "sum_to";
+
+    /// Every value added into the one it was broadcast from, in order.
+    fn reference_forward(&self, x: &Tensor) -> Tensor {
         let mut y = Tensor::zeros(self.to.clone());
         let out = y.data_mut();
         for (i, &v) in x.data().iter().enumerate() {
@@ -98,9 +87,29 @@ impl SumTo {
         y
     }
 
-    /// The reference backward: `dy · scale` broadcast back to the large shape.
-    pub fn reference_backward(&self, dy: &Tensor) -> Tensor {
+    /// `dy · scale` broadcast back to the large shape.
+    fn reference_backward(&self, _: &Tensor, dy: &Tensor) -> Tensor {
         Tensor::from_fn(self.from.clone(), |i| dy.data()[self.target(i)] * self.scale)
+    }
+
+    /// The common case, a bias's gradient, sums the leading axes and keeps the rest: whole rows are added
+    /// ([`cpu::reduce::sum_rows`]), in the reference's order. Other shapes run the reference.
+    fn cpu_forward(&self, x: &Tensor) -> Tensor {
+        let (from, to) = (self.from.dims(), self.padded_to());
+        let kept = to.iter().skip_while(|&&d| d == 1).count();
+        if to[to.len() - kept..] != from[from.len() - kept..] || self.to.numel() == 0 {
+            return self.reference_forward(x);
+        }
+        Tensor::new(self.to.clone(), cpu::reduce::sum_rows(x.data(), self.to.numel(), self.scale)).expect("one sum per value of `to`")
+    }
+
+    /// One invocation per output value, looping over the values broadcast from it.
+    fn gpu_forward(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
+        launch(gpu, &FORWARD, &self.uniforms(), [x], self.to.clone())
+    }
+
+    fn gpu_backward(&self, gpu: &Gpu, _: &Tensor, dy: &Tensor) -> Tensor {
+        launch(gpu, &BROADCAST, &self.uniforms(), [dy], self.from.clone())
     }
 }
 
@@ -126,47 +135,24 @@ impl SumTo {
             ..Default::default()
         }
     }
-
-    /// One invocation per output value, looping over the values broadcast from it.
-    fn forward_gpu(&self, gpu: &Gpu, x: &Tensor) -> Tensor {
-        let y = gpu.empty(self.to.clone());
-        gpu.dispatch("sum_to", "forward", &self.uniforms(), &[(1, x.buffer()), (2, y.buffer())], y.numel());
-        y
-    }
-
-    /// One invocation per value of the large shape.
-    fn backward_gpu(&self, gpu: &Gpu, dy: &Tensor) -> Tensor {
-        let dx = gpu.empty(self.from.clone());
-        gpu.dispatch("sum_to", "broadcast", &self.uniforms(), &[(3, dy.buffer()), (4, dx.buffer())], dx.numel());
-        dx
-    }
 }
 
-impl Op for SumTo {
-    fn outputs(&self, x: &[&Tensor], path: Path) -> Vec<Tensor> {
-        vec![match path {
-            Path::Device => self.forward(x[0]),
-            Path::Reference => self.reference_forward(x[0]),
-        }]
-    }
-
-    fn gradients(&self, _: &[&Tensor], _: &[&Tensor], dy: &[&Tensor], path: Path) -> Vec<Option<Tensor>> {
-        vec![Some(match path {
-            Path::Device => self.backward(dy[0]),
-            Path::Reference => self.reference_backward(dy[0]),
-        })]
-    }
+kernels! {
+    shader "sum_to", uniforms Uniforms;
+    FORWARD = forward(x: 1, y: 2);
+    BROADCAST = broadcast(dy: 3, dx: 4);
 }
 
 /// A bias's gradient (leading axes summed), axes of 1 kept in the middle, a scalar, and a scale.
-pub fn examples(rng: &mut Rng) -> Vec<Example> {
+#[cfg(any(test, feature = "check"))]
+pub fn examples(rng: &mut crate::rng::Rng) -> Vec<crate::ops::dispatch::Example> {
     let x = Tensor::randn([2, 3, 4], rng);
     [vec![4], vec![3, 1], vec![2, 1, 4], vec![], vec![1, 3, 4]]
         .into_iter()
         .enumerate()
         .map(|(i, to)| {
             let op = SumTo::new(x.shape(), &Shape::from(to), if i == 1 { 1.5 } else { 1.0 }).expect("valid");
-            Example::new(format!("sum_to {} from {}", op.to, op.from), op, vec![x.clone()])
+            crate::ops::dispatch::Example::new(format!("sum_to {} from {}", op.to, op.from), op, vec![x.clone()])
         })
         .collect()
 }
@@ -178,9 +164,9 @@ mod tests {
     #[test]
     fn a_bias_gets_the_sum_of_its_rows() {
         let x = Tensor::from_fn([2, 3], |i| i as f32);
-        assert_eq!(SumTo::new(x.shape(), &Shape::from([3]), 1.0).unwrap().forward(&x).data(), &[3.0, 5.0, 7.0]);
-        assert_eq!(SumTo::new(x.shape(), &Shape::from([2, 1]), 2.0).unwrap().forward(&x).data(), &[6.0, 24.0]);
-        assert_eq!(SumTo::new(x.shape(), &Shape::default(), 1.0).unwrap().forward(&x).data(), &[15.0]);
+        assert_eq!(SumTo::new(x.shape(), &Shape::from([3]), 1.0).unwrap().forward(&x).unwrap().data(), &[3.0, 5.0, 7.0]);
+        assert_eq!(SumTo::new(x.shape(), &Shape::from([2, 1]), 2.0).unwrap().forward(&x).unwrap().data(), &[6.0, 24.0]);
+        assert_eq!(SumTo::new(x.shape(), &Shape::default(), 1.0).unwrap().forward(&x).unwrap().data(), &[15.0]);
         assert!(SumTo::new(x.shape(), &Shape::from([2]), 1.0).is_err());
     }
 }

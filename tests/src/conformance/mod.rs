@@ -238,7 +238,7 @@ pub async fn run_case(device: &Device, case: &Case) -> Result<(), Failure> {
 pub(crate) async fn run_op(device: &Device, case: &Case, op: &dyn Op, inputs: Vec<Tensor>, pick: &[usize], names: &[&str]) -> Result<Computed, Failure> {
     let placed: Vec<Tensor> = inputs.iter().map(|t| t.to(device)).collect();
     let placed: Vec<&Tensor> = placed.iter().collect();
-    let outputs = op.outputs(&placed, Path::Device);
+    let outputs = op.outputs(&placed, Path::Device)?;
     let mut read_outputs = Vec::new();
     for &i in pick {
         let output = outputs.get(i).ok_or_else(|| Failure::Run(format!("the op has no output {i}")))?;
@@ -250,7 +250,7 @@ pub(crate) async fn run_op(device: &Device, case: &Case, op: &dyn Op, inputs: Ve
         let name = |k: usize| pick.iter().position(|&p| p == k).and_then(|j| case.outputs.get(j)).map_or("", |t| t.name.as_str());
         let dys: Vec<Tensor> = (0..op.differentiable_outputs()).map(|k| case.upstream(name(k))).collect::<Result<_, _>>()?;
         let dys: Vec<Tensor> = dys.iter().map(|t| t.to(device)).collect();
-        let grads = op.gradients(&placed, &outputs.iter().collect::<Vec<_>>(), &dys.iter().collect::<Vec<_>>(), Path::Device);
+        let grads = op.gradients(&placed, &outputs.iter().collect::<Vec<_>>(), &dys.iter().collect::<Vec<_>>(), Path::Device)?;
         for (name, grad) in names.iter().zip(grads) {
             if let Some(grad) = grad {
                 computed.grads.push((name.to_string(), read(&grad).await?));

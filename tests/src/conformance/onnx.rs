@@ -13,7 +13,7 @@ use engine::ops::gemm::Gemm;
 use engine::ops::matmul::Matmul;
 use engine::ops::max_pool2d::MaxPool2d;
 use engine::ops::pad::Pad;
-use engine::ops::padding::PaddingMode;
+use engine::padding::PaddingMode;
 use engine::ops::pool::Pool2dParams;
 use engine::ops::sigmoid::Sigmoid;
 use engine::ops::relu::Relu;
@@ -76,7 +76,7 @@ async fn run_2d(device: &Device, case: &Case) -> Result<Computed, Failure> {
         "MaxPool" => {
             let x = case.tensor(0)?;
             let op = MaxPool2d::new(&pool_params(case, &x)?, x.shape())?;
-            let (y, argmax) = op.forward(&x.to(device));
+            let (y, argmax) = op.forward(&x.to(device))?;
             let argmax = read(&argmax).await?;
             Computed::outputs(vec![read(&y).await?, onnx_indices(&op, &argmax, case.int("storage_order").unwrap_or(0) == 1)])
         }
@@ -263,7 +263,7 @@ async fn dropout(device: &Device, case: &Case) -> Result<Computed, Failure> {
     let ratio = case.input(1).map(|r| r.values()[0]).or(case.float("ratio")).unwrap_or(0.5);
     let training = case.input(2).is_some_and(|t| t.values()[0] != 0.0);
     let op = Dropout::new(x.shape(), ratio, training, case.int("seed").unwrap_or(0) as u32)?;
-    let (y, mask) = op.forward(&x.to(device));
+    let (y, mask) = op.forward(&x.to(device))?;
     let (y, mask) = (read(&y).await?, read(&mask).await?);
     if training && ratio > 0.0 {
         super::torch::check_dropout_properties(&x, &y, &mask, ratio)?;

@@ -13,7 +13,7 @@ use engine::ops::embedding::Embedding;
 use engine::ops::gemm::Gemm;
 use engine::ops::max_pool2d::MaxPool2d;
 use engine::ops::mse::Mse;
-use engine::ops::padding::PaddingMode;
+use engine::padding::PaddingMode;
 use engine::ops::pool::Pool2dParams;
 use engine::ops::relu::Relu;
 use engine::ops::rmspe::Rmspe;
@@ -167,9 +167,9 @@ async fn dropout(device: &Device, case: &Case) -> Result<Computed, Failure> {
     if !case.flag("property_test").unwrap_or(false) {
         return run_op(device, case, &op, vec![x], &[0], &["x"]).await;
     }
-    let (y, mask) = op.forward(&x.to(device));
+    let (y, mask) = op.forward(&x.to(device))?;
     let dy = case.upstream("y")?;
-    let dx = read(&op.backward(&dy.to(device), &mask)).await?;
+    let dx = read(&op.backward(&dy.to(device), &mask)?).await?;
     let (y, mask) = (read(&y).await?, read(&mask).await?);
     check_dropout_properties(&x, &y, &mask, p)?;
     let scale = 1.0 / (1.0 - p);
@@ -329,12 +329,12 @@ async fn train_step(device: &Device, case: &Case) -> Result<Computed, Failure> {
     for step in 1..=steps {
         let logits = model.forward(&x)?;
         let loss = CrossEntropy::new(logits.shape(), &targets, None, None, Reduction::Mean)?;
-        let out = loss.forward(&logits, None);
+        let out = loss.forward(&logits, None)?;
         if step == 1 {
             outputs.push(read(&logits).await?);
         }
         outputs.push(read(&out.loss).await?);
-        Model::backward(&mut model, &loss.backward(&out, None, &one));
+        Model::backward(&mut model, &loss.backward(&out, None, &one)?)?;
         if step == 1 {
             for (name, p) in names.iter().zip(Model::params_mut(&mut model)) {
                 grads.push((*name, read(p.grad.as_ref().expect("backward filled every gradient")).await?));
@@ -347,7 +347,7 @@ async fn train_step(device: &Device, case: &Case) -> Result<Computed, Failure> {
     }
     let logits = model.forward(&x)?;
     let loss = CrossEntropy::new(logits.shape(), &targets, None, None, Reduction::Mean)?;
-    outputs.push(read(&loss.forward(&logits, None).loss).await?);
+    outputs.push(read(&loss.forward(&logits, None)?.loss).await?);
     Ok(Computed { atol: ATOL_LOOSE, grad_atol: ATOL_LOOSE, ..Computed::outputs(outputs).with_grads(grads) })
 }
 

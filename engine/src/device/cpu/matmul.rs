@@ -1,9 +1,9 @@
 //! Every strided matrix product of the engine on the CPU: one [`sgemm`] per batch.
 
 use super::sgemm::{View, sgemm};
-use crate::ops::matmul::{Operand, StridedMatmul};
+use crate::device::strided::{Operand, StridedMatmul};
 
-/// [`StridedMatmul::run`]: `C` is laid down first, then each batch's product added (summed into one matrix
+/// `p`'s product of `a` and `b` (and `c`): `C` is laid down first, then each batch's product added (summed into one matrix
 /// when the batches are summed).
 pub fn strided(p: &StridedMatmul, a: &[f32], b: &[f32], c: Option<&[f32]>) -> Vec<f32> {
     let (m, n) = (p.m, p.n);

@@ -1,14 +1,13 @@
-//! The CPU device: tensors in host memory, and the tuned paths that the CPU runs instead of an op's reference
-//! loops where speed matters (training the lessons' models). Each tuned path is tested against the op's reference
-//! loops: by its own tests here, and by the shared check of every registered op on the CPU
-//! ([`crate::ops::check`]).
+//! The CPU device: the tuned loops that the CPU runs instead of an op's reference loops where speed matters
+//! (training the lessons' models), over slices and plain geometry. Each is tested against the op's reference
+//! loops by the op's own tests and by the shared check of every op with a CPU path of its own (`ops::check`).
 //!
 //! - [`conv2d`]: im2col (with gather tables for small images) and matrix products;
 //! - [`matmul`]: every strided matrix product on [`sgemm`] (our AVX-512 kernel natively where the CPU has it,
 //!   `matrixmultiply` elsewhere natively, a WebAssembly SIMD kernel in the browser);
 //! - [`batch_norm`]: per-channel sums split by position over every core, element-wise passes row by row;
 //! - [`reduce`]: a bias's gradient as whole rows added, global average pooling as one mean per plane;
-//! - [`elementwise`]: ReLU, dropout and Adam as loops on every core.
+//! - [`elementwise`]: ReLU, dropout and an optimizer's update as loops on every core.
 //!
 //! Beneath them: [`parallel`] (the one thread pool), [`vector`] (loops built for AVX2 at run time, im2col's
 //! gather) and [`scratch`] (working buffers kept per thread between ops).

@@ -19,44 +19,9 @@ mod avx512;
 mod packed;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
+mod view;
 
-/// A matrix in a slice: element `(i, j)` is `data[offset + i·row_stride + j·col_stride]`.
-#[derive(Clone, Copy)]
-pub struct View<'a> {
-    /// The storage.
-    pub data: &'a [f32],
-    /// Where element (0, 0) is.
-    pub offset: usize,
-    /// Step between rows.
-    pub row_stride: usize,
-    /// Step between columns.
-    pub col_stride: usize,
-}
-
-impl<'a> View<'a> {
-    /// A row-major `rows x cols` matrix starting at `offset`.
-    pub fn rows(data: &'a [f32], offset: usize, cols: usize) -> View<'a> {
-        View { data, offset, row_stride: cols, col_stride: 1 }
-    }
-
-    /// The same matrix read transposed.
-    pub fn t(self) -> View<'a> {
-        View { row_stride: self.col_stride, col_stride: self.row_stride, ..self }
-    }
-
-    /// Element `(i, j)`.
-    pub fn get(&self, i: usize, j: usize) -> f32 {
-        self.data[self.offset + i * self.row_stride + j * self.col_stride]
-    }
-
-    /// The last element a `rows x cols` read touches must be inside the slice.
-    fn check(&self, rows: usize, cols: usize) {
-        if rows > 0 && cols > 0 {
-            let last = self.offset + (rows - 1) * self.row_stride + (cols - 1) * self.col_stride;
-            assert!(last < self.data.len(), "a {rows}x{cols} view reads past its {} values", self.data.len());
-        }
-    }
-}
+pub use view::View;
 
 /// Which implementation runs the products.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -293,19 +258,24 @@ mod tests {
         assert_eq!(c, [4.5, 5.5, 10.5, 11.5]);
     }
 
+    /// `len` standard-normal values.
+    fn randn(len: usize, rng: &mut crate::rng::Rng) -> Vec<f32> {
+        (0..len).map(|_| rng.normal()).collect()
+    }
+
     #[test]
     fn threads_split_either_side_and_give_the_same_bits() {
         let mut rng = crate::rng::Rng::new(5);
         // Wide (split by columns, with a ragged last part) and tall (split by rows), both past MIN_PARALLEL_MACS.
         for (m, k, n) in [(40, 300, 1000), (1000, 300, 37)] {
             assert!(m * k * n >= MIN_PARALLEL_MACS);
-            let a = crate::Tensor::randn([m, k], &mut rng);
-            let b = crate::Tensor::randn([n, k], &mut rng);
+            let a = randn(m * k, &mut rng);
+            let b = randn(n * k, &mut rng);
             let ldc = n + 1;
-            let c0 = crate::Tensor::randn([m * ldc], &mut rng);
+            let c0 = randn(m * ldc, &mut rng);
             let product = |threads| {
-                let mut c = c0.data().to_vec();
-                sgemm_with(Kernel::best(), threads, m, k, n, 0.5, View::rows(a.data(), 0, k), View::rows(b.data(), 0, k).t(), 2.0, &mut c, 0, ldc);
+                let mut c = c0.clone();
+                sgemm_with(Kernel::best(), threads, m, k, n, 0.5, View::rows(&a, 0, k), View::rows(&b, 0, k).t(), 2.0, &mut c, 0, ldc);
                 c
             };
             let one = product(1);
@@ -314,11 +284,11 @@ mod tests {
             }
             // And it is the product: spot-check a few elements against the definition.
             for (i, j) in [(0, 0), (m - 1, n - 1), (m / 2, n / 3)] {
-                let sum: f32 = (0..k).map(|kk| a.data()[i * k + kk] * b.data()[j * k + kk]).sum();
-                let want = 0.5 * sum + 2.0 * c0.data()[i * ldc + j];
+                let sum: f32 = (0..k).map(|kk| a[i * k + kk] * b[j * k + kk]).sum();
+                let want = 0.5 * sum + 2.0 * c0[i * ldc + j];
                 assert!((one[i * ldc + j] - want).abs() < 1e-3 * (1.0 + want.abs()), "({i}, {j})");
             }
-            assert!((0..m).all(|i| one[i * ldc + n] == c0.data()[i * ldc + n]), "the column past n is left alone");
+            assert!((0..m).all(|i| one[i * ldc + n] == c0[i * ldc + n]), "the column past n is left alone");
         }
     }
 
@@ -328,10 +298,10 @@ mod tests {
         // One column (n = 1, long enough for the 8-lane dot and its tail), one row, and for contrast an outer
         // product (k = 1), which takes the packed path.
         for (m, k, n) in [(7, 21, 1), (1, 13, 9), (5, 1, 6), (1, 1, 1)] {
-            let (a, b) = (crate::Tensor::randn([m * k], &mut rng), crate::Tensor::randn([k * n], &mut rng));
+            let (a, b) = (randn(m * k, &mut rng), randn(k * n, &mut rng));
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                let av = if ta { View::rows(a.data(), 0, m).t() } else { View::rows(a.data(), 0, k) };
-                let bv = if tb { View::rows(b.data(), 0, k).t() } else { View::rows(b.data(), 0, n) };
+                let av = if ta { View::rows(&a, 0, m).t() } else { View::rows(&a, 0, k) };
+                let bv = if tb { View::rows(&b, 0, k).t() } else { View::rows(&b, 0, n) };
                 let ldc = n + 2;
                 let want = |i: usize, j: usize| (0..k).map(|p| av.get(i, p) * bv.get(p, j)).sum::<f32>();
                 // β = 0 must not read C: NaN there would show.

@@ -12,7 +12,7 @@
 //! Packing puts the values each step of the micro-kernel reads next to each other and zero-pads ragged edges, so
 //! the kernel never checks a bound or a stride.
 
-use super::View;
+use super::view::View;
 
 /// A register-blocked kernel: `C[rows x cols] = alpha·(A panel · B panel) + beta·C` for one `MR x NR` tile.
 pub trait MicroKernel {

@@ -12,6 +12,17 @@
 //! | circular    | `circular`    | c, d (the image wraps around, ONNX's `wrap`)  | a, b        |
 //!
 //! Reflection needs `pad < len`: a mirror cannot show more than the image minus its edge pixel.
+//!
+//! Tap `k` of window `o` (a window moving `stride` at a time, its taps `dilation` apart, after `pad` positions of
+//! padding) stands at padded coordinate [`tap_coordinate`]`(o, k, stride, dilation, pad) = o·stride + k·dilation −
+//! pad`: with [`PaddingMode::source`], the one indexing function behind the convolutions and pools, their CPU paths,
+//! their traces and the lessons (and the prelude's WGSL functions of the same names).
+
+/// Where tap `k` of window `o` stands along an axis, counted from the input's first pixel (negative in the start
+/// padding): `o·stride + k·dilation − pad`.
+pub fn tap_coordinate(o: usize, k: usize, stride: usize, dilation: usize, pad: usize) -> isize {
+    (o * stride + k * dilation) as isize - pad as isize
+}
 
 /// What the pixels outside the image are.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
