@@ -5,7 +5,33 @@
 //! Plain text and numbers only (no browser APIs), so the native harness builds the same code the page shows.
 
 use engine::Tensor;
+use engine::data::ImageSet;
 use engine::ops::conv2d::Conv2d;
+
+/// One state of a lesson as `cargo xtask panels` checks it: where it is, its panel's code, and the page's numbers.
+pub struct Case {
+    /// The lesson's URL with the state's query, so that a failure can be opened in the browser.
+    pub url: String,
+    /// The panel's code.
+    pub code: String,
+    /// What the page shows, or why the page rejects the state.
+    pub page: Result<PanelNumbers, String>,
+}
+
+/// The files the page ships, decoded natively: what a lesson's panel cases compute on (`cargo xtask panels`
+/// decodes them; the page never uses this).
+pub trait Assets {
+    /// A shipped photo (`file` under `public/images`) as the page reads it: `[1, 3, H, W]`, values 0..1.
+    fn photo(&self, file: &str) -> Result<Tensor, String>;
+    /// The digits the page loads.
+    fn digits(&self) -> Result<ImageSet, String>;
+}
+
+/// A lesson's URL with a query: `/<path>?k=v&…`.
+pub fn url(path: &str, pairs: &[(&str, String)]) -> String {
+    let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("/{path}?{}", query.join("&"))
+}
 
 /// The numbers a panel prints and the page shows: the output's shape, the selected output value with the sum of
 /// its window's products (before the bias), and a checksum of the whole output.

@@ -1,14 +1,258 @@
 //! Lesson state in the URL: every control has a documented query parameter, so a link restores the exact state.
 //! A value that cannot be used falls back to its default, with a notice saying what was changed and why.
 //!
-//! A lesson declares each parameter once, on [`Params`]: the declaration reads and validates the value and gives
-//! back the signal the lesson works with, and [`Params::sync`] writes every signal back to the URL as it changes.
+//! Each control is one [`Param`]: its name in the URL, its default, and the values it may take (a range, or named
+//! choices). The URL decoder ([`Params::get`]), the control on the page (`widgets::inputs`, which stores only values
+//! the parameter accepts, written as the URL writes them) and each lesson's "every setting" test all read it, so a
+//! control cannot hold a value its link would drop. [`Params::sync`] writes every signal back to the URL.
 
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::fmt::Display;
-use std::ops::RangeInclusive;
-use std::str::FromStr;
+
+/// A number a range [`Param`] takes: a whole number, or a decimal written with at most 4 decimals.
+pub trait Number: Copy + PartialOrd + Display + Send + Sync + 'static {
+    /// The number a URL writes as `raw`, if it is one (finite, for decimals).
+    fn from_url(raw: &str) -> Option<Self>;
+    /// The number as a URL writes it.
+    fn to_url(self) -> String;
+    /// Values to try from `min` to `max`: every one of a short range of whole numbers; else the ends and some
+    /// between.
+    fn samples(min: Self, max: Self) -> Vec<Self>;
+    /// The step of a number field for it (`1`, or `0.1` for decimals).
+    const STEP: &'static str = "1";
+}
+
+impl Number for usize {
+    fn from_url(raw: &str) -> Option<usize> {
+        raw.trim().parse().ok()
+    }
+
+    fn to_url(self) -> String {
+        self.to_string()
+    }
+
+    fn samples(min: usize, max: usize) -> Vec<usize> {
+        if max - min <= 64 {
+            return (min..=max).collect();
+        }
+        let mut out: Vec<usize> = (0..=8).map(|i| min + (max - min) / 8 * i).collect();
+        out.push(max);
+        out.dedup();
+        out
+    }
+}
+
+impl Number for u32 {
+    fn from_url(raw: &str) -> Option<u32> {
+        raw.trim().parse().ok()
+    }
+
+    fn to_url(self) -> String {
+        self.to_string()
+    }
+
+    fn samples(min: u32, max: u32) -> Vec<u32> {
+        usize::samples(min as usize, max as usize).into_iter().map(|v| v as u32).collect()
+    }
+}
+
+impl Number for f32 {
+    const STEP: &'static str = "0.1";
+
+    /// Read back to the 4 decimals a URL keeps, so that what a control stores is what its link restores.
+    fn from_url(raw: &str) -> Option<f32> {
+        let v: f32 = raw.trim().parse().ok().filter(|v: &f32| v.is_finite())?;
+        crate::widgets::format_weight(v).parse().ok()
+    }
+
+    fn to_url(self) -> String {
+        crate::widgets::format_weight(self)
+    }
+
+    fn samples(min: f32, max: f32) -> Vec<f32> {
+        let mut out: Vec<f32> = (0..=8).filter_map(|i| f32::from_url(&(min + (max - min) * i as f32 / 8.0).to_string())).collect();
+        out.dedup();
+        out
+    }
+}
+
+/// The values a [`Param`] may take.
+#[derive(Clone, Copy)]
+pub enum Values<T: 'static> {
+    /// Numbers from `min` to `max`, both included.
+    Range {
+        /// The smallest.
+        min: T,
+        /// The largest.
+        max: T,
+        /// Reads a number from the URL (see [`Number::from_url`]).
+        from_url: fn(&str) -> Option<T>,
+        /// Writes it (see [`Number::to_url`]).
+        to_url: fn(T) -> String,
+        /// Values to try (see [`Number::samples`]).
+        samples: fn(T, T) -> Vec<T>,
+        /// `a ≤ b`.
+        at_most: fn(&T, &T) -> bool,
+    },
+    /// One of `all`, each written in the URL by its `name`.
+    Choices {
+        /// Every choice, in the order a control offers them.
+        all: &'static [T],
+        /// The name of a choice in URLs and test ids.
+        name: fn(T) -> &'static str,
+    },
+}
+
+/// One control of a lesson as its URL parameter: its name in the URL, its default, and the values it may take.
+#[derive(Clone, Copy)]
+pub struct Param<T: 'static> {
+    /// The name in the URL: `k` in `?k=3`. People share links: never rename one.
+    pub key: &'static str,
+    /// The value when the URL has none, or one that cannot be used.
+    pub default: T,
+    /// What it may be.
+    pub values: Values<T>,
+}
+
+impl<T: Number> Param<T> {
+    /// A number from `min` to `max`.
+    pub const fn range(key: &'static str, default: T, min: T, max: T) -> Param<T> {
+        let values = Values::Range { min, max, from_url: T::from_url, to_url: T::to_url, samples: T::samples, at_most: at_most::<T> };
+        Param { key, default, values }
+    }
+}
+
+impl<T: Number> Param<T> {
+    /// The smallest and the largest value.
+    pub fn bounds(&self) -> (T, T) {
+        match self.values {
+            Values::Range { min, max, .. } => (min, max),
+            Values::Choices { .. } => unreachable!("a range parameter is built by Param::range"),
+        }
+    }
+}
+
+/// `a ≤ b`.
+fn at_most<T: PartialOrd>(a: &T, b: &T) -> bool {
+    a <= b
+}
+
+impl<T: Copy + PartialEq + Send + Sync + 'static> Param<T> {
+    /// One of `all`, named in the URL by `name`.
+    pub const fn choices(key: &'static str, default: T, all: &'static [T], name: fn(T) -> &'static str) -> Param<T> {
+        Param { key, default, values: Values::Choices { all, name } }
+    }
+
+    /// Whether `value` is one this parameter takes.
+    pub fn accepts(&self, value: T) -> bool {
+        match self.values {
+            Values::Range { min, max, at_most, .. } => at_most(&min, &value) && at_most(&value, &max),
+            Values::Choices { all, .. } => all.contains(&value),
+        }
+    }
+
+    /// The value written in a URL as `raw`, or why it cannot be used (a phrase for the notice).
+    pub fn parse(&self, raw: &str) -> Result<T, String> {
+        match self.values {
+            Values::Range { min, max, from_url, to_url, .. } => match from_url(raw) {
+                Some(v) if self.accepts(v) => Ok(v),
+                Some(_) => Err(format!("it must be from {} to {}", to_url(min), to_url(max))),
+                None => Err("it is not a number".into()),
+            },
+            Values::Choices { all, name } => all.iter().copied().find(|&c| name(c) == raw).ok_or_else(|| "it is not one of the choices".into()),
+        }
+    }
+
+    /// `value` as the URL writes it.
+    pub fn to_url(&self, value: T) -> String {
+        match self.values {
+            Values::Range { to_url, .. } => to_url(value),
+            Values::Choices { name, .. } => name(value).to_string(),
+        }
+    }
+
+    /// What a control stores when the learner enters `value`: the nearest value the parameter takes, as its URL
+    /// writes it (so that the link restores exactly what the page shows).
+    pub fn settle(&self, value: T) -> T {
+        match self.values {
+            Values::Range { min, max, at_most, from_url, to_url, .. } => {
+                let clamped = if at_most(&value, &min) { min } else if at_most(&max, &value) { max } else { value };
+                from_url(&to_url(clamped)).unwrap_or(clamped)
+            }
+            Values::Choices { .. } if self.accepts(value) => value,
+            Values::Choices { .. } => self.default,
+        }
+    }
+
+    /// Values to try in tests: every choice; a range's ends, its default and values between.
+    pub fn samples(&self) -> Vec<T> {
+        match self.values {
+            Values::Range { min, max, samples, .. } => {
+                let mut out = samples(min, max);
+                if !out.contains(&self.default) && self.accepts(self.default) {
+                    out.push(self.default);
+                }
+                out
+            }
+            Values::Choices { all, .. } => all.to_vec(),
+        }
+    }
+
+    /// Every way the parameter could disagree with itself, as sentences: a default it does not accept, or a value
+    /// it accepts whose URL does not read back as the same value.
+    pub fn inconsistencies(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.accepts(self.default) {
+            out.push(format!("`{}`: the default {} is not one of its values", self.key, self.to_url(self.default)));
+        }
+        for v in self.samples() {
+            let url = self.to_url(v);
+            if self.parse(&url) != Ok(self.settle(v)) || self.settle(self.settle(v)) != self.settle(v) {
+                out.push(format!("`{}`: {url} does not read back as itself", self.key));
+            }
+        }
+        out
+    }
+}
+
+/// A parameter of any type, as the tests that run over every lesson's parameters see it.
+pub trait AnyParam: Sync {
+    /// The name in the URL.
+    fn key(&self) -> &'static str;
+    /// See [`Param::inconsistencies`].
+    fn inconsistencies(&self) -> Vec<String>;
+}
+
+impl<T: Copy + PartialEq + Send + Sync + 'static> AnyParam for Param<T> {
+    fn key(&self) -> &'static str {
+        self.key
+    }
+
+    fn inconsistencies(&self) -> Vec<String> {
+        Param::inconsistencies(self)
+    }
+}
+
+/// A parameter holding a comma-separated list of names (a table's columns), checked against what the lesson has.
+#[derive(Clone, Copy)]
+pub struct Names {
+    /// The name in the URL.
+    pub key: &'static str,
+    /// The list when the URL has none, or one that cannot be used.
+    pub default: &'static [&'static str],
+}
+
+impl AnyParam for Names {
+    fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// A list is checked against the lesson's columns when it is read (see [`Query::names`]).
+    fn inconsistencies(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
 
 /// The query of the current page, read once when a lesson opens.
 pub struct Query {
@@ -37,58 +281,46 @@ impl Query {
         Query { pairs, notices: RefCell::new(Vec::new()) }
     }
 
-    fn get(&self, key: &str) -> Option<&str> {
+    /// The raw value of `key`, if the query has it.
+    pub fn get(&self, key: &str) -> Option<&str> {
         self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
-    fn notice(&self, key: &str, value: &str, why: impl Display, default: impl Display) {
-        self.notices.borrow_mut().push(format!("“{key}={value}” was not used ({why}); using {default} instead."));
+    /// Records that `key=value` was not used, and why.
+    pub fn notice(&self, key: &str, value: &str, why: impl Display, instead: impl Display) {
+        self.notices.borrow_mut().push(format!("“{key}={value}” was not used ({why}); using {instead} instead."));
     }
 
-    /// A number in `range` (default `default`).
-    pub fn number<T>(&self, key: &str, default: T, range: RangeInclusive<T>) -> T
-    where
-        T: FromStr + PartialOrd + Display + Copy,
-    {
-        let Some(raw) = self.get(key) else { return default };
-        match raw.parse::<T>() {
-            Ok(v) if range.contains(&v) => v,
-            Ok(_) => {
-                self.notice(key, raw, format_args!("it must be from {} to {}", range.start(), range.end()), default);
-                default
-            }
-            Err(_) => {
-                self.notice(key, raw, "it is not a number", default);
-                default
-            }
-        }
-    }
-
-    /// One of named choices (default `default`).
-    pub fn choice<T: Copy>(&self, key: &str, default: T, parse: impl Fn(&str) -> Option<T>, name: impl Fn(T) -> &'static str) -> T {
-        let Some(raw) = self.get(key) else { return default };
-        parse(raw).unwrap_or_else(|| {
-            self.notice(key, raw, "it is not one of the choices", name(default));
-            default
+    /// `param`'s value (its default when the query has none, or one it cannot use, with a notice).
+    pub fn value<T: Copy + PartialEq + Send + Sync + 'static>(&self, param: &Param<T>) -> T {
+        let Some(raw) = self.get(param.key) else { return param.default };
+        param.parse(raw).unwrap_or_else(|why| {
+            self.notice(param.key, raw, why, param.to_url(param.default));
+            param.default
         })
     }
 
-    /// `len` comma-separated numbers (default `default`).
-    pub fn numbers(&self, key: &str, default: &[f32], len: usize) -> Vec<f32> {
-        let Some(raw) = self.get(key) else { return default.to_vec() };
-        let values: Option<Vec<f32>> = raw.split(',').map(|v| v.trim().parse::<f32>().ok().filter(|f| f.is_finite())).collect();
+    /// `len` comma-separated values of `element` (default `default`).
+    pub fn list(&self, element: &Param<f32>, len: usize, default: &[f32]) -> Vec<f32> {
+        let Some(raw) = self.get(element.key) else { return default.to_vec() };
+        let values: Result<Vec<f32>, String> = raw.split(',').map(|v| element.parse(v)).collect();
         match values {
-            Some(v) if v.len() == len => v,
-            _ => {
-                self.notice(key, raw, format_args!("it must be {len} comma-separated numbers"), "the default");
+            Ok(v) if v.len() == len => v,
+            Ok(_) => {
+                self.notice(element.key, raw, format_args!("it must be {len} comma-separated numbers"), "the default");
+                default.to_vec()
+            }
+            Err(why) => {
+                self.notice(element.key, raw, format_args!("each of its {len} numbers: {why}"), "the default");
                 default.to_vec()
             }
         }
     }
 
-    /// A comma-separated list of names (default `default`), used only when `check` accepts it; otherwise the
-    /// notice gives `check`'s reason. An empty value is the empty list.
-    pub fn names(&self, key: &str, default: &[&str], check: impl Fn(&[String]) -> Result<(), String>) -> Vec<String> {
+    /// `param`'s list of names, used only when `check` accepts it; otherwise its default, with a notice giving
+    /// `check`'s reason. An empty value is the empty list.
+    pub fn names(&self, param: &Names, check: impl Fn(&[String]) -> Result<(), String>) -> Vec<String> {
+        let (key, default) = (param.key, param.default);
         let Some(raw) = self.get(key) else { return default.iter().map(|s| s.to_string()).collect() };
         let names: Vec<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
         match check(&names) {
@@ -98,11 +330,6 @@ impl Query {
                 default.iter().map(|s| s.to_string()).collect()
             }
         }
-    }
-
-    /// Free text (default `default`).
-    pub fn text(&self, key: &str, default: &str) -> String {
-        self.get(key).unwrap_or(default).to_string()
     }
 
     /// What was not used, one sentence each.
@@ -133,40 +360,25 @@ impl Params {
         self.writers.push((key, Box::new(value)));
     }
 
-    /// A number in `range` (default `default`).
-    pub fn number<T>(&mut self, key: &'static str, default: T, range: RangeInclusive<T>) -> RwSignal<T>
-    where
-        T: FromStr + PartialOrd + Display + Copy + Send + Sync + 'static,
-    {
-        let signal = RwSignal::new(self.query.number(key, default, range));
-        self.write(key, move || Some(signal.get().to_string()));
+    /// `param`'s signal, starting from the URL's value (or the default, with a notice), written back as it changes.
+    pub fn get<T: Copy + PartialEq + Send + Sync + 'static>(&mut self, param: &'static Param<T>) -> RwSignal<T> {
+        let signal = RwSignal::new(self.query.value(param));
+        self.write(param.key, move || Some(param.to_url(signal.get())));
         signal
     }
 
-    /// A number written with at most 4 decimals (a weight, a bias).
-    pub fn weight(&mut self, key: &'static str, default: f32, range: RangeInclusive<f32>) -> RwSignal<f32> {
-        let signal = RwSignal::new(self.query.number(key, default, range));
-        self.write(key, move || Some(crate::widgets::format_weight(signal.get())));
+    /// A list of `len` values of `element` (default `default`), written back as it changes.
+    pub fn list(&mut self, element: &'static Param<f32>, len: usize, default: &[f32]) -> RwSignal<Vec<f32>> {
+        let signal = RwSignal::new(self.query.list(element, len, default));
+        self.write(element.key, move || Some(join(element, &signal.get())));
         signal
     }
 
-    /// A cell `(row, column)` as two parameters (`y`, `x`), each at most `max`.
-    pub fn cell(&mut self, (y_key, x_key): (&'static str, &'static str), default: (usize, usize), max: usize) -> RwSignal<(usize, usize)> {
-        let signal = RwSignal::new((self.query.number(y_key, default.0, 0..=max), self.query.number(x_key, default.1, 0..=max)));
-        self.write(y_key, move || Some(signal.get().0.to_string()));
-        self.write(x_key, move || Some(signal.get().1.to_string()));
-        signal
-    }
-
-    /// One of `choices`, named in the URL by `name` (default `default`).
-    pub fn choice<T>(&mut self, key: &'static str, default: T, choices: impl IntoIterator<Item = T>, name: fn(T) -> &'static str) -> RwSignal<T>
-    where
-        T: Copy + Send + Sync + 'static,
-    {
-        let choices: Vec<T> = choices.into_iter().collect();
-        let parse = |raw: &str| choices.iter().copied().find(|&c| name(c) == raw);
-        let signal = RwSignal::new(self.query.choice(key, default, parse, name));
-        self.write(key, move || Some(name(signal.get()).to_string()));
+    /// A cell `(row, column)` as two parameters (`y`, `x`).
+    pub fn cell(&mut self, (y, x): (&'static Param<usize>, &'static Param<usize>)) -> RwSignal<(usize, usize)> {
+        let signal = RwSignal::new((self.query.value(y), self.query.value(x)));
+        self.write(y.key, move || Some(y.to_url(signal.get().0)));
+        self.write(x.key, move || Some(x.to_url(signal.get().1)));
         signal
     }
 
@@ -190,6 +402,11 @@ impl Params {
     }
 }
 
+/// Values of `element` as a URL writes a list of them: `a,b,c`.
+pub fn join(element: &Param<f32>, values: &[f32]) -> String {
+    values.iter().map(|&v| element.to_url(v)).collect::<Vec<_>>().join(",")
+}
+
 /// Replaces the current URL's query (no navigation, no new history entry).
 pub fn write(pairs: &[(&str, String)]) {
     let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
@@ -199,11 +416,6 @@ pub fn write(pairs: &[(&str, String)]) {
     if let Ok(history) = window.history() {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
     }
-}
-
-/// Numbers as `a,b,c` with at most 4 decimals.
-pub fn join_numbers(values: &[f32]) -> String {
-    values.iter().map(|v| crate::widgets::format_weight(*v)).collect::<Vec<_>>().join(",")
 }
 
 fn decode(s: &str) -> String {
@@ -242,19 +454,42 @@ fn encode(s: &str) -> String {
 mod tests {
     use super::*;
 
+    const K: Param<usize> = Param::range("k", 3, 1, 7);
+    const BIAS: Param<f32> = Param::range("bias", 0.0, -10.0, 10.0);
+    const MODE: Param<bool> = Param::choices("mode", true, &[true, false], |t| if t { "train" } else { "eval" });
+
     #[test]
     fn good_values_are_read_and_bad_ones_fall_back_with_a_notice() {
-        let q = Query::parse("?k=5&s=9&mode=border&w=1,2,3&x=abc&name=a%20b");
-        assert_eq!(q.number("k", 3usize, 1..=7), 5);
-        assert_eq!(q.number("s", 1usize, 1..=3), 1);
-        assert_eq!(q.number("x", 2usize, 1..=3), 2);
-        assert_eq!(q.number("missing", 4usize, 1..=7), 4);
-        assert_eq!(q.numbers("w", &[0.0; 3], 3), vec![1.0, 2.0, 3.0]);
-        assert_eq!(q.numbers("w", &[0.0; 2], 2), vec![0.0, 0.0]);
-        assert_eq!(q.text("name", ""), "a b");
+        let q = Query::parse("?k=5&s=9&mode=eval&w=1,2,3&x=abc&name=a%20b&bias=12");
+        assert_eq!(q.value(&K), 5);
+        assert_eq!(q.value(&Param::range("s", 1usize, 1, 3)), 1);
+        assert_eq!(q.value(&Param::range("x", 2usize, 1, 3)), 2);
+        assert_eq!(q.value(&Param::range("missing", 4usize, 1, 7)), 4);
+        assert!(!q.value(&MODE));
+        assert_eq!(q.value(&BIAS), 0.0);
+        let w = Param::range("w", 0.0f32, -100.0, 100.0);
+        assert_eq!(q.list(&w, 3, &[0.0; 3]), vec![1.0, 2.0, 3.0]);
+        assert_eq!(q.list(&w, 2, &[0.0; 2]), vec![0.0, 0.0]);
         let notices = q.notices();
-        assert_eq!(notices.len(), 3, "{notices:?}");
+        assert_eq!(notices.len(), 4, "{notices:?}");
         assert!(notices[0].contains("s=9") && notices[0].contains("from 1 to 3"));
+        assert!(notices[2].contains("bias=12") && notices[2].contains("from -10 to 10"), "{notices:?}");
+    }
+
+    #[test]
+    fn a_control_stores_only_what_its_link_restores() {
+        // The bug this shape removes: a bias box that took 50 while the link accepted -10..10, so the link dropped
+        // what the page showed. Whatever a learner types, the stored value reads back from its URL unchanged.
+        for typed in [50.0, -1e30, 0.123456, 10.0, -3.33333, 7.0] {
+            let stored = BIAS.settle(typed);
+            assert!(BIAS.accepts(stored), "{typed} stored as {stored}");
+            assert_eq!(BIAS.parse(&BIAS.to_url(stored)), Ok(stored), "{typed} stored as {stored}");
+        }
+        assert_eq!(BIAS.settle(50.0), 10.0);
+        assert_eq!(K.settle(0), 1);
+        assert!(K.inconsistencies().is_empty() && BIAS.inconsistencies().is_empty() && MODE.inconsistencies().is_empty());
+        let broken = Param::range("p", 9usize, 1, 3);
+        assert_eq!(broken.inconsistencies().len(), 1, "a default outside the range is reported");
     }
 
     #[test]

@@ -7,15 +7,16 @@
 //! The batches come from a known distribution (each feature uniform around a mean, drawn with the engine's integer
 //! hash so that the PyTorch panel rebuilds them exactly), so the running statistics can be compared with the truth.
 //!
-//! URL parameters: `n` (rows per batch: 2, 4, 8, 16), `momentum` (0.01, 0.1, 0.5, 0.9), `k` (training steps
-//! taken, 1–60), `mode` (`train`, `eval`), `gamma`, `beta` (three comma-separated numbers each), `y`, `x` (the
-//! selected value), `feature` (the feature plotted, 0–2), `rg`, `rb` (the ratings head's γ and β).
+//! URL parameters ([`PARAMS`]): `n` (rows per batch: 2, 4, 8, 16), `momentum` (0.01, 0.1, 0.5, 0.9), `k`
+//! (training steps taken, 1–60), `mode` (`train`, `eval`), `gamma`, `beta` (three comma-separated numbers each,
+//! −10 to 10), `y`, `x` (the selected value), `feature` (the feature plotted, 0–2), `rg`, `rb` (the ratings
+//! head's γ and β, −10 to 10).
 
 use crate::device::{use_device, with_fallback};
-use crate::panel::{PCG_HASH_PY, PanelNumbers, exact, footer};
-use crate::query::{Params, join_numbers};
+use crate::panel::{Assets, Case, PCG_HASH_PY, PanelNumbers, exact, footer, url};
+use crate::query::{AnyParam, Number, Param, Params, join};
 use crate::widgets::plot::{LinePlot, Series};
-use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, choice_select, format_weight, mode_name, mode_radios, number_select};
+use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, MODE, NumberGrid, format_weight, mode_radios, number_input, select};
 use engine::Tensor;
 use engine::ops::batch_norm::{BatchNorm as BatchNormOp, BatchNormOutput, BatchNormParams};
 use engine::rng::{Rng, pcg_hash};
@@ -34,10 +35,29 @@ const BATCH_NAMES: [&str; 4] = ["2", "4", "8", "16"];
 /// The momenta offered, and their names in URLs.
 pub const MOMENTA: [f32; 4] = [0.01, 0.1, 0.5, 0.9];
 const MOMENTUM_NAMES: [&str; 4] = ["0.01", "0.1", "0.5", "0.9"];
-/// How many training steps may be taken.
-pub const STEPS: std::ops::RangeInclusive<usize> = 1..=60;
-/// γ and β stay within this range.
-pub const AFFINE: std::ops::RangeInclusive<f32> = -10.0..=10.0;
+
+/// Rows per batch.
+pub const BATCH: Param<usize> = Param::choices("n", 8, &BATCHES, batch_name);
+/// The new batch's weight in the running statistics.
+pub const MOMENTUM: Param<f32> = Param::choices("momentum", 0.1, &MOMENTA, momentum_name);
+/// Training steps taken.
+pub const STEP: Param<usize> = Param::range("k", 10, 1, 60);
+/// γ of each feature (a list of three).
+pub const GAMMA: Param<f32> = Param::range("gamma", 1.0, -10.0, 10.0);
+/// β of each feature (a list of three).
+pub const BETA: Param<f32> = Param::range("beta", 0.0, -10.0, 10.0);
+/// The selected value's row (clamped into the batch on the page).
+pub const Y: Param<usize> = Param::range("y", 0, 0, 15);
+/// Its feature.
+pub const X: Param<usize> = Param::range("x", 0, 0, FEATURES - 1);
+/// The feature whose running statistics are plotted.
+pub const FEATURE: Param<usize> = Param::range("feature", 0, 0, FEATURES - 1);
+/// The ratings head's γ.
+pub const RATING_GAMMA: Param<f32> = Param::range("rg", 1.0, -10.0, 10.0);
+/// The ratings head's β.
+pub const RATING_BETA: Param<f32> = Param::range("rb", 0.0, -10.0, 10.0);
+/// Every parameter, in the URL's order.
+pub const PARAMS: &[&dyn AnyParam] = &[&BATCH, &MOMENTUM, &STEP, &MODE, &GAMMA, &BETA, &Y, &X, &FEATURE, &RATING_GAMMA, &RATING_BETA];
 
 fn batch_name(n: usize) -> &'static str {
     BATCHES.iter().position(|&b| b == n).map_or(BATCH_NAMES[2], |i| BATCH_NAMES[i])
@@ -107,6 +127,49 @@ pub struct State {
 }
 
 impl State {
+    /// The state as the URL writes it.
+    pub fn query(&self) -> Vec<(&'static str, String)> {
+        let (y, x) = self.cell;
+        vec![
+            (BATCH.key, BATCH.to_url(self.rows)),
+            (MOMENTUM.key, MOMENTUM.to_url(self.momentum)),
+            (STEP.key, STEP.to_url(self.steps)),
+            (MODE.key, MODE.to_url(self.training)),
+            (GAMMA.key, join(&GAMMA, &self.gamma)),
+            (BETA.key, join(&BETA, &self.beta)),
+            (Y.key, Y.to_url(y)),
+            (X.key, X.to_url(x)),
+        ]
+    }
+
+    /// A batch-shaped grid's cells, with the selected value marked.
+    pub fn cells(&self, t: &Tensor) -> Vec<Cell> {
+        let class = |i: usize| if (i / FEATURES, i % FEATURES) == self.cell { "selected" } else { "" };
+        t.data().iter().enumerate().map(|(i, &v)| Cell { value: Some(v), class: class(i).into(), note: None }).collect()
+    }
+
+    /// The last batch normalised with its own statistics: `x̂ = (x − μ)/√(σ² + ε)`, by the op's formula.
+    pub fn normalized(&self, last: &Step) -> Result<Tensor, String> {
+        let op = self.op(true)?;
+        let x = batch(self.steps, self.rows);
+        Ok(Tensor::from_fn(x.shape().clone(), |i| {
+            let c = i % FEATURES;
+            BatchNormOp::normalize(x.data()[i], last.mean[c], op.invstd(last.var[c]), 1.0, 0.0)
+        }))
+    }
+
+    /// The selected value's arithmetic in the chosen mode, ending in `y`, the output the engine computed.
+    pub fn selected_text(&self, last: &Step, y: f32) -> String {
+        let (r, c) = self.cell;
+        let x = batch(self.steps, self.rows).data()[r * FEATURES + c];
+        let (mean, var, mode) = if self.training { (last.mean[c], last.var[c], "the batch's") } else { (last.running_mean[c], last.running_var[c], "the running") };
+        format!(
+            "Value ({r}, {c}): ({x} − {mean:.4}) / √({var:.4} + 0.00001) × γ {} + β {} = {y:.4}, with {mode} mean and variance.",
+            format_weight(self.gamma[c]),
+            format_weight(self.beta[c])
+        )
+    }
+
     /// The batch norm of one batch, in training or evaluation mode.
     pub fn op(&self, training: bool) -> Result<BatchNormOp, String> {
         let c = engine::Shape::from([FEATURES]);
@@ -204,6 +267,56 @@ impl State {
     }
 }
 
+/// The table of this batch's statistics: `(row name, the four values, test id)`.
+pub fn statistics_rows(last: &Step) -> [(&'static str, Vec<String>, &'static str); 4] {
+    let row = |values: &[f32]| values.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>();
+    [
+        ("batch mean μ", row(&last.mean), "bn-mean"),
+        ("batch variance σ²", row(&last.var), "bn-var"),
+        ("running mean", row(&last.running_mean), "bn-running-mean"),
+        ("running variance", row(&last.running_var), "bn-running-var"),
+    ]
+}
+
+/// Feature `c`'s batch and running mean (`mean`) or variance over the steps, and its true value, as plotted.
+pub fn curves(steps: &[Step], c: usize, mean: bool) -> Vec<Series> {
+    let (true_mean, true_var) = true_statistics(c);
+    let truth = if mean { true_mean } else { true_var };
+    let pick = |s: &Step, batch: bool| (match (mean, batch) {
+        (true, true) => s.mean[c],
+        (true, false) => s.running_mean[c],
+        (false, true) => s.var[c],
+        (false, false) => s.running_var[c],
+    }) as f64;
+    let points = |batch: bool| steps.iter().enumerate().map(|(i, s)| ((i + 1) as f64, pick(s, batch))).collect();
+    vec![
+        Series { name: "batch", class: "batch", points: points(true) },
+        Series { name: "running", class: "running", points: points(false) },
+        Series { name: "true", class: "truth", points: vec![(0.0, truth), (steps.len().max(1) as f64, truth)] },
+    ]
+}
+
+/// The states `cargo xtask panels` checks: every batch size and momentum, early and late steps, in training and
+/// evaluation, with γ and β of each kind and a value at the batch's border or inside selected.
+pub fn cases(_: &dyn Assets) -> Result<Vec<Case>, String> {
+    let mut cases = Vec::new();
+    for (i, rows) in BATCH.samples().into_iter().enumerate() {
+        for (j, momentum) in MOMENTUM.samples().into_iter().enumerate() {
+            let state = State {
+                rows,
+                momentum,
+                steps: [1, 7, 30, 60][j],
+                gamma: vec![1.0, 0.5 * i as f32 + 0.25, -1.5],
+                beta: vec![0.0, -2.0, 0.1 * j as f32],
+                training: (i + j) % 2 == 0,
+                cell: (rows - 1 - i.min(rows - 1), j % FEATURES),
+            };
+            cases.push(Case { url: url("batchnorm", &state.query()), code: state.pytorch(), page: state.numbers() });
+        }
+    }
+    Ok(cases)
+}
+
 /// The ratings example: 64 scores from a network's last layer and the ratings (1 to 5) they should become.
 pub const RATINGS: usize = 64;
 
@@ -240,6 +353,23 @@ fn ratings_forward(scores: &Tensor, gamma: f32, beta: f32) -> (BatchNormOutput, 
     (out, op)
 }
 
+/// The ratings' and the scores' `(mean, spread)`.
+pub fn ratings_summary() -> ((f32, f32), (f32, f32)) {
+    let (scores, ratings) = ratings_data();
+    let stats = |t: &Tensor| {
+        let m = t.data().iter().sum::<f32>() / RATINGS as f32;
+        (m, (t.data().iter().map(|v| (v - m) * (v - m)).sum::<f32>() / RATINGS as f32).sqrt())
+    };
+    (stats(&scores), stats(&ratings))
+}
+
+/// The range of the ratings head's predictions with γ and β, and its error.
+pub fn ratings_text(gamma: f32, beta: f32) -> String {
+    let (y, mse) = ratings_head(gamma, beta);
+    let (lo, hi) = y.data().iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+    format!("Predictions from {lo:.2} to {hi:.2}; mean squared error against the ratings {mse:.3}.")
+}
+
 /// Gradient descent on γ and β alone (learning rate 0.1, from γ = 1, β = 0), the gradients from the op's
 /// backward of the mean squared error: `(step, γ, β, loss)` for each of `steps` steps.
 pub fn learn_ratings_head(steps: usize) -> Vec<(usize, f32, f32, f32)> {
@@ -262,38 +392,28 @@ pub fn learn_ratings_head(steps: usize) -> Vec<(usize, f32, f32, f32)> {
 #[component]
 pub fn BatchNormLesson() -> impl IntoView {
     let mut params = Params::from_location();
-    let rows = params.choice("n", 8usize, BATCHES, batch_name);
-    let momentum = params.choice("momentum", 0.1f32, MOMENTA, momentum_name);
-    let steps = params.number("k", 10usize, STEPS);
-    let training = params.choice("mode", true, [true, false], mode_name);
-    let gamma = RwSignal::new(params.query().numbers("gamma", &[1.0; FEATURES], FEATURES));
-    let beta = RwSignal::new(params.query().numbers("beta", &[0.0; FEATURES], FEATURES));
-    params.write("gamma", move || Some(join_numbers(&gamma.get())));
-    params.write("beta", move || Some(join_numbers(&beta.get())));
-    let cell = params.cell(("y", "x"), (0, 0), BATCHES[BATCHES.len() - 1] - 1);
-    let feature = params.number("feature", 0usize, 0..=FEATURES - 1);
-    let rating_gamma = params.weight("rg", 1.0, AFFINE);
-    let rating_beta = params.weight("rb", 0.0, AFFINE);
+    let (rows, momentum, steps, training) = (params.get(&BATCH), params.get(&MOMENTUM), params.get(&STEP), params.get(&MODE));
+    let (gamma, beta) = (params.list(&GAMMA, FEATURES, &[1.0; FEATURES]), params.list(&BETA, FEATURES, &[0.0; FEATURES]));
+    let cell = params.cell((&Y, &X));
+    let feature = params.get(&FEATURE);
+    let (rating_gamma, rating_beta) = (params.get(&RATING_GAMMA), params.get(&RATING_BETA));
     let notices = params.notices();
     params.sync();
     let device = use_device();
 
-    // The selected value stays inside the batch when the batch shrinks.
-    let selected = Signal::derive(move || {
-        let (r, c) = cell.get();
-        (r.min(rows.get() - 1), c.min(FEATURES - 1))
-    });
     let state = Memo::new(move |_| State {
         rows: rows.get(),
         momentum: momentum.get(),
         steps: steps.get(),
-        gamma: gamma.get().iter().map(|v| v.clamp(*AFFINE.start(), *AFFINE.end())).collect(),
-        beta: beta.get().iter().map(|v| v.clamp(*AFFINE.start(), *AFFINE.end())).collect(),
+        gamma: gamma.get(),
+        beta: beta.get(),
         training: training.get(),
-        cell: selected.get(),
+        // The selected value stays inside the batch when the batch shrinks.
+        cell: (cell.get().0.min(rows.get() - 1), cell.get().1.min(FEATURES - 1)),
     });
     let history = Memo::new(move |_| state.get().steps());
-    let history_ok = move || history.get().ok().unwrap_or_default();
+    let history_ok = Signal::derive(move || history.get().ok().unwrap_or_default());
+    let last = move || history_ok.get().last().cloned();
 
     // The last batch through the op on the page's device, in both modes.
     let outputs = LocalResource::new(move || {
@@ -321,81 +441,21 @@ pub fn BatchNormLesson() -> impl IntoView {
     });
     let ok = move || outputs.get().flatten().and_then(Result::ok);
     let error = move || history.get().err().or_else(|| outputs.get().flatten().and_then(Result::err));
+    // The outputs in the chosen mode (`chosen`), or in the other one.
+    let output = move |chosen: bool| ok().map(|(t, e, _)| if training.get() == chosen { t } else { e });
 
     let cursor = Cursor::new(cell, Signal::derive(move || Some((rows.get(), FEATURES))), 4);
-    let grid = move |t: &Tensor| -> Vec<Cell> {
-        let sel = selected.get();
-        t.data()
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| Cell { value: Some(v), class: if (i / FEATURES, i % FEATURES) == sel { "selected".into() } else { String::new() }, note: None })
-            .collect()
-    };
-    let input_cells = Signal::derive(move || grid(&batch(steps.get(), rows.get())));
-    let normalized_cells = Signal::derive(move || {
-        let s = state.get();
-        let (Some(last), Ok(op)) = (history_ok().last().cloned(), s.op(true)) else { return Vec::new() };
-        let x = batch(s.steps, s.rows);
-        grid(&Tensor::from_fn(x.shape().clone(), |i| {
-            let c = i % FEATURES;
-            BatchNormOp::normalize(x.data()[i], last.mean[c], op.invstd(last.var[c]), 1.0, 0.0)
-        }))
-    });
-    let output_cells = Signal::derive(move || ok().map(|(t, e, _)| grid(if training.get() { &t } else { &e })).unwrap_or_default());
-    let other_cells = Signal::derive(move || ok().map(|(t, e, _)| grid(if training.get() { &e } else { &t })).unwrap_or_default());
-    let stat_row = |values: Vec<f32>| values.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>();
-    let last = move || history_ok().last().cloned();
+    let selected = Signal::derive(move || state.get().cell);
+    let input_cells = Signal::derive(move || state.get().cells(&batch(steps.get(), rows.get())));
+    let normalized_cells = Signal::derive(move || last().and_then(|l| state.get().normalized(&l).ok()).map(|t| state.get().cells(&t)).unwrap_or_default());
+    let output_cells = Signal::derive(move || output(true).map(|t| state.get().cells(&t)).unwrap_or_default());
+    let other_cells = Signal::derive(move || output(false).map(|t| state.get().cells(&t)).unwrap_or_default());
     let selected_text = move || {
-        let s = state.get();
-        let (r, c) = selected.get();
-        let x = batch(s.steps, s.rows).data()[r * FEATURES + c];
-        let l = last()?;
-        let (mean, var, mode) = if s.training {
-            (l.mean[c], l.var[c], "the batch's")
-        } else {
-            (l.running_mean[c], l.running_var[c], "the running")
-        };
-        let y = ok().map(|(t, e, _)| if s.training { t } else { e }.data()[r * FEATURES + c])?;
-        Some(format!(
-            "Value ({r}, {c}): ({x} − {mean:.4}) / √({var:.4} + 0.00001) × γ {} + β {} = {y:.4}, with {mode} mean and variance.",
-            format_weight(s.gamma[c]),
-            format_weight(s.beta[c])
-        ))
+        let (s, l) = (state.get(), last()?);
+        Some(s.selected_text(&l, output(true)?.data()[s.cell.0 * FEATURES + s.cell.1]))
     };
-
-    // The running statistics of the plotted feature over the steps, against the truth.
-    let curves = move |mean: bool| {
-        Signal::derive(move || {
-            let c = feature.get();
-            let h = history_ok();
-            let (true_mean, true_var) = true_statistics(c);
-            let truth = if mean { true_mean } else { true_var };
-            let pick = |s: &Step, batch: bool| (if mean { if batch { s.mean[c] } else { s.running_mean[c] } } else if batch { s.var[c] } else { s.running_var[c] }) as f64;
-            vec![
-                Series { name: "batch", class: "batch", points: h.iter().enumerate().map(|(i, s)| ((i + 1) as f64, pick(s, true))).collect() },
-                Series { name: "running", class: "running", points: h.iter().enumerate().map(|(i, s)| ((i + 1) as f64, pick(s, false))).collect() },
-                Series { name: "true", class: "truth", points: vec![(0.0, truth), (h.len().max(1) as f64, truth)] },
-            ]
-        })
-    };
-    let x_max = Signal::derive(move || steps.get() as f64);
-
-    // The ratings head.
-    let head = Memo::new(move |_| ratings_head(rating_gamma.get(), rating_beta.get()));
-    let path = learn_ratings_head(50);
-    let learned = *path.last().expect("50 steps");
-    let loss_path = vec![Series { name: "mean squared error", class: "train", points: path.iter().map(|p| (p.0 as f64, p.3 as f64)).collect() }];
-    let ratings_summary = {
-        let (scores, ratings) = ratings_data();
-        let stats = |t: &Tensor| {
-            let m = t.data().iter().sum::<f32>() / RATINGS as f32;
-            (m, (t.data().iter().map(|v| (v - m) * (v - m)).sum::<f32>() / RATINGS as f32).sqrt())
-        };
-        (stats(&scores), stats(&ratings))
-    };
-
     let code = Signal::derive(move || state.get().pytorch());
-    let last_step = move || steps.get() >= *STEPS.end();
+    let last_step = move || steps.get() >= STEP.bounds().1;
 
     view! {
         <LessonPage
@@ -410,43 +470,29 @@ pub fn BatchNormLesson() -> impl IntoView {
             cursor
         >
             <div class="controls">
-                {choice_select(rows, "Batch size ", "batch-size", BATCHES, |n| batch_name(n).to_string())}
-                {choice_select(momentum, "momentum ", "momentum", MOMENTA, |m| momentum_name(m).to_string())}
-                {number_select(steps, "Training step ", "steps", STEPS)}
+                {select(&BATCH, rows, "Batch size ", "batch-size")}
+                {select(&MOMENTUM, momentum, "momentum ", "momentum")}
+                {select(&STEP, steps, "Training step ", "steps")}
                 <button type="button" data-testid="next-step" disabled=last_step
-                    on:click=move |_| steps.update(|k| *k = (*k + 1).min(*STEPS.end()))>"Next batch"</button>
+                    on:click=move |_| steps.update(|k| *k = STEP.settle(*k + 1))>"Next batch"</button>
                 {mode_radios(training, "Output", ["training (batch statistics)", "evaluation (running statistics)"])}
             </div>
 
             <div class="grids batchnorm-grids">
                 <figure>
                     <NumberGrid cells=input_cells cols=FEATURES label="The mini-batch".to_string() testid="bn-input" decimals=2
-                        on_select=Callback::new(move |c| cursor.select(c)) selected=selected/>
+                        on_select=Callback::new(move |c| cursor.select(c)) selected/>
                     <figcaption>{move || format!("batch {} x [{}, {FEATURES}]: rows are samples, columns features", steps.get(), rows.get())}</figcaption>
                 </figure>
                 <table class="stats" data-testid="bn-stats">
                     <caption>"This batch, per feature"</caption>
                     <thead><tr><th></th>{(0..FEATURES).map(|c| view! { <th scope="col">{format!("feature {c}")}</th> }).collect_view()}</tr></thead>
                     <tbody>
-                        {move || last().map(|l| {
-                            let rows = [
-                                ("batch mean μ", stat_row(l.mean.clone()), "bn-mean"),
-                                ("batch variance σ²", stat_row(l.var.clone()), "bn-var"),
-                                ("running mean", stat_row(l.running_mean.clone()), "bn-running-mean"),
-                                ("running variance", stat_row(l.running_var.clone()), "bn-running-var"),
-                            ];
-                            rows.into_iter().map(|(name, values, id)| view! {
-                                <tr><th scope="row">{name}</th>{values.into_iter().enumerate().map(|(c, v)| view! { <td data-testid=format!("{id}-{c}")>{v}</td> }).collect_view()}</tr>
-                            }).collect_view()
-                        })}
-                        <tr>
-                            <th scope="row">"γ"</th>
-                            {(0..FEATURES).map(|c| affine_input(gamma, c, "gamma")).collect_view()}
-                        </tr>
-                        <tr>
-                            <th scope="row">"β"</th>
-                            {(0..FEATURES).map(|c| affine_input(beta, c, "beta")).collect_view()}
-                        </tr>
+                        {move || last().map(|l| statistics_rows(&l).into_iter().map(|(name, values, id)| view! {
+                            <tr><th scope="row">{name}</th>{values.into_iter().enumerate().map(|(c, v)| view! { <td data-testid=format!("{id}-{c}")>{v}</td> }).collect_view()}</tr>
+                        }).collect_view())}
+                        <tr><th scope="row">"γ"</th>{(0..FEATURES).map(|c| list_input(&GAMMA, gamma, c)).collect_view()}</tr>
+                        <tr><th scope="row">"β"</th>{(0..FEATURES).map(|c| list_input(&BETA, beta, c)).collect_view()}</tr>
                     </tbody>
                 </table>
             </div>
@@ -474,124 +520,129 @@ pub fn BatchNormLesson() -> impl IntoView {
                 "in the first steps, while the running statistics are still far from the truth."
             </p>
 
-            <section class="running">
-                <h2>"The running statistics and momentum"</h2>
-                <p>
-                    "After each training batch, running = (1 − momentum) × running + momentum × batch. In PyTorch, "
-                    <code>"momentum"</code>" is the weight of the new batch, the opposite of an optimizer's momentum "
-                    "(the weight of the past). It changes only the running statistics, which are used at evaluation: "
-                    "the normalisation during training always uses the current batch, whatever the momentum. The running "
-                    "mean starts at 0 and the running variance at 1, and they are updated with the batch variance made "
-                    "unbiased (× n/(n − 1)). Small momentum: smooth but slow to arrive; large momentum: quick but as "
-                    "noisy as the batches."
-                </p>
-                {number_select(feature, "Feature plotted ", "feature", 0..=FEATURES - 1)}
-                <p class="sum" data-testid="bn-truth">{move || {
-                    let (m, v) = true_statistics(feature.get());
-                    format!("Feature {}'s true mean is {m} and its true variance {v:.4}.", feature.get())
-                }}</p>
-                <div class="plots">
-                    <LinePlot series=curves(true) x_max x_label="step" y_label="mean" testid="running-mean-plot"/>
-                    <LinePlot series=curves(false) x_max x_label="step" y_label="variance" testid="running-var-plot"/>
-                </div>
-                <table class="steps" data-testid="bn-steps">
-                    <caption>{move || format!("Feature {} at each step", feature.get())}</caption>
-                    <thead><tr><th scope="col">"step"</th><th scope="col">"batch mean"</th><th scope="col">"running mean"</th><th scope="col">"batch variance"</th><th scope="col">"running variance"</th></tr></thead>
-                    <tbody>
-                        {move || {
-                            let c = feature.get();
-                            history_ok().into_iter().enumerate().map(|(i, s)| view! {
-                                <tr data-testid=format!("bn-step-{}", i + 1)>
-                                    <td>{i + 1}</td>
-                                    <td class="batch-mean" data-value=s.mean[c].to_string()>{format!("{:.4}", s.mean[c])}</td>
-                                    <td class="running-mean" data-value=s.running_mean[c].to_string()>{format!("{:.4}", s.running_mean[c])}</td>
-                                    <td>{format!("{:.4}", s.var[c])}</td>
-                                    <td>{format!("{:.4}", s.running_var[c])}</td>
-                                </tr>
-                            }).collect_view()
-                        }}
-                    </tbody>
-                </table>
-            </section>
-
-            <section class="why">
-                <h2>"Why it helps"</h2>
-                <p>
-                    "Ioffe and Szegedy introduced batch normalization in 2015 to reduce what they called internal "
-                    "covariate shift: each layer's inputs changing as the layers before it learn. Santurkar, Tsipras, "
-                    "Ilyas and Madry showed in 2018 (“How Does Batch Normalization Help Optimization?”) that this is not "
-                    "why it works: networks with batch norm train well even when noise is injected to shift each layer's "
-                    "distribution on purpose, and batch norm does not reliably reduce the shift. What it does is make the "
-                    "loss landscape smoother (the loss and its gradients change less abruptly from step to step), so "
-                    "larger learning rates are safe and training is faster."
-                </p>
-            </section>
-
-            <section class="ratings">
-                <h2>"Why γ and β: landing in a range"</h2>
-                <p>
-                    {format!(
-                        "A model predicting ratings from 1 to 5 has outputs that must land around the ratings' mean ({:.2}) with \
-                         their spread ({:.2}). A fresh network's scores have mean {:.2} and spread {:.2}. Without γ and β, \
-                         every weight of the layers before would have to grow and shift together to get there. After a batch \
-                         norm, two numbers do it: γ sets the spread and β the centre. Try them, or let gradient descent learn them.",
-                        ratings_summary.1.0, ratings_summary.1.1, ratings_summary.0.0, ratings_summary.0.1
-                    )}
-                </p>
-                <div class="controls">
-                    {weight_input(rating_gamma, "γ ", "rating-gamma")}
-                    {weight_input(rating_beta, "β ", "rating-beta")}
-                    <button type="button" data-testid="learn-ratings" on:click=move |_| { rating_gamma.set(learned.1); rating_beta.set(learned.2); }>
-                        "Use the learned γ and β"
-                    </button>
-                </div>
-                <p class="sum" data-testid="ratings-mse" aria-live="polite">{move || {
-                    let (y, mse) = head.get();
-                    let (lo, hi) = y.data().iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
-                    format!("Predictions from {lo:.2} to {hi:.2}; mean squared error against the ratings {mse:.3}.")
-                }}</p>
-                <p class="sum" data-testid="ratings-learned">{format!(
-                    "Gradient descent on γ and β alone (50 steps, learning rate 0.1, starting from γ = 1 and β = 0) takes the \
-                     error from {:.3} to {:.3}, with γ = {:.3} and β = {:.3}: nothing else in the network moved.",
-                    path[0].3, learned.3, learned.1, learned.2
-                )}</p>
-                <LinePlot series=Signal::derive(move || loss_path.clone()) x_max=Signal::derive(|| 50.0) x_label="step" y_label="mean squared error" testid="ratings-plot"/>
-            </section>
+            <RunningStatistics history=history_ok feature steps/>
+            <WhyItHelps/>
+            <RatingsHead gamma=rating_gamma beta=rating_beta/>
             <CodePanel code/>
         </LessonPage>
     }
 }
 
-/// A number field for one weight, kept within [`AFFINE`]; anything that is not a number is ignored.
-fn weight_input(value: RwSignal<f32>, label: &'static str, testid: &'static str) -> impl IntoView {
+/// The running statistics of one feature over the steps, against the truth, and what momentum means.
+#[component]
+fn RunningStatistics(history: Signal<Vec<Step>>, feature: RwSignal<usize>, steps: RwSignal<usize>) -> impl IntoView {
+    let curves = move |mean: bool| Signal::derive(move || curves(&history.get(), feature.get(), mean));
+    let x_max = Signal::derive(move || steps.get() as f64);
     view! {
-        <label>
-            {label}
-            <input type="number" step="0.1" data-testid=testid prop:value=move || format_weight(value.get())
-                on:change=move |ev| {
-                    if let Some(v) = parse_weight(&event_target_value(&ev)) {
-                        value.set(v);
-                    }
-                }/>
-        </label>
+        <section class="running">
+            <h2>"The running statistics and momentum"</h2>
+            <p>
+                "After each training batch, running = (1 − momentum) × running + momentum × batch. In PyTorch, "
+                <code>"momentum"</code>" is the weight of the new batch, the opposite of an optimizer's momentum "
+                "(the weight of the past). It changes only the running statistics, which are used at evaluation: "
+                "the normalisation during training always uses the current batch, whatever the momentum. The running "
+                "mean starts at 0 and the running variance at 1, and they are updated with the batch variance made "
+                "unbiased (× n/(n − 1)). Small momentum: smooth but slow to arrive; large momentum: quick but as "
+                "noisy as the batches."
+            </p>
+            {select(&FEATURE, feature, "Feature plotted ", "feature")}
+            <p class="sum" data-testid="bn-truth">{move || {
+                let (m, v) = true_statistics(feature.get());
+                format!("Feature {}'s true mean is {m} and its true variance {v:.4}.", feature.get())
+            }}</p>
+            <div class="plots">
+                <LinePlot series=curves(true) x_max x_label="step" y_label="mean" testid="running-mean-plot"/>
+                <LinePlot series=curves(false) x_max x_label="step" y_label="variance" testid="running-var-plot"/>
+            </div>
+            <table class="steps" data-testid="bn-steps">
+                <caption>{move || format!("Feature {} at each step", feature.get())}</caption>
+                <thead><tr><th scope="col">"step"</th><th scope="col">"batch mean"</th><th scope="col">"running mean"</th><th scope="col">"batch variance"</th><th scope="col">"running variance"</th></tr></thead>
+                <tbody>
+                    {move || {
+                        let c = feature.get();
+                        history.get().into_iter().enumerate().map(|(i, s)| view! {
+                            <tr data-testid=format!("bn-step-{}", i + 1)>
+                                <td>{i + 1}</td>
+                                <td class="batch-mean" data-value=s.mean[c].to_string()>{format!("{:.4}", s.mean[c])}</td>
+                                <td class="running-mean" data-value=s.running_mean[c].to_string()>{format!("{:.4}", s.running_mean[c])}</td>
+                                <td>{format!("{:.4}", s.var[c])}</td>
+                                <td>{format!("{:.4}", s.running_var[c])}</td>
+                            </tr>
+                        }).collect_view()
+                    }}
+                </tbody>
+            </table>
+        </section>
     }
 }
 
-/// A typed weight, clamped to [`AFFINE`]; `None` when it is not a finite number.
-fn parse_weight(text: &str) -> Option<f32> {
-    text.trim().parse::<f32>().ok().filter(|v| v.is_finite()).map(|v| v.clamp(*AFFINE.start(), *AFFINE.end()))
+/// What batch normalization was proposed for, and what it was shown to do.
+#[component]
+fn WhyItHelps() -> impl IntoView {
+    view! {
+        <section class="why">
+            <h2>"Why it helps"</h2>
+            <p>
+                "Ioffe and Szegedy introduced batch normalization in 2015 to reduce what they called internal "
+                "covariate shift: each layer's inputs changing as the layers before it learn. Santurkar, Tsipras, "
+                "Ilyas and Madry showed in 2018 (“How Does Batch Normalization Help Optimization?”) that this is not "
+                "why it works: networks with batch norm train well even when noise is injected to shift each layer's "
+                "distribution on purpose, and batch norm does not reliably reduce the shift. What it does is make the "
+                "loss landscape smoother (the loss and its gradients change less abruptly from step to step), so "
+                "larger learning rates are safe and training is faster."
+            </p>
+        </section>
+    }
 }
 
-/// A number field for γ or β of feature `c`.
-fn affine_input(values: RwSignal<Vec<f32>>, c: usize, name: &'static str) -> impl IntoView {
+/// γ and β moving a model's outputs onto ratings of 1 to 5, set by hand or learned.
+#[component]
+fn RatingsHead(gamma: RwSignal<f32>, beta: RwSignal<f32>) -> impl IntoView {
+    let path = learn_ratings_head(50);
+    let learned = *path.last().expect("50 steps");
+    let loss_path = vec![Series { name: "mean squared error", class: "train", points: path.iter().map(|p| (p.0 as f64, p.3 as f64)).collect() }];
+    let ((score_mean, score_spread), (rating_mean, rating_spread)) = ratings_summary();
+    view! {
+        <section class="ratings">
+            <h2>"Why γ and β: landing in a range"</h2>
+            <p>
+                {format!(
+                    "A model predicting ratings from 1 to 5 has outputs that must land around the ratings' mean ({rating_mean:.2}) with \
+                     their spread ({rating_spread:.2}). A fresh network's scores have mean {score_mean:.2} and spread {score_spread:.2}. Without γ and β, \
+                     every weight of the layers before would have to grow and shift together to get there. After a batch \
+                     norm, two numbers do it: γ sets the spread and β the centre. Try them, or let gradient descent learn them."
+                )}
+            </p>
+            <div class="controls">
+                {number_input(&RATING_GAMMA, gamma, "γ ", "rating-gamma")}
+                {number_input(&RATING_BETA, beta, "β ", "rating-beta")}
+                <button type="button" data-testid="learn-ratings" on:click=move |_| { gamma.set(RATING_GAMMA.settle(learned.1)); beta.set(RATING_BETA.settle(learned.2)); }>
+                    "Use the learned γ and β"
+                </button>
+            </div>
+            <p class="sum" data-testid="ratings-mse" aria-live="polite">{move || ratings_text(gamma.get(), beta.get())}</p>
+            <p class="sum" data-testid="ratings-learned">{format!(
+                "Gradient descent on γ and β alone (50 steps, learning rate 0.1, starting from γ = 1 and β = 0) takes the \
+                 error from {:.3} to {:.3}, with γ = {:.3} and β = {:.3}: nothing else in the network moved.",
+                path[0].3, learned.3, learned.1, learned.2
+            )}</p>
+            <LinePlot series=Signal::derive(move || loss_path.clone()) x_max=Signal::derive(|| 50.0) x_label="step" y_label="mean squared error" testid="ratings-plot"/>
+        </section>
+    }
+}
+
+/// A number field for value `c` of a list parameter (γ or β of feature `c`), storing only what `element` accepts.
+fn list_input(element: &'static Param<f32>, values: RwSignal<Vec<f32>>, c: usize) -> impl IntoView {
+    let name = element.key;
+    let (min, max) = element.bounds();
     view! {
         <td>
-            <input type="number" step="0.1" aria-label=format!("{name} of feature {c}") data-testid=format!("{name}-{c}")
-                prop:value=move || format_weight(values.get()[c])
-                on:change=move |ev| {
-                    if let Some(v) = parse_weight(&event_target_value(&ev)) {
-                        values.update(|vs| vs[c] = v);
-                    }
+            <input type="number" step="0.1" min=element.to_url(min) max=element.to_url(max) aria-label=format!("{name} of feature {c}") data-testid=format!("{name}-{c}")
+                prop:value=move || element.to_url(values.get()[c])
+                on:change=move |ev| match f32::from_url(&event_target_value(&ev)) {
+                    Some(v) => values.update(|vs| vs[c] = element.settle(v)),
+                    // Not a number: the field shows the stored value again.
+                    None => values.notify(),
                 }/>
         </td>
     }
@@ -607,7 +658,7 @@ mod tests {
 
     #[test]
     fn the_running_mean_is_the_moving_average_of_the_batch_means() {
-        for momentum in MOMENTA {
+        for momentum in MOMENTUM.samples() {
             let steps = state(8, momentum, 30, true).steps().unwrap();
             let mut running = [0.0f32; FEATURES];
             for (k, s) in steps.iter().enumerate() {
@@ -666,17 +717,35 @@ mod tests {
 
     #[test]
     fn no_setting_of_the_controls_panics() {
-        for rows in BATCHES {
-            for momentum in MOMENTA {
-                for steps in [*STEPS.start(), *STEPS.end()] {
-                    for training in [true, false] {
+        let (first, last) = STEP.bounds();
+        for rows in BATCH.samples() {
+            for momentum in MOMENTUM.samples() {
+                for steps in [first, last] {
+                    for training in MODE.samples() {
                         let s = State { cell: (rows - 1, FEATURES - 1), ..state(rows, momentum, steps, training) };
                         assert_eq!(s.numbers().unwrap().shape, vec![rows, FEATURES]);
                         assert!(s.pytorch().contains("print(\"checksum:\""));
                         assert!(State { cell: (rows, 0), ..s.clone() }.numbers().is_err());
+                        let history = s.steps().unwrap();
+                        let end = history.last().unwrap();
+                        let y = s.output().unwrap().y;
+                        assert!(s.selected_text(end, y.data()[y.data().len() - 1]).starts_with(&format!("Value ({}, {})", rows - 1, FEATURES - 1)));
+                        assert_eq!(s.cells(&y).iter().filter(|c| c.class == "selected").count(), 1);
+                        // The normalised grid has mean 0 in each column.
+                        let x_hat = s.normalized(end).unwrap();
+                        for c in 0..FEATURES {
+                            let mean = (0..rows).map(|r| x_hat.data()[r * FEATURES + c]).sum::<f32>() / rows as f32;
+                            assert!(mean.abs() < 1e-4, "{mean}");
+                        }
+                        for c in FEATURE.samples() {
+                            let plotted = curves(&history, c, true);
+                            assert_eq!(plotted[1].points.len(), steps);
+                            assert!((plotted[1].points[steps - 1].1 - history[steps - 1].running_mean[c] as f64).abs() < 1e-9);
+                        }
                     }
                 }
             }
         }
+        assert!(ratings_text(1.0, 0.0).contains("mean squared error"));
     }
 }

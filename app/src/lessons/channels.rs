@@ -4,28 +4,39 @@
 //! to `[1, K, H', W']`. Last, a convolution written as the matrix product it is: a mostly-zero matrix whose
 //! non-zero weights are tied, times the flattened input.
 //!
-//! URL parameters: `photo`, `kernels` (K, 1–4), `kernel` (the one traced), `s` (stride, 1–2), `y`, `x`, `bias`,
-//! `mpad` (the matrix view's padding, 0–1).
+//! URL parameters ([`PARAMS`]): `photo`, `kernels` (K, 1–4), `kernel` (the one traced), `s` (stride, 1–2), `y`,
+//! `x`, `bias` (−10 to 10), `mpad` (the matrix view's padding, 0–1).
 
-use crate::device::{use_device, with_fallback};
+use crate::device::use_device;
 use crate::image::{draw, load_rgb};
-use crate::panel::{PanelNumbers, exact, footer};
-use crate::query::Params;
-use crate::widgets::photo_picker::sample_files;
-use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, LessonPage, ShapeBadge, format_weight, number_select};
+use crate::panel::{Assets, Case, PanelNumbers, exact, footer, url};
+use crate::query::{AnyParam, Param, Params};
+use crate::widgets::conv_trace::CHANNEL_NAMES;
+use crate::widgets::{Cell, CodePanel, ConvRun, ConvTrace, Cursor, LessonPage, NumberGrid, PHOTOS, Photo, PhotoChoice, PhotoPicker, PhotoSource, ShapeBadge, format_weight, number_input, photo_param, select};
 use engine::ops::Conv2dParams;
-use engine::ops::conv2d::{Conv2d, Conv2dTrace};
+use engine::ops::conv2d::Conv2d;
 use engine::{Device, Shape, Tensor};
 use leptos::html::Canvas;
-use std::ops::RangeInclusive;
 use leptos::prelude::*;
 
-/// How many kernels may be stacked.
-pub const KERNEL_COUNTS: RangeInclusive<usize> = 1..=4;
-/// The strides offered.
-pub const STRIDES: RangeInclusive<usize> = 1..=2;
-/// The matrix view's paddings.
-pub const MATRIX_PADDINGS: RangeInclusive<usize> = 0..=1;
+/// The sample photo.
+pub const PHOTO: Param<Photo> = photo_param(PHOTOS[1]);
+/// How many kernels are stacked (K).
+pub const COUNT: Param<usize> = Param::range("kernels", 2, 1, 4);
+/// The kernel traced (its output channel).
+pub const KERNEL: Param<usize> = Param::range("kernel", 0, 0, 3);
+/// The stride.
+pub const STRIDE: Param<usize> = Param::range("s", 1, 1, 2);
+/// The selected output pixel's row (clamped into the output on the page).
+pub const Y: Param<usize> = Param::range("y", 40, 0, 512);
+/// Its column.
+pub const X: Param<usize> = Param::range("x", 60, 0, 512);
+/// The bias of every output channel.
+pub const BIAS: Param<f32> = Param::range("bias", 0.0, -10.0, 10.0);
+/// The matrix view's padding.
+pub const MATRIX_PADDING: Param<usize> = Param::range("mpad", 0, 0, 1);
+/// Every parameter, in the URL's order.
+pub const PARAMS: &[&dyn AnyParam] = &[&PHOTO, &COUNT, &KERNEL, &STRIDE, &Y, &X, &BIAS, &MATRIX_PADDING];
 
 /// A rank-3 kernel: a name, and a 3x3 slice for each of red, green and blue.
 struct StackedKernel {
@@ -65,28 +76,57 @@ fn weight(k: usize) -> Tensor {
     Tensor::from_fn([k, 3, 3, 3], |i| kernels[i / 27].slices[i / 9 % 3][i % 9])
 }
 
-/// What one run produced.
-#[derive(Clone)]
-struct Run {
-    input: Tensor,
-    output: Tensor,
-    op: Conv2d,
-    weight: Tensor,
-    bias: Tensor,
-    backend: String,
+/// Output channel `k` of a run as an image `[1, 1, H', W']`, and the sum of its values.
+fn output_channel(run: &ConvRun, k: usize) -> (Tensor, f64) {
+    let plane = run.op.out_h * run.op.out_w;
+    let t = Tensor::new([1, 1, run.op.out_h, run.op.out_w], run.output.data()[k * plane..(k + 1) * plane].to_vec()).expect("one channel");
+    let sum = t.data().iter().map(|&v| v as f64).sum();
+    (t, sum)
+}
+
+/// The input's colour plane `ch` as an image `[1, 1, H, W]`.
+fn plane(input: &Tensor, ch: usize) -> Tensor {
+    let d = input.shape().dims();
+    let plane = d[2] * d[3];
+    Tensor::new([1, 1, d[2], d[3]], input.data()[ch * plane..(ch + 1) * plane].to_vec()).expect("one plane")
+}
+
+/// What the divide-by-6 note says about this photo: how far kernel 0 reaches, and how many outputs exceed 1.
+fn six_note(output: &Tensor, plane: usize) -> String {
+    let max = output.data()[..plane].iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let clipped = output.data()[..plane].iter().filter(|&&v| v > 1.0).count();
+    format!(" On this photo kernel 0 reaches {max:.3}, and {clipped} of its {plane} outputs are above 1.")
+}
+
+/// The states `cargo xtask panels` checks: one to four kernels, both strides, a sample for each.
+pub fn cases(assets: &dyn Assets) -> Result<Vec<Case>, String> {
+    let mut cases = Vec::new();
+    for kernels in COUNT.samples() {
+        for stride in STRIDE.samples() {
+            let photo = PHOTOS[(kernels + stride) % PHOTOS.len()];
+            let state = State {
+                file: PhotoSource::Sample(photo.file).file_name(SIDE),
+                kernels,
+                stride,
+                bias: if stride == 1 { 0.0 } else { -0.125 },
+                cell: if stride == 1 { (40, 60) } else { (0, 31) },
+                kernel: kernels - 1,
+            };
+            let x = assets.photo(&state.file)?;
+            cases.push(Case { url: url("channels", &state.query(photo)), page: state.numbers(&x), code: state.pytorch() });
+        }
+    }
+    Ok(cases)
 }
 
 /// The page.
 #[component]
 pub fn Channels() -> impl IntoView {
     let mut params = Params::from_location();
-    let photo = PhotoChoice::new(params.choice("photo", PHOTOS[1].file, sample_files(), |f| f));
-    let count = params.number("kernels", 2usize, KERNEL_COUNTS);
-    let traced = params.number("kernel", 0usize, 0..=*KERNEL_COUNTS.end() - 1);
-    let stride = params.number("s", 1usize, STRIDES);
-    let cell = params.cell(("y", "x"), (40, 60), 512);
-    let bias = params.weight("bias", 0.0, -10.0..=10.0);
-    let matrix_padding = params.number("mpad", 0usize, MATRIX_PADDINGS);
+    let photo = PhotoChoice::new(params.get(&PHOTO));
+    let (count, traced, stride) = (params.get(&COUNT), params.get(&KERNEL), params.get(&STRIDE));
+    let cell = params.cell((&Y, &X));
+    let (bias, matrix_padding) = (params.get(&BIAS), params.get(&MATRIX_PADDING));
     let notices = params.notices();
     params.sync();
     let device = use_device();
@@ -96,7 +136,6 @@ pub fn Channels() -> impl IntoView {
             traced.set(count.get() - 1);
         }
     });
-
     let image = LocalResource::new(move || {
         let url = photo.source.get().url(SIDE);
         async move { load_rgb(&url, SIDE).await }
@@ -108,83 +147,15 @@ pub fn Channels() -> impl IntoView {
         async move {
             let (x, page) = (image?, page?);
             Some(match x {
-                Ok(x) => convolve(&page.device, x, &state).await,
+                Ok(x) => run(&page.device, x, &state).await,
                 Err(e) => Err(e),
             })
         }
     });
-    let ok = move || result.get().flatten().and_then(Result::ok);
-    let cursor = Cursor::new(cell, Signal::derive(move || ok().map(|run| (run.op.out_h, run.op.out_w))), 8);
-
-    // The input, its three planes, and the K output channels.
-    let input_canvas = NodeRef::<Canvas>::new();
-    let plane_canvases = [NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new()];
-    let output_canvases = [NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new()];
-    Effect::new(move || {
-        let Some(run) = ok() else { return };
-        if let Some(c) = input_canvas.get() {
-            let _ = draw(&c, &run.input);
-        }
-        let dims = run.input.shape().dims();
-        let plane = dims[2] * dims[3];
-        for (ch, canvas) in plane_canvases.iter().enumerate() {
-            if let Some(c) = canvas.get() {
-                let t = Tensor::new([1, 1, dims[2], dims[3]], run.input.data()[ch * plane..(ch + 1) * plane].to_vec()).expect("one plane");
-                let _ = draw(&c, &t);
-            }
-        }
-        let out_plane = run.op.out_h * run.op.out_w;
-        for (k, canvas) in output_canvases.iter().enumerate().take(run.op.out_channels) {
-            if let Some(c) = canvas.get() {
-                let t = Tensor::new([1, 1, run.op.out_h, run.op.out_w], run.output.data()[k * out_plane..(k + 1) * out_plane].to_vec()).expect("one channel");
-                let _ = draw(&c, &t);
-                let sum: f64 = t.data().iter().map(|&v| v as f64).sum();
-                let _ = c.set_attribute("data-sum", &format!("{sum:.6}"));
-            }
-        }
-    });
-
-    let trace = Memo::new(move |_| {
-        let run = ok()?;
-        let (y, x) = cell.get();
-        let k = traced.get().min(run.op.out_channels - 1);
-        (y < run.op.out_h && x < run.op.out_w).then(|| {
-            let t = run.op.trace(&run.input, &run.weight, Some(&run.bias), 0, k, y, x);
-            (t, run.output.data()[(k * run.op.out_h + y) * run.op.out_w + x])
-        })
-    });
-
-    let select_on = move |canvas: NodeRef<Canvas>, k: usize| {
-        move |ev: web_sys::MouseEvent| {
-            if let Some(c) = canvas.get() {
-                cursor.select_at(&c, &ev);
-                traced.set(k);
-            }
-        }
-    };
-
-    let shapes = move || {
-        ok().map(|r| {
-            let d = r.input.shape().dims();
-            (
-                Shape::from([3, d[2], d[3]]),
-                r.input.shape().clone(),
-                r.weight.shape().clone(),
-                r.output.shape().clone(),
-                r.backend.clone(),
-            )
-        })
-    };
-    let badge = move |i: usize| {
-        Signal::derive(move || {
-            shapes().map(|(a, b, c, d, _)| match i {
-                0 => a,
-                1 => b,
-                2 => c,
-                _ => d,
-            })
-        })
-    };
+    let ok = Signal::derive(move || result.get().flatten().and_then(Result::ok));
+    let cursor = Cursor::new(cell, Signal::derive(move || ok.get().map(|run| (run.op.out_h, run.op.out_w))), 8);
+    let trace = Memo::new(move |_| ok.get()?.trace(cell.get(), traced.get()));
+    let shape = move |f: fn(&ConvRun) -> Shape| Signal::derive(move || ok.get().map(|r| f(&r)));
     let code = Signal::derive(move || State { cell: cell.get(), kernel: traced.get(), ..conv_state() }.pytorch());
 
     view! {
@@ -200,125 +171,134 @@ pub fn Channels() -> impl IntoView {
         >
             <div class="controls">
                 <PhotoPicker choice=photo own_files=false/>
-                {number_select(count, "Kernels stacked (K) ", "kernel-count", KERNEL_COUNTS)}
-                {number_select(stride, "Stride ", "stride", STRIDES)}
-                <label>
-                    "Bias "
-                    <input type="number" step="0.1" data-testid="bias" prop:value=move || format_weight(bias.get())
-                        on:change=move |ev| {
-                            if let Ok(v) = event_target_value(&ev).parse::<f32>() && v.is_finite() {
-                                bias.set(v);
-                            }
-                        }/>
-                </label>
+                {select(&COUNT, count, "Kernels stacked (K) ", "kernel-count")}
+                {select(&STRIDE, stride, "Stride ", "stride")}
+                {number_input(&BIAS, bias, "Bias ", "bias")}
             </div>
 
             <div class="shape-chain" data-testid="shape-chain">
-                <ShapeBadge shape=badge(0) testid="shape-image"/>
+                <ShapeBadge shape=shape(|r| { let d = r.input.shape().dims(); Shape::from([3, d[2], d[3]]) }) testid="shape-image"/>
                 <span>" → t[None] → "</span>
-                <ShapeBadge shape=badge(1) testid="shape-batch"/>
+                <ShapeBadge shape=shape(|r| r.input.shape().clone()) testid="shape-batch"/>
                 <span>" → conv2d with weight "</span>
-                <ShapeBadge shape=badge(2) testid="shape-weight"/>
+                <ShapeBadge shape=shape(|r| r.weight.shape().clone()) testid="shape-weight"/>
                 <span>" → "</span>
-                <ShapeBadge shape=badge(3) testid="shape-output"/>
-                <span class="backend-used">{move || shapes().map(|s| format!(" (computed on {})", s.4))}</span>
+                <ShapeBadge shape=shape(|r| r.output.shape().clone()) testid="shape-output"/>
+                <span class="backend-used">{move || ok.get().map(|r| format!(" (computed on {})", r.backend))}</span>
             </div>
 
-            <div class="images planes">
-                <figure><canvas node_ref=input_canvas data-testid="input-canvas" aria-label="The colour image"></canvas><figcaption>"the image"</figcaption></figure>
-                {["red", "green", "blue"].into_iter().enumerate().map(|(ch, name)| view! {
-                    <figure><canvas node_ref=plane_canvases[ch] class=format!("plane {name}") data-testid=format!("plane-{ch}") aria-label=format!("The {name} plane")></canvas><figcaption>{format!("{name} plane [{ch}]")}</figcaption></figure>
-                }).collect_view()}
-            </div>
-
-            <h2>"The kernels: " <ShapeBadge shape=badge(2) testid="weight-shape"/></h2>
-            <div class="stacked-kernels">
-                {move || {
-                    let kernels = stacked_kernels();
-                    (0..count.get()).map(|k| {
-                        let kernel = &kernels[k];
-                        view! {
-                            <div class="stacked" class:traced=move || traced.get() == k>
-                                <h3>{format!("kernel {k}: {}", kernel.name)}</h3>
-                                <div class="slices">
-                                    {(0..3).map(|ch| view! {
-                                        <figure>
-                                            <NumberGrid cells={kernel.slices[ch].iter().map(|&v| Cell { value: Some(v), ..Default::default() }).collect::<Vec<_>>()} cols=3usize label={format!("kernel {k}, {} slice", ["red", "green", "blue"][ch])} testid="kernel-slice" decimals=3/>
-                                            <figcaption>{["red", "green", "blue"][ch]}</figcaption>
-                                        </figure>
-                                    }).collect_view()}
-                                </div>
-                            </div>
-                        }
-                    }).collect_view()
-                }}
-            </div>
+            <Planes ok/>
+            <h2>"The kernels: " <ShapeBadge shape=shape(|r| r.weight.shape().clone()) testid="weight-shape"/></h2>
+            <StackedKernels count traced/>
             <p class="note" data-testid="six-note">
                 "Why divide by 6? To scale the outputs down, nothing more: the kernel's positive weights add up to 5 "
                 "and its negative ones to −5, so without it one channel's window could give 5 and three channels 15. "
                 "Divided by 6, the largest possible output is 3 × 5/6 = 2.5, still above 1, so the strongest edges "
                 "still show as white (outputs are drawn clamped to 0…1, as plt.imshow does). Any positive scale finds "
                 "the same edges, brighter or dimmer."
-                {move || ok().map(|run| {
-                    let plane = run.op.out_h * run.op.out_w;
-                    let max = run.output.data()[..plane].iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                    let clipped = run.output.data()[..plane].iter().filter(|&&v| v > 1.0).count();
-                    format!(" On this photo kernel 0 reaches {max:.3}, and {clipped} of its {plane} outputs are above 1.")
-                })}
+                {move || ok.get().map(|run| six_note(&run.output, run.op.out_h * run.op.out_w))}
             </p>
 
-            <h2>"The output channels: " <ShapeBadge shape=badge(3) testid="output-shape"/></h2>
-            <div class="images outputs">
-                {move || (0..count.get()).map(|k| view! {
-                    <figure>
-                        <canvas node_ref=output_canvases[k] data-testid=format!("output-canvas-{k}") tabindex="0"
-                            aria-label=format!("Output channel {k}: choose a pixel to see its sums")
-                            on:click=select_on(output_canvases[k], k)></canvas>
-                        <figcaption>{format!("channel {k}")}</figcaption>
-                    </figure>
-                }).collect_view()}
-            </div>
-
-            {move || trace.get().map(|(t, engine_value)| view! { <ChannelTrace trace=t engine_value/> })}
+            <h2>"The output channels: " <ShapeBadge shape=shape(|r| r.output.shape().clone()) testid="output-shape"/></h2>
+            <OutputChannels ok count cursor traced/>
+            {move || trace.get().map(|(t, engine_value)| {
+                let heading = format!("Output channel {}, pixel (row {}, column {})", t.co, t.oy, t.ox);
+                view! { <ConvTrace trace=t engine_value heading/> }
+            })}
             <MatrixView padding=matrix_padding/>
             <CodePanel code/>
         </LessonPage>
     }
 }
 
-/// The per-channel products and sums behind one output pixel.
+/// The colour image and its three planes.
 #[component]
-fn ChannelTrace(trace: Conv2dTrace, engine_value: f32) -> impl IntoView {
-    let per_channel: Vec<(usize, Vec<&engine::ops::conv2d::Tap>)> = (0..3).map(|ch| (ch, trace.taps.iter().filter(|t| t.ci == ch).collect())).collect();
-    let sums: Vec<f32> = per_channel.iter().map(|(_, taps)| taps.iter().filter(|t| t.pixel.is_some()).map(|t| t.product).sum()).collect();
+fn Planes(ok: Signal<Option<ConvRun>>) -> impl IntoView {
+    let input_canvas = NodeRef::<Canvas>::new();
+    let plane_canvases = [NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new()];
+    // Canvas drawing is outside the reactive system: an effect keeps it in sync.
+    Effect::new(move || {
+        let Some(run) = ok.get() else { return };
+        if let Some(c) = input_canvas.get() {
+            let _ = draw(&c, &run.input);
+        }
+        for (ch, canvas) in plane_canvases.iter().enumerate() {
+            if let Some(c) = canvas.get() {
+                let _ = draw(&c, &plane(&run.input, ch));
+            }
+        }
+    });
     view! {
-        <section class="trace" aria-live="polite" data-testid="trace">
-            <h2>{format!("Output channel {}, pixel (row {}, column {})", trace.co, trace.oy, trace.ox)}</h2>
-            <div class="channel-rows">
-                {per_channel.into_iter().map(|(ch, taps)| {
-                    let name = ["red", "green", "blue"][ch];
-                    let cells = |f: &dyn Fn(&engine::ops::conv2d::Tap) -> f32| taps.iter().map(|t| Cell { value: Some(f(t)), class: if t.pixel.is_none() { "pad".into() } else { String::new() }, note: None }).collect::<Vec<_>>();
+        <div class="images planes">
+            <figure><canvas node_ref=input_canvas data-testid="input-canvas" aria-label="The colour image"></canvas><figcaption>"the image"</figcaption></figure>
+            {CHANNEL_NAMES.into_iter().enumerate().map(|(ch, name)| view! {
+                <figure><canvas node_ref=plane_canvases[ch] class=format!("plane {name}") data-testid=format!("plane-{ch}") aria-label=format!("The {name} plane")></canvas><figcaption>{format!("{name} plane [{ch}]")}</figcaption></figure>
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// The first K stacked kernels, each as its three slices; the traced one marked.
+#[component]
+fn StackedKernels(count: RwSignal<usize>, traced: RwSignal<usize>) -> impl IntoView {
+    view! {
+        <div class="stacked-kernels">
+            {move || {
+                let kernels = stacked_kernels();
+                (0..count.get()).map(|k| {
+                    let kernel = &kernels[k];
                     view! {
-                        <div class="channel-row">
-                            <span class="channel-name">{name}</span>
-                            <NumberGrid cells={cells(&|t| t.input)} cols=3usize label={format!("{name} window")} testid="trace-input" decimals=3/>
-                            <span class="op">"×"</span>
-                            <NumberGrid cells={cells(&|t| t.weight)} cols=3usize label={format!("{name} slice")} testid="trace-weight" decimals=3/>
-                            <span class="op">"="</span>
-                            <NumberGrid cells={cells(&|t| t.product)} cols=3usize label={format!("{name} products")} testid={["trace-product-0", "trace-product-1", "trace-product-2"][ch]} decimals=3/>
-                            <span class="op">"sum"</span>
-                            <strong data-testid=format!("channel-sum-{ch}")>{format!("{:.4}", sums[ch])}</strong>
+                        <div class="stacked" class:traced=move || traced.get() == k>
+                            <h3>{format!("kernel {k}: {}", kernel.name)}</h3>
+                            <div class="slices">
+                                {(0..3).map(|ch| view! {
+                                    <figure>
+                                        <NumberGrid cells={kernel.slices[ch].iter().map(|&v| Cell { value: Some(v), ..Default::default() }).collect::<Vec<_>>()} cols=3usize label={format!("kernel {k}, {} slice", CHANNEL_NAMES[ch])} testid="kernel-slice" decimals=3/>
+                                        <figcaption>{CHANNEL_NAMES[ch]}</figcaption>
+                                    </figure>
+                                }).collect_view()}
+                            </div>
                         </div>
                     }
-                }).collect_view()}
-            </div>
-            <p class="sum">
-                {format!("{:.4} + {:.4} + {:.4}", sums[0], sums[1], sums[2])} " = " <strong data-testid="trace-sum">{format!("{:.4}", trace.sum)}</strong>
-                "; plus the bias " <strong data-testid="trace-bias">{format!("{:.4}", trace.bias)}</strong>
-                " gives " <strong data-testid="trace-output">{format!("{:.4}", trace.output)}</strong>
-                "; the engine computed " <strong data-testid="output-value">{format!("{engine_value:.4}")}</strong> "."
-            </p>
-        </section>
+                }).collect_view()
+            }}
+        </div>
+    }
+}
+
+/// The K output channels, each clickable to choose the traced kernel and pixel.
+#[component]
+fn OutputChannels(ok: Signal<Option<ConvRun>>, count: RwSignal<usize>, cursor: Cursor, traced: RwSignal<usize>) -> impl IntoView {
+    let canvases = [NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new()];
+    Effect::new(move || {
+        let Some(run) = ok.get() else { return };
+        for (k, canvas) in canvases.iter().enumerate().take(run.op.out_channels) {
+            if let Some(c) = canvas.get() {
+                let (t, sum) = output_channel(&run, k);
+                let _ = draw(&c, &t);
+                let _ = c.set_attribute("data-sum", &format!("{sum:.6}"));
+            }
+        }
+    });
+    let select_on = move |k: usize| {
+        move |ev: web_sys::MouseEvent| {
+            if let Some(c) = canvases[k].get() {
+                cursor.select_at(&c, &ev);
+                traced.set(k);
+            }
+        }
+    };
+    view! {
+        <div class="images outputs">
+            {move || (0..count.get()).map(|k| view! {
+                <figure>
+                    <canvas node_ref=canvases[k] data-testid=format!("output-canvas-{k}") tabindex="0"
+                        aria-label=format!("Output channel {k}: choose a pixel to see its sums")
+                        on:click=select_on(k)></canvas>
+                    <figcaption>{format!("channel {k}")}</figcaption>
+                </figure>
+            }).collect_view()}
+        </div>
     }
 }
 
@@ -404,7 +384,7 @@ fn MatrixView(padding: RwSignal<usize>) -> impl IntoView {
                 "with padding 1 a row at the border holds only the 6 (edge) or 4 (corner) taps that land on the input, "
                 "since the others multiply padding zeros, which are not in the input vector."
             </p>
-            {number_select(padding, "Padding ", "matrix-padding", MATRIX_PADDINGS)}
+            {select(&MATRIX_PADDING, padding, "Padding ", "matrix-padding")}
             {view}
         </section>
     }
@@ -429,6 +409,20 @@ pub struct State {
 }
 
 impl State {
+    /// The state as the URL writes it, for the sample `photo`.
+    pub fn query(&self, photo: Photo) -> Vec<(&'static str, String)> {
+        let (y, x) = self.cell;
+        vec![
+            (PHOTO.key, PHOTO.to_url(photo)),
+            (COUNT.key, COUNT.to_url(self.kernels)),
+            (KERNEL.key, KERNEL.to_url(self.kernel)),
+            (STRIDE.key, STRIDE.to_url(self.stride)),
+            (Y.key, Y.to_url(y)),
+            (X.key, X.to_url(x)),
+            (BIAS.key, BIAS.to_url(self.bias)),
+        ]
+    }
+
     /// The convolution of an image `[1, 3, H, W]` with the first K stacked kernels, padding 1; with its weight and
     /// bias, or the engine's reason why not.
     pub fn conv(&self, input: &Shape) -> Result<(Conv2d, Tensor, Tensor), String> {
@@ -476,14 +470,9 @@ impl State {
 const SIDE: u32 = 128;
 
 /// Runs the state's convolution of `x` on the page's device.
-async fn convolve(device: &Device, x: Tensor, state: &State) -> Result<Run, String> {
+async fn run(device: &Device, x: Tensor, state: &State) -> Result<ConvRun, String> {
     let (op, weight, bias) = state.conv(x.shape())?;
-    let run = with_fallback(device, |d| {
-        let y = op.forward(&x.to(&d), &weight.to(&d), Some(&bias.to(&d)));
-        async move { y?.read().await }
-    })
-    .await?;
-    Ok(Run { input: x, output: run.value, op, weight, bias, backend: run.label })
+    ConvRun::new(device, op, x, weight, bias).await
 }
 
 #[cfg(test)]
@@ -502,8 +491,8 @@ mod tests {
     #[test]
     fn no_setting_of_the_controls_panics() {
         let photo = Tensor::from_fn([1, 3, 7, 9], |i| (i % 11) as f32 / 10.0);
-        for kernels in KERNEL_COUNTS {
-            for stride in STRIDES {
+        for kernels in COUNT.samples() {
+            for stride in STRIDE.samples() {
                 for kernel in 0..kernels {
                     let state = State { file: "128/camera_small.png".into(), kernels, stride, bias: 0.5, cell: (0, 0), kernel };
                     let numbers = state.numbers(&photo).unwrap();
@@ -513,10 +502,21 @@ mod tests {
                     assert!(State { cell: last, ..state.clone() }.numbers(&photo).is_ok());
                     assert!(State { cell: (last.0 + 1, 0), ..state.clone() }.numbers(&photo).is_err());
                     assert!(state.pytorch().contains(&format!("[:{kernels}]")) && state.pytorch().contains("edge.expand(1, 3, 3, 3) / 6"));
+                    // What the page draws and says of the run.
+                    let (op, weight, bias) = state.conv(photo.shape()).unwrap();
+                    let run = Run { input: photo.clone(), output: op.reference_forward(&photo, &weight, Some(&bias)), op, weight, bias, backend: "CPU".into() };
+                    let plane_len = run.op.out_h * run.op.out_w;
+                    for k in 0..kernels {
+                        let (t, sum) = output_channel(&run, k);
+                        assert_eq!(t.numel(), plane_len);
+                        assert!((sum - run.output.data()[k * plane_len..(k + 1) * plane_len].iter().map(|&v| v as f64).sum::<f64>()).abs() < 1e-9);
+                    }
+                    assert!(six_note(&run.output, plane_len).ends_with(&format!("of its {plane_len} outputs are above 1.")));
                 }
             }
         }
-        for padding in MATRIX_PADDINGS {
+        assert_eq!(plane(&photo, 2).data(), &photo.data()[2 * 63..]);
+        for padding in MATRIX_PADDING.samples() {
             let m = Matrix::new(padding).unwrap();
             for (a, b) in m.product.iter().zip(m.conv.data()) {
                 assert!((a - b).abs() < 1e-4, "the matrix product {a} is conv2d's {b}");

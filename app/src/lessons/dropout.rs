@@ -6,15 +6,15 @@
 //! embedding (a category's whole vector zeroed), and its effect: one small model trained here with p = 0 and with
 //! p = 0.5, side by side.
 //!
-//! URL parameters: `p` (0, 0.1, 0.25, 0.5, 0.75, 0.9), `seed` (which mask, 0–9999), `mode` (`train`, `eval`), `n`
-//! (how many masks are averaged: 1, 10, 100, 1000, 10000), `y`, `x` (the selected activation).
+//! URL parameters ([`PARAMS`]): `p` (0, 0.1, 0.25, 0.5, 0.75, 0.9), `seed` (which mask, 0–9999), `mode` (`train`,
+//! `eval`), `n` (how many masks are averaged: 1, 10, 100, 1000, 10000), `y`, `x` (the selected activation).
 
 use crate::device::{use_device, with_fallback};
 use crate::data::load_digits;
-use crate::panel::{PCG_HASH_PY, PanelNumbers, cell_in, exact, footer};
-use crate::query::Params;
+use crate::panel::{Assets, Case, PCG_HASH_PY, PanelNumbers, cell_in, exact, footer, url};
+use crate::query::{AnyParam, Param, Params};
 use crate::widgets::training::{Job, StartJob, Training, TrainingRunner};
-use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, choice_select, mode_name, mode_radios, number_input};
+use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, MODE, NumberGrid, format_weight, mode_radios, number_input, select};
 use engine::data::ImageSet;
 use engine::learner::{FitConfig, Loss, Metric, Trainer};
 use engine::nn::{Dropout, Flatten, Layer, Linear, ReLU, Sequential};
@@ -34,9 +34,6 @@ const P_NAMES: [&str; 6] = ["0", "0.1", "0.25", "0.5", "0.75", "0.9"];
 pub const AVERAGED: [usize; 5] = [1, 10, 100, 1000, 10000];
 const AVERAGED_NAMES: [&str; 5] = ["1", "10", "100", "1000", "10000"];
 
-/// The masks the learner can draw (the `seed` parameter).
-pub const SEEDS: std::ops::RangeInclusive<usize> = 0..=9999;
-
 fn p_name(p: f32) -> &'static str {
     PS.iter().position(|&q| q == p).map_or(P_NAMES[3], |i| P_NAMES[i])
 }
@@ -47,6 +44,19 @@ fn averaged_name(n: usize) -> &'static str {
 
 /// The side of the activations' grid.
 pub const SIDE: usize = 8;
+
+/// The drop probability.
+pub const P: Param<f32> = Param::choices("p", 0.5, &PS, p_name);
+/// Which mask: the engine's generator draws the same one for the same seed.
+pub const SEED: Param<u32> = Param::range("seed", 0, 0, 9999);
+/// How many masks are averaged.
+pub const MASKS: Param<usize> = Param::choices("n", 100, &AVERAGED, averaged_name);
+/// The selected activation's row.
+pub const Y: Param<usize> = Param::range("y", 0, 0, SIDE - 1);
+/// Its column.
+pub const X: Param<usize> = Param::range("x", 0, 0, SIDE - 1);
+/// Every parameter, in the URL's order.
+pub const PARAMS: &[&dyn AnyParam] = &[&P, &SEED, &MODE, &MASKS, &Y, &X];
 
 /// A layer's activations after a ReLU: an 8x8 grid of seeded values, rounded to two decimals so that they read
 /// easily (and print exactly in the PyTorch code); about half are 0, as after a ReLU.
@@ -69,6 +79,54 @@ pub struct State {
 }
 
 impl State {
+    /// Every combination of the controls' values (the seed at both ends), with the first and last activation.
+    pub fn every() -> Vec<State> {
+        let mut out = Vec::new();
+        for p in P.samples() {
+            for training in MODE.samples() {
+                for seed in [0, 9999] {
+                    for cell in [(0, 0), (SIDE - 1, SIDE - 1)] {
+                        out.push(State { p, seed, training, cell });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The state as the URL writes it.
+    pub fn query(&self) -> Vec<(&'static str, String)> {
+        let (y, x) = self.cell;
+        vec![(P.key, P.to_url(self.p)), (SEED.key, SEED.to_url(self.seed)), (MODE.key, MODE.to_url(self.training)), (Y.key, Y.to_url(y)), (X.key, X.to_url(x))]
+    }
+
+    /// The factor survivors are multiplied by: `1/(1 − p)` while training, 1 at evaluation.
+    pub fn scale(&self) -> f32 {
+        if self.training { 1.0 / (1.0 - self.p) } else { 1.0 }
+    }
+
+    /// How many values the mask dropped, what share of them that is against what p asks for, the survivors'
+    /// factor, and the device that drew the mask.
+    pub fn summary(&self, mask: &Tensor, device: &str) -> String {
+        let n = SIDE * SIDE;
+        let dropped = mask.data().iter().filter(|&&m| m == 0.0).count();
+        let factor = if self.training { format!("1/(1 − {})", p_name(self.p)) } else { "1 (evaluation)".to_string() };
+        format!(
+            "{dropped} of {n} values dropped ({:.0}%, where p asks for {:.0}% on average); the {} survivors are multiplied by {factor} = {}. Drawn on {device}.",
+            dropped as f64 * 100.0 / n as f64,
+            if self.training { self.p * 100.0 } else { 0.0 },
+            n - dropped,
+            format_weight(self.scale()),
+        )
+    }
+
+    /// The selected activation's sum: input × mask × scale = output.
+    pub fn selected(&self, mask: &Tensor, output: &Tensor) -> String {
+        let (y, x) = self.cell;
+        let i = y * SIDE + x;
+        format!("Activation ({y}, {x}): {} × mask {} × {} = {}", activations().data()[i], mask.data()[i], format_weight(self.scale()), output.data()[i])
+    }
+
     /// The dropout of the activations, or the engine's reason why not.
     pub fn op(&self) -> Result<DropoutOp, String> {
         DropoutOp::new(activations().shape(), self.p, self.training, self.seed).map_err(|e| e.to_string())
@@ -154,6 +212,40 @@ fn largest_gap(t: &Tensor) -> f32 {
     t.data().iter().zip(activations().data()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
 }
 
+/// A grid's cells, with `selected` marked and the values for which `dropped(index, value)` holds marked as dropped.
+pub fn cells(t: &Tensor, selected: Option<(usize, usize)>, dropped: &dyn Fn(usize, f32) -> bool) -> Vec<Cell> {
+    let cols = t.shape().dims().last().copied().unwrap_or(1);
+    let class = |i: usize, v: f32| {
+        let dropped = if dropped(i, v) { "dropped" } else { "" };
+        let selected = if selected == Some((i / cols, i % cols)) { "selected" } else { "" };
+        format!("{dropped} {selected}").trim().to_string()
+    };
+    t.data().iter().enumerate().map(|(i, &v)| Cell { value: Some(v), class: class(i, v), note: None }).collect()
+}
+
+/// Nothing is marked dropped.
+fn kept(_: usize, _: f32) -> bool {
+    false
+}
+
+/// A value that is 0 is marked dropped.
+fn zero(_: usize, v: f32) -> bool {
+    v == 0.0
+}
+
+/// The states `cargo xtask panels` checks: every p, in training and evaluation, each with its own mask and
+/// activation.
+pub fn cases(_: &dyn Assets) -> Result<Vec<Case>, String> {
+    let mut cases = Vec::new();
+    for (i, p) in P.samples().into_iter().enumerate() {
+        for training in MODE.samples() {
+            let state = State { p, seed: (i * 37) as u32, training, cell: (i, 7 - i) };
+            cases.push(Case { url: url("dropout", &state.query()), code: state.pytorch(), page: state.numbers() });
+        }
+    }
+    Ok(cases)
+}
+
 /// The embedding example: a day-of-week embedding (7 categories, 4 numbers each) and a batch of 6 rows.
 const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const BATCH_DAYS: [usize; 6] = [0, 3, 3, 5, 1, 3];
@@ -221,19 +313,16 @@ struct Drawn {
 #[component]
 pub fn DropoutLesson() -> impl IntoView {
     let mut params = Params::from_location();
-    let p = params.choice("p", 0.5f32, PS, p_name);
-    let seed = params.number("seed", 0usize, SEEDS);
-    let training = params.choice("mode", true, [true, false], mode_name);
-    let averaged = params.choice("n", 100usize, AVERAGED, averaged_name);
-    let cell = params.cell(("y", "x"), (0, 0), SIDE - 1);
+    let (p, seed, training, averaged) = (params.get(&P), params.get(&SEED), params.get(&MODE), params.get(&MASKS));
+    let cell = params.cell((&Y, &X));
     let notices = params.notices();
     params.sync();
     let device = use_device();
-    let state = move || State { p: p.get(), seed: seed.get() as u32, training: training.get(), cell: cell.get() };
+    let state = Signal::derive(move || State { p: p.get(), seed: seed.get(), training: training.get(), cell: cell.get() });
 
     // The mask and the output, drawn by the engine on the page's device.
     let result = LocalResource::new(move || {
-        let (page, s) = (device.get(), State { cell: (0, 0), ..state() });
+        let (page, s) = (device.get(), State { cell: (0, 0), ..state.get() });
         async move {
             let page = page?;
             let op = match s.op() {
@@ -256,71 +345,11 @@ pub fn DropoutLesson() -> impl IntoView {
     });
     let ok = move || result.get().flatten().and_then(Result::ok);
     let cursor = Cursor::new(cell, Signal::derive(move || Some((SIDE, SIDE))), 4);
-    let grid = |t: &Tensor, selected: (usize, usize), class: &dyn Fn(usize) -> &'static str| -> Vec<Cell> {
-        t.data()
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                let mut c = class(i).to_string();
-                if (i / SIDE, i % SIDE) == selected {
-                    c += " selected";
-                }
-                Cell { value: Some(v), class: c, note: None }
-            })
-            .collect()
-    };
-    let input_cells = Signal::derive(move || grid(&activations(), cell.get(), &|_| ""));
-    let mask_cells = Signal::derive(move || ok().map(|r| grid(&r.mask, cell.get(), &|_| "")).unwrap_or_default());
-    let output_cells = Signal::derive(move || {
-        ok().map(|r| {
-            let mask = r.mask.clone();
-            grid(&r.output, cell.get(), &move |i| if mask.data()[i] == 0.0 { "dropped" } else { "" })
-        })
-        .unwrap_or_default()
-    });
-    let summary = move || {
-        ok().map(|r| {
-            let dropped = r.mask.data().iter().filter(|&&m| m == 0.0).count();
-            let s = state();
-            let scale = if s.training { 1.0 / (1.0 - s.p) } else { 1.0 };
-            format!(
-                "{dropped} of {} values dropped ({:.0}%, where p asks for {:.0}% on average); the {} survivors are multiplied by {} = {}. Drawn on {}.",
-                SIDE * SIDE,
-                dropped as f64 * 100.0 / (SIDE * SIDE) as f64,
-                if s.training { s.p * 100.0 } else { 0.0 },
-                SIDE * SIDE - dropped,
-                if s.training { format!("1/(1 − {})", p_name(s.p)) } else { "1 (evaluation)".to_string() },
-                crate::widgets::format_weight(scale),
-                r.device
-            )
-        })
-    };
-    let selected = move || {
-        ok().map(|r| {
-            let (y, x) = cell.get();
-            let i = y * SIDE + x;
-            let (input, kept, out) = (activations().data()[i], r.mask.data()[i], r.output.data()[i]);
-            format!("Activation ({y}, {x}): {input} × mask {kept} × {} = {out}", crate::widgets::format_weight(if training.get() { 1.0 / (1.0 - p.get()) } else { 1.0 }))
-        })
-    };
+    let input_cells = Signal::derive(move || cells(&activations(), Some(cell.get()), &kept));
+    let mask_cells = Signal::derive(move || ok().map(|r| cells(&r.mask, Some(cell.get()), &kept)).unwrap_or_default());
+    let output_cells = Signal::derive(move || ok().map(|r| cells(&r.output, Some(cell.get()), &|i, _| r.mask.data()[i] == 0.0)).unwrap_or_default());
     let error = move || result.get().flatten().and_then(Result::err);
-
-    // The expected value: averaging the outputs of more and more masks.
-    let means = Memo::new(move |_| means_over_masks(p.get(), seed.get() as u32));
-    let mean_cells = Signal::derive(move || {
-        let means = means.get().unwrap_or_default();
-        means.iter().find(|(n, _)| *n == averaged.get()).map(|(_, m)| grid(m, cell.get(), &|_| "")).unwrap_or_default()
-    });
-    let gaps = Memo::new(move |_| match means.get() {
-        Ok(means) => means.iter().map(|(n, m)| (*n, Ok(largest_gap(m)))).collect::<Vec<_>>(),
-        Err(e) => AVERAGED.iter().map(|&n| (n, Err(e.clone()))).collect(),
-    });
-
-    // Embedding dropout.
-    let embeddings = Memo::new(move |_| embedding_dropout(p.get(), seed.get() as u32));
-    let embedding_grid = |t: &Tensor| t.data().iter().map(|&v| Cell { value: Some(v), class: if v == 0.0 { "dropped".into() } else { String::new() }, note: None }).collect::<Vec<_>>();
-
-    let code = Signal::derive(move || state().pytorch());
+    let code = Signal::derive(move || state.get().pytorch());
 
     view! {
         <LessonPage
@@ -334,10 +363,10 @@ pub fn DropoutLesson() -> impl IntoView {
             cursor
         >
             <div class="controls">
-                {choice_select(p, "p ", "p", PS, |v| p_name(v).to_string())}
+                {select(&P, p, "p ", "p")}
                 {mode_radios(training, "Mode", ["training", "evaluation"])}
-                {number_input(seed, "Mask #", "seed", *SEEDS.end())}
-                <button type="button" data-testid="next-mask" on:click=move |_| seed.update(|s| *s = (*s + 1) % (*SEEDS.end() + 1))>"Draw another mask"</button>
+                {number_input(&SEED, seed, "Mask #", "seed")}
+                <button type="button" data-testid="next-mask" on:click=move |_| seed.update(|s| *s = (*s + 1) % (SEED.bounds().1 + 1))>"Draw another mask"</button>
             </div>
 
             <div class="grids dropout-grids">
@@ -357,8 +386,8 @@ pub fn DropoutLesson() -> impl IntoView {
                     <figcaption>"output"</figcaption>
                 </figure>
             </div>
-            <p class="sum" data-testid="dropout-summary" aria-live="polite">{summary}</p>
-            <p class="sum" data-testid="dropout-selected">{selected}</p>
+            <p class="sum" data-testid="dropout-summary" aria-live="polite">{move || ok().map(|r| state.get().summary(&r.mask, &r.device))}</p>
+            <p class="sum" data-testid="dropout-selected">{move || ok().map(|r| state.get().selected(&r.mask, &r.output))}</p>
             {move || error().map(|e| view! { <p class="error" role="alert" data-testid="error">{e}</p> })}
             <p class="note">
                 "In evaluation mode the mask is all ones and the scale is 1: the output is the input. Nothing special is "
@@ -366,56 +395,80 @@ pub fn DropoutLesson() -> impl IntoView {
                 "it is without dropout."
             </p>
 
-            <section class="expected">
-                <h2>"Why 1/(1 − p): the expected value is kept"</h2>
-                <p>
-                    "Each value survives with probability 1 − p and is then multiplied by 1/(1 − p), so on average it is "
-                    "(1 − p) · x/(1 − p) + p · 0 = x. Average the outputs of many masks and the mean comes back to the input:"
-                </p>
-                {choice_select(averaged, "Masks averaged ", "averaged", AVERAGED, |n| averaged_name(n).to_string())}
-                <div class="grids">
-                    <figure>
-                        <NumberGrid cells=mean_cells cols=SIDE label="The mean output over the masks".to_string() testid="mean-output" decimals=2/>
-                        <figcaption>{move || format!("mean output over {} masks", averaged.get())}</figcaption>
-                    </figure>
-                    <table class="gaps" data-testid="gaps">
-                        <thead><tr><th>"masks"</th><th>"largest |mean − x|"</th></tr></thead>
-                        <tbody>
-                            {move || gaps.get().into_iter().map(|(n, gap)| view! {
-                                <tr><td>{n}</td><td data-testid=format!("gap-{n}")>{gap.map_or_else(|e| e, |g| format!("{g:.4}"))}</td></tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-            </section>
-
-            <section class="embedding-dropout">
-                <h2>"Embedding dropout"</h2>
-                <p>
-                    "A tabular model looks each category up in an embedding, a matrix with one row (a vector) per category, "
-                    "and applies dropout to what it looked up: single numbers of the batch's vectors are zeroed, "
-                    "independently. Dropping whole rows of the embedding instead zeroes a category's entire vector, "
-                    "wherever that category appears in the batch. Here a day-of-week embedding (7 rows of 4) and a batch "
-                    "of 6 rows: Mon, Thu, Thu, Sat, Tue, Thu; the same p and mask number."
-                </p>
-                {move || match embeddings.get() {
-                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                    Ok((looked_up, single, whole)) => view! {
-                        <div class="grids">
-                            <figure><NumberGrid cells=embedding_grid(&looked_up) cols=EMBEDDING label="The batch's embedding vectors".to_string() testid="embedded" decimals=2/>
-                                <figcaption>"looked up: Mon, Thu, Thu, Sat, Tue, Thu"</figcaption></figure>
-                            <figure><NumberGrid cells=embedding_grid(&single) cols=EMBEDDING label="Dropout on the looked-up values".to_string() testid="embedded-single" decimals=2/>
-                                <figcaption>"embedding dropout: single values"</figcaption></figure>
-                            <figure><NumberGrid cells=embedding_grid(&whole) cols=EMBEDDING label="Whole rows of the embedding dropped".to_string() testid="embedded-rows" decimals=2/>
-                                <figcaption>"whole rows dropped: a day's vector, everywhere"</figcaption></figure>
-                        </div>
-                    }.into_any(),
-                }}
-            </section>
-
+            <ExpectedValue p seed averaged cell/>
+            <EmbeddingDropout p seed/>
             <DropoutEffect/>
             <CodePanel code/>
         </LessonPage>
+    }
+}
+
+/// Averaging the outputs of more and more masks comes back to the input.
+#[component]
+fn ExpectedValue(p: RwSignal<f32>, seed: RwSignal<u32>, averaged: RwSignal<usize>, cell: RwSignal<(usize, usize)>) -> impl IntoView {
+    let means = Memo::new(move |_| means_over_masks(p.get(), seed.get()));
+    let mean_cells = Signal::derive(move || {
+        let means = means.get().unwrap_or_default();
+        means.iter().find(|(n, _)| *n == averaged.get()).map(|(_, m)| cells(m, Some(cell.get()), &kept)).unwrap_or_default()
+    });
+    let gaps = Memo::new(move |_| match means.get() {
+        Ok(means) => means.iter().map(|(n, m)| (*n, Ok(largest_gap(m)))).collect::<Vec<_>>(),
+        Err(e) => AVERAGED.iter().map(|&n| (n, Err(e.clone()))).collect(),
+    });
+    view! {
+        <section class="expected">
+            <h2>"Why 1/(1 − p): the expected value is kept"</h2>
+            <p>
+                "Each value survives with probability 1 − p and is then multiplied by 1/(1 − p), so on average it is "
+                "(1 − p) · x/(1 − p) + p · 0 = x. Average the outputs of many masks and the mean comes back to the input:"
+            </p>
+            {select(&MASKS, averaged, "Masks averaged ", "averaged")}
+            <div class="grids">
+                <figure>
+                    <NumberGrid cells=mean_cells cols=SIDE label="The mean output over the masks".to_string() testid="mean-output" decimals=2/>
+                    <figcaption>{move || format!("mean output over {} masks", averaged.get())}</figcaption>
+                </figure>
+                <table class="gaps" data-testid="gaps">
+                    <thead><tr><th>"masks"</th><th>"largest |mean − x|"</th></tr></thead>
+                    <tbody>
+                        {move || gaps.get().into_iter().map(|(n, gap)| view! {
+                            <tr><td>{n}</td><td data-testid=format!("gap-{n}")>{gap.map_or_else(|e| e, |g| format!("{g:.4}"))}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+/// Embedding dropout (single looked-up values) beside whole rows of the embedding dropped.
+#[component]
+fn EmbeddingDropout(p: RwSignal<f32>, seed: RwSignal<u32>) -> impl IntoView {
+    let embeddings = Memo::new(move |_| embedding_dropout(p.get(), seed.get()));
+    view! {
+        <section class="embedding-dropout">
+            <h2>"Embedding dropout"</h2>
+            <p>
+                "A tabular model looks each category up in an embedding, a matrix with one row (a vector) per category, "
+                "and applies dropout to what it looked up: single numbers of the batch's vectors are zeroed, "
+                "independently. Dropping whole rows of the embedding instead zeroes a category's entire vector, "
+                "wherever that category appears in the batch. Here a day-of-week embedding (7 rows of 4) and a batch "
+                "of 6 rows: Mon, Thu, Thu, Sat, Tue, Thu; the same p and mask number."
+            </p>
+            {move || match embeddings.get() {
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Ok((looked_up, single, whole)) => view! {
+                    <div class="grids">
+                        <figure><NumberGrid cells=cells(&looked_up, None, &zero) cols=EMBEDDING label="The batch's embedding vectors".to_string() testid="embedded" decimals=2/>
+                            <figcaption>"looked up: Mon, Thu, Thu, Sat, Tue, Thu"</figcaption></figure>
+                        <figure><NumberGrid cells=cells(&single, None, &zero) cols=EMBEDDING label="Dropout on the looked-up values".to_string() testid="embedded-single" decimals=2/>
+                            <figcaption>"embedding dropout: single values"</figcaption></figure>
+                        <figure><NumberGrid cells=cells(&whole, None, &zero) cols=EMBEDDING label="Whole rows of the embedding dropped".to_string() testid="embedded-rows" decimals=2/>
+                            <figcaption>"whole rows dropped: a day's vector, everywhere"</figcaption></figure>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
     }
 }
 
@@ -469,7 +522,7 @@ mod tests {
     #[test]
     fn survivors_are_scaled_and_evaluation_changes_nothing() {
         let x = activations();
-        for p in PS {
+        for p in P.samples() {
             for seed in [0, 1, 77] {
                 let (y, mask) = State { p, seed, training: true, cell: (0, 0) }.op().unwrap().reference_forward(&x);
                 for i in 0..x.data().len() {
@@ -518,21 +571,20 @@ mod tests {
 
     #[test]
     fn no_setting_of_the_controls_panics() {
-        for p in PS {
-            for training in [true, false] {
-                for seed in [0u32, 9999] {
-                    for cell in [(0, 0), (SIDE - 1, SIDE - 1)] {
-                        let s = State { p, seed, training, cell };
-                        let numbers = s.numbers().unwrap();
-                        assert_eq!(numbers.shape, vec![SIDE, SIDE]);
-                        assert!(s.pytorch().contains("print(\"checksum:\""));
-                    }
-                    assert!(State { p, seed, training, cell: (SIDE, 0) }.numbers().is_err());
-                    assert!(embedding_dropout(p, seed).is_ok());
-                }
-            }
+        for s in State::every() {
+            let numbers = s.numbers().unwrap();
+            assert_eq!(numbers.shape, vec![SIDE, SIDE]);
+            assert!(s.pytorch().contains("print(\"checksum:\""));
+            let (y, mask) = s.op().unwrap().reference_forward(&activations());
+            let dropped = mask.data().iter().filter(|&&m| m == 0.0).count();
+            assert!(s.summary(&mask, "CPU").starts_with(&format!("{dropped} of 64 values dropped")));
+            assert!(s.selected(&mask, &y).ends_with(&y.data()[s.cell.0 * SIDE + s.cell.1].to_string()));
+            let marked = cells(&y, Some(s.cell), &|i, _| mask.data()[i] == 0.0);
+            assert_eq!(marked.iter().filter(|c| c.class.contains("dropped")).count(), dropped);
+            assert!(State { cell: (SIDE, 0), ..s }.numbers().is_err());
+            assert!(embedding_dropout(s.p, s.seed).is_ok());
         }
-        for p in PS {
+        for p in P.samples() {
             assert_eq!(means_over_masks(p, 5).unwrap().len(), AVERAGED.len());
         }
     }

@@ -3,18 +3,17 @@
 //! (WebGPU) when there is one, on the CPU otherwise, with the same numbers. Selecting an output pixel shows its
 //! window, the 9 products, their sum and the bias; "play" walks the pixels in raster order.
 //!
-//! URL parameters: `photo` (a sample's file name), `color` (`grayscale`, `rgb`: each channel on its own,
-//! `rgb-summed`: the lesson's, the channels' sums added into one output), `mode` (`none`, `zeros`, `border`,
-//! `reflection`), `kernel` (a preset's id, or `custom`), `w` (9 weights, with `kernel=custom`), `bias`, `y`, `x`
-//! (the selected output pixel), `ch` (its channel, for RGB).
+//! URL parameters ([`PARAMS`]): `photo` (a sample's file name), `color` (`grayscale`, `rgb`: each channel on its
+//! own, `rgb-summed`: the lesson's, the channels' sums added into one output), `mode` (`none`, `zeros`, `border`,
+//! `reflection`), `kernel` (a preset's id, or `custom`), `w` (9 weights from −100 to 100, with `kernel=custom`),
+//! `bias` (−10 to 10), `y`, `x` (the selected output pixel), `ch` (its channel, for RGB).
 
-use crate::device::{use_device, with_fallback};
+use crate::device::use_device;
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
-use crate::query::{self, Params};
-use crate::widgets::photo_picker::sample_files;
-use crate::panel::{PanelNumbers, exact, footer};
-use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, PHOTOS, PhotoChoice, PhotoPicker, LessonPage, ShapeBadge, StepControls, choice_select, format_weight};
-use engine::ops::conv2d::{Conv2d, Conv2dTrace};
+use crate::panel::{Assets, Case, PanelNumbers, exact, footer, url};
+use crate::query::{AnyParam, Number, Param, Params, join};
+use crate::widgets::{CodePanel, ConvRun, ConvTrace, Cursor, LessonPage, PHOTOS, Photo, PhotoChoice, PhotoPicker, ShapeBadge, StepControls, number_input, photo_param, select};
+use engine::ops::conv2d::Conv2d;
 use engine::ops::{Conv2dParams, PaddingMode};
 use engine::{Device, Shape, Tensor};
 use leptos::html::Canvas;
@@ -106,28 +105,20 @@ pub const PRESETS: &[Preset] = &[
 /// The id of a kernel the learner typed in.
 const CUSTOM: &str = "custom";
 
-/// What one run of the convolution produced.
-#[derive(Clone)]
-struct Convolved {
-    /// The input as the network sees it: `[1, C, H, W]`.
-    input: Tensor,
-    /// The output: `[1, C', H', W']` (padding 1 keeps the size; without it, it loses a pixel on each side).
-    output: Tensor,
-    /// The convolution that made it (for the trace).
-    op: Conv2d,
-    /// The weight (`[C, 1, 3, 3]`, or `[1, 3, 3, 3]` with the channels summed) and the bias.
-    weight: Tensor,
-    bias: Tensor,
-    /// The device that computed it.
-    backend: String,
-    /// Wall time from upload to readback.
-    millis: f64,
-    /// Set when the GPU failed and the CPU stood in.
-    fallback: Option<String>,
-}
+/// Every kernel choice: each preset (by its index in [`PRESETS`]), then the learner's own (`None`).
+const KERNEL_CHOICES: [Option<usize>; PRESETS.len() + 1] = {
+    let mut out = [None; PRESETS.len() + 1];
+    let mut i = 0;
+    while i < PRESETS.len() {
+        out[i] = Some(i);
+        i += 1;
+    }
+    out
+};
 
-fn preset_index(id: &str) -> Option<usize> {
-    PRESETS.iter().position(|p| p.id == id)
+/// A kernel choice's name in URLs: the preset's id, or `custom`.
+fn kernel_name(choice: Option<usize>) -> &'static str {
+    choice.map_or(CUSTOM, |i| PRESETS[i].id)
 }
 
 /// How the photo's channels meet the kernel.
@@ -193,26 +184,42 @@ pub fn border_name(border: Option<PaddingMode>) -> &'static str {
 /// Longest side of an image the learner brings: larger ones are scaled down in the browser.
 const MAX_SIDE: u32 = 256;
 
+/// The sample photo.
+pub const PHOTO: Param<Photo> = photo_param(PHOTOS[0]);
+/// How the photo's channels meet the kernel.
+pub const COLOR: Param<Channels> = Param::choices("color", Channels::Gray, &Channels::ALL, Channels::name);
+/// No padding, or padding 1 in one of the lesson's modes.
+pub const MODE: Param<Option<PaddingMode>> = Param::choices("mode", Some(PaddingMode::Zeros), &BORDERS, border_name);
+/// A preset, or the learner's own weights.
+pub const KERNEL: Param<Option<usize>> = Param::choices("kernel", Some(0), &KERNEL_CHOICES, kernel_name);
+/// One of the learner's own 9 weights (the list `w`, written only for `kernel=custom`).
+pub const WEIGHT: Param<f32> = Param::range("w", 0.0, -100.0, 100.0);
+/// The bias.
+pub const BIAS: Param<f32> = Param::range("bias", 0.0, -10.0, 10.0);
+/// The selected output pixel's row (clamped into the output on the page).
+pub const Y: Param<usize> = Param::range("y", 0, 0, 4096);
+/// Its column.
+pub const X: Param<usize> = Param::range("x", 0, 0, 4096);
+/// Its output channel (RGB, each channel on its own).
+pub const CHANNEL: Param<usize> = Param::range("ch", 0, 0, 2);
+/// Every parameter, in the URL's order.
+pub const PARAMS: &[&dyn AnyParam] = &[&PHOTO, &COLOR, &MODE, &KERNEL, &WEIGHT, &BIAS, &Y, &X, &CHANNEL];
+
 /// The page.
 #[component]
 pub fn Kernels() -> impl IntoView {
     // The state, from the URL; every parameter is written back as it changes.
     let mut params = Params::from_location();
-    let photo = PhotoChoice::new(params.choice("photo", PHOTOS[0].file, sample_files(), |f| f));
-    let color = params.choice("color", Channels::Gray, Channels::ALL, Channels::name);
-    let padding_mode = params.choice("mode", Some(PaddingMode::Zeros), BORDERS, border_name);
-    let q = params.query();
-    let kernel_id = q.choice("kernel", PRESETS[0].id, |v| if v == CUSTOM { Some(CUSTOM) } else { preset_index(v).map(|i| PRESETS[i].id) }, |id| id);
-    let weights = RwSignal::new(match preset_index(kernel_id) {
+    let photo = PhotoChoice::new(params.get(&PHOTO));
+    let (color, padding_mode, preset) = (params.get(&COLOR), params.get(&MODE), params.get(&KERNEL));
+    let weights = RwSignal::new(match preset.get_untracked() {
         Some(i) => PRESETS[i].weights.to_vec(),
-        None => q.numbers("w", &PRESETS[0].weights, 9),
+        None => params.query().list(&WEIGHT, 9, &PRESETS[0].weights),
     });
-    let preset = RwSignal::new(preset_index(kernel_id));
-    params.write("kernel", move || Some(preset.get().map_or(CUSTOM, |i| PRESETS[i].id).to_string()));
-    params.write("w", move || preset.get().is_none().then(|| query::join_numbers(&weights.get())));
-    let bias = params.weight("bias", 0.0, -10.0..=10.0);
-    let cell = params.cell(("y", "x"), (0, 0), 4096);
-    let channel = params.number("ch", 0usize, 0..=2);
+    params.write(WEIGHT.key, move || preset.get().is_none().then(|| join(&WEIGHT, &weights.get())));
+    let bias = params.get(&BIAS);
+    let cell = params.cell((&Y, &X));
+    let channel = params.get(&CHANNEL);
     let notices = params.notices();
     params.sync();
     let device = use_device();
@@ -237,76 +244,24 @@ pub fn Kernels() -> impl IntoView {
         async move {
             let (image, page) = (image?, page?);
             Some(match image {
-                Ok(rgb) => convolve(&page.device, to_mode(&rgb, state.color.color()), &state).await,
+                Ok(rgb) => run(&page.device, to_mode(&rgb, state.color.color()), &state).await,
                 Err(e) => Err(e),
             })
         }
     });
     let done = move || result.get().flatten();
-    let ok = move || done().and_then(Result::ok);
-    let cursor = Cursor::new(cell, Signal::derive(move || ok().map(|run| (run.op.out_h, run.op.out_w))), 8);
+    let ok = Signal::derive(move || done().and_then(Result::ok));
+    let cursor = Cursor::new(cell, Signal::derive(move || ok.get().map(|run| (run.op.out_h, run.op.out_w))), 8);
     // The channel stays one the output has.
     Effect::new(move || {
-        if let Some(run) = ok()
+        if let Some(run) = ok.get()
             && channel.get_untracked() >= run.op.out_channels
         {
             channel.set(0);
         }
     });
-
-    let input_canvas = NodeRef::<Canvas>::new();
-    let output_canvas = NodeRef::<Canvas>::new();
-    let draw_error = RwSignal::new(None::<String>);
-    // Canvas drawing is outside the reactive system: an effect keeps it in sync.
-    Effect::new(move || {
-        if let (Some(run), Some(input), Some(output)) = (ok(), input_canvas.get(), output_canvas.get()) {
-            draw_error.set(draw(&input, &run.input).and_then(|()| draw(&output, &run.output)).err());
-            // Marks which result the canvas shows, so tests (and curious learners) can tell it is up to date.
-            let _ = output.set_attribute("data-sum", &checksum(&run.output));
-        }
-    });
-
-    let trace = Memo::new(move |_| {
-        let run = ok()?;
-        let (y, x) = cell.get();
-        let co = channel.get().min(run.op.out_channels - 1);
-        (y < run.op.out_h && x < run.op.out_w).then(|| {
-            let t = run.op.trace(&run.input, &run.weight, Some(&run.bias), 0, co, y, x);
-            let engine_value = run.output.data()[(co * run.op.out_h + y) * run.op.out_w + x];
-            (t, engine_value)
-        })
-    });
-
-    let input_shape = Signal::derive(move || ok().map(|r| r.input.shape().clone()));
-    let output_shape = Signal::derive(move || ok().map(|r| r.output.shape().clone()));
+    let trace = Memo::new(move |_| ok.get()?.trace(cell.get(), channel.get()));
     let code = Signal::derive(move || State { cell: cell.get(), channel: channel.get(), ..conv_state() }.pytorch());
-    // The 3x3 window that output pixel (y, x) reads, as a share of the input: it starts `padding` pixels up and left.
-    let window_box = move || {
-        ok().map(|r| {
-            let ((y, x), pad) = (cell.get(), r.op.params.padding[0] as f64);
-            let (h, w) = (r.op.in_h as f64, r.op.in_w as f64);
-            format!(
-                "top:{:.3}%;left:{:.3}%;height:{:.3}%;width:{:.3}%",
-                (y as f64 - pad) * 100.0 / h,
-                (x as f64 - pad) * 100.0 / w,
-                300.0 / h,
-                300.0 / w
-            )
-        })
-        .unwrap_or_default()
-    };
-    let pixel_box = move || {
-        ok().map(|r| {
-            let (y, x) = cell.get();
-            format!(
-                "top:{:.3}%;left:{:.3}%;height:{:.3}%;width:{:.3}%",
-                y as f64 * 100.0 / r.op.out_h as f64,
-                x as f64 * 100.0 / r.op.out_w as f64,
-                100.0 / r.op.out_h as f64,
-                100.0 / r.op.out_w as f64
-            )
-        })
-    };
 
     view! {
         <LessonPage
@@ -319,243 +274,243 @@ pub fn Kernels() -> impl IntoView {
             notices
             cursor
         >
-
             <div class="controls">
                 <PhotoPicker choice=photo/>
                 <fieldset class="choice">
                     <legend>"Channels"</legend>
-                    {Channels::ALL
-                        .into_iter()
-                        .map(|mode| {
-                            view! {
-                                <label>
-                                    <input
-                                        type="radio"
-                                        name="color"
-                                        data-testid=format!("color-{}", mode.name())
-                                        prop:checked=move || color.get() == mode
-                                        on:change=move |_| color.set(mode)
-                                    />
-                                    {mode.label()}
-                                </label>
-                            }
-                        })
-                        .collect_view()}
+                    {Channels::ALL.into_iter().map(|mode| view! {
+                        <label>
+                            <input type="radio" name="color" data-testid=format!("color-{}", mode.name())
+                                prop:checked=move || color.get() == mode on:change=move |_| color.set(mode)/>
+                            {mode.label()}
+                        </label>
+                    }).collect_view()}
                 </fieldset>
-                {choice_select(padding_mode, "Padding ", "padding-mode", BORDERS, |m| border_name(m).to_string())}
+                {select(&MODE, padding_mode, "Padding ", "padding-mode")}
             </div>
-
-            <fieldset class="presets">
-                <legend>"Kernel"</legend>
-                {PRESETS
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        view! {
-                            <button
-                                type="button"
-                                data-testid=format!("preset-{}", p.id)
-                                aria-pressed=move || (preset.get() == Some(i)).to_string()
-                                on:click=move |_| {
-                                    preset.set(Some(i));
-                                    weights.set(PRESETS[i].weights.to_vec());
-                                }
-                            >
-                                {p.name}
-                            </button>
-                        }
-                    })
-                    .collect_view()}
-            </fieldset>
-
-            <div class="kernel-view">
-                <table class="kernel-grid editable" data-testid="kernel-grid">
-                    <caption>"The kernel's 9 weights: type to change them"</caption>
-                    <tbody>
-                        {(0..3)
-                            .map(|r| {
-                                view! {
-                                    <tr>
-                                        {(0..3)
-                                            .map(|c| {
-                                                let i = r * 3 + c;
-                                                view! {
-                                                    <td>
-                                                        <input
-                                                            type="number"
-                                                            step="0.1"
-                                                            aria-label=format!("weight at row {}, column {}", r + 1, c + 1)
-                                                            data-testid=format!("kernel-cell-{r}-{c}")
-                                                            prop:value=move || format_weight(weights.get()[i])
-                                                            on:change=move |ev| {
-                                                                if let Ok(v) = event_target_value(&ev).parse::<f32>()
-                                                                    && v.is_finite()
-                                                                {
-                                                                    weights.update(|w| w[i] = v);
-                                                                    preset.set(None);
-                                                                }
-                                                            }
-                                                        />
-                                                    </td>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-                <div class="about">
-                    <p data-testid="kernel-about">
-                        {move || preset.get().map_or("Your own kernel: each output pixel is the sum of the window times these weights.", |i| PRESETS[i].about)}
-                    </p>
-                    <label>
-                        "Bias "
-                        <input
-                            type="number"
-                            step="0.1"
-                            data-testid="bias"
-                            prop:value=move || format_weight(bias.get())
-                            on:change=move |ev| {
-                                if let Ok(v) = event_target_value(&ev).parse::<f32>()
-                                    && v.is_finite()
-                                {
-                                    bias.set(v);
-                                }
-                            }
-                        />
-                    </label>
-                </div>
-            </div>
-
-            <div class="images">
-                <figure on:dragover=|ev: web_sys::DragEvent| ev.prevent_default() on:drop=move |ev| photo.dropped(ev)>
-                    <div class="canvas-box">
-                        <canvas node_ref=input_canvas data-testid="input-canvas" aria-label="The input image (drop an image here to use your own)"></canvas>
-                        <div class="window-box" aria-hidden="true" style=window_box></div>
-                    </div>
-                    <figcaption>"Input " <ShapeBadge shape=input_shape testid="input-shape"/> " (drop an image here)"</figcaption>
-                </figure>
-                <div class="arrow" aria-hidden="true">
-                    {move || if padding_mode.get().is_some() { "conv2d, padding 1 →" } else { "conv2d, no padding →" }}
-                </div>
-                <figure>
-                    <div class="canvas-box">
-                        <canvas
-                            node_ref=output_canvas
-                            data-testid="output-canvas"
-                            tabindex="0"
-                            aria-label="The convolved image: click a pixel, or use the arrow keys, to see how it was computed"
-                            on:click=move |ev| {
-                                if let Some(canvas) = output_canvas.get() {
-                                    cursor.select_at(&canvas, &ev);
-                                }
-                            }
-                            on:mousemove=move |ev| {
-                                if let Some(canvas) = output_canvas.get() {
-                                    cursor.hover(&canvas, &ev);
-                                }
-                            }
-                        ></canvas>
-                        <div class="pixel-box" aria-hidden="true" style=pixel_box></div>
-                    </div>
-                    <figcaption>"Output " <ShapeBadge shape=output_shape testid="output-shape"/></figcaption>
-                </figure>
-            </div>
+            <KernelEditor preset weights bias/>
+            <Images ok photo cursor padded=Signal::derive(move || padding_mode.get().is_some())/>
 
             <div class="step-row">
                 <StepControls cursor label="the output pixels" speeds=&[1, 4, 8, 30, 120]/>
                 {move || (color.get() == Channels::Each).then(|| view! {
                     <label>
                         "Channel "
-                        <select data-testid="channel" on:change=move |ev| channel.set(event_target_value(&ev).parse().unwrap_or(0))>
+                        <select data-testid="channel" on:change=move |ev| channel.set(CHANNEL.parse(&event_target_value(&ev)).unwrap_or(0))>
                             {["red", "green", "blue"].into_iter().enumerate().map(|(i, n)| view! { <option value=i.to_string() selected=move || channel.get() == i>{n}</option> }).collect_view()}
                         </select>
                     </label>
                 })}
             </div>
 
-            {move || trace.get().map(|(t, engine_value)| view! { <TraceView trace=t engine_value/> })}
+            {move || trace.get().map(|(t, engine_value)| {
+                let heading = format!("Output pixel (row {}, column {})", t.oy, t.ox);
+                let several = color.get() == Channels::Summed;
+                view! {
+                    <ConvTrace trace=t engine_value heading/>
+                    <p class="hint">
+                        {if several { "The three channels' products all add up into this one output pixel, as the lesson's kernel does. " } else { "" }}
+                        "Padding cells (outside the image) are marked; with zeros padding they are 0. Without padding, every window \
+                         lies inside the image, so the output is 2 pixels smaller each way."
+                    </p>
+                }
+            })}
 
             {move || match done() {
                 None => view! { <p class="status" data-testid="status">"Computing…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert" data-testid="error">{e}</p> }.into_any(),
                 Some(Ok(run)) => view! { <RunSummary run/> }.into_any(),
             }}
-            {move || draw_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <CodePanel code/>
         </LessonPage>
     }
 }
 
-/// How the selected output pixel was computed: the window, the kernel, the 9 products, their sum and the bias.
+/// The preset buttons, the 3x3 grid of weights the learner can type into, and the bias.
 #[component]
-fn TraceView(trace: Conv2dTrace, engine_value: f32) -> impl IntoView {
-    // One row of window × kernel = products per input channel the output reads: one, or three when the channels
-    // are summed into one output.
-    let channels: Vec<usize> = {
-        let mut c: Vec<usize> = trace.taps.iter().map(|t| t.ci).collect();
-        c.dedup();
-        c
+fn KernelEditor(preset: RwSignal<Option<usize>>, weights: RwSignal<Vec<f32>>, bias: RwSignal<f32>) -> impl IntoView {
+    let cell = move |r: usize, c: usize| {
+        let i = r * 3 + c;
+        view! {
+            <td>
+                <input type="number" step="0.1" min=WEIGHT.to_url(WEIGHT.bounds().0) max=WEIGHT.to_url(WEIGHT.bounds().1)
+                    aria-label=format!("weight at row {}, column {}", r + 1, c + 1) data-testid=format!("kernel-cell-{r}-{c}")
+                    prop:value=move || WEIGHT.to_url(weights.get()[i])
+                    on:change=move |ev| match f32::from_url(&event_target_value(&ev)) {
+                        Some(v) => {
+                            weights.update(|w| w[i] = WEIGHT.settle(v));
+                            preset.set(None);
+                        }
+                        // Not a number: the cell shows the stored weight again.
+                        None => weights.notify(),
+                    }/>
+            </td>
+        }
     };
-    let several = channels.len() > 1;
-    let rows = channels
-        .into_iter()
-        .map(|ci| {
-            let taps: Vec<_> = trace.taps.iter().filter(|t| t.ci == ci).collect();
-            let cells = |f: &dyn Fn(&engine::ops::conv2d::Tap) -> f32, pad: bool| {
-                taps.iter().map(|t| Cell { value: Some(f(t)), class: if pad && t.pixel.is_none() { "pad".into() } else { String::new() }, note: None }).collect::<Vec<_>>()
-            };
-            // Test ids: `trace-input`, or `trace-input-0` to `-2` when there are three rows.
-            let id = |ids: [&'static str; 4]| if several { ids[1 + ci % 3] } else { ids[0] };
-            let name = if several { format!("{} ", ["red", "green", "blue"][ci % 3]) } else { String::new() };
-            view! {
-                <div class="trace-grids">
-                    <figure><NumberGrid cells=cells(&|t| t.input, true) cols=3usize label=format!("The {name}input window") testid=id(["trace-input", "trace-input-0", "trace-input-1", "trace-input-2"]) decimals=3/><figcaption>{format!("{name}input window")}</figcaption></figure>
-                    <div class="op" aria-hidden="true">"×"</div>
-                    <figure><NumberGrid cells=cells(&|t| t.weight, false) cols=3usize label=format!("The kernel's {name}slice") testid=id(["trace-weight", "trace-weight-0", "trace-weight-1", "trace-weight-2"]) decimals=3/><figcaption>"kernel"</figcaption></figure>
-                    <div class="op" aria-hidden="true">"="</div>
-                    <figure><NumberGrid cells=cells(&|t| t.product, false) cols=3usize label=format!("The {name}products") testid=id(["trace-product", "trace-product-0", "trace-product-1", "trace-product-2"]) decimals=3/><figcaption>"products"</figcaption></figure>
-                </div>
-            }
-        })
-        .collect_view();
-    let terms = trace.taps.iter().map(|t| format!("{:.3}", t.product + 0.0)).collect::<Vec<_>>().join(" + ");
     view! {
-        <section class="trace" aria-live="polite" data-testid="trace">
-            <h2>{format!("Output pixel (row {}, column {})", trace.oy, trace.ox)}</h2>
-            {rows}
-            <p class="sum">
-                {terms} " = " <strong data-testid="trace-sum">{format!("{:.4}", trace.sum)}</strong>
-                "; plus the bias " <strong data-testid="trace-bias">{format!("{:.4}", trace.bias)}</strong>
-                " gives " <strong data-testid="trace-output">{format!("{:.4}", trace.output)}</strong>
-                ", the output pixel, which the engine computed as " <strong data-testid="output-value">{format!("{engine_value:.4}")}</strong> "."
-            </p>
-            <p class="hint">
-                {if several { "The three channels' products all add up into this one output pixel, as the lesson's kernel does. " } else { "" }}
-                "Padding cells (outside the image) are marked; with zeros padding they are 0. Without padding, every window \
-                 lies inside the image, so the output is 2 pixels smaller each way."
-            </p>
-        </section>
+        <fieldset class="presets">
+            <legend>"Kernel"</legend>
+            {PRESETS.iter().enumerate().map(|(i, p)| view! {
+                <button type="button" data-testid=format!("preset-{}", p.id) aria-pressed=move || (preset.get() == Some(i)).to_string()
+                    on:click=move |_| {
+                        preset.set(Some(i));
+                        weights.set(PRESETS[i].weights.to_vec());
+                    }>
+                    {p.name}
+                </button>
+            }).collect_view()}
+        </fieldset>
+        <div class="kernel-view">
+            <table class="kernel-grid editable" data-testid="kernel-grid">
+                <caption>"The kernel's 9 weights: type to change them"</caption>
+                <tbody>{(0..3).map(|r| view! { <tr>{(0..3).map(|c| cell(r, c)).collect_view()}</tr> }).collect_view()}</tbody>
+            </table>
+            <div class="about">
+                <p data-testid="kernel-about">{move || about(preset.get())}</p>
+                {number_input(&BIAS, bias, "Bias ", "bias")}
+            </div>
+        </div>
+    }
+}
+
+/// The input with the selected pixel's window outlined, and the output, whose pixels choose the cell.
+#[component]
+fn Images(ok: Signal<Option<ConvRun>>, photo: PhotoChoice, cursor: Cursor, padded: Signal<bool>) -> impl IntoView {
+    let input_canvas = NodeRef::<Canvas>::new();
+    let output_canvas = NodeRef::<Canvas>::new();
+    let draw_error = RwSignal::new(None::<String>);
+    // Canvas drawing is outside the reactive system: an effect keeps it in sync.
+    Effect::new(move || {
+        if let (Some(run), Some(input), Some(output)) = (ok.get(), input_canvas.get(), output_canvas.get()) {
+            draw_error.set(draw(&input, &run.input).and_then(|()| draw(&output, &run.output)).err());
+            // Marks which result the canvas shows, so tests (and curious learners) can tell it is up to date.
+            let _ = output.set_attribute("data-sum", &checksum(&run.output));
+        }
+    });
+    let window_box = move || ok.get().map(|r| window_box(&r.op, cursor.cell.get())).unwrap_or_default();
+    let pixel_box = move || ok.get().map(|r| pixel_box(&r.op, cursor.cell.get())).unwrap_or_default();
+    let input_shape = Signal::derive(move || ok.get().map(|r| r.input.shape().clone()));
+    let output_shape = Signal::derive(move || ok.get().map(|r| r.output.shape().clone()));
+    view! {
+        <div class="images">
+            <figure on:dragover=|ev: web_sys::DragEvent| ev.prevent_default() on:drop=move |ev| photo.dropped(ev)>
+                <div class="canvas-box">
+                    <canvas node_ref=input_canvas data-testid="input-canvas" aria-label="The input image (drop an image here to use your own)"></canvas>
+                    <div class="window-box" aria-hidden="true" style=window_box></div>
+                </div>
+                <figcaption>"Input " <ShapeBadge shape=input_shape testid="input-shape"/> " (drop an image here)"</figcaption>
+            </figure>
+            <div class="arrow" aria-hidden="true">{move || if padded.get() { "conv2d, padding 1 →" } else { "conv2d, no padding →" }}</div>
+            <figure>
+                <div class="canvas-box">
+                    <canvas node_ref=output_canvas data-testid="output-canvas" tabindex="0"
+                        aria-label="The convolved image: click a pixel, or use the arrow keys, to see how it was computed"
+                        on:click=move |ev| {
+                            if let Some(canvas) = output_canvas.get() {
+                                cursor.select_at(&canvas, &ev);
+                            }
+                        }
+                        on:mousemove=move |ev| {
+                            if let Some(canvas) = output_canvas.get() {
+                                cursor.hover(&canvas, &ev);
+                            }
+                        }></canvas>
+                    <div class="pixel-box" aria-hidden="true" style=pixel_box></div>
+                </div>
+                <figcaption>"Output " <ShapeBadge shape=output_shape testid="output-shape"/></figcaption>
+            </figure>
+        </div>
+        {move || draw_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
     }
 }
 
 /// The numbers about one run: where it ran, how long it took, and the output's range.
 #[component]
-fn RunSummary(run: Convolved) -> impl IntoView {
-    let values = run.output.data();
-    let (min, max) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / values.len().max(1) as f64;
+fn RunSummary(run: ConvRun) -> impl IntoView {
     view! {
         <p class="stats" data-testid="output-stats" data-sum=checksum(&run.output) data-backend=run.backend.clone()>
-            {format!(
-                "Output values from {min:.3} to {max:.3}, mean {mean:.4} (shown clamped to 0…1). Computed on {} in {:.1} ms.",
-                run.backend, run.millis
-            )}
+            {summary(&run.output, &run.backend, run.millis)}
         </p>
         {run.fallback.map(|note| view! { <p class="notice" role="status">{note}</p> })}
     }
+}
+
+/// What the page says of a preset (or of the learner's own kernel).
+pub fn about(preset: Option<usize>) -> &'static str {
+    preset.map_or("Your own kernel: each output pixel is the sum of the window times these weights.", |i| PRESETS[i].about)
+}
+
+/// The 3x3 window that output pixel `(y, x)` reads, as a CSS box over the input: it starts `padding` pixels up and
+/// left of the pixel.
+pub fn window_box(op: &Conv2d, (y, x): (usize, usize)) -> String {
+    let pad = op.params.padding[0] as f64;
+    let (h, w) = (op.in_h as f64, op.in_w as f64);
+    format!("top:{:.3}%;left:{:.3}%;height:{:.3}%;width:{:.3}%", (y as f64 - pad) * 100.0 / h, (x as f64 - pad) * 100.0 / w, 300.0 / h, 300.0 / w)
+}
+
+/// Output pixel `(y, x)` as a CSS box over the output.
+pub fn pixel_box(op: &Conv2d, (y, x): (usize, usize)) -> String {
+    let (h, w) = (op.out_h as f64, op.out_w as f64);
+    format!("top:{:.3}%;left:{:.3}%;height:{:.3}%;width:{:.3}%", y as f64 * 100.0 / h, x as f64 * 100.0 / w, 100.0 / h, 100.0 / w)
+}
+
+/// The output's range and mean, where it was computed and how long it took.
+pub fn summary(output: &Tensor, backend: &str, millis: f64) -> String {
+    let values = output.data();
+    let (min, max) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / values.len().max(1) as f64;
+    format!("Output values from {min:.3} to {max:.3}, mean {mean:.4} (shown clamped to 0…1). Computed on {backend} in {millis:.1} ms.")
+}
+
+/// The states `cargo xtask panels` checks: every preset in every colour mode, padding mode and sample, and the
+/// learner's own weights (fractions, whole numbers) in every padding mode, with biases and cells at the borders and
+/// inside.
+pub fn cases(assets: &dyn Assets) -> Result<Vec<Case>, String> {
+    let mut cases = Vec::new();
+    let borders = MODE.samples();
+    let mut add = |state: State, photo: Photo| -> Result<(), String> {
+        let rgb = assets.photo(&state.file)?;
+        cases.push(Case { url: url("kernels", &state.query(photo)), page: state.numbers(&rgb), code: state.pytorch() });
+        Ok(())
+    };
+    for (i, preset) in PRESETS.iter().enumerate() {
+        for (j, color) in Channels::ALL.into_iter().enumerate() {
+            let photo = PHOTOS[(i + j) % PHOTOS.len()];
+            let state = State {
+                file: photo.file.to_string(),
+                color,
+                preset: Some(i),
+                weights: preset.weights.to_vec(),
+                bias: if j == 0 { 0.0 } else { 0.25 },
+                mode: borders[(i + j) % borders.len()],
+                cell: [(0, 0), (17, 200), (100, 37)][(i + j) % 3],
+                channel: i % color.outputs(),
+            };
+            add(state, photo)?;
+        }
+    }
+    let custom = [
+        vec![1.0, -2.0, 1.0, 0.0, 3.0, 0.0, -1.0, 0.0, -2.0],
+        vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6, 0.7, 0.8, -0.9],
+        vec![-0.3333, 2.5, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.1429],
+    ];
+    for (i, weights) in custom.into_iter().enumerate() {
+        for &mode in &borders {
+            let color = Channels::ALL[i];
+            let state = State {
+                file: PHOTOS[i + 1].file.to_string(),
+                color,
+                preset: None,
+                weights: weights.clone(),
+                bias: [-0.5, 1.0, 0.3][i],
+                mode,
+                cell: (84, 0),
+                channel: i % 3 % color.outputs(),
+            };
+            add(state, PHOTOS[i + 1])?;
+        }
+    }
+    Ok(cases)
 }
 
 /// The lesson's state as the URL holds it, less the photo's pixels: what the convolution and its PyTorch code are
@@ -581,6 +536,17 @@ pub struct State {
 }
 
 impl State {
+    /// The state as the URL writes it, for the sample `photo`.
+    pub fn query(&self, photo: Photo) -> Vec<(&'static str, String)> {
+        let (y, x) = self.cell;
+        let mut pairs = vec![(PHOTO.key, PHOTO.to_url(photo)), (COLOR.key, COLOR.to_url(self.color)), (MODE.key, MODE.to_url(self.mode)), (KERNEL.key, KERNEL.to_url(self.preset))];
+        if self.preset.is_none() {
+            pairs.push((WEIGHT.key, join(&WEIGHT, &self.weights)));
+        }
+        pairs.extend([(BIAS.key, BIAS.to_url(self.bias)), (Y.key, Y.to_url(y)), (X.key, X.to_url(x)), (CHANNEL.key, CHANNEL.to_url(self.channel))]);
+        pairs
+    }
+
     /// The convolution of an input `[1, C, H, W]` by the kernel as [`Channels`] says (the same kernel for every
     /// channel), padded by 1 or not at all; with its weight and bias, or the engine's reason why not.
     pub fn conv(&self, input: &Shape) -> Result<(Conv2d, Tensor, Tensor), String> {
@@ -663,15 +629,9 @@ impl State {
 }
 
 /// Runs the state's convolution of `x` on the page's device.
-async fn convolve(device: &Device, x: Tensor, state: &State) -> Result<Convolved, String> {
+async fn run(device: &Device, x: Tensor, state: &State) -> Result<ConvRun, String> {
     let (op, weight, bias) = state.conv(x.shape())?;
-    let start = now();
-    let run = with_fallback(device, |d| {
-        let y = op.forward(&x.to(&d), &weight.to(&d), Some(&bias.to(&d)));
-        async move { y?.read().await }
-    })
-    .await?;
-    Ok(Convolved { input: x, output: run.value, op, weight, bias, backend: run.label, millis: now() - start, fallback: run.fallback })
+    ConvRun::new(device, op, x, weight, bias).await
 }
 
 /// The sum of all values, to 6 decimals: a fingerprint of a result that tests compare across backends.
@@ -679,10 +639,6 @@ fn checksum(t: &Tensor) -> String {
     format!("{:.6}", t.data().iter().map(|&v| v as f64).sum::<f64>())
 }
 
-/// Milliseconds from the page's clock.
-fn now() -> f64 {
-    engine::clock::now_ms()
-}
 
 #[cfg(test)]
 mod tests {
@@ -709,6 +665,20 @@ mod tests {
         // tensor([[0,-5/3,1],[-5/3,-5/3,1],[1,1,1]]) / 6
         let expected = [0.0, -5.0 / 3.0, 1.0, -5.0 / 3.0, -5.0 / 3.0, 1.0, 1.0, 1.0, 1.0].map(|v: f32| v / 6.0);
         assert_eq!(preset("lesson-edge").weights, expected);
+    }
+
+    #[test]
+    fn the_kernel_choices_are_every_preset_and_custom() {
+        assert_eq!(KERNEL.samples().len(), PRESETS.len() + 1);
+        assert_eq!(KERNEL.parse("custom"), Ok(None));
+        assert_eq!(KERNEL.parse("blur"), Ok(Some(2)));
+        assert_eq!(about(None), "Your own kernel: each output pixel is the sum of the window times these weights.");
+        // A custom kernel's weights are written in its link, and read back the same.
+        let s = State { preset: None, weights: vec![0.5, -2.0, 0.1, 0.0, 1.0, 0.0, 0.0, 0.0, -0.3333], ..state(Channels::Gray, None, None) };
+        let link = url("kernels", &s.query(PHOTOS[0]));
+        let query = crate::query::Query::parse(link.split_once('?').unwrap().1);
+        assert_eq!(query.list(&WEIGHT, 9, &[0.0; 9]), s.weights);
+        assert!(query.notices().is_empty());
     }
 
     #[test]
@@ -778,9 +748,9 @@ mod tests {
     #[test]
     fn no_setting_of_the_controls_panics() {
         let photo = Tensor::from_fn([1, 3, 5, 6], |i| (i % 7) as f32 / 6.0);
-        for color in Channels::ALL {
-            for mode in BORDERS {
-                for preset in (0..PRESETS.len()).map(Some).chain([None]) {
+        for color in COLOR.samples() {
+            for mode in MODE.samples() {
+                for preset in KERNEL.samples() {
                     let lost = if mode.is_some() { 0 } else { 2 };
                     for channel in 0..color.outputs() {
                         for cell in [(0, 0), (2, 3), (4 - lost, 5 - lost)] {
@@ -789,6 +759,10 @@ mod tests {
                             assert_eq!(numbers.shape, vec![1, color.outputs(), 5 - lost, 6 - lost]);
                             assert!((numbers.output - numbers.window_sum - 0.5).abs() < 1e-5);
                             assert!(s.pytorch().contains("print(\"checksum:\""));
+                            let x = to_mode(&photo, color.color());
+                            let (op, w, b) = s.conv(x.shape()).unwrap();
+                            assert!(pixel_box(&op, cell).starts_with("top:") && window_box(&op, cell).contains("height:"));
+                            assert!(summary(&op.reference_forward(&x, &w, Some(&b)), "CPU", 1.0).ends_with("Computed on CPU in 1.0 ms."));
                         }
                     }
                     assert!(State { cell: (5 - lost, 0), ..state(color, preset, mode) }.numbers(&photo).is_err());

@@ -1,5 +1,7 @@
-//! The lessons, one file each. [`LESSONS`] drives the routes (`/<path>`), the navigation and the home page:
-//! adding a lesson adds its file and one row here.
+//! The lessons, one file each: the lesson's state (its URL parameters, what every number and sentence on the page
+//! is, its PyTorch panel and the panel states `cargo xtask panels` checks: plain Rust, tested natively) and its view,
+//! which only binds the state to markup. [`LESSONS`] drives the routes (`/<path>`), the navigation, the home page
+//! and the panels check: adding a lesson adds its file and one row here.
 
 pub mod batchnorm;
 pub mod channels;
@@ -9,9 +11,11 @@ pub mod padding_stride;
 pub mod pooling;
 pub mod tabular;
 
+use crate::panel::{Assets, Case};
+use crate::query::AnyParam;
 use leptos::prelude::*;
 
-/// One lesson: where it lives, what it is called, and its page.
+/// One lesson: where it lives, what it is called, its page, its URL parameters and its panel states.
 pub struct Lesson {
     /// The URL path, without the slash: `/kernels` is `kernels`. People share these links: never rename one.
     pub path: &'static str,
@@ -21,6 +25,10 @@ pub struct Lesson {
     pub summary: &'static str,
     /// Renders the page.
     pub view: fn() -> AnyView,
+    /// Its URL parameters.
+    pub params: &'static [&'static dyn AnyParam],
+    /// The states whose PyTorch panel `cargo xtask panels` runs, computed on the shipped files.
+    pub cases: fn(&dyn Assets) -> Result<Vec<Case>, String>,
 }
 
 /// Every lesson, in teaching order.
@@ -30,48 +38,89 @@ pub const LESSONS: &[Lesson] = &[
         title: "Image kernels",
         summary: "A 3x3 kernel slides over a photo: each output pixel is the multiply-sum of a window with the kernel.",
         view: || view! { <kernels::Kernels/> }.into_any(),
+        params: kernels::PARAMS,
+        cases: kernels::cases,
     },
     Lesson {
         path: "padding-stride",
         title: "Padding and stride",
         summary: "Where the windows fall: padding modes, stride 2 halving the image, dilation, and the output-size formula.",
         view: || view! { <padding_stride::PaddingStride/> }.into_any(),
+        params: padding_stride::PARAMS,
+        cases: padding_stride::cases,
     },
     Lesson {
         path: "channels",
         title: "Channels",
         summary: "RGB planes, rank-3 kernels summed over channels, stacked kernels as a rank-4 weight, and the convolution as a matrix.",
         view: || view! { <channels::Channels/> }.into_any(),
+        params: channels::PARAMS,
+        cases: channels::cases,
     },
     Lesson {
         path: "pooling",
         title: "Pooling and the head",
         summary: "Max and average pooling window by window, then a CNN's head: feature maps to a vector to class scores.",
         view: || view! { <pooling::Pooling/> }.into_any(),
+        params: pooling::PARAMS,
+        cases: pooling::cases,
     },
     Lesson {
         path: "dropout",
         title: "Dropout",
         summary: "Activations zeroed at random while training and the survivors scaled up, embedding dropout, and what it does to overfitting.",
         view: || view! { <dropout::DropoutLesson/> }.into_any(),
+        params: dropout::PARAMS,
+        cases: dropout::cases,
     },
     Lesson {
         path: "batchnorm",
         title: "Batch normalization",
         summary: "A mini-batch normalised feature by feature, γ and β, running statistics and momentum, and training vs evaluation.",
         view: || view! { <batchnorm::BatchNormLesson/> }.into_any(),
+        params: batchnorm::PARAMS,
+        cases: batchnorm::cases,
     },
     Lesson {
         path: "tabular",
         title: "A tabular model",
         summary: "Rossmann sales from a table: categorical vs continuous columns, embeddings, the log target and RMSPE, training here, and what the embeddings learned.",
         view: || view! { <tabular::Tabular/> }.into_any(),
+        params: tabular::PARAMS,
+        cases: tabular::cases,
     },
 ];
 
 #[cfg(test)]
 mod tests {
     use super::LESSONS;
+
+    #[test]
+    fn every_lesson_s_parameters_are_distinct_and_each_reads_back_what_it_writes() {
+        for lesson in LESSONS {
+            let keys: Vec<&str> = lesson.params.iter().map(|p| p.key()).collect();
+            let mut unique = keys.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), keys.len(), "/{}: a URL parameter is declared twice: {keys:?}", lesson.path);
+            for param in lesson.params {
+                let problems = param.inconsistencies();
+                assert!(problems.is_empty(), "/{}: {problems:?}", lesson.path);
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_documents_every_parameter_of_every_lesson() {
+        let readme = include_str!("../../../README.md");
+        for lesson in LESSONS {
+            let row = readme.lines().find(|l| l.starts_with(&format!("| `/{}` |", lesson.path))).expect("a row per lesson");
+            let documented = row.rsplit('|').nth(1).unwrap_or_default();
+            for param in lesson.params {
+                assert!(documented.contains(&format!("`{}`", param.key())), "README.md's row for /{} does not list `{}`", lesson.path, param.key());
+            }
+        }
+    }
 
     #[test]
     fn the_readme_lists_exactly_the_lessons_there_are() {

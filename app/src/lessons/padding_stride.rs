@@ -4,31 +4,38 @@
 //! worked out with the current numbers, and a photo is convolved with zeros and with reflection padding side by
 //! side.
 //!
-//! URL parameters: `size` (input side, 3–10), `k` (kernel side, 1–7), `p` (padding, 0–3), `mode` (`zeros`,
-//! `border`, `reflection`), `s` (stride, 1–3), `d` (dilation, 1–3), `y`, `x` (the selected output cell).
+//! URL parameters ([`PARAMS`]): `size` (input side, 3–10), `k` (kernel side, 1–7), `p` (padding, 0–3), `mode`
+//! (`zeros`, `border`, `reflection`), `s` (stride, 1–3), `d` (dilation, 1–3), `y`, `x` (the selected output cell).
 
 use crate::device::{use_device, with_fallback};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
-use crate::panel::{PanelNumbers, footer};
-use crate::query::Params;
-use crate::widgets::{Cell, CodePanel, PHOTOS, PhotoSource, Cursor, NumberGrid, LessonPage, ShapeBadge, choice_select, number_select};
+use crate::panel::{Assets, Case, PanelNumbers, footer, url};
+use crate::query::{AnyParam, Param, Params};
+use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, PHOTOS, PhotoSource, ShapeBadge, select};
 use engine::Tensor;
 use engine::ops::conv2d::Conv2d;
 use engine::ops::{Conv2dParams, PaddingMode};
 use leptos::html::Canvas;
-use std::ops::RangeInclusive;
 use leptos::prelude::*;
 
-/// The input sides offered.
-pub const SIZES: RangeInclusive<usize> = 3..=10;
-/// The kernel sides offered.
-pub const KERNELS: RangeInclusive<usize> = 1..=7;
-/// The paddings offered.
-pub const PADDINGS: RangeInclusive<usize> = 0..=3;
-/// The strides offered.
-pub const STRIDES: RangeInclusive<usize> = 1..=3;
-/// The dilations offered.
-pub const DILATIONS: RangeInclusive<usize> = 1..=3;
+/// The input's side.
+pub const SIZE: Param<usize> = Param::range("size", 6, 3, 10);
+/// The kernel's side.
+pub const KERNEL: Param<usize> = Param::range("k", 3, 1, 7);
+/// Padding on every side.
+pub const PADDING: Param<usize> = Param::range("p", 1, 0, 3);
+/// What the padded cells hold.
+pub const MODE: Param<PaddingMode> = Param::choices("mode", PaddingMode::Zeros, &PaddingMode::LESSON, PaddingMode::name);
+/// How far the window moves.
+pub const STRIDE: Param<usize> = Param::range("s", 1, 1, 3);
+/// How far apart the kernel's taps are.
+pub const DILATION: Param<usize> = Param::range("d", 1, 1, 3);
+/// The selected output cell's row (clamped into the output on the page).
+pub const Y: Param<usize> = Param::range("y", 0, 0, 20);
+/// Its column.
+pub const X: Param<usize> = Param::range("x", 0, 0, 20);
+/// Every parameter, in the URL's order.
+pub const PARAMS: &[&dyn AnyParam] = &[&SIZE, &KERNEL, &PADDING, &MODE, &STRIDE, &DILATION, &Y, &X];
 
 /// The lesson's settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -48,6 +55,39 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Every combination of the controls' values.
+    pub fn every() -> Vec<Settings> {
+        let mut out = Vec::new();
+        for size in SIZE.samples() {
+            for kernel in KERNEL.samples() {
+                for padding in PADDING.samples() {
+                    for mode in MODE.samples() {
+                        for stride in STRIDE.samples() {
+                            for dilation in DILATION.samples() {
+                                out.push(Settings { size, kernel, padding, mode, stride, dilation });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The settings and the selected cell as the URL writes them.
+    pub fn query(&self, (y, x): (usize, usize)) -> Vec<(&'static str, String)> {
+        vec![
+            (SIZE.key, SIZE.to_url(self.size)),
+            (KERNEL.key, KERNEL.to_url(self.kernel)),
+            (PADDING.key, PADDING.to_url(self.padding)),
+            (MODE.key, MODE.to_url(self.mode)),
+            (STRIDE.key, STRIDE.to_url(self.stride)),
+            (DILATION.key, DILATION.to_url(self.dilation)),
+            (Y.key, Y.to_url(y)),
+            (X.key, X.to_url(x)),
+        ]
+    }
+
     fn params(&self) -> Conv2dParams {
         Conv2dParams::default().padding(self.padding).padding_mode(self.mode).stride(self.stride).dilation(self.dilation)
     }
@@ -86,6 +126,29 @@ impl Settings {
                 Cell { value: Some(value), class, note }
             })
             .collect()
+    }
+
+    /// The output's cells, with `selected` marked.
+    pub fn output_cells(&self, op: &Conv2d, selected: (usize, usize)) -> Vec<Cell> {
+        let out = self.output(op);
+        let cell = |(i, &v): (usize, &f32)| {
+            let class = if (i / op.out_w, i % op.out_w) == selected { "selected" } else { "" };
+            Cell { value: Some(v), class: class.into(), note: None }
+        };
+        out.data().iter().enumerate().map(cell).collect()
+    }
+
+    /// The sentence under the formula: the output's size against the input's.
+    pub fn output_size(op: &Conv2d) -> String {
+        format!("The output is {} x {} (the input {} x {}).", op.out_h, op.out_w, op.in_h, op.in_w)
+    }
+
+    /// The photo's convolution under `mode`: a `k x k` average with these settings, for the photo `x`.
+    pub fn average(&self, mode: PaddingMode, x: &Tensor) -> Result<(Conv2d, Tensor), String> {
+        let k = self.kernel;
+        let average = Tensor::from_fn([1, 1, k, k], |_| 1.0 / (k * k) as f32);
+        let op = Conv2d::new(&Settings { mode, ..*self }.params(), x.shape(), average.shape(), None).map_err(|e| e.to_string())?;
+        Ok((op, average))
     }
 
     /// What the page shows with output cell `cell` selected, computed by the op's reference loops.
@@ -137,17 +200,39 @@ fn ones(k: usize) -> Tensor {
     Tensor::from_fn([1, 1, k, k], |_| 1.0)
 }
 
+/// The states `cargo xtask panels` checks: padding, stride and dilation in every mode, with the last cell (whose
+/// window reaches furthest into the padding) selected.
+pub fn cases(_: &dyn Assets) -> Result<Vec<Case>, String> {
+    let mut cases = Vec::new();
+    for (size, kernel, padding, stride, dilation) in [
+        (6, 3, 1, 1, 1),
+        (6, 3, 1, 2, 1),
+        (7, 3, 0, 1, 1),
+        (5, 1, 0, 1, 1),
+        (8, 5, 2, 3, 1),
+        (10, 3, 3, 2, 2),
+        (9, 7, 3, 1, 1),
+        (4, 2, 1, 2, 3),
+        (10, 4, 2, 3, 2),
+        (3, 3, 2, 1, 1),
+    ] {
+        for mode in MODE.samples() {
+            let settings = Settings { size, kernel, padding, mode, stride, dilation };
+            let Ok(op) = settings.conv() else { continue };
+            let cell = (op.out_h - 1, op.out_w - 1);
+            cases.push(Case { url: url("padding-stride", &settings.query(cell)), code: settings.pytorch(cell), page: settings.numbers(cell) });
+        }
+    }
+    Ok(cases)
+}
+
 /// The page.
 #[component]
 pub fn PaddingStride() -> impl IntoView {
     let mut params = Params::from_location();
-    let size = params.number("size", 6usize, SIZES);
-    let kernel = params.number("k", 3usize, KERNELS);
-    let padding = params.number("p", 1usize, PADDINGS);
-    let mode = params.choice("mode", PaddingMode::Zeros, PaddingMode::LESSON, PaddingMode::name);
-    let stride = params.number("s", 1usize, STRIDES);
-    let dilation = params.number("d", 1usize, DILATIONS);
-    let cell = params.cell(("y", "x"), (0, 0), 20);
+    let (size, kernel, padding, mode) = (params.get(&SIZE), params.get(&KERNEL), params.get(&PADDING), params.get(&MODE));
+    let (stride, dilation) = (params.get(&STRIDE), params.get(&DILATION));
+    let cell = params.cell((&Y, &X));
     let notices = params.notices();
     params.sync();
     let settings = Signal::derive(move || Settings {
@@ -158,83 +243,14 @@ pub fn PaddingStride() -> impl IntoView {
         stride: stride.get(),
         dilation: dilation.get(),
     });
-    let device = use_device();
 
     let conv = Memo::new(move |_| settings.get().conv());
     let cursor = Cursor::new(cell, Signal::derive(move || conv.get().ok().map(|op| (op.out_h, op.out_w))), 2);
-    let output = Memo::new(move |_| conv.get().ok().map(|op| settings.get().output(&op)));
-
     // The padded input: what the window slides over (nothing when the settings are rejected: the error says why).
     let padded_cells = Signal::derive(move || conv.get().map(|op| settings.get().padded_cells(&op, cell.get())).unwrap_or_default());
-    let padded_cols = Signal::derive(move || {
-        let s = settings.get();
-        s.size + 2 * s.padding
-    });
-    let output_cells = Signal::derive(move || {
-        let (Some(out), Ok(op)) = (output.get(), conv.get()) else { return Vec::new() };
-        let sel = cell.get();
-        out.data()
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| Cell { value: Some(v), class: if (i / op.out_w, i % op.out_w) == sel { "selected".into() } else { String::new() }, note: None })
-            .collect::<Vec<_>>()
-    });
+    let padded_cols = Signal::derive(move || settings.get().size + 2 * settings.get().padding);
+    let output_cells = Signal::derive(move || conv.get().map(|op| settings.get().output_cells(&op, cell.get())).unwrap_or_default());
     let output_cols = Signal::derive(move || conv.get().map_or(1, |op| op.out_w));
-
-    // The photo, convolved with a k x k average under zeros and reflection padding.
-    let image = LocalResource::new(|| async { load_rgb(&PhotoSource::Sample(PHOTOS[0].file).url(128), 128).await });
-    let zeros_canvas = NodeRef::<Canvas>::new();
-    let reflection_canvas = NodeRef::<Canvas>::new();
-    let photo_shapes = RwSignal::new((None, None));
-    let photo_error = RwSignal::new(None::<String>);
-    let photos = LocalResource::new(move || {
-        let (image, page, s) = (image.get(), device.get(), settings.get());
-        async move {
-            let x = to_mode(&image?.ok()?, ColorMode::Gray);
-            let page = page?;
-            let average = Tensor::from_fn([1, 1, s.kernel, s.kernel], |_| 1.0 / (s.kernel * s.kernel) as f32);
-            let mut results = Vec::new();
-            for mode in [PaddingMode::Zeros, PaddingMode::Reflection] {
-                let op = Conv2d::new(&Settings { mode, ..s }.params(), x.shape(), average.shape(), None);
-                let run = match op {
-                    Ok(op) => with_fallback(&page.device, |d| {
-                        let y = op.forward(&x.to(&d), &average.to(&d), None);
-                        async move { y?.read().await }
-                    })
-                    .await
-                    .map(|r| r.value),
-                    Err(e) => Err(e.to_string()),
-                };
-                results.push(run);
-            }
-            Some(results)
-        }
-    });
-    Effect::new(move || {
-        let Some(Some(results)) = photos.get() else { return };
-        let mut shapes = Vec::new();
-        let mut error = None;
-        for (result, canvas) in results.iter().zip([zeros_canvas.get(), reflection_canvas.get()]) {
-            match (result, canvas) {
-                (Ok(y), Some(canvas)) => {
-                    shapes.push(Some(y.shape().clone()));
-                    if let Err(e) = draw(&canvas, y) {
-                        error = Some(e);
-                    }
-                }
-                (Err(e), _) => {
-                    shapes.push(None);
-                    error = Some(e.clone());
-                }
-                _ => shapes.push(None),
-            }
-        }
-        photo_shapes.set((shapes.first().cloned().flatten(), shapes.get(1).cloned().flatten()));
-        photo_error.set(error);
-    });
-    let zeros_shape = Signal::derive(move || photo_shapes.get().0);
-    let reflection_shape = Signal::derive(move || photo_shapes.get().1);
-
     let code = Signal::derive(move || settings.get().pytorch(cell.get()));
 
     view! {
@@ -248,20 +264,17 @@ pub fn PaddingStride() -> impl IntoView {
             notices
         >
             <div class="controls">
-                {number_select(size, "Input size ", "size", SIZES)}
-                {number_select(kernel, "Kernel ", "kernel", KERNELS)}
-                {number_select(padding, "Padding ", "padding", PADDINGS)}
-                {choice_select(mode, "Padding mode ", "padding-mode", PaddingMode::LESSON, |m| m.name().to_string())}
-                {number_select(stride, "Stride ", "stride", STRIDES)}
-                {number_select(dilation, "Dilation ", "dilation", DILATIONS)}
+                {select(&SIZE, size, "Input size ", "size")}
+                {select(&KERNEL, kernel, "Kernel ", "kernel")}
+                {select(&PADDING, padding, "Padding ", "padding")}
+                {select(&MODE, mode, "Padding mode ", "padding-mode")}
+                {select(&STRIDE, stride, "Stride ", "stride")}
+                {select(&DILATION, dilation, "Dilation ", "dilation")}
             </div>
 
             <p class="formula" data-testid="formula">{move || settings.get().formula()}</p>
             {move || match conv.get() {
-                Ok(op) => view! {
-                    <p data-testid="output-size">{format!("The output is {} x {} (the input {} x {}).", op.out_h, op.out_w, op.in_h, op.in_w)}</p>
-                }
-                .into_any(),
+                Ok(op) => view! { <p data-testid="output-size">{Settings::output_size(&op)}</p> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert" data-testid="error">{e}</p> }.into_any(),
             }}
 
@@ -285,21 +298,74 @@ pub fn PaddingStride() -> impl IntoView {
                 </figure>
             </div>
 
-            <h2>"On a photo"</h2>
-            <p>"The same windows averaging a photo: zeros padding darkens the border (it averages in black), reflection padding does not."</p>
-            <div class="images">
-                <figure>
-                    <canvas node_ref=zeros_canvas data-testid="zeros-canvas" aria-label="The photo averaged with zeros padding"></canvas>
-                    <figcaption>"zeros " <ShapeBadge shape=zeros_shape testid="zeros-shape"/></figcaption>
-                </figure>
-                <figure>
-                    <canvas node_ref=reflection_canvas data-testid="reflection-canvas" aria-label="The photo averaged with reflection padding"></canvas>
-                    <figcaption>"reflection " <ShapeBadge shape=reflection_shape testid="reflection-shape"/></figcaption>
-                </figure>
-            </div>
-            {move || photo_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <PhotoAverages settings/>
             <CodePanel code/>
         </LessonPage>
+    }
+}
+
+/// A photo averaged by the settings' windows with zeros and with reflection padding, side by side.
+#[component]
+fn PhotoAverages(settings: Signal<Settings>) -> impl IntoView {
+    let device = use_device();
+    let image = LocalResource::new(|| async { load_rgb(&PhotoSource::Sample(PHOTOS[0].file).url(128), 128).await });
+    let canvases = [NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new()];
+    let shapes = RwSignal::new([None, None]);
+    let error = RwSignal::new(None::<String>);
+    let photos = LocalResource::new(move || {
+        let (image, page, s) = (image.get(), device.get(), settings.get());
+        async move {
+            let x = to_mode(&image?.ok()?, ColorMode::Gray);
+            let page = page?;
+            let mut results = Vec::new();
+            for mode in [PaddingMode::Zeros, PaddingMode::Reflection] {
+                let run = match s.average(mode, &x) {
+                    Ok((op, average)) => with_fallback(&page.device, |d| {
+                        let y = op.forward(&x.to(&d), &average.to(&d), None);
+                        async move { y?.read().await }
+                    })
+                    .await
+                    .map(|r| r.value),
+                    Err(e) => Err(e),
+                };
+                results.push(run);
+            }
+            Some(results)
+        }
+    });
+    // Canvas drawing is outside the reactive system: an effect keeps it in sync.
+    Effect::new(move || {
+        let Some(Some(results)) = photos.get() else { return };
+        let mut drawn = [None, None];
+        let mut failed = None;
+        for (i, (result, canvas)) in results.iter().zip(canvases).enumerate() {
+            match (result, canvas.get()) {
+                (Ok(y), Some(canvas)) => {
+                    drawn[i] = Some(y.shape().clone());
+                    failed = draw(&canvas, y).err().or(failed);
+                }
+                (Err(e), _) => failed = Some(e.clone()),
+                _ => {}
+            }
+        }
+        shapes.set(drawn);
+        error.set(failed);
+    });
+    let shape = move |i: usize| Signal::derive(move || shapes.get()[i].clone());
+    view! {
+        <h2>"On a photo"</h2>
+        <p>"The same windows averaging a photo: zeros padding darkens the border (it averages in black), reflection padding does not."</p>
+        <div class="images">
+            <figure>
+                <canvas node_ref=canvases[0] data-testid="zeros-canvas" aria-label="The photo averaged with zeros padding"></canvas>
+                <figcaption>"zeros " <ShapeBadge shape=shape(0) testid="zeros-shape"/></figcaption>
+            </figure>
+            <figure>
+                <canvas node_ref=canvases[1] data-testid="reflection-canvas" aria-label="The photo averaged with reflection padding"></canvas>
+                <figcaption>"reflection " <ShapeBadge shape=shape(1) testid="reflection-shape"/></figcaption>
+            </figure>
+        </div>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
     }
 }
 
@@ -332,41 +398,48 @@ mod tests {
     #[test]
     fn no_setting_of_the_controls_panics_and_a_rejected_one_draws_nothing() {
         let mut accepted = 0;
-        for size in SIZES {
-            for kernel in KERNELS {
-                for padding in PADDINGS {
-                    for mode in PaddingMode::LESSON {
-                        for stride in STRIDES {
-                            for dilation in DILATIONS {
-                                let s = Settings { size, kernel, padding, mode, stride, dilation };
-                                assert!(s.formula().starts_with("H' = "));
-                                assert!(s.pytorch((0, 0)).contains("print(\"checksum:\""));
-                                match s.conv() {
-                                    Ok(op) => {
-                                        accepted += 1;
-                                        assert_eq!(s.output(&op).shape().dims(), &[1, 1, op.out_h, op.out_w]);
-                                        for cell in [(0, 0), (op.out_h - 1, op.out_w - 1)] {
-                                            assert_eq!(s.padded_cells(&op, cell).len(), (size + 2 * padding).pow(2));
-                                            let numbers = s.numbers(cell).unwrap();
-                                            // Each output is the sum of its window: the numbered cells it reads.
-                                            assert_eq!(numbers.window_sum, numbers.output, "{s:?} {cell:?}");
-                                        }
-                                        assert!(s.numbers((op.out_h, 0)).is_err());
-                                    }
-                                    Err(e) => {
-                                        assert!(!e.is_empty());
-                                        assert!(s.numbers((0, 0)).is_err());
-                                    }
-                                }
-                            }
-                        }
+        let photo = Tensor::from_fn([1, 1, 12, 10], |i| (i % 7) as f32 / 6.0);
+        for s in Settings::every() {
+            assert!(s.formula().starts_with("H' = "));
+            assert!(s.pytorch((0, 0)).contains("print(\"checksum:\""));
+            match s.conv() {
+                Ok(op) => {
+                    accepted += 1;
+                    assert_eq!(s.output(&op).shape().dims(), &[1, 1, op.out_h, op.out_w]);
+                    assert!(Settings::output_size(&op).starts_with(&format!("The output is {} x {}", op.out_h, op.out_w)));
+                    for cell in [(0, 0), (op.out_h - 1, op.out_w - 1)] {
+                        assert_eq!(s.padded_cells(&op, cell).len(), (s.size + 2 * s.padding).pow(2));
+                        let selected: Vec<usize> = s.output_cells(&op, cell).iter().enumerate().filter(|(_, c)| c.class == "selected").map(|(i, _)| i).collect();
+                        assert_eq!(selected, [cell.0 * op.out_w + cell.1]);
+                        let numbers = s.numbers(cell).unwrap();
+                        // Each output is the sum of its window: the numbered cells it reads.
+                        assert_eq!(numbers.window_sum, numbers.output, "{s:?} {cell:?}");
                     }
+                    assert!(s.numbers((op.out_h, 0)).is_err());
                 }
+                Err(e) => {
+                    assert!(!e.is_empty());
+                    assert!(s.numbers((0, 0)).is_err());
+                }
+            }
+            // The photo beside it: both modes give the same size, or the engine's reason.
+            if let (Ok((zeros, _)), Ok((reflection, _))) = (s.average(PaddingMode::Zeros, &photo), s.average(PaddingMode::Reflection, &photo)) {
+                assert_eq!(zeros.out_shape(), reflection.out_shape());
             }
         }
         // Both kinds occur: the drop-downs reach settings the engine rejects (such as reflection wider than the input).
         let rejected = Settings { size: 3, kernel: 3, padding: 3, mode: PaddingMode::Reflection, stride: 1, dilation: 1 };
         assert!(rejected.conv().is_err());
         assert!(accepted > 1000, "{accepted}");
+    }
+
+    #[test]
+    fn every_case_s_link_reads_back_as_its_state() {
+        let link = url("padding-stride", &Settings { size: 9, kernel: 2, padding: 3, mode: PaddingMode::Border, stride: 2, dilation: 3 }.query((4, 1)));
+        let query = crate::query::Query::parse(link.split_once('?').unwrap().1);
+        let read = Settings { size: query.value(&SIZE), kernel: query.value(&KERNEL), padding: query.value(&PADDING), mode: query.value(&MODE), stride: query.value(&STRIDE), dilation: query.value(&DILATION) };
+        assert_eq!(read, Settings { size: 9, kernel: 2, padding: 3, mode: PaddingMode::Border, stride: 2, dilation: 3 });
+        assert_eq!((query.value(&Y), query.value(&X)), (4, 1));
+        assert!(query.notices().is_empty());
     }
 }

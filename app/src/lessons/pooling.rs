@@ -3,17 +3,17 @@
 //! down to the dot product behind one score. The head runs on a shapes CNN the engine trains here (or untrained
 //! weights, labelled as such, until it is trained).
 //!
-//! URL parameters: `pool` (`max`, `avg`), `k` (window, 1–4), `s` (stride, 1–3), `p` (padding, 0–1), `digit`
-//! (which of the dataset's digits, 0–1796), `y`, `x` (the selected window), `class` (the score shown as a dot
-//! product), `image` (which shapes image, 0–99).
+//! URL parameters ([`PARAMS`]): `pool` (`max`, `avg`), `k` (window, 1–4), `s` (stride, 1–3), `p` (padding,
+//! 0–1), `digit` (which of the dataset's digits, 0–1796), `y`, `x` (the selected window), `class` (the score shown
+//! as a dot product), `image` (which shapes image, 0–99).
 
 use crate::data::load_digits;
 use crate::device::use_device;
 use crate::image::draw;
-use crate::panel::{PanelNumbers, cell_in, footer};
-use crate::query::Params;
+use crate::panel::{Assets, Case, PanelNumbers, cell_in, footer, url};
+use crate::query::{AnyParam, Param, Params};
 use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
-use crate::widgets::{Cell, CodePanel, Cursor, NumberGrid, LessonPage, ShapeBadge, StepControls, number_input, number_select};
+use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, ShapeBadge, StepControls, number_input, select};
 use engine::data::{ImageSet, gather_rows, shapes};
 use engine::learner::{FitConfig, Loss, Metric, Trainer};
 use engine::nn::{Model, Sequential};
@@ -26,7 +26,6 @@ use engine::optim::Optimizer;
 use engine::rng::Rng;
 use engine::{Device, Shape, Tensor, models};
 use leptos::html::Canvas;
-use std::ops::RangeInclusive;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -54,12 +53,26 @@ impl Kind {
     }
 }
 
-/// The window sides offered.
-pub const KERNELS: RangeInclusive<usize> = 1..=4;
-/// The strides offered.
-pub const STRIDES: RangeInclusive<usize> = 1..=3;
-/// The paddings offered.
-pub const PADDINGS: RangeInclusive<usize> = 0..=1;
+/// Max or average pooling.
+pub const POOL: Param<Kind> = Param::choices("pool", Kind::Max, &Kind::ALL, Kind::name);
+/// The window's side.
+pub const KERNEL: Param<usize> = Param::range("k", 2, 1, 4);
+/// How far the window moves.
+pub const STRIDE: Param<usize> = Param::range("s", 2, 1, 3);
+/// Padding on every side.
+pub const PADDING: Param<usize> = Param::range("p", 0, 0, 1);
+/// Which of the dataset's 1,797 digits.
+pub const DIGIT: Param<usize> = Param::range("digit", 3, 0, 1796);
+/// The selected output cell's row (clamped into the output on the page).
+pub const Y: Param<usize> = Param::range("y", 0, 0, 8);
+/// Its column.
+pub const X: Param<usize> = Param::range("x", 0, 0, 8);
+/// The class whose score is shown as a dot product.
+pub const CLASS: Param<usize> = Param::range("class", 0, 0, 3);
+/// Which of the 100 shapes images the head reads.
+pub const IMAGE: Param<usize> = Param::range("image", 0, 0, 99);
+/// Every parameter, in the URL's order.
+pub const PARAMS: &[&dyn AnyParam] = &[&POOL, &KERNEL, &STRIDE, &PADDING, &DIGIT, &Y, &X, &CLASS, &IMAGE];
 
 /// The window settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,6 +91,21 @@ pub struct Settings {
 pub type WindowTracer = Box<dyn Fn(usize, usize) -> PoolTrace>;
 
 impl Settings {
+    /// Every combination of the controls' values.
+    pub fn every() -> Vec<Settings> {
+        let mut out = Vec::new();
+        for kind in POOL.samples() {
+            for kernel in KERNEL.samples() {
+                for stride in STRIDE.samples() {
+                    for padding in PADDING.samples() {
+                        out.push(Settings { kind, kernel, stride, padding });
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn params(&self) -> Pool2dParams {
         Pool2dParams::new(self.kernel).stride(self.stride).padding(self.padding)
     }
@@ -101,7 +129,52 @@ impl Settings {
     }
 }
 
+/// Digit number `index` of `set` as the page shows it: `[1, 1, 8, 8]`, pixels 0..16 as in the file, and its label.
+pub fn digit(set: &ImageSet, index: usize) -> (Tensor, u8) {
+    let i = index.min(set.labels.len() - 1);
+    (Tensor::from_fn([1, 1, 8, 8], |p| (set.images.data()[i * 64 + p] * 16.0).round()), set.labels[i] as u8)
+}
+
 impl Settings {
+    /// The digit's cells, with the traced window outlined and its maximum marked.
+    pub fn input_cells(x: &Tensor, trace: Option<&PoolTrace>) -> Vec<Cell> {
+        let class = |r: usize, c: usize| match trace.and_then(|t| t.pixels.iter().position(|p| (p.0, p.1) == (r, c)).map(|j| t.argmax == Some(j))) {
+            Some(true) => "window argmax",
+            Some(false) => "window",
+            None => "",
+        };
+        x.data().iter().enumerate().map(|(i, &v)| Cell { value: Some(v), class: class(i / 8, i % 8).into(), note: None }).collect()
+    }
+
+    /// The pooled output's cells, with `selected` marked.
+    pub fn output_cells(y: &Tensor, selected: (usize, usize)) -> Vec<Cell> {
+        let w = y.shape().dims()[3];
+        let class = |i: usize| if (i / w, i % w) == selected { "selected" } else { "" };
+        y.data().iter().enumerate().map(|(i, &v)| Cell { value: Some(v), class: class(i).into(), note: None }).collect()
+    }
+
+    /// The sentence that explains one window: `max(…) = ` or `(… + …) / n = `.
+    pub fn explanation(kind: Kind, trace: &PoolTrace) -> String {
+        let values = trace.pixels.iter().map(|p| format!("{}", p.2)).collect::<Vec<_>>();
+        match kind {
+            Kind::Max => format!("max({}) = ", values.join(", ")),
+            Kind::Avg => format!("({}) / {} = ", values.join(" + "), trace.divisor),
+        }
+    }
+
+    /// The settings and the rest of the page's state as the URL writes them.
+    pub fn query(&self, digit: usize, (y, x): (usize, usize)) -> Vec<(&'static str, String)> {
+        vec![
+            (POOL.key, POOL.to_url(self.kind)),
+            (KERNEL.key, KERNEL.to_url(self.kernel)),
+            (STRIDE.key, STRIDE.to_url(self.stride)),
+            (PADDING.key, PADDING.to_url(self.padding)),
+            (DIGIT.key, DIGIT.to_url(digit)),
+            (Y.key, Y.to_url(y)),
+            (X.key, X.to_url(x)),
+        ]
+    }
+
     /// What the page shows for digit `x` (`[1, 1, 8, 8]`, pixels 0..16) with output cell `cell` selected: the
     /// pooled output, the selected window's pixels summed (padding counting 0) and the value it keeps.
     pub fn numbers(&self, x: &Tensor, (oy, ox): (usize, usize)) -> Result<PanelNumbers, String> {
@@ -143,83 +216,51 @@ impl Settings {
     }
 }
 
+/// The states `cargo xtask panels` checks: both pools with windows, strides and paddings of every kind, each on its
+/// own digit, with the last row's middle window selected.
+pub fn cases(assets: &dyn Assets) -> Result<Vec<Case>, String> {
+    let set = assets.digits()?;
+    let mut cases = Vec::new();
+    for kind in POOL.samples() {
+        for (kernel, stride, padding) in [(2, 2, 0), (1, 1, 0), (3, 1, 1), (3, 2, 1), (4, 3, 1), (2, 3, 1), (4, 2, 0), (3, 3, 0)] {
+            let index = kernel * 100 + stride * 10 + padding;
+            let (x, _) = digit(&set, index);
+            let settings = Settings { kind, kernel, stride, padding };
+            let Ok((y, _)) = settings.pool(&x) else { continue };
+            let cell = (y.shape().dims()[2] - 1, y.shape().dims()[3] / 2);
+            cases.push(Case { url: url("pooling", &settings.query(index, cell)), code: settings.pytorch(index, cell), page: settings.numbers(&x, cell) });
+        }
+    }
+    Ok(cases)
+}
+
 /// The page.
 #[component]
 pub fn Pooling() -> impl IntoView {
     let mut params = Params::from_location();
-    let kind = params.choice("pool", Kind::Max, Kind::ALL, Kind::name);
-    let kernel = params.number("k", 2usize, KERNELS);
-    let stride = params.number("s", 2usize, STRIDES);
-    let padding = params.number("p", 0usize, PADDINGS);
-    let digit = params.number("digit", 3usize, 0..=1796);
-    let cell = params.cell(("y", "x"), (0, 0), 8);
-    let class = params.number("class", 0usize, 0..=3);
-    let image_index = params.number("image", 0usize, 0..=99);
+    let (kind, kernel, stride, padding) = (params.get(&POOL), params.get(&KERNEL), params.get(&STRIDE), params.get(&PADDING));
+    let digit_index = params.get(&DIGIT);
+    let cell = params.cell((&Y, &X));
+    let (class, image_index) = (params.get(&CLASS), params.get(&IMAGE));
     let notices = params.notices();
     params.sync();
     let settings = Signal::derive(move || Settings { kind: kind.get(), kernel: kernel.get(), stride: stride.get(), padding: padding.get() });
 
     let digits = LocalResource::new(load_digits);
-    let input = Memo::new(move |_| {
-        let set = digits.get()?.ok()?;
-        let i = digit.get().min(set.labels.len() - 1);
-        // The digit's pixels, 0..16 as in the file.
-        Some((Tensor::from_fn([1, 1, 8, 8], |p| (set.images.data()[i * 64 + p] * 16.0).round()), set.labels[i]))
-    });
-    let pooled = Memo::new(move |_| {
-        let (x, _) = input.get()?;
-        Some(settings.get().pool(&x).map(|(y, _)| y))
-    });
-    let size = Signal::derive(move || match pooled.get() {
-        Some(Ok(y)) => Some((y.shape().dims()[2], y.shape().dims()[3])),
-        _ => None,
-    });
-    let cursor = Cursor::new(cell, size, 2);
+    let input = Memo::new(move |_| Some(digit(&digits.get()?.ok()?, digit_index.get())));
+    let pooled = Memo::new(move |_| Some(settings.get().pool(&input.get()?.0).map(|(y, _)| y)));
+    let output = move || pooled.get().and_then(Result::ok);
+    let cursor = Cursor::new(cell, Signal::derive(move || output().map(|y| (y.shape().dims()[2], y.shape().dims()[3]))), 2);
     let trace = Memo::new(move |_| {
-        let (x, _) = input.get()?;
-        let (y, tracer) = settings.get().pool(&x).ok()?;
-        let (oy, ox) = cell.get();
-        let d = y.shape().dims();
+        let (y, tracer) = settings.get().pool(&input.get()?.0).ok()?;
+        let ((oy, ox), d) = (cell.get(), y.shape().dims().to_vec());
         (oy < d[2] && ox < d[3]).then(|| (tracer(oy, ox), y.data()[oy * d[3] + ox]))
     });
-    let input_cells = Signal::derive(move || {
-        let Some((x, _)) = input.get() else { return Vec::new() };
-        let t = trace.get();
-        x.data()
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                let (r, c) = (i / 8, i % 8);
-                let class = match &t {
-                    Some((t, _)) => match t.pixels.iter().position(|p| (p.0, p.1) == (r, c)) {
-                        Some(j) if t.argmax == Some(j) => "window argmax",
-                        Some(_) => "window",
-                        None => "",
-                    },
-                    None => "",
-                };
-                Cell { value: Some(v), class: class.into(), note: None }
-            })
-            .collect::<Vec<_>>()
-    });
-    let output_cells = Signal::derive(move || match pooled.get() {
-        Some(Ok(y)) => {
-            let w = y.shape().dims()[3];
-            let sel = cell.get();
-            y.data().iter().enumerate().map(|(i, &v)| Cell { value: Some(v), class: if (i / w, i % w) == sel { "selected".into() } else { String::new() }, note: None }).collect()
-        }
-        _ => Vec::new(),
-    });
-    let output_cols = Signal::derive(move || match pooled.get() {
-        Some(Ok(y)) => y.shape().dims()[3],
-        _ => 1,
-    });
-    let output_shape = Signal::derive(move || match pooled.get() {
-        Some(Ok(y)) => Some(y.shape().clone()),
-        _ => None,
-    });
-
-    let code = Signal::derive(move || settings.get().pytorch(digit.get(), cell.get()));
+    let input_cells = Signal::derive(move || input.get().map(|(x, _)| Settings::input_cells(&x, trace.get().as_ref().map(|t| &t.0))).unwrap_or_default());
+    let output_cells = Signal::derive(move || output().map(|y| Settings::output_cells(&y, cell.get())).unwrap_or_default());
+    let output_cols = Signal::derive(move || output().map_or(1, |y| y.shape().dims()[3]));
+    let output_shape = Signal::derive(move || output().map(|y| y.shape().clone()));
+    let code = Signal::derive(move || settings.get().pytorch(digit_index.get(), cell.get()));
 
     view! {
         <LessonPage
@@ -241,10 +282,10 @@ pub fn Pooling() -> impl IntoView {
                         </label>
                     }).collect_view()}
                 </fieldset>
-                {number_select(kernel, "Window ", "pool-kernel", KERNELS)}
-                {number_select(stride, "Stride ", "pool-stride", STRIDES)}
-                {number_select(padding, "Padding ", "pool-padding", PADDINGS)}
-                {number_input(digit, "Digit #", "digit", 1796)}
+                {select(&KERNEL, kernel, "Window ", "pool-kernel")}
+                {select(&STRIDE, stride, "Stride ", "pool-stride")}
+                {select(&PADDING, padding, "Padding ", "pool-padding")}
+                {number_input(&DIGIT, digit_index, "Digit #", "digit")}
                 <span>{move || input.get().map(|(_, label)| format!("(a handwritten {label})"))}</span>
             </div>
 
@@ -275,11 +316,7 @@ pub fn Pooling() -> impl IntoView {
 /// What one window kept, and how.
 #[component]
 fn PoolExplanation(trace: PoolTrace, value: f32, kind: Kind) -> impl IntoView {
-    let values = trace.pixels.iter().map(|p| format!("{}", p.2)).collect::<Vec<_>>();
-    let text = match kind {
-        Kind::Max => format!("max({}) = ", values.join(", ")),
-        Kind::Avg => format!("({}) / {} = ", values.join(" + "), trace.divisor),
-    };
+    let text = Settings::explanation(kind, &trace);
     view! {
         <p class="sum" data-testid="pool-trace" aria-live="polite">
             {text}<strong data-testid="pool-trace-output">{format!("{:.4}", trace.output)}</strong>
@@ -324,6 +361,29 @@ struct HeadValues {
     bias: Vec<f32>,
     scores: Vec<f32>,
     probs: Vec<f32>,
+}
+
+impl HeadValues {
+    /// Class `k`'s score as a dot product: the pooled vector times the weight's row `k`, term by term (largest
+    /// first), and the sum of the terms plus the bias.
+    fn terms(&self, k: usize) -> (Vec<(usize, f32)>, f32) {
+        let channels = self.pooled.len();
+        let row = &self.weight.data()[k * channels..(k + 1) * channels];
+        let mut terms: Vec<(usize, f32)> = self.pooled.iter().zip(row).map(|(p, w)| p * w).enumerate().collect();
+        let total = terms.iter().map(|t| t.1).sum::<f32>() + self.bias[k];
+        terms.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        (terms, total)
+    }
+}
+
+/// What the head's weights are, for the line beside the image picker.
+fn weights_state(state: RunState, (step, steps): (usize, usize)) -> String {
+    match state {
+        RunState::Idle => "untrained weights (random, as PyTorch initialises them)".to_string(),
+        RunState::Done => "trained weights".to_string(),
+        RunState::Running => "weights in training…".to_string(),
+        _ => format!("weights after step {step} of {steps}"),
+    }
 }
 
 /// The body's last activations and the head for `image`, in evaluation mode. The model is only borrowed while the
@@ -430,15 +490,8 @@ fn Head(class: RwSignal<usize>, image_index: RwSignal<usize>) -> impl IntoView {
             </p>
             <TrainingRunner training start total_steps label="Train the model here (three epochs)" metric="accuracy"/>
             <div class="controls">
-                {number_input(image_index, "Image #", "shape-image", 99)}
-                <span class="weights-state" data-testid="weights-state">
-                    {move || match training.state.get() {
-                        RunState::Idle => "untrained weights (random, as PyTorch initialises them)".to_string(),
-                        RunState::Done => "trained weights".to_string(),
-                        RunState::Running => "weights in training…".to_string(),
-                        _ => format!("weights after step {} of {}", training.progress.get().0, training.progress.get().1),
-                    }}
-                </span>
+                {number_input(&IMAGE, image_index, "Image #", "shape-image")}
+                <span class="weights-state" data-testid="weights-state">{move || weights_state(training.state.get(), training.progress.get())}</span>
             </div>
             <div class="head-flow">
                 <figure><canvas node_ref=image_canvas data-testid="shape-canvas" aria-label="The shapes image"></canvas>
@@ -467,9 +520,7 @@ fn HeadView(values: HeadValues, class: RwSignal<usize>) -> impl IntoView {
         let v = &v2;
         let k = class.get().min(v.scores.len() - 1);
         let row = &v.weight.data()[k * channels..(k + 1) * channels];
-        let mut terms: Vec<(usize, f32)> = v.pooled.iter().zip(row).map(|(p, w)| p * w).enumerate().collect();
-        let total: f32 = terms.iter().map(|t| t.1).sum::<f32>() + v.bias[k];
-        terms.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        let (terms, total) = v.terms(k);
         view! {
             <div class="dot" data-testid="dot-product" aria-live="polite">
                 <p>{format!("score of {}: Σ pooled[c] · weight[{k}, c] over the {channels} channels, plus the bias {:.4}", shapes::CLASSES[k], v.bias[k])}</p>
@@ -531,29 +582,39 @@ mod tests {
     #[test]
     fn no_setting_of_the_controls_panics() {
         let digit = Tensor::from_fn([1, 1, 8, 8], |i| ((i * 5) % 17) as f32);
-        for kind in Kind::ALL {
-            for kernel in KERNELS {
-                for stride in STRIDES {
-                    for padding in PADDINGS {
-                        let s = Settings { kind, kernel, stride, padding };
-                        assert!(s.pytorch(3, (0, 0)).contains("print(\"checksum:\""));
-                        match s.pool(&digit) {
-                            Ok((y, _)) => {
-                                let d = y.shape().dims();
-                                for cell in (0..d[2]).flat_map(|r| (0..d[3]).map(move |c| (r, c))) {
-                                    let numbers = s.numbers(&digit, cell).unwrap();
-                                    if kind == Kind::Avg {
-                                        let divisor = (kernel * kernel) as f64;
-                                        assert!((numbers.window_sum / divisor - numbers.output).abs() < 1e-5, "{s:?} {cell:?}");
-                                    }
-                                }
-                                assert!(s.numbers(&digit, (d[2], 0)).is_err());
-                            }
-                            Err(e) => assert!(!e.is_empty() && s.numbers(&digit, (0, 0)).is_err()),
+        for s in Settings::every() {
+            assert!(s.pytorch(3, (0, 0)).contains("print(\"checksum:\""));
+            match s.pool(&digit) {
+                Ok((y, tracer)) => {
+                    let d = y.shape().dims();
+                    for cell in (0..d[2]).flat_map(|r| (0..d[3]).map(move |c| (r, c))) {
+                        let numbers = s.numbers(&digit, cell).unwrap();
+                        if s.kind == Kind::Avg {
+                            let divisor = (s.kernel * s.kernel) as f64;
+                            assert!((numbers.window_sum / divisor - numbers.output).abs() < 1e-5, "{s:?} {cell:?}");
                         }
+                        let trace = tracer(cell.0, cell.1);
+                        let marked = Settings::input_cells(&digit, Some(&trace)).iter().filter(|c| c.class.starts_with("window")).count();
+                        assert_eq!(marked, trace.pixels.len(), "{s:?} {cell:?}: every pixel the window reads is outlined");
+                        assert!(Settings::explanation(s.kind, &trace).ends_with(" = "));
+                        assert_eq!(Settings::output_cells(&y, cell).iter().filter(|c| c.class == "selected").count(), 1);
                     }
+                    assert!(s.numbers(&digit, (d[2], 0)).is_err());
                 }
+                Err(e) => assert!(!e.is_empty() && s.numbers(&digit, (0, 0)).is_err()),
             }
         }
+    }
+
+    #[test]
+    fn the_dot_product_adds_up_to_the_score() {
+        let weight = Tensor::from_fn([2, 3], |i| i as f32 - 2.0);
+        let v = HeadValues { features: Tensor::zeros([1, 3, 1, 1]), pooled: vec![1.0, 0.5, -2.0], weight, bias: vec![0.25, -1.0], scores: vec![0.0; 2], probs: vec![0.5; 2] };
+        let (terms, total) = v.terms(1);
+        // Row 1 is [1, 2, 3]: 1·1 + 0.5·2 − 2·3 − 1 = −5, the largest term first.
+        assert_eq!(total, -5.0);
+        assert_eq!(terms[0], (2, -6.0));
+        assert!(weights_state(RunState::Idle, (0, 150)).starts_with("untrained"));
+        assert_eq!(weights_state(RunState::Paused, (40, 150)), "weights after step 40 of 150");
     }
 }

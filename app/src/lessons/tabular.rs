@@ -7,14 +7,15 @@
 //! curves; and afterwards, what the model learned about the day of the week and the store type beside the
 //! generator's true effects.
 //!
-//! URL parameters: `cat`, `cont` (comma-separated column names: the categorical and the continuous columns),
-//! `rows` (the first row shown, 0 to the table's last), `epochs` (1–8), `effect` (`DayOfWeek`, `StoreType`).
+//! URL parameters ([`PARAMS`]): `cat`, `cont` (comma-separated column names: the categorical and the continuous
+//! columns), `rows` (the first row shown, 0 to the table's last), `epochs` (1–8), `effect` (`DayOfWeek`,
+//! `StoreType`).
 
-use crate::panel::{PanelNumbers, exact};
-use crate::query::{Params, Query};
+use crate::panel::{Assets, Case, PanelNumbers, exact, url};
+use crate::query::{AnyParam, Names, Param, Params, Query};
 use crate::widgets::plot::{LinePlot, Series};
 use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
-use crate::widgets::{CodePanel, LessonPage, choice_select, number_select};
+use crate::widgets::{CodePanel, LessonPage, select};
 use engine::data::rossmann::{CATEGORICAL, CONTINUOUS, Factors, RossmannTable, noise_floor};
 use engine::data::table::Column;
 use engine::data::{Dataset, TabularSet};
@@ -43,8 +44,8 @@ pub fn page_table() -> RossmannTable {
 
 /// Rows shown at a time in the table browser.
 pub const PAGE_ROWS: usize = 10;
-/// Epochs a run may take.
-pub const EPOCHS: std::ops::RangeInclusive<usize> = 1..=8;
+/// The rows of the page's table (a test checks it against the generated table).
+pub const TABLE_ROWS: usize = 16_787;
 /// Rows per batch, as the lesson's `bs=512`... and the `tabular_train` benchmark.
 const BATCH: usize = 512;
 /// Rows in the summary's example batch (fastai summarises one batch of 64).
@@ -60,6 +61,19 @@ pub const EFFECTS: [&str; 2] = ["DayOfWeek", "StoreType"];
 fn effect_name(c: &'static str) -> &'static str {
     c
 }
+
+/// The categorical columns.
+pub const CATS: Names = Names { key: "cat", default: &CATEGORICAL };
+/// The continuous columns.
+pub const CONTS: Names = Names { key: "cont", default: &CONTINUOUS };
+/// The first row the table browser shows.
+pub const FIRST_ROW: Param<usize> = Param::range("rows", 0, 0, TABLE_ROWS - 1);
+/// Epochs a run takes.
+pub const EPOCHS: Param<usize> = Param::range("epochs", 4, 1, 8);
+/// The column whose learned effect is shown.
+pub const EFFECT: Param<&'static str> = Param::choices("effect", EFFECTS[0], &EFFECTS, effect_name);
+/// Every parameter, in the URL's order.
+pub const PARAMS: &[&dyn AnyParam] = &[&CATS, &CONTS, &FIRST_ROW, &EPOCHS, &EFFECT];
 
 /// The columns a learner can use: everything but the target and `Customers` (not known in advance).
 fn usable(table: &RossmannTable) -> Vec<(String, bool)> {
@@ -118,8 +132,8 @@ pub fn check_roles(table: &RossmannTable, cats: &[String], conts: &[String]) -> 
 /// query's notice); lists that are each fine but clash (a column in both, or no column at all) give the lesson's
 /// choice, with the notice returned here.
 pub fn roles_from(table: &RossmannTable, query: &Query) -> (State, Option<String>) {
-    let cats = query.names("cat", &CATEGORICAL, |names: &[String]| check_names(table, names, false));
-    let conts = query.names("cont", &CONTINUOUS, |names: &[String]| check_names(table, names, true));
+    let cats = query.names(&CATS, |names: &[String]| check_names(table, names, false));
+    let conts = query.names(&CONTS, |names: &[String]| check_names(table, names, true));
     match check_roles(table, &cats, &conts) {
         Ok(()) => (State { cats, conts }, None),
         Err(why) => (State::default(), Some(format!("The link's columns were not used ({why}); using the lesson's choice instead."))),
@@ -239,6 +253,134 @@ impl State {
             high = exact(high),
         )
     }
+}
+
+impl State {
+    /// The choice as the URL writes it.
+    pub fn query(&self) -> Vec<(&'static str, String)> {
+        vec![(CATS.key, self.cats.join(",")), (CONTS.key, self.conts.join(","))]
+    }
+
+    /// How column `name` is used: the target, not used, categorical or continuous.
+    pub fn role_of(&self, name: &str) -> &'static str {
+        match name {
+            "Sales" => "the target (as log)",
+            "Customers" => "not used (not known in advance)",
+            _ if self.cats.iter().any(|c| c == name) => "categorical",
+            _ if self.conts.iter().any(|c| c == name) => "continuous",
+            _ => "not used",
+        }
+    }
+
+    /// This choice with column `name` used as `role` (`categorical`, `continuous`, or anything else: not used),
+    /// the lists kept in the table's order.
+    pub fn with_role(&self, table: &RossmannTable, name: &str, role: &str) -> State {
+        let mut s = self.clone();
+        s.cats.retain(|c| c != name);
+        s.conts.retain(|c| c != name);
+        match role {
+            "categorical" => s.cats.push(name.to_string()),
+            "continuous" => s.conts.push(name.to_string()),
+            _ => {}
+        }
+        let order: Vec<String> = usable(table).into_iter().map(|(n, _)| n).collect();
+        s.cats.sort_by_key(|c| order.iter().position(|o| o == c));
+        s.conts.sort_by_key(|c| order.iter().position(|o| o == c));
+        s
+    }
+}
+
+/// The states `cargo xtask panels` checks: the lesson's columns, store and day of week as numbers, no continuous
+/// column, and a few columns of each kind.
+pub fn cases(_: &dyn Assets) -> Result<Vec<Case>, String> {
+    let table = page_table();
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let lesson = State::default();
+    let states = [
+        lesson.clone(),
+        State::as_numbers(),
+        State { cats: lesson.cats.clone(), conts: vec![] },
+        State { cats: names(&["Month"]), conts: names(&["CompetitionDistance", "MaxTemperature"]) },
+    ];
+    Ok(states.into_iter().map(|s| Case { url: url("tabular", &s.query()), code: s.pytorch(&table), page: s.numbers(&table) }).collect())
+}
+
+/// What the page says about the table and the model around the controls: plain values, computed once per page.
+pub struct Facts {
+    /// Rows in the table.
+    pub total_rows: usize,
+    /// The distinct sales in the training rows: the classes an integer target would make.
+    pub distinct_sales: usize,
+    /// The largest sale in the table.
+    pub max_sale: f32,
+    /// The RMSPE of the best possible predictor on the validation rows.
+    pub floor: f64,
+    /// Each column's name and how it is stored (`number` or `text`).
+    pub headers: Vec<(String, &'static str)>,
+}
+
+impl Facts {
+    /// The facts of `table`.
+    pub fn of(table: &RossmannTable) -> Facts {
+        let mut sales: Vec<i64> = table.train_rows.iter().filter_map(|&r| table.table.numbers("Sales").ok()?[r].map(|x| x as i64)).collect();
+        sales.sort_unstable();
+        sales.dedup();
+        Facts {
+            total_rows: table.table.rows(),
+            distinct_sales: sales.len(),
+            max_sale: table.table.numbers("Sales").map(|v| v.iter().flatten().fold(0.0f32, |m, &x| m.max(x))).unwrap_or(0.0),
+            floor: table.oracle_rmspe(&table.valid_rows),
+            headers: table.table.columns.iter().map(|(n, c)| (n.clone(), if matches!(c, Column::Number(_)) { "number" } else { "text" })).collect(),
+        }
+    }
+
+    /// The rows the browser shows from `first`, each cell as text.
+    pub fn page_of_rows(table: &RossmannTable, first: usize) -> Vec<Vec<String>> {
+        let start = first.min(table.table.rows().saturating_sub(1));
+        let end = (start + PAGE_ROWS).min(table.table.rows());
+        (start..end).map(|r| table.table.columns.iter().map(|(_, c)| cell_text(c, r)).collect()).collect()
+    }
+
+    /// `rows a to b of n`.
+    pub fn rows_shown(&self, first: usize) -> String {
+        format!("rows {} to {} of {}", first + 1, (first + PAGE_ROWS).min(self.total_rows), self.total_rows)
+    }
+
+    /// The sigmoid that squashes the last layer's output into `y_range`, its top and the largest log sale.
+    pub fn sigmoid_plot(&self, (low, high): (f32, f32)) -> Vec<Series> {
+        let curve = (0..=100).map(|i| {
+            let x = i as f64 / 10.0;
+            (x, low as f64 + (high - low) as f64 / (1.0 + (-x).exp()))
+        });
+        let top = (self.max_sale as f64).ln();
+        vec![
+            Series { name: "sigmoid_range(x)", class: "train", points: curve.collect() },
+            Series { name: "top of y_range", class: "truth", points: vec![(0.0, high as f64), (10.0, high as f64)] },
+            Series { name: "largest log sale", class: "valid", points: vec![(0.0, top), (10.0, top)] },
+        ]
+    }
+
+    /// Where the sigmoid reaches the largest sale, and why `y_range` goes above it.
+    pub fn sigmoid_text(&self, (low, high): (f32, f32)) -> String {
+        let top = (self.max_sale as f64).ln();
+        let x_needed = ((top - low as f64) / (high as f64 - top)).ln();
+        format!(
+            "The largest sale in the training rows is {:.0} euros, log {top:.3}. With y_range = ({low}, {high:.3}) the model \
+             reaches it at x = {x_needed:.2}. Had the top of y_range been exactly {top:.3}, the sigmoid would reach it only as x \
+             goes to infinity, and the largest sales could never be predicted: that is why fastai's lesson sets it a little above the maximum.",
+            self.max_sale
+        )
+    }
+
+    /// The validation RMSPE against the floor.
+    pub fn rmspe_text(&self, rmspe: f64) -> String {
+        format!("Validation RMSPE {rmspe:.4}: {:.2} times the best possible ({:.4}).", rmspe / self.floor, self.floor)
+    }
+}
+
+/// Each categorical column of `prepared` with its number of values and its embedding width.
+pub fn embedding_table(prepared: &Prepared) -> Vec<(String, usize, usize)> {
+    prepared.train.cat_names.iter().zip(prepared.train.cardinalities()).map(|(n, c)| (n.clone(), c, TabularConfig::embedding_size(c))).collect()
 }
 
 /// A training run of the lesson's model: batches of 512, Adam with fastai's weight decay of 0.01, one cycle up
@@ -374,129 +516,21 @@ fn describe_choice(state: &State) -> String {
 #[component]
 pub fn Tabular() -> impl IntoView {
     let table = StoredValue::new_local(page_table());
-    let total_rows = table.with_value(|t| t.table.rows());
+    let facts = StoredValue::new_local(table.with_value(Facts::of));
     let mut params = Params::from_location();
     let (roles, clash) = table.with_value(|t| roles_from(t, params.query()));
     let state = RwSignal::new(roles);
-    params.write("cat", move || Some(state.get().cats.join(",")));
-    params.write("cont", move || Some(state.get().conts.join(",")));
-    let first_row = params.number("rows", 0usize, 0..=total_rows.saturating_sub(1));
-    let epochs = params.number("epochs", 4usize, EPOCHS);
-    let effect = params.choice("effect", EFFECTS[0], EFFECTS, effect_name);
+    params.write(CATS.key, move || Some(state.get().cats.join(",")));
+    params.write(CONTS.key, move || Some(state.get().conts.join(",")));
+    let (first_row, epochs, effect) = (params.get(&FIRST_ROW), params.get(&EPOCHS), params.get(&EFFECT));
     let mut notices = params.notices();
     notices.extend(clash);
     params.sync();
 
     let prepared = Memo::new(move |_| table.with_value(|t| state.get().prepare(t)));
-    let model = Memo::new(move |_| State::model(&prepared.get()).map(|(m, s)| (m.describe(), s)));
-    let floor = table.with_value(|t| t.oracle_rmspe(&t.valid_rows));
-
-    // Training.
     let training = Training::default();
     let trained: TrainedSlot = StoredValue::new_local(None);
-    let busy = move || training.state.get().active();
-
-    // What the model learned, once a run ends.
-    let learned = LocalResource::new(move || {
-        let (state_now, column) = (training.state.get(), effect.get());
-        let job = trained.get_value();
-        async move {
-            if !matches!(state_now, RunState::Done | RunState::Stopped) {
-                return None;
-            }
-            Some(learned_effects(&*job?, column).await)
-        }
-    });
-    let learned = move || learned.get().flatten();
-
-    // The table browser.
-    let at_end = move || first_row.get() + PAGE_ROWS >= total_rows;
-    let page_of_rows = move || {
-        let start = first_row.get().min(total_rows.saturating_sub(1));
-        table.with_value(|t| {
-            let end = (start + PAGE_ROWS).min(t.table.rows());
-            (start..end)
-                .map(|r| t.table.columns.iter().map(|(_, c)| cell_text(c, r)).collect::<Vec<String>>())
-                .collect::<Vec<_>>()
-        })
-    };
-    let headers: Vec<(String, &'static str)> = table.with_value(|t| {
-        t.table.columns.iter().map(|(n, c)| (n.clone(), if matches!(c, Column::Number(_)) { "number" } else { "text" })).collect()
-    });
-    let role_of = move |name: &str| {
-        let s = state.get();
-        if name == "Sales" {
-            "the target (as log)"
-        } else if name == "Customers" {
-            "not used (not known in advance)"
-        } else if s.cats.iter().any(|c| c == name) {
-            "categorical"
-        } else if s.conts.iter().any(|c| c == name) {
-            "continuous"
-        } else {
-            "not used"
-        }
-    };
-    let columns = table.with_value(usable);
-    let set_role = move |name: String, role: String| {
-        state.update(|s| {
-            s.cats.retain(|c| *c != name);
-            s.conts.retain(|c| *c != name);
-            match role.as_str() {
-                "categorical" => s.cats.push(name.clone()),
-                "continuous" => s.conts.push(name.clone()),
-                _ => {}
-            }
-            // Keep the table's order.
-            let order: Vec<String> = table.with_value(|t| usable(t).into_iter().map(|(n, _)| n).collect());
-            s.cats.sort_by_key(|c| order.iter().position(|o| o == c));
-            s.conts.sort_by_key(|c| order.iter().position(|o| o == c));
-        });
-    };
-    let distinct_sales = table.with_value(|t| {
-        let mut v: Vec<i64> = t.train_rows.iter().filter_map(|&r| t.table.numbers("Sales").ok()?[r].map(|x| x as i64)).collect();
-        v.sort_unstable();
-        v.dedup();
-        v.len()
-    });
-    let max_sale = table.with_value(|t| t.table.numbers("Sales").map(|v| v.iter().flatten().fold(0.0f32, |m, &x| m.max(x))).unwrap_or(0.0));
-
-    // y_range: the sigmoid never reaches its top.
-    let sigmoid_plot = Signal::derive(move || {
-        let (low, high) = prepared.with(|p| p.y_range);
-        let curve = (0..=100).map(|i| {
-            let x = i as f64 / 10.0;
-            (x, low as f64 + (high - low) as f64 / (1.0 + (-x).exp()))
-        });
-        let top = (max_sale as f64).ln();
-        vec![
-            Series { name: "sigmoid_range(x)", class: "train", points: curve.collect() },
-            Series { name: "top of y_range", class: "truth", points: vec![(0.0, high as f64), (10.0, high as f64)] },
-            Series { name: "largest log sale", class: "valid", points: vec![(0.0, top), (10.0, top)] },
-        ]
-    });
-    let sigmoid_text = move || {
-        let (low, high) = prepared.with(|p| p.y_range);
-        let top = (max_sale as f64).ln();
-        let x_needed = ((top - low as f64) / (high as f64 - top)).ln();
-        format!(
-            "The largest sale in the training rows is {max_sale:.0} euros, log {top:.3}. With y_range = ({low}, {high:.3}) the model \
-             reaches it at x = {x_needed:.2}. Had the top of y_range been exactly {top:.3}, the sigmoid would reach it only as x \
-             goes to infinity, and the largest sales could never be predicted: that is why fastai's lesson sets it a little above the maximum."
-        )
-    };
-
     let code = Signal::derive(move || table.with_value(|t| state.get().pytorch(t)));
-    let embedding_table = move || {
-        prepared.with(|p| {
-            p.train
-                .cat_names
-                .iter()
-                .zip(p.train.cardinalities())
-                .map(|(n, c)| (n.clone(), c, TabularConfig::embedding_size(c)))
-                .collect::<Vec<_>>()
-        })
-    };
 
     view! {
         <LessonPage
@@ -508,165 +542,216 @@ pub fn Tabular() -> impl IntoView {
                   so we know the best error any model could reach and what the true effects are."
             notices
         >
-            <section class="table-browser">
-                <h2>"The table"</h2>
-                <p>{format!(
-                    "{total_rows} rows: {STORES} stores from 1 January 2014 to 11 February 2015, closed days removed (Sundays, public holidays \
-                     except at type b stores, refurbishments), as the lesson removed them. The last six weeks are the validation set: the \
-                     model must predict the future."
-                )}</p>
-                <div class="controls">
-                    <button type="button" data-testid="rows-previous" disabled=move || first_row.get() == 0
-                        on:click=move |_| first_row.update(|r| *r = r.saturating_sub(PAGE_ROWS))>"Previous rows"</button>
-                    <button type="button" data-testid="rows-next" disabled=at_end
-                        on:click=move |_| first_row.update(|r| *r = (*r + PAGE_ROWS).min(total_rows.saturating_sub(1)))>"Next rows"</button>
-                    <span class="status" aria-live="polite" data-testid="rows-shown">{move || format!("rows {} to {} of {total_rows}", first_row.get() + 1, (first_row.get() + PAGE_ROWS).min(total_rows))}</span>
-                </div>
-                <div class="scroll">
-                    <table class="data" data-testid="table-rows">
-                        <thead>
-                            <tr>{headers.iter().map(|(n, _)| view! { <th scope="col">{n.clone()}</th> }).collect_view()}</tr>
-                            <tr class="types">{headers.iter().map(|(n, kind)| {
-                                let n = n.clone();
-                                view! { <td>{*kind} <br/> <em>{move || role_of(&n)}</em></td> }
-                            }).collect_view()}</tr>
-                        </thead>
-                        <tbody>
-                            {move || page_of_rows().into_iter().map(|row| view! {
-                                <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-            </section>
-
-            <section class="roles">
-                <h2>"Categorical or continuous"</h2>
-                <p>
-                    "A categorical column gets an embedding: a learned vector per value, so each day of the week or each store "
-                    "can have any effect at all. A continuous column enters as one normalised number, so the model can only "
-                    "build smooth functions of it. Store 7 is not “one more” than store 6, and Saturday (6) is not “a bit more "
-                    "Friday”: as numbers they force an order and a distance that mean nothing. Distance to a competitor, on the "
-                    "other hand, is a real quantity. Change a column, train, and compare the runs below."
-                </p>
-                <div class="controls">
-                    <button type="button" data-testid="roles-lesson" disabled=busy on:click=move |_| state.set(State::default())>
-                        "The lesson's choice"
-                    </button>
-                    <button type="button" data-testid="roles-numbers" disabled=busy on:click=move |_| state.set(State::as_numbers())>
-                        "Store and day of week as numbers"
-                    </button>
-                </div>
-                <table class="role-choice" data-testid="roles">
-                    <thead><tr><th scope="col">"column"</th><th scope="col">"stored as"</th><th scope="col">"used as"</th></tr></thead>
-                    <tbody>
-                        {columns.into_iter().map(|(name, number)| {
-                            let (n1, n2) = (name.clone(), name.clone());
-                            let options: Vec<&'static str> = if number { vec!["categorical", "continuous", "not used"] } else { vec!["categorical", "not used"] };
-                            view! {
-                                <tr>
-                                    <th scope="row">{name.clone()}</th>
-                                    <td>{if number { "number" } else { "text" }}</td>
-                                    <td>
-                                        <select aria-label=format!("{name} used as") data-testid=format!("role-{name}") disabled=busy
-                                            on:change=move |ev| set_role(n1.clone(), event_target_value(&ev))>
-                                            {options.into_iter().map(|o| {
-                                                let n = n2.clone();
-                                                view! { <option value=o selected=move || role_of(&n) == o>{o}</option> }
-                                            }).collect_view()}
-                                        </select>
-                                    </td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </section>
-
-            <section class="target">
-                <h2>"The target: log(Sales), a regression"</h2>
-                <p data-testid="target-kind">{format!(
-                    "Sales are whole euros. Given an integer target, fastai would make this a classification: one output per distinct \
-                     value, {distinct_sales} classes here, where predicting 5,001 euros for a 5,000-euro day is as wrong as predicting 50. \
-                     As a float, log(Sales) makes it a regression with one output. The log also turns the table's multiplicative effects \
-                     (a promotion adds 25%, not 1,000 euros) into sums, and the competition's metric is a percentage error:"
-                )}</p>
-                <p class="formula">"RMSPE = √( mean( ((y − ŷ) / y)² ) ), with ŷ = exp(the model's output)"</p>
-                <p data-testid="noise-floor">{format!(
-                    "The noise in the table is random and unknowable (a log-normal factor with σ = 0.10), so no model can have an RMSPE \
-                     below {:.4}; the best possible predictor scores {floor:.4} on these validation rows.",
-                    noise_floor()
-                )}</p>
-            </section>
-
+            <TableBrowser table facts state first_row/>
+            <Roles table state busy=Signal::derive(move || training.state.get().active())/>
+            <Target facts/>
             <section class="embeddings">
                 <h2>"Embedding sizes"</h2>
                 <p>"fastai's rule of thumb gives a column with n values (#na# included, for missing or unseen values) an embedding of min(600, round(1.6 × n^0.56)) numbers."</p>
                 <table data-testid="embedding-sizes">
                     <thead><tr><th scope="col">"column"</th><th scope="col">"values n"</th><th scope="col">"width"</th><th scope="col">"parameters"</th></tr></thead>
                     <tbody>
-                        {move || embedding_table().into_iter().map(|(n, c, w)| view! {
+                        {move || embedding_table(&prepared.get()).into_iter().map(|(n, c, w)| view! {
                             <tr><th scope="row">{n}</th><td>{c}</td><td>{w}</td><td>{c * w}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
             </section>
-
-            <section class="model">
-                <h2>"learn.model and learn.summary()"</h2>
-                {move || match model.get() {
-                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                    Ok((printed, summary)) => view! {
-                        <div class="side-by-side">
-                            <pre class="code" data-testid="learn-model">{printed}</pre>
-                            <pre class="code" data-testid="learn-summary">{summary.to_string()}</pre>
-                        </div>
-                    }.into_any(),
-                }}
-            </section>
-
-            <section class="y-range">
-                <h2>"Why y_range goes above the largest sale"</h2>
-                <LinePlot series=sigmoid_plot x_max=Signal::derive(|| 10.0) x_label="x (the last layer's output)" y_label="log sales" testid="sigmoid-plot"/>
-                <p data-testid="y-range-text">{sigmoid_text}</p>
-            </section>
-
-            <TrainingSection prepared state epochs training trained floor/>
-            <section class="learned">
-                <h2>"What the embeddings learned"</h2>
-                <p>
-                    "After training, set one column of 128 ordinary validation days (no promotion, no holiday) to each of its values "
-                    "and average the model's log prediction: that is what the model learned about the value, everything else equal. "
-                    "Beside it, the generator's true effect on the same scale (log of its factor), both centred on their mean. "
-                    "The store's own embedding can also carry its type, so the store type's may learn less than the truth."
-                </p>
-                {choice_select(effect, "Column ", "effect", EFFECTS, |c| c.to_string())}
-                {move || match learned() {
-                    None => view! { <p class="status" data-testid="effects-status">"Train the model (or stop a run) to see what it learned."</p> }.into_any(),
-                    Some(Err(e)) => view! { <p class="notice" data-testid="effects-status">{e}</p> }.into_any(),
-                    Some(Ok(Learned { effects, vectors })) => view! {
-                        <div class="side-by-side">
-                            <table data-testid="effects">
-                                <caption>{format!("{}: learned and true effects", effect.get_untracked())}</caption>
-                                <thead><tr><th scope="col">"value"</th><th scope="col">"learned (log)"</th><th scope="col">"true (log)"</th></tr></thead>
-                                <tbody>
-                                    {effects.into_iter().map(|(v, l, t)| view! { <tr><th scope="row">{v}</th><td>{format!("{l:+.3}")}</td><td>{format!("{t:+.3}")}</td></tr> }).collect_view()}
-                                </tbody>
-                            </table>
-                            <table class="embedding-vectors" data-testid="embedding-vectors">
-                                <caption>{format!("{}'s embedding: one learned vector per value", effect.get_untracked())}</caption>
-                                <tbody>
-                                    {vectors.into_iter().map(|(v, vector)| view! {
-                                        <tr><th scope="row">{v}</th>{vector.into_iter().map(|x| view! { <td>{format!("{x:.3}")}</td> }).collect_view()}</tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any(),
-                }}
-            </section>
+            <ModelAndRange prepared facts/>
+            <TrainingSection prepared state epochs training trained facts/>
+            <LearnedEffects training trained effect/>
             <CodePanel code/>
         </LessonPage>
+    }
+}
+
+/// The table, ten rows at a time, each column's type and use.
+#[component]
+fn TableBrowser(table: StoredValue<RossmannTable, LocalStorage>, facts: StoredValue<Facts, LocalStorage>, state: RwSignal<State>, first_row: RwSignal<usize>) -> impl IntoView {
+    let total_rows = facts.with_value(|f| f.total_rows);
+    let headers = facts.with_value(|f| f.headers.clone());
+    let at_end = move || first_row.get() + PAGE_ROWS >= total_rows;
+    view! {
+        <section class="table-browser">
+            <h2>"The table"</h2>
+            <p>{format!(
+                "{total_rows} rows: {STORES} stores from 1 January 2014 to 11 February 2015, closed days removed (Sundays, public holidays \
+                 except at type b stores, refurbishments), as the lesson removed them. The last six weeks are the validation set: the \
+                 model must predict the future."
+            )}</p>
+            <div class="controls">
+                <button type="button" data-testid="rows-previous" disabled=move || first_row.get() == 0
+                    on:click=move |_| first_row.update(|r| *r = r.saturating_sub(PAGE_ROWS))>"Previous rows"</button>
+                <button type="button" data-testid="rows-next" disabled=at_end
+                    on:click=move |_| first_row.update(|r| *r = FIRST_ROW.settle(*r + PAGE_ROWS))>"Next rows"</button>
+                <span class="status" aria-live="polite" data-testid="rows-shown">{move || facts.with_value(|f| f.rows_shown(first_row.get()))}</span>
+            </div>
+            <div class="scroll">
+                <table class="data" data-testid="table-rows">
+                    <thead>
+                        <tr>{headers.iter().map(|(n, _)| view! { <th scope="col">{n.clone()}</th> }).collect_view()}</tr>
+                        <tr class="types">{headers.iter().map(|(n, kind)| {
+                            let n = n.clone();
+                            view! { <td>{*kind} <br/> <em>{move || state.get().role_of(&n)}</em></td> }
+                        }).collect_view()}</tr>
+                    </thead>
+                    <tbody>
+                        {move || table.with_value(|t| Facts::page_of_rows(t, first_row.get())).into_iter().map(|row| view! {
+                            <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+/// The choice of categorical and continuous columns.
+#[component]
+fn Roles(table: StoredValue<RossmannTable, LocalStorage>, state: RwSignal<State>, busy: Signal<bool>) -> impl IntoView {
+    let columns = table.with_value(usable);
+    view! {
+        <section class="roles">
+            <h2>"Categorical or continuous"</h2>
+            <p>
+                "A categorical column gets an embedding: a learned vector per value, so each day of the week or each store "
+                "can have any effect at all. A continuous column enters as one normalised number, so the model can only "
+                "build smooth functions of it. Store 7 is not “one more” than store 6, and Saturday (6) is not “a bit more "
+                "Friday”: as numbers they force an order and a distance that mean nothing. Distance to a competitor, on the "
+                "other hand, is a real quantity. Change a column, train, and compare the runs below."
+            </p>
+            <div class="controls">
+                <button type="button" data-testid="roles-lesson" disabled=busy on:click=move |_| state.set(State::default())>
+                    "The lesson's choice"
+                </button>
+                <button type="button" data-testid="roles-numbers" disabled=busy on:click=move |_| state.set(State::as_numbers())>
+                    "Store and day of week as numbers"
+                </button>
+            </div>
+            <table class="role-choice" data-testid="roles">
+                <thead><tr><th scope="col">"column"</th><th scope="col">"stored as"</th><th scope="col">"used as"</th></tr></thead>
+                <tbody>
+                    {columns.into_iter().map(|(name, number)| {
+                        let n = name.clone();
+                        let options: Vec<&'static str> = if number { vec!["categorical", "continuous", "not used"] } else { vec!["categorical", "not used"] };
+                        view! {
+                            <tr>
+                                <th scope="row">{name.clone()}</th>
+                                <td>{if number { "number" } else { "text" }}</td>
+                                <td>
+                                    <select aria-label=format!("{name} used as") data-testid=format!("role-{name}") disabled=busy
+                                        on:change=move |ev| state.update(|s| *s = table.with_value(|t| s.with_role(t, &n, &event_target_value(&ev))))>
+                                        {options.into_iter().map(|o| {
+                                            let n = name.clone();
+                                            view! { <option value=o selected=move || state.get().role_of(&n) == o>{o}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// Why the target is log(Sales), and the noise floor of RMSPE.
+#[component]
+fn Target(facts: StoredValue<Facts, LocalStorage>) -> impl IntoView {
+    let (distinct_sales, floor) = facts.with_value(|f| (f.distinct_sales, f.floor));
+    view! {
+        <section class="target">
+            <h2>"The target: log(Sales), a regression"</h2>
+            <p data-testid="target-kind">{format!(
+                "Sales are whole euros. Given an integer target, fastai would make this a classification: one output per distinct \
+                 value, {distinct_sales} classes here, where predicting 5,001 euros for a 5,000-euro day is as wrong as predicting 50. \
+                 As a float, log(Sales) makes it a regression with one output. The log also turns the table's multiplicative effects \
+                 (a promotion adds 25%, not 1,000 euros) into sums, and the competition's metric is a percentage error:"
+            )}</p>
+            <p class="formula">"RMSPE = √( mean( ((y − ŷ) / y)² ) ), with ŷ = exp(the model's output)"</p>
+            <p data-testid="noise-floor">{format!(
+                "The noise in the table is random and unknowable (a log-normal factor with σ = 0.10), so no model can have an RMSPE \
+                 below {:.4}; the best possible predictor scores {floor:.4} on these validation rows.",
+                noise_floor()
+            )}</p>
+        </section>
+    }
+}
+
+/// `learn.model`, `learn.summary()`, and why `y_range` goes above the largest sale.
+#[component]
+fn ModelAndRange(prepared: Memo<Prepared>, facts: StoredValue<Facts, LocalStorage>) -> impl IntoView {
+    let model = Memo::new(move |_| State::model(&prepared.get()).map(|(m, s)| (m.describe(), s)));
+    let sigmoid_plot = Signal::derive(move || facts.with_value(|f| f.sigmoid_plot(prepared.with(|p| p.y_range))));
+    view! {
+        <section class="model">
+            <h2>"learn.model and learn.summary()"</h2>
+            {move || match model.get() {
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Ok((printed, summary)) => view! {
+                    <div class="side-by-side">
+                        <pre class="code" data-testid="learn-model">{printed}</pre>
+                        <pre class="code" data-testid="learn-summary">{summary.to_string()}</pre>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+        <section class="y-range">
+            <h2>"Why y_range goes above the largest sale"</h2>
+            <LinePlot series=sigmoid_plot x_max=Signal::derive(|| 10.0) x_label="x (the last layer's output)" y_label="log sales" testid="sigmoid-plot"/>
+            <p data-testid="y-range-text">{move || facts.with_value(|f| f.sigmoid_text(prepared.with(|p| p.y_range)))}</p>
+        </section>
+    }
+}
+
+/// What the embeddings learned about a column, beside the generator's truth, once a run ends.
+#[component]
+fn LearnedEffects(training: Training, trained: TrainedSlot, effect: RwSignal<&'static str>) -> impl IntoView {
+    let learned = LocalResource::new(move || {
+        let (state_now, column) = (training.state.get(), effect.get());
+        let job = trained.get_value();
+        async move {
+            if !matches!(state_now, RunState::Done | RunState::Stopped) {
+                return None;
+            }
+            Some(learned_effects(&*job?, column).await)
+        }
+    });
+    view! {
+        <section class="learned">
+            <h2>"What the embeddings learned"</h2>
+            <p>
+                "After training, set one column of 128 ordinary validation days (no promotion, no holiday) to each of its values "
+                "and average the model's log prediction: that is what the model learned about the value, everything else equal. "
+                "Beside it, the generator's true effect on the same scale (log of its factor), both centred on their mean. "
+                "The store's own embedding can also carry its type, so the store type's may learn less than the truth."
+            </p>
+            {select(&EFFECT, effect, "Column ", "effect")}
+            {move || match learned.get().flatten() {
+                None => view! { <p class="status" data-testid="effects-status">"Train the model (or stop a run) to see what it learned."</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="notice" data-testid="effects-status">{e}</p> }.into_any(),
+                Some(Ok(Learned { effects, vectors })) => view! {
+                    <div class="side-by-side">
+                        <table data-testid="effects">
+                            <caption>{format!("{}: learned and true effects", effect.get_untracked())}</caption>
+                            <thead><tr><th scope="col">"value"</th><th scope="col">"learned (log)"</th><th scope="col">"true (log)"</th></tr></thead>
+                            <tbody>
+                                {effects.into_iter().map(|(v, l, t)| view! { <tr><th scope="row">{v}</th><td>{format!("{l:+.3}")}</td><td>{format!("{t:+.3}")}</td></tr> }).collect_view()}
+                            </tbody>
+                        </table>
+                        <table class="embedding-vectors" data-testid="embedding-vectors">
+                            <caption>{format!("{}'s embedding: one learned vector per value", effect.get_untracked())}</caption>
+                            <tbody>
+                                {vectors.into_iter().map(|(v, vector)| view! {
+                                    <tr><th scope="row">{v}</th>{vector.into_iter().map(|x| view! { <td>{format!("{x:.3}")}</td> }).collect_view()}</tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
     }
 }
 
@@ -678,7 +763,7 @@ fn TrainingSection(
     epochs: RwSignal<usize>,
     training: Training,
     trained: TrainedSlot,
-    floor: f64,
+    facts: StoredValue<Facts, LocalStorage>,
 ) -> impl IntoView {
     let runs = RwSignal::new(Vec::<Run>::new());
     let run_choice = StoredValue::new_local((String::new(), 0usize));
@@ -711,17 +796,15 @@ fn TrainingSection(
                     "Batches of {BATCH}, {} steps an epoch; Adam with weight decay, one cycle up to a learning rate of 0.003, mean squared \
                      error on log(Sales). RMSPE is measured on the validation rows after each epoch.", steps_per_epoch()
                 )}</p>
-                <div class="controls">{number_select(epochs, "Epochs ", "epochs", EPOCHS)}</div>
+                <div class="controls">{select(&EPOCHS, epochs, "Epochs ", "epochs")}</div>
                 <TrainingRunner training start total_steps=Signal::derive(move || steps_per_epoch() * epochs.get()) label="Train the model here" metric="rmspe"/>
-                <p class="sum" data-testid="rmspe-vs-floor" aria-live="polite">{move || training.epochs.get().last().map(|e| format!(
-                    "Validation RMSPE {:.4}: {:.2} times the best possible ({floor:.4}).", e.2, e.2 / floor
-                ))}</p>
+                <p class="sum" data-testid="rmspe-vs-floor" aria-live="polite">{move || training.epochs.get().last().map(|e| facts.with_value(|f| f.rmspe_text(e.2)))}</p>
                 <table class="runs" data-testid="runs">
                     <caption>"Runs so far"</caption>
                     <thead><tr><th scope="col">"columns"</th><th scope="col">"epochs"</th><th scope="col">"validation RMSPE"</th><th scope="col">"× floor"</th></tr></thead>
                     <tbody>
                         {move || runs.get().into_iter().map(|r| view! {
-                            <tr><td>{r.columns}</td><td>{r.epochs}</td><td>{format!("{:.4}", r.rmspe)}</td><td>{format!("{:.2}", r.rmspe / floor)}</td></tr>
+                            <tr><td>{r.columns}</td><td>{r.epochs}</td><td>{format!("{:.4}", r.rmspe)}</td><td>{format!("{:.2}", r.rmspe / facts.with_value(|f| f.floor))}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -753,6 +836,30 @@ mod tests {
         assert!(check_roles(&t, &s(&["Sales"]), &s(&[])).is_err(), "the target is not a feature");
         assert!(check_roles(&t, &s(&["Nope"]), &s(&[])).is_err());
         assert!(check_roles(&t, &s(&[]), &s(&[])).is_err());
+    }
+
+    #[test]
+    fn the_page_s_facts_and_texts_follow_the_table() {
+        let t = page_table();
+        let facts = Facts::of(&t);
+        assert_eq!(facts.total_rows, TABLE_ROWS, "the `rows` parameter's range is the table's");
+        assert_eq!(FIRST_ROW.bounds().1, t.table.rows() - 1);
+        assert_eq!(facts.rows_shown(0), format!("rows 1 to 10 of {TABLE_ROWS}"));
+        assert_eq!(facts.rows_shown(TABLE_ROWS - 3), format!("rows {} to {TABLE_ROWS} of {TABLE_ROWS}", TABLE_ROWS - 2));
+        assert_eq!(Facts::page_of_rows(&t, TABLE_ROWS - 3).len(), 3);
+        assert_eq!(Facts::page_of_rows(&t, 0)[0].len(), facts.headers.len());
+        let prepared = State::default().prepare(&t);
+        assert!(facts.sigmoid_text(prepared.y_range).contains(&format!("{:.0} euros", facts.max_sale)));
+        let plot = facts.sigmoid_plot(prepared.y_range);
+        assert!(plot[0].points.iter().all(|&(_, y)| y < prepared.y_range.1 as f64), "the sigmoid stays under its top");
+        assert!(facts.rmspe_text(2.0 * facts.floor).contains("2.00 times"));
+        assert_eq!(embedding_table(&prepared).len(), CATEGORICAL.len());
+        // A column moved from one role to another, in the table's order.
+        let moved = State::default().with_role(&t, "Store", "continuous");
+        assert_eq!(moved.role_of("Store"), "continuous");
+        assert_eq!(moved.conts[0], "Store");
+        assert_eq!(State::default().with_role(&t, "Month", "not used").role_of("Month"), "not used");
+        assert_eq!(State::default().role_of("Sales"), "the target (as log)");
     }
 
     #[test]

@@ -1,25 +1,20 @@
-//! Labelled inputs bound to a signal (a lesson's URL parameter): drop-downs of named choices or of whole numbers,
-//! a number field, and the choice between training and evaluation mode.
+//! Controls bound to a lesson's URL parameter ([`Param`]): a drop-down of its choices (or of every whole number of a
+//! short range), a number field, and the choice between training and evaluation mode. Each stores only values the
+//! parameter accepts, as its URL writes them ([`Param::settle`]), so a link always restores what the page shows.
 
+use crate::query::{Number, Param};
 use leptos::prelude::*;
-use std::ops::RangeInclusive;
 
-/// `<label>{label}<select>` offering each of `choices` under its `name`; the option equal to `value` is selected,
-/// and choosing one stores it there.
-pub fn choice_select<T>(
-    value: RwSignal<T>,
-    label: &'static str,
-    testid: &'static str,
-    choices: impl IntoIterator<Item = T>,
-    name: impl Fn(T) -> String + Copy + Send + Sync + 'static,
-) -> impl IntoView
+/// `<label>{label}<select>` offering each of `param`'s values under its URL name; the option equal to `value` is
+/// selected, and choosing one stores it there. For named choices, and ranges short enough to list.
+pub fn select<T>(param: &'static Param<T>, value: RwSignal<T>, label: &'static str, testid: &'static str) -> impl IntoView
 where
     T: Copy + PartialEq + Send + Sync + 'static,
 {
-    let choices: Vec<T> = choices.into_iter().collect();
+    let choices = param.samples();
     let options = choices
         .iter()
-        .map(|&c| view! { <option value=name(c) selected=move || value.get() == c>{name(c)}</option> })
+        .map(|&c| view! { <option value=param.to_url(c) selected=move || value.get() == c>{param.to_url(c)}</option> })
         .collect_view();
     view! {
         <label>
@@ -27,8 +22,7 @@ where
             <select
                 data-testid=testid
                 on:change=move |ev| {
-                    let chosen = event_target_value(&ev);
-                    if let Some(&c) = choices.iter().find(|&&c| name(c) == chosen) {
+                    if let Ok(c) = param.parse(&event_target_value(&ev)) {
                         value.set(c);
                     }
                 }
@@ -39,27 +33,24 @@ where
     }
 }
 
-/// [`choice_select`] over every whole number in `range`.
-pub fn number_select(value: RwSignal<usize>, label: &'static str, testid: &'static str, range: RangeInclusive<usize>) -> impl IntoView {
-    choice_select(value, label, testid, range, |v| v.to_string())
-}
-
-/// `<label>{label}<input type="number">` for a whole number from 0 to `max`; a number past `max` is stored as
-/// `max`, and anything that is not a number is ignored.
-pub fn number_input(value: RwSignal<usize>, label: &'static str, testid: &'static str, max: usize) -> impl IntoView {
+/// `<label>{label}<input type="number">` for `param`'s range: a number outside it is stored as the nearest end,
+/// and anything that is not a number puts the field back to the value it had.
+pub fn number_input<T: Number>(param: &'static Param<T>, value: RwSignal<T>, label: &'static str, testid: &'static str) -> impl IntoView {
+    let (min, max) = param.bounds();
     view! {
         <label>
             {label}
             <input
                 type="number"
-                min="0"
-                max=max.to_string()
+                min=param.to_url(min)
+                max=param.to_url(max)
+                step=T::STEP
                 data-testid=testid
-                prop:value=move || value.get().to_string()
-                on:change=move |ev| {
-                    if let Ok(v) = event_target_value(&ev).parse::<usize>() {
-                        value.set(v.min(max));
-                    }
+                prop:value=move || param.to_url(value.get())
+                on:change=move |ev| match T::from_url(&event_target_value(&ev)) {
+                    Some(v) => value.set(param.settle(v)),
+                    // Not a number: the field shows the stored value again.
+                    None => value.notify(),
                 }
             />
         </label>
@@ -70,6 +61,9 @@ pub fn number_input(value: RwSignal<usize>, label: &'static str, testid: &'stati
 pub fn mode_name(training: bool) -> &'static str {
     if training { "train" } else { "eval" }
 }
+
+/// The `mode` parameter of a lesson that shows both: training (the default) or evaluation.
+pub const MODE: Param<bool> = Param::choices("mode", true, &[true, false], mode_name);
 
 /// Two radio buttons under `legend` choosing training or evaluation mode, labelled `labels` (training's first),
 /// with the test ids `mode-train` and `mode-eval`.

@@ -3,6 +3,7 @@
 //! for unusable link values) and what every training lesson needs (the training runner and its plots).
 
 pub mod code_panel;
+pub mod conv_trace;
 pub mod cursor;
 pub mod inputs;
 pub mod lesson_page;
@@ -14,10 +15,11 @@ pub mod shape_badge;
 pub mod training;
 
 pub use code_panel::CodePanel;
+pub use conv_trace::{ConvRun, ConvTrace};
 pub use cursor::{Cursor, StepControls};
-pub use inputs::{choice_select, mode_name, mode_radios, number_input, number_select};
+pub use inputs::{MODE, mode_name, mode_radios, number_input, select};
 pub use lesson_page::LessonPage;
 pub use notices::QueryNotices;
 pub use number_grid::{Cell, NumberGrid, format_weight};
-pub use photo_picker::{PHOTOS, PhotoChoice, PhotoPicker, PhotoSource};
+pub use photo_picker::{PHOTOS, Photo, PhotoChoice, PhotoPicker, PhotoSource, photo_param};
 pub use shape_badge::ShapeBadge;

@@ -1,9 +1,11 @@
 //! Where a lesson's photo comes from: a sample shipped with the page (shareable in a link), or the learner's own
 //! file, chosen or dropped, decoded in the page and never uploaded.
 
+use crate::query::Param;
 use leptos::prelude::*;
 
 /// A sample photo shipped in `public/images` (licences in `public/images/LICENSES.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Photo {
     /// File name under `/images/`.
     pub file: &'static str,
@@ -20,9 +22,14 @@ pub const PHOTOS: &[Photo] = &[
     Photo { file: "rocket_small.png", name: "Rocket" },
 ];
 
-/// The sample files, as a lesson's `photo` parameter offers them.
-pub fn sample_files() -> impl Iterator<Item = &'static str> {
-    PHOTOS.iter().map(|p| p.file)
+/// A lesson's `photo` parameter, starting on `default`: a sample, by file name.
+pub const fn photo_param(default: Photo) -> Param<Photo> {
+    Param::choices("photo", default, PHOTOS, photo_file)
+}
+
+/// A sample's name in URLs: its file.
+fn photo_file(photo: Photo) -> &'static str {
+    photo.file
 }
 
 /// Where the image comes from.
@@ -68,15 +75,15 @@ impl PhotoSource {
 #[derive(Clone, Copy)]
 pub struct PhotoChoice {
     /// The sample the URL names (kept when the learner uses their own file: a link cannot carry it).
-    pub sample: RwSignal<&'static str>,
+    pub sample: RwSignal<Photo>,
     /// What the lesson loads.
     pub source: RwSignal<PhotoSource, LocalStorage>,
 }
 
 impl PhotoChoice {
     /// Starts on the sample `sample`.
-    pub fn new(sample: RwSignal<&'static str>) -> PhotoChoice {
-        let source = RwSignal::new_local(PhotoSource::Sample(sample.get_untracked()));
+    pub fn new(sample: RwSignal<Photo>) -> PhotoChoice {
+        let source = RwSignal::new_local(PhotoSource::Sample(sample.get_untracked().file));
         PhotoChoice { sample, source }
     }
 
@@ -123,7 +130,7 @@ pub fn PhotoPicker(
                 on:change=move |ev| {
                     let file = event_target_value(&ev);
                     if let Some(p) = PHOTOS.iter().find(|p| p.file == file) {
-                        choice.sample.set(p.file);
+                        choice.sample.set(*p);
                         choice.source.set(PhotoSource::Sample(p.file));
                     }
                 }

@@ -13,6 +13,8 @@ use crate::padding::{PaddingMode, tap_coordinate};
 use std::sync::OnceLock;
 
 /// A validated convolution's plain geometry: `x [N, Cin, H, W]`, `w [Cout, Cin/G, kH, kW]`, `y [N, Cout, H', W']`.
+/// The op (`ops::conv2d::Conv2d`) holds the same sizes and hands them over: this module sits below the ops and
+/// cannot read the op itself (the engine's dependencies run one way).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Geometry {
     /// `N`
