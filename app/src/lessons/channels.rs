@@ -504,7 +504,7 @@ mod tests {
                     assert!(state.pytorch().contains(&format!("[:{kernels}]")) && state.pytorch().contains("edge.expand(1, 3, 3, 3) / 6"));
                     // What the page draws and says of the run.
                     let (op, weight, bias) = state.conv(photo.shape()).unwrap();
-                    let run = Run { input: photo.clone(), output: op.reference_forward(&photo, &weight, Some(&bias)), op, weight, bias, backend: "CPU".into() };
+                    let run = ConvRun { input: photo.clone(), output: op.reference_forward(&photo, &weight, Some(&bias)), op, weight, bias, backend: "CPU".into(), millis: 0.0, fallback: None };
                     let plane_len = run.op.out_h * run.op.out_w;
                     for k in 0..kernels {
                         let (t, sum) = output_channel(&run, k);
