@@ -5,10 +5,11 @@
 //! Plain text and numbers only (no browser APIs), so the native harness builds the same code the page shows.
 
 use engine::Tensor;
-use engine::data::ImageSet;
 use engine::ops::conv2d::Conv2d;
 
-/// One state of a lesson as `cargo xtask panels` checks it: where it is, its panel's code, and the page's numbers.
+/// One state of a lesson as `cargo xtask panels` checks it (natively only: the page never uses it, and the shipped
+/// wasm holds none of the panel states): where it is, its panel's code, and the page's numbers.
+#[cfg(not(target_arch = "wasm32"))]
 pub struct Case {
     /// The lesson's URL with the state's query, so that a failure can be opened in the browser.
     pub url: String,
@@ -20,14 +21,16 @@ pub struct Case {
 
 /// The files the page ships, decoded natively: what a lesson's panel cases compute on (`cargo xtask panels`
 /// decodes them; the page never uses this).
+#[cfg(not(target_arch = "wasm32"))]
 pub trait Assets {
     /// A shipped photo (`file` under `public/images`) as the page reads it: `[1, 3, H, W]`, values 0..1.
     fn photo(&self, file: &str) -> Result<Tensor, String>;
     /// The digits the page loads.
-    fn digits(&self) -> Result<ImageSet, String>;
+    fn digits(&self) -> Result<engine::data::ImageSet, String>;
 }
 
 /// A lesson's URL with a query: `/<path>?k=v&…`.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn url(path: &str, pairs: &[(&str, String)]) -> String {
     let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("/{path}?{}", query.join("&"))

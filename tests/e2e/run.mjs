@@ -530,6 +530,7 @@ test('/dropout: p = 0.5 drops about half and doubles the rest while training, an
   assert(x.length === 64 && mask.length === 64 && texts.length === 64, 'three 8x8 grids');
   const dropped = mask.filter((m) => m === 0).length;
   assert(dropped >= 20 && dropped <= 44, `${dropped} of 64 dropped at p = 0.5`);
+  assert((await text(page, 'dropout-conventions')).includes("is the paper's p = 0.5 (the probability of keeping)"), "the paper's convention is not given");
   for (let i = 0; i < 64; i += 1) {
     const expected = mask[i] === 1 ? (2 * x[i]).toFixed(2) : '0.00';
     assert(texts[i] === expected, `cell ${i}: ${texts[i]} where ${x[i]} ${mask[i] ? 'doubled' : 'dropped'} is ${expected}`);
@@ -581,6 +582,10 @@ test('/batchnorm: the running mean after k steps is the moving average of the ba
   await page.waitForFunction(() => new URL(location.href).searchParams.get('mode') === 'eval');
   const evaluated = await column('bn-output', 0);
   assert(evaluated.some((v, i) => Math.abs(v - trained[i]) > 1e-3), 'evaluation gave the training output');
+  // The grid before "× γ + β =" is the normalisation evaluation used: with γ = 1 and β = 0 it is the output.
+  assert((await text(page, 'bn-normalized-caption')).includes('running mean'), 'the normalised grid does not say it used the running statistics');
+  const normalized = await column('bn-normalized', 0);
+  assert(normalized.every((v, i) => Math.abs(v - evaluated[i]) < 2e-3), `x̂ ${normalized} × 1 + 0 is not the evaluation output ${evaluated}`);
   // Another batch: one more step listed; gamma edits the output.
   await page.getByTestId('next-step').click();
   await page.getByTestId('bn-step-13').waitFor();

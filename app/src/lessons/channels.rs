@@ -9,10 +9,12 @@
 
 use crate::device::use_device;
 use crate::image::{draw, load_rgb};
-use crate::panel::{Assets, Case, PanelNumbers, exact, footer, url};
+use crate::panel::{PanelNumbers, exact, footer};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
 use crate::widgets::conv_trace::CHANNEL_NAMES;
-use crate::widgets::{Cell, CodePanel, ConvRun, ConvTrace, Cursor, LessonPage, NumberGrid, PHOTOS, Photo, PhotoChoice, PhotoPicker, PhotoSource, ShapeBadge, format_weight, number_input, photo_param, select};
+use crate::widgets::{Cell, CodePanel, ConvRun, ConvTrace, Cursor, LessonPage, NumberGrid, PHOTOS, Photo, PhotoChoice, PhotoPicker, ShapeBadge, format_weight, number_input, photo_param, select};
 use engine::ops::Conv2dParams;
 use engine::ops::conv2d::Conv2d;
 use engine::{Device, Shape, Tensor};
@@ -99,13 +101,14 @@ fn six_note(output: &Tensor, plane: usize) -> String {
 }
 
 /// The states `cargo xtask panels` checks: one to four kernels, both strides, a sample for each.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn cases(assets: &dyn Assets) -> Result<Vec<Case>, String> {
     let mut cases = Vec::new();
     for kernels in COUNT.samples() {
         for stride in STRIDE.samples() {
             let photo = PHOTOS[(kernels + stride) % PHOTOS.len()];
             let state = State {
-                file: PhotoSource::Sample(photo.file).file_name(SIDE),
+                file: crate::widgets::PhotoSource::Sample(photo.file).file_name(SIDE),
                 kernels,
                 stride,
                 bias: if stride == 1 { 0.0 } else { -0.125 },

@@ -10,7 +10,9 @@
 
 use crate::device::use_device;
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
-use crate::panel::{Assets, Case, PanelNumbers, exact, footer, url};
+use crate::panel::{PanelNumbers, exact, footer};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Number, Param, Params, join};
 use crate::widgets::{CodePanel, ConvRun, ConvTrace, Cursor, LessonPage, PHOTOS, Photo, PhotoChoice, PhotoPicker, ShapeBadge, StepControls, number_input, photo_param, select};
 use engine::ops::conv2d::Conv2d;
@@ -465,6 +467,7 @@ pub fn summary(output: &Tensor, backend: &str, millis: f64) -> String {
 /// The states `cargo xtask panels` checks: every preset in every colour mode, padding mode and sample, and the
 /// learner's own weights (fractions, whole numbers) in every padding mode, with biases and cells at the borders and
 /// inside.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn cases(assets: &dyn Assets) -> Result<Vec<Case>, String> {
     let mut cases = Vec::new();
     let borders = MODE.samples();

@@ -11,6 +11,7 @@ pub mod padding_stride;
 pub mod pooling;
 pub mod tabular;
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case};
 use crate::query::AnyParam;
 use leptos::prelude::*;
@@ -27,7 +28,9 @@ pub struct Lesson {
     pub view: fn() -> AnyView,
     /// Its URL parameters.
     pub params: &'static [&'static dyn AnyParam],
-    /// The states whose PyTorch panel `cargo xtask panels` runs, computed on the shipped files.
+    /// The states whose PyTorch panel `cargo xtask panels` runs, computed on the shipped files (native builds
+    /// only: check code, not shipped).
+    #[cfg(not(target_arch = "wasm32"))]
     pub cases: fn(&dyn Assets) -> Result<Vec<Case>, String>,
 }
 
@@ -39,6 +42,7 @@ pub const LESSONS: &[Lesson] = &[
         summary: "A 3x3 kernel slides over a photo: each output pixel is the multiply-sum of a window with the kernel.",
         view: || view! { <kernels::Kernels/> }.into_any(),
         params: kernels::PARAMS,
+        #[cfg(not(target_arch = "wasm32"))]
         cases: kernels::cases,
     },
     Lesson {
@@ -47,6 +51,7 @@ pub const LESSONS: &[Lesson] = &[
         summary: "Where the windows fall: padding modes, stride 2 halving the image, dilation, and the output-size formula.",
         view: || view! { <padding_stride::PaddingStride/> }.into_any(),
         params: padding_stride::PARAMS,
+        #[cfg(not(target_arch = "wasm32"))]
         cases: padding_stride::cases,
     },
     Lesson {
@@ -55,6 +60,7 @@ pub const LESSONS: &[Lesson] = &[
         summary: "RGB planes, rank-3 kernels summed over channels, stacked kernels as a rank-4 weight, and the convolution as a matrix.",
         view: || view! { <channels::Channels/> }.into_any(),
         params: channels::PARAMS,
+        #[cfg(not(target_arch = "wasm32"))]
         cases: channels::cases,
     },
     Lesson {
@@ -63,6 +69,7 @@ pub const LESSONS: &[Lesson] = &[
         summary: "Max and average pooling window by window, then a CNN's head: feature maps to a vector to class scores.",
         view: || view! { <pooling::Pooling/> }.into_any(),
         params: pooling::PARAMS,
+        #[cfg(not(target_arch = "wasm32"))]
         cases: pooling::cases,
     },
     Lesson {
@@ -71,6 +78,7 @@ pub const LESSONS: &[Lesson] = &[
         summary: "Activations zeroed at random while training and the survivors scaled up, embedding dropout, and what it does to overfitting.",
         view: || view! { <dropout::DropoutLesson/> }.into_any(),
         params: dropout::PARAMS,
+        #[cfg(not(target_arch = "wasm32"))]
         cases: dropout::cases,
     },
     Lesson {
@@ -79,6 +87,7 @@ pub const LESSONS: &[Lesson] = &[
         summary: "A mini-batch normalised feature by feature, γ and β, running statistics and momentum, and training vs evaluation.",
         view: || view! { <batchnorm::BatchNormLesson/> }.into_any(),
         params: batchnorm::PARAMS,
+        #[cfg(not(target_arch = "wasm32"))]
         cases: batchnorm::cases,
     },
     Lesson {
@@ -87,6 +96,7 @@ pub const LESSONS: &[Lesson] = &[
         summary: "Rossmann sales from a table: categorical vs continuous columns, embeddings, the log target and RMSPE, training here, and what the embeddings learned.",
         view: || view! { <tabular::Tabular/> }.into_any(),
         params: tabular::PARAMS,
+        #[cfg(not(target_arch = "wasm32"))]
         cases: tabular::cases,
     },
 ];

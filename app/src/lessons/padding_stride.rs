@@ -9,7 +9,9 @@
 
 use crate::device::{use_device, with_fallback};
 use crate::image::{ColorMode, draw, load_rgb, to_mode};
-use crate::panel::{Assets, Case, PanelNumbers, footer, url};
+use crate::panel::{PanelNumbers, footer};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, PHOTOS, PhotoSource, ShapeBadge, select};
 use engine::Tensor;
@@ -202,6 +204,7 @@ fn ones(k: usize) -> Tensor {
 
 /// The states `cargo xtask panels` checks: padding, stride and dilation in every mode, with the last cell (whose
 /// window reaches furthest into the padding) selected.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn cases(_: &dyn Assets) -> Result<Vec<Case>, String> {
     let mut cases = Vec::new();
     for (size, kernel, padding, stride, dilation) in [

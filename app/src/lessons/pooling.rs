@@ -10,7 +10,9 @@
 use crate::data::load_digits;
 use crate::device::use_device;
 use crate::image::draw;
-use crate::panel::{Assets, Case, PanelNumbers, cell_in, footer, url};
+use crate::panel::{PanelNumbers, cell_in, footer};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
 use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, ShapeBadge, StepControls, number_input, select};
@@ -218,6 +220,7 @@ impl Settings {
 
 /// The states `cargo xtask panels` checks: both pools with windows, strides and paddings of every kind, each on its
 /// own digit, with the last row's middle window selected.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn cases(assets: &dyn Assets) -> Result<Vec<Case>, String> {
     let set = assets.digits()?;
     let mut cases = Vec::new();

@@ -178,6 +178,41 @@ impl Training {
     }
 }
 
+/// One run of a side-by-side comparison.
+pub struct Comparison {
+    /// Its heading: `p = 0.5`.
+    pub heading: &'static str,
+    /// Its test id.
+    pub testid: &'static str,
+    /// Builds the run on the chosen device.
+    pub start: StartJob,
+    /// Steps in the run.
+    pub total_steps: usize,
+}
+
+/// Runs of one experiment side by side, each with its own runner: what one setting changes, trained by the learner
+/// (dropout against none, small batches against large).
+#[component]
+pub fn SideBySide(
+    /// The runs, left to right.
+    runs: Vec<Comparison>,
+    /// What each start button says.
+    label: &'static str,
+    /// The validation metric's name.
+    metric: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="effect-runs">
+            {runs.into_iter().map(|run| view! {
+                <div class="effect-run" data-testid=run.testid>
+                    <h3>{run.heading}</h3>
+                    <TrainingRunner training=Training::default() start=run.start total_steps=run.total_steps label metric/>
+                </div>
+            }).collect_view()}
+        </div>
+    }
+}
+
 /// The controls and curves of a training run: where to train, start, pause or resume, stop, the progress, the
 /// training and validation losses by step and the validation metric by epoch.
 #[component]

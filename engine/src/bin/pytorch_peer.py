@@ -56,7 +56,7 @@ class Tabular(nn.Module):
         self.bn_cont = nn.BatchNorm1d(16)
         layers, width = [], sum(sizes) + 16
         for size, p in [(1000, 0.001), (500, 0.01)]:
-            layers += [nn.Linear(width, size, bias=False), nn.ReLU(), nn.BatchNorm1d(size), nn.Dropout(p)]
+            layers += [nn.Linear(width, size), nn.ReLU(), nn.BatchNorm1d(size), nn.Dropout(p)]  # fastai 1: Linear with bias
             width = size
         self.layers = nn.Sequential(*layers, nn.Linear(width, 1))
         self.top = torch.log(torch.tensor(48000.0))

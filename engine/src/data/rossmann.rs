@@ -70,6 +70,13 @@ pub fn noise_floor() -> f64 {
     (1.0 - (-NOISE_SIGMA * NOISE_SIGMA).exp()).sqrt()
 }
 
+/// The expected RMSPE of predicting the median `μ` (what a model trained with MSE on the log aims at),
+/// `√(1 − 2e^(σ²/2) + e^(2σ²))`: slightly above [`noise_floor`].
+pub fn median_floor() -> f64 {
+    let s2 = NOISE_SIGMA * NOISE_SIGMA;
+    (1.0 - 2.0 * (s2 / 2.0).exp() + (2.0 * s2).exp()).sqrt()
+}
+
 /// The multiplicative effects.
 pub struct Factors;
 
@@ -434,6 +441,7 @@ mod tests {
         let oracle = t.oracle_rmspe(&all);
         assert!((oracle - noise_floor()).abs() < 0.004, "oracle {oracle}, floor {}", noise_floor());
         assert!((noise_floor() - 0.0998).abs() < 1e-4);
+        assert!((median_floor() - 0.1009).abs() < 1e-4 && median_floor() > noise_floor());
     }
 
     #[test]

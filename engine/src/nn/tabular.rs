@@ -1,6 +1,7 @@
 //! fastai's `TabularModel`, the lesson's Rossmann model: one embedding per categorical column, embedding dropout,
 //! batch norm on the continuous columns, then hidden layers (each Linear, ReLU, BatchNorm1d, Dropout) and an
-//! output squashed into `y_range`.
+//! output squashed into `y_range`. Built as fastai 1 built it for the 2019 lesson: every Linear has a bias (fastai 2
+//! drops the bias of a Linear followed by a batch norm, whose β does the same job).
 //!
 //! ```text
 //! x = cat(emb_1(c_1), …, emb_k(c_k))   → Dropout(emb_drop)
@@ -105,7 +106,7 @@ impl TabularModel {
         let mut layers: Vec<Box<dyn Layer>> = Vec::new();
         let mut width = widths + config.n_cont;
         for (i, (&size, &p)) in config.hidden.iter().zip(&config.ps).enumerate() {
-            layers.push(Box::new(Linear::new(device, width, size, false, rng)));
+            layers.push(Box::new(Linear::new(device, width, size, true, rng)));
             layers.push(Box::new(ReLU::default()));
             layers.push(Box::new(BatchNorm::new(device, size, 1)));
             layers.push(Box::new(Dropout::new(p, rng.next_u64() as u32 ^ i as u32)));
@@ -125,39 +126,30 @@ impl TabularModel {
         })
     }
 
-    /// The model as fastai prints `learn.model`: every module with its sizes, the hidden layers grouped as
-    /// `LinBnDrop` blocks (Linear without bias, ReLU, BatchNorm1d, Dropout), the head's Linear with `bias=True`.
+    /// The model as the 2019 lesson printed `learn.model` (fastai 1 on PyTorch 1.0): the embeddings, `emb_drop`,
+    /// `bn_cont`, then one flat `Sequential` in fastai 1's order, where a hidden block's batch norm and dropout are
+    /// printed ahead of the next Linear (`bn_drop_lin`). `y_range` is applied in `forward` and prints nothing.
     pub fn describe(&self) -> String {
         let mut out = String::from("TabularModel(\n  (embeds): ModuleList(\n");
         for (i, table) in self.embeddings.iter().enumerate() {
             let d = table.value.shape().dims();
             out += &format!("    ({i}): Embedding({}, {})\n", d[0], d[1]);
         }
-        // PyTorch's own wording of what the engine's layers print more briefly.
+        // PyTorch 1.0's wording of what the engine's layers print more briefly.
         let batch_norm = |described: String| described.replace("eps=1e-5", "eps=1e-05").replace(')', ", affine=True, track_running_stats=True)");
-        out += &format!("  )\n  (emb_drop): Dropout(p={}, inplace=False)\n", self.config.emb_drop);
+        out += &format!("  )\n  (emb_drop): Dropout(p={})\n", self.config.emb_drop);
         if self.config.n_cont > 0 {
             out += &format!("  (bn_cont): {}\n", batch_norm(self.bn_cont.describe()));
         }
         out += "  (layers): Sequential(\n";
-        let layers = &self.layers.layers;
-        let blocks = self.config.hidden.len();
-        for b in 0..blocks {
-            out += &format!("    ({b}): LinBnDrop(\n");
-            for (j, layer) in layers[4 * b..4 * b + 4].iter().enumerate() {
-                let text = match layer.kind() {
-                    "ReLU" => "ReLU(inplace=True)".to_string(),
-                    "Dropout" => layer.describe().replace(')', ", inplace=False)"),
-                    "BatchNorm1d" => batch_norm(layer.describe()),
-                    _ => layer.describe(),
-                };
-                out += &format!("      ({j}): {text}\n");
-            }
-            out += "    )\n";
-        }
-        out += &format!("    ({blocks}): LinBnDrop(\n      (0): {}\n    )\n", layers[4 * blocks].describe());
-        if let Some(range) = layers.get(4 * blocks + 1) {
-            out += &format!("    ({}): {}\n", blocks + 1, range.describe());
+        let printed = self.layers.layers.iter().filter(|layer| layer.kind() != "SigmoidRange");
+        for (i, layer) in printed.enumerate() {
+            let text = match layer.kind() {
+                "ReLU" => "ReLU(inplace)".to_string(),
+                "BatchNorm1d" => batch_norm(layer.describe()),
+                _ => layer.describe(),
+            };
+            out += &format!("    ({i}): {text}\n");
         }
         out + "  )\n)"
     }
@@ -283,22 +275,38 @@ mod tests {
 
     #[test]
     fn the_model_prints_like_learn_model() {
-        let model = TabularModel::new(&CPU, TabularConfig::rossmann(vec![1116, 8], 2, (0.0, 10.0)), &mut Rng::new(1)).unwrap();
+        let mut model = TabularModel::new(&CPU, TabularConfig::rossmann(vec![1116, 8], 2, (0.0, 10.0)), &mut Rng::new(1)).unwrap();
         let printed = model.describe();
         for line in [
             "    (0): Embedding(1116, 81)",
             "    (1): Embedding(8, 5)",
-            "  (emb_drop): Dropout(p=0.04, inplace=False)",
+            "  (emb_drop): Dropout(p=0.04)",
             "  (bn_cont): BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)",
-            "      (0): Linear(in_features=88, out_features=1000, bias=False)",
-            "      (1): ReLU(inplace=True)",
-            "      (2): BatchNorm1d(1000, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)",
-            "      (3): Dropout(p=0.001, inplace=False)",
-            "      (0): Linear(in_features=500, out_features=1, bias=True)",
-            "    (3): SigmoidRange(low=0, high=10)",
+            "    (0): Linear(in_features=88, out_features=1000, bias=True)",
+            "    (1): ReLU(inplace)",
+            "    (2): BatchNorm1d(1000, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)",
+            "    (3): Dropout(p=0.001)",
+            "    (4): Linear(in_features=1000, out_features=500, bias=True)",
+            "    (7): Dropout(p=0.01)",
+            "    (8): Linear(in_features=500, out_features=1, bias=True)",
         ] {
             assert!(printed.lines().any(|l| l == line), "no line {line:?} in\n{printed}");
         }
+        assert!(!printed.contains("Sigmoid") && printed.ends_with("  )\n)"));
+        // The printed sizes account for every parameter the model trains.
+        // The whole numbers inside a module's parentheses (not the `1` of `BatchNorm1d`).
+        let numbers = |m: &str| m.split_once('(').unwrap().1.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<usize>().ok()).collect::<Vec<_>>();
+        let printed_params: usize = printed
+            .lines()
+            .map(|l| match l.trim().split_once(": ").map(|(_, m)| m) {
+                Some(m) if m.starts_with("Embedding(") => numbers(m)[0] * numbers(m)[1],
+                Some(m) if m.starts_with("Linear(") => numbers(m)[0] * numbers(m)[1] + numbers(m)[1],
+                Some(m) if m.starts_with("BatchNorm1d(") => 2 * numbers(m)[0],
+                _ => 0,
+            })
+            .sum();
+        let trained: usize = model.params_mut().iter().map(|p| p.value.numel()).sum();
+        assert_eq!(printed_params, trained);
     }
 
     #[test]
