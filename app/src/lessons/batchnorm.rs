@@ -14,14 +14,13 @@
 //! −10 to 10), `y`, `x` (the selected value), `feature` (the feature plotted, 0–2), `rg`, `rb` (the ratings
 //! head's γ and β, −10 to 10).
 
-use crate::data::load_digits;
 use crate::device::{use_device, with_fallback};
 use crate::panel::{PCG_HASH_PY, PanelNumbers, exact, footer};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Number, Param, Params, join};
 use crate::widgets::plot::{LinePlot, Series};
-use crate::widgets::training::{Comparison, Job, SideBySide};
+use crate::widgets::training::{Job, digits_side_by_side};
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, MODE, NumberGrid, format_weight, mode_radios, number_input, select};
 use engine::data::ImageSet;
 use engine::learner::{FitConfig, Loss, Metric, Trainer};
@@ -637,17 +636,6 @@ fn RunningStatistics(history: Signal<Vec<Step>>, feature: RwSignal<usize>, steps
 #[component]
 fn BatchNoise() -> impl IntoView {
     let steps = STEP.bounds().1;
-    let digits = LocalResource::new(load_digits);
-    let run = move |batch: usize, heading: &'static str, testid: &'static str| Comparison {
-        heading,
-        testid,
-        start: Rc::new(move |device: Device| {
-            // The runs start only once the digits are here (they are shown below only then).
-            let set = digits.get_untracked().and_then(Result::ok).expect("the digits are loaded before a run starts");
-            Rc::new(RefCell::new(noise_trainer(&device, &set, batch, true))) as Rc<RefCell<dyn Job>>
-        }),
-        total_steps: NOISE_EPOCHS * NOISE_TRAIN.div_ceil(batch),
-    };
     view! {
         <section class="noise">
             <h2>"What regularises: the batches' noise, not momentum"</h2>
@@ -677,14 +665,12 @@ fn BatchNoise() -> impl IntoView {
                 "validation loss did not end lower, though: on these digits the small batches did not generalise better. "
                 "That is what the runs did on the CPU (a test checks each statement); train them and compare."
             </p>
-            {move || match digits.get() {
-                None => view! { <p class="status">"Loading the digits…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                Some(Ok(_)) => view! {
-                    <SideBySide runs=vec![run(8, "batches of 8", "noise-batch-8"), run(128, "batches of 128", "noise-batch-128")]
-                        label="Train (40 epochs)" metric="accuracy"/>
-                }.into_any(),
-            }}
+            {digits_side_by_side(
+                vec![("batches of 8", "noise-batch-8", noise_steps(8), 8), ("batches of 128", "noise-batch-128", noise_steps(128), 128)],
+                |device, digits, batch| Rc::new(RefCell::new(noise_trainer(device, digits, batch, true))) as Rc<RefCell<dyn Job>>,
+                "Train (40 epochs)",
+                "accuracy",
+            )}
         </section>
     }
 }
@@ -695,6 +681,10 @@ fn BatchNoise() -> impl IntoView {
 const NOISE_EPOCHS: usize = 40;
 const NOISE_TRAIN: usize = 256;
 const NOISE_VALID: usize = 300;
+
+fn noise_steps(batch: usize) -> usize {
+    NOISE_EPOCHS * NOISE_TRAIN.div_ceil(batch)
+}
 
 fn noise_model(device: &Device, batch_norm: bool) -> Sequential {
     let mut rng = Rng::new(1);

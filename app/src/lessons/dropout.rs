@@ -11,12 +11,11 @@
 //! `eval`), `n` (how many masks are averaged: 1, 10, 100, 1000, 10000), `y`, `x` (the selected activation).
 
 use crate::device::{use_device, with_fallback};
-use crate::data::load_digits;
 use crate::panel::{PCG_HASH_PY, PanelNumbers, cell_in, exact, footer};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
-use crate::widgets::training::{Comparison, Job, SideBySide};
+use crate::widgets::training::{Job, digits_side_by_side};
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, MODE, NumberGrid, format_weight, mode_radios, number_input, select};
 use engine::data::ImageSet;
 use engine::learner::{FitConfig, Loss, Metric, Trainer};
@@ -321,6 +320,8 @@ const EPOCHS: usize = 60;
 const BATCH: usize = 20;
 const TRAIN: usize = 60;
 const VALID: usize = 300;
+/// Steps in one run.
+const STEPS: usize = EPOCHS * TRAIN.div_ceil(BATCH);
 
 fn digits_trainer(device: &Device, digits: &ImageSet, p: f32) -> Trainer<Sequential, ImageSet> {
     let (train, valid) = digits.split(0.2, 7);
@@ -522,17 +523,6 @@ fn EmbeddingDropout(p: RwSignal<f32>, seed: RwSignal<u32>) -> impl IntoView {
 /// Dropout's effect: one model trained on 60 digits with p = 0 and with p = 0.5, side by side.
 #[component]
 fn DropoutEffect() -> impl IntoView {
-    let digits = LocalResource::new(load_digits);
-    let run = move |p: f32, heading: &'static str, testid: &'static str| Comparison {
-        heading,
-        testid,
-        start: Rc::new(move |device: Device| {
-            // The runs start only once the digits are here (they are shown below only then).
-            let set = digits.get_untracked().and_then(Result::ok).expect("the digits are loaded before a run starts");
-            Rc::new(RefCell::new(digits_trainer(&device, &set, p))) as Rc<RefCell<dyn Job>>
-        }),
-        total_steps: EPOCHS * TRAIN.div_ceil(BATCH),
-    };
     view! {
         <section class="effect">
             <h2>"What it buys: the same model with and without dropout"</h2>
@@ -545,14 +535,12 @@ fn DropoutEffect() -> impl IntoView {
                 "two runs did when trained on the CPU with the same seeds (a test checks each statement); on a GPU the "
                 "curves differ in the last digits. Train both and compare."
             </p>
-            {move || match digits.get() {
-                None => view! { <p class="status">"Loading the digits…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                Some(Ok(_)) => view! {
-                    <SideBySide runs=vec![run(0.0, "p = 0 (no dropout)", "effect-p0"), run(0.5, "p = 0.5", "effect-p05")]
-                        label="Train (60 epochs)" metric="accuracy"/>
-                }.into_any(),
-            }}
+            {digits_side_by_side(
+                vec![("p = 0 (no dropout)", "effect-p0", STEPS, 0.0), ("p = 0.5", "effect-p05", STEPS, 0.5)],
+                |device, digits, p| Rc::new(RefCell::new(digits_trainer(device, digits, p))) as Rc<RefCell<dyn Job>>,
+                "Train (60 epochs)",
+                "accuracy",
+            )}
         </section>
     }
 }

@@ -3,11 +3,12 @@
 //! it), with progress, live loss and metric curves, pause, resume and stop.
 
 use super::plot::{LinePlot, Series};
+use crate::data::load_digits;
 use crate::device::{training_devices, use_device};
 use crate::timing::{sleep_ms, yield_to_browser};
 use engine::Device;
 use engine::clock::now_ms;
-use engine::data::Dataset;
+use engine::data::{Dataset, ImageSet};
 use engine::learner::{EpochReport, StepReport, Trainer};
 use engine::nn::Model;
 use leptos::prelude::*;
@@ -178,24 +179,12 @@ impl Training {
     }
 }
 
-/// One run of a side-by-side comparison.
-pub struct Comparison {
-    /// Its heading: `p = 0.5`.
-    pub heading: &'static str,
-    /// Its test id.
-    pub testid: &'static str,
-    /// Builds the run on the chosen device.
-    pub start: StartJob,
-    /// Steps in the run.
-    pub total_steps: usize,
-}
-
 /// Runs of one experiment side by side, each with its own runner: what one setting changes, trained by the learner
 /// (dropout against none, small batches against large).
 #[component]
 pub fn SideBySide(
-    /// The runs, left to right.
-    runs: Vec<Comparison>,
+    /// The runs, left to right: heading, test id, steps, and how to start it.
+    runs: Vec<(&'static str, &'static str, usize, StartJob)>,
     /// What each start button says.
     label: &'static str,
     /// The validation metric's name.
@@ -203,13 +192,39 @@ pub fn SideBySide(
 ) -> impl IntoView {
     view! {
         <div class="effect-runs">
-            {runs.into_iter().map(|run| view! {
-                <div class="effect-run" data-testid=run.testid>
-                    <h3>{run.heading}</h3>
-                    <TrainingRunner training=Training::default() start=run.start total_steps=run.total_steps label metric/>
+            {runs.into_iter().map(|(heading, testid, total_steps, start)| view! {
+                <div class="effect-run" data-testid=testid>
+                    <h3>{heading}</h3>
+                    <TrainingRunner training=Training::default() start total_steps label metric/>
                 </div>
             }).collect_view()}
         </div>
+    }
+}
+
+/// [`SideBySide`] runs on the shipped digits, once they are loaded: each run is `(heading, test id, steps,
+/// setting)`, and `build` makes its trainer from the device, the digits and its setting.
+pub fn digits_side_by_side<T: Copy + Send + Sync + 'static>(
+    runs: Vec<(&'static str, &'static str, usize, T)>,
+    build: fn(&Device, &ImageSet, T) -> Rc<RefCell<dyn Job>>,
+    label: &'static str,
+    metric: &'static str,
+) -> impl IntoView {
+    let digits = LocalResource::new(load_digits);
+    move || match digits.get() {
+        None => view! { <p class="status">"Loading the digits…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+        Some(Ok(set)) => {
+            let set = Rc::new(set);
+            let runs = runs
+                .iter()
+                .map(|&(heading, testid, steps, setting)| {
+                    let set = set.clone();
+                    (heading, testid, steps, Rc::new(move |device: Device| build(&device, &set, setting)) as StartJob)
+                })
+                .collect();
+            view! { <SideBySide runs label metric/> }.into_any()
+        }
     }
 }
 
