@@ -37,6 +37,10 @@ pub struct TabularConfig {
     pub ps: Vec<f32>,
     /// Dropout on the concatenated embeddings (fastai: 0.04).
     pub emb_drop: f32,
+    /// Whether the hidden Linears have a bias: fastai 1, the 2019 lesson's, gives them one; fastai 2 does not,
+    /// since the batch norm after each makes it redundant (for a unit its ReLU passes on every row of a batch,
+    /// the bias's gradient is zero in exact arithmetic and rounding noise in practice).
+    pub hidden_bias: bool,
     /// Outputs (1 for a regression).
     pub out: usize,
     /// The output's range, for a regression (`None`: raw outputs, as class scores).
@@ -49,10 +53,10 @@ impl TabularConfig {
         600.min((1.6 * (n as f64).powf(0.56)).round() as usize)
     }
 
-    /// The Rossmann model of the lesson: hidden layers 1000 and 500, dropout 0.001 and 0.01, embedding dropout
-    /// 0.04, one output in `y_range`.
+    /// The Rossmann model of the lesson: hidden layers 1000 and 500 with biases (fastai 1), dropout 0.001 and
+    /// 0.01, embedding dropout 0.04, one output in `y_range`.
     pub fn rossmann(cardinalities: Vec<usize>, n_cont: usize, y_range: (f32, f32)) -> Self {
-        TabularConfig { cardinalities, n_cont, hidden: vec![1000, 500], ps: vec![0.001, 0.01], emb_drop: 0.04, out: 1, y_range: Some(y_range) }
+        TabularConfig { cardinalities, n_cont, hidden: vec![1000, 500], ps: vec![0.001, 0.01], emb_drop: 0.04, hidden_bias: true, out: 1, y_range: Some(y_range) }
     }
 }
 
@@ -106,7 +110,7 @@ impl TabularModel {
         let mut layers: Vec<Box<dyn Layer>> = Vec::new();
         let mut width = widths + config.n_cont;
         for (i, (&size, &p)) in config.hidden.iter().zip(&config.ps).enumerate() {
-            layers.push(Box::new(Linear::new(device, width, size, true, rng)));
+            layers.push(Box::new(Linear::new(device, width, size, config.hidden_bias, rng)));
             layers.push(Box::new(ReLU::default()));
             layers.push(Box::new(BatchNorm::new(device, size, 1)));
             layers.push(Box::new(Dropout::new(p, rng.next_u64() as u32 ^ i as u32)));
