@@ -427,8 +427,9 @@ pub fn DropoutLesson() -> impl IntoView {
             <section class="conventions">
                 <h2>"Two conventions for p"</h2>
                 <p>
-                    "Dropout comes from Srivastava, Hinton, Krizhevsky, Sutskever and Salakhutdinov, “Dropout: A Simple Way "
-                    "to Prevent Neural Networks from Overfitting”, Journal of Machine Learning Research 15 (2014). A reader "
+                    "Hinton and his colleagues introduced dropout in 2012; Srivastava, Hinton, Krizhevsky, Sutskever and "
+                    "Salakhutdinov described it in full in “Dropout: A Simple Way to Prevent Neural Networks from "
+                    "Overfitting”, Journal of Machine Learning Research 15 (2014). A reader "
                     "of the paper meets its p as the probability of keeping a unit; PyTorch's "<code>"nn.Dropout(p)"</code>
                     " and "<code>"F.dropout"</code>", fastai's "<code>"ps"</code>" and this page take p as the probability "
                     "of dropping one."
@@ -532,8 +533,8 @@ fn DropoutEffect() -> impl IntoView {
                 "about a sixth of the way in, climbs back: overfitting. With p = 0.5 after each hidden layer the training "
                 "loss falls more slowly (half the activations are missing at every step), and the validation loss climbs "
                 "back less and ends lower. Dropout reduces the overfitting here; it does not remove it. That is what these "
-                "two runs did when trained on the CPU with the same seeds (a test checks each statement); on a GPU the "
-                "curves differ in the last digits. Train both and compare."
+                "two runs did when trained on the CPU with the same seeds (a test checks each statement); a GPU rounds "
+                "differently, so its curves can part from these. Train both and compare."
             </p>
             {digits_side_by_side(
                 vec![("p = 0 (no dropout)", "effect-p0", STEPS, 0.0), ("p = 0.5", "effect-p05", STEPS, 0.5)],
