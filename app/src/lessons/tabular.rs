@@ -712,8 +712,9 @@ pub fn fastai2_note(config: &TabularConfig) -> String {
     format!(
         "Printed as the 2019 lesson printed it (fastai 1 on PyTorch 1.0), for the model this page trains. fastai 2 prints \
          the same model in blocks, LinBnDrop(Linear, ReLU, BatchNorm1d, Dropout), ends it with a SigmoidRange module for \
-         y_range, and builds the hidden Linears with bias=False, since the batch norm after each makes a bias redundant: \
-         {biases} fewer parameters than the {} hidden sizes here carry.",
+         y_range, and builds the hidden Linears with bias=False, by its rule of no bias where a batch norm follows (a rule \
+         made for a batch norm right after the Linear; here a ReLU sits between them): {biases} fewer parameters, one for \
+         each of the {} hidden units.",
         config.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(" and "),
     )
 }
@@ -937,7 +938,7 @@ mod tests {
         assert_eq!(model.describe().matches("Embedding(").count(), CATEGORICAL.len());
         // The printout is fastai 1's, with the biases the model trains; the note counts what fastai 2 would drop.
         assert!(model.describe().contains("out_features=1000, bias=True)") && model.describe().contains("ReLU(inplace)"));
-        assert!(fastai2_note(&model.config).contains("1500 fewer parameters than the 1000 and 500 hidden sizes"));
+        assert!(fastai2_note(&model.config).contains("1500 fewer parameters, one for each of the 1000 and 500 hidden units"));
         assert!(lesson.pytorch(&t).contains("print(\"checksum:\""));
         assert_eq!(describe_choice(&as_numbers), "Store as a number, DayOfWeek as a number");
         assert!(check_roles(&t, &as_numbers.cats, &as_numbers.conts).is_ok());

@@ -1,7 +1,7 @@
 //! fastai's `TabularModel`, the lesson's Rossmann model: one embedding per categorical column, embedding dropout,
 //! batch norm on the continuous columns, then hidden layers (each Linear, ReLU, BatchNorm1d, Dropout) and an
 //! output squashed into `y_range`. Built as fastai 1 built it for the 2019 lesson: every Linear has a bias (fastai 2
-//! drops the bias of a Linear followed by a batch norm, whose β does the same job).
+//! drops the bias of a Linear that a batch norm follows; see [`TabularConfig::hidden_bias`]).
 //!
 //! ```text
 //! x = cat(emb_1(c_1), …, emb_k(c_k))   → Dropout(emb_drop)
@@ -37,9 +37,10 @@ pub struct TabularConfig {
     pub ps: Vec<f32>,
     /// Dropout on the concatenated embeddings (fastai: 0.04).
     pub emb_drop: f32,
-    /// Whether the hidden Linears have a bias: fastai 1, the 2019 lesson's, gives them one; fastai 2 does not,
-    /// since the batch norm after each makes it redundant (for a unit its ReLU passes on every row of a batch,
-    /// the bias's gradient is zero in exact arithmetic and rounding noise in practice).
+    /// Whether the hidden Linears have a bias: fastai 1, the 2019 lesson's, gives them one; fastai 2 does not
+    /// where a batch norm follows. With the ReLU between them the bias still moves the ReLU's threshold, but for a
+    /// unit its ReLU passes on every row of a batch the bias's gradient is zero in exact arithmetic (the batch norm
+    /// takes the mean away) and rounding noise in practice.
     pub hidden_bias: bool,
     /// Outputs (1 for a regression).
     pub out: usize,
