@@ -74,7 +74,7 @@ impl Geometry {
     }
 }
 
-/// [`batch_table`] for the input's layout (im2col's gather) and for a channel-major one (col2im's scatter), kept
+/// `batch_table` for the input's layout (im2col's gather) and for a channel-major one (col2im's scatter), kept
 /// with the op: a layer keeps its op from one step to the next, and building the tables cost about as much as
 /// using them.
 #[derive(Clone, Debug, Default)]
