@@ -20,18 +20,15 @@ use crate::panel::{PCG_HASH_PY, PanelNumbers, exact, footer};
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Number, Param, Params, join};
 use crate::widgets::plot::{LinePlot, Series};
-use crate::widgets::training::{Job, digits_side_by_side};
+use crate::widgets::training::{digits_fit, digits_side_by_side};
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, MODE, NumberGrid, format_weight, mode_radios, number_input, select};
 use engine::data::ImageSet;
-use engine::learner::{FitConfig, Loss, Metric, Trainer};
+use engine::learner::Trainer;
 use engine::nn::{BatchNorm as BatchNormLayer, Flatten, Layer, Linear, ReLU, Sequential};
-use engine::optim::Optimizer;
 use engine::{Device, Tensor};
 use engine::ops::batch_norm::{BatchNorm as BatchNormOp, BatchNormOutput, BatchNormParams};
 use engine::rng::{Rng, pcg_hash};
 use leptos::prelude::*;
-use std::cell::RefCell;
-use std::rc::Rc;
 
 /// Features per sample (the columns of the batch).
 pub const FEATURES: usize = 3;
@@ -667,7 +664,7 @@ fn BatchNoise() -> impl IntoView {
             </p>
             {digits_side_by_side(
                 vec![("batches of 8", "noise-batch-8", noise_steps(8), 8), ("batches of 128", "noise-batch-128", noise_steps(128), 128)],
-                |device, digits, batch| Rc::new(RefCell::new(noise_trainer(device, digits, batch, true))) as Rc<RefCell<dyn Job>>,
+                |device, digits, batch| noise_trainer(device, digits, batch, true),
                 "Train (40 epochs)",
                 "accuracy",
             )}
@@ -675,9 +672,7 @@ fn BatchNoise() -> impl IntoView {
     }
 }
 
-/// The batch-size comparison: a network with a batch norm after each hidden layer (64 pixels → 256 → BN → ReLU →
-/// 256 → BN → ReLU → 10), trained on 256 digits for 40 epochs and validated on 300 others; `batch_norm` false
-/// drops the batch norms (and gives the hidden layers their biases back).
+/// The batch-size comparison: 40 epochs on 256 digits, validated on 300 others.
 const NOISE_EPOCHS: usize = 40;
 const NOISE_TRAIN: usize = 256;
 const NOISE_VALID: usize = 300;
@@ -686,6 +681,8 @@ fn noise_steps(batch: usize) -> usize {
     NOISE_EPOCHS * NOISE_TRAIN.div_ceil(batch)
 }
 
+/// A network with a batch norm after each hidden layer (64 pixels → 256 → BN → ReLU → 256 → BN → ReLU → 10);
+/// `batch_norm` false drops the batch norms (and gives the hidden layers their biases back).
 fn noise_model(device: &Device, batch_norm: bool) -> Sequential {
     let mut rng = Rng::new(1);
     let mut layers: Vec<Box<dyn Layer>> = vec![Box::new(Flatten::default())];
@@ -701,10 +698,7 @@ fn noise_model(device: &Device, batch_norm: bool) -> Sequential {
 }
 
 fn noise_trainer(device: &Device, digits: &ImageSet, batch: usize, batch_norm: bool) -> Trainer<Sequential, ImageSet> {
-    let (train, valid) = digits.split(0.2, 7);
-    let (train, valid) = (train.subset(&(0..NOISE_TRAIN).collect::<Vec<_>>()), valid.subset(&(0..NOISE_VALID).collect::<Vec<_>>()));
-    let config = FitConfig { epochs: NOISE_EPOCHS, batch_size: batch, lr_max: 3e-3, seed: 7, read_every: 1, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
-    Trainer::new(device, noise_model(device, batch_norm), Optimizer::adamw(0.0), train, valid, config)
+    digits_fit(device, digits, noise_model(device, batch_norm), (NOISE_TRAIN, NOISE_VALID), NOISE_EPOCHS, batch)
 }
 
 /// What batch normalization was proposed for, and what it was shown to do.

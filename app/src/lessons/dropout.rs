@@ -15,18 +15,15 @@ use crate::panel::{PCG_HASH_PY, PanelNumbers, cell_in, exact, footer};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
-use crate::widgets::training::{Job, digits_side_by_side};
+use crate::widgets::training::{digits_fit, digits_side_by_side};
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, MODE, NumberGrid, format_weight, mode_radios, number_input, select};
 use engine::data::ImageSet;
-use engine::learner::{FitConfig, Loss, Metric, Trainer};
+use engine::learner::Trainer;
 use engine::nn::{Dropout, Flatten, Layer, Linear, ReLU, Sequential};
 use engine::ops::dropout::Dropout as DropoutOp;
-use engine::optim::Optimizer;
 use engine::rng::Rng;
 use engine::{Device, Shape, Tensor};
 use leptos::prelude::*;
-use std::cell::RefCell;
-use std::rc::Rc;
 
 /// The drop probabilities offered, and their names in URLs.
 pub const PS: [f32; 6] = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9];
@@ -324,10 +321,7 @@ const VALID: usize = 300;
 const STEPS: usize = EPOCHS * TRAIN.div_ceil(BATCH);
 
 fn digits_trainer(device: &Device, digits: &ImageSet, p: f32) -> Trainer<Sequential, ImageSet> {
-    let (train, valid) = digits.split(0.2, 7);
-    let (train, valid) = (train.subset(&(0..TRAIN).collect::<Vec<_>>()), valid.subset(&(0..VALID).collect::<Vec<_>>()));
-    let config = FitConfig { epochs: EPOCHS, batch_size: BATCH, lr_max: 3e-3, seed: 7, read_every: 1, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
-    Trainer::new(device, mlp(device, p), Optimizer::adamw(0.0), train, valid, config)
+    digits_fit(device, digits, mlp(device, p), (TRAIN, VALID), EPOCHS, BATCH)
 }
 
 /// The output and mask the engine drew, and where.
@@ -538,7 +532,7 @@ fn DropoutEffect() -> impl IntoView {
             </p>
             {digits_side_by_side(
                 vec![("p = 0 (no dropout)", "effect-p0", STEPS, 0.0), ("p = 0.5", "effect-p05", STEPS, 0.5)],
-                |device, digits, p| Rc::new(RefCell::new(digits_trainer(device, digits, p))) as Rc<RefCell<dyn Job>>,
+                digits_trainer,
                 "Train (60 epochs)",
                 "accuracy",
             )}
