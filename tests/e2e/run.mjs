@@ -607,20 +607,33 @@ test('/tabular trains the Rossmann model in the page: validation RMSPE falls whi
   await page.getByTestId('learn-model').waitFor();
   assert((await text(page, 'learn-model')).includes('(emb_drop): Dropout(p=0.04'), 'learn.model is not printed');
   assert((await text(page, 'learn-summary')).includes('Total params'), 'learn.summary() is not shown');
-  await page.waitForFunction(() => !document.querySelector('[data-testid="train-start"]')?.disabled);
-  await page.getByTestId('train-start').click();
-  await page.waitForFunction(() => /Step ([3-9]|\d\d+) of/.test(document.querySelector('[data-testid="train-status"]')?.textContent ?? ''));
+  // The data preparation is shown: the date's parts, a row through the procs with FillMissing's gap.
+  assert((await text(page, 'table-text')).includes('to 2015-07-31'), 'the table does not end where the real data ends');
+  assert((await text(page, 'datepart-text')).includes('Is_month_end'), 'add_datepart is not explained');
+  assert((await text(page, 'procs-row')).includes('CompetitionDistance_na'), 'FillMissing\'s _na column is not shown');
+  assert((await text(page, 'lesson-calls')).includes('fit_one_cycle(5, 1e-3, wd=0.2)'), 'the lesson\'s calls are not named');
+  const main = page.locator('section.train');
+  await page.waitForFunction(() => !document.querySelector('section.train [data-testid="train-start"]')?.disabled);
+  await main.getByTestId('train-start').click();
+  await page.waitForFunction(() => /Step ([3-9]|\d\d+) of/.test(document.querySelector('section.train [data-testid="train-status"]')?.textContent ?? ''));
   // The page answers while it trains: browsing the table moves at once.
   await page.getByTestId('rows-next').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="rows-shown"]')?.textContent.startsWith('rows 11 to 20'), null, { timeout: 5_000 });
-  await page.getByText('Trained.').waitFor({ timeout: 600_000 });
-  const rmspe = page.locator('[data-testid="metric-plot"] polyline[data-series="rmspe"]');
+  await main.getByText('Trained.').waitFor({ timeout: 600_000 });
+  const rmspe = main.locator('[data-testid="metric-plot"] polyline[data-series="rmspe"]');
   assert(Number(await rmspe.getAttribute('data-count')) === 3, 'one validation RMSPE per epoch');
   const [first, last] = [Number(await rmspe.getAttribute('data-first')), Number(await rmspe.getAttribute('data-last'))];
   assert(last < first, `validation RMSPE went from ${first} to ${last}`);
   assert((await text(page, 'runs')).includes("the lesson's choice"), 'the finished run is not listed');
   await page.getByTestId('effects').waitFor();
-  assert((await page.locator('[data-testid="effects"] tbody tr').count()) === 6, 'six days of the week compared');
+  assert((await page.locator('[data-testid="effects"] tbody tr').count()) === 7, 'seven days of the week compared');
+  // The embedding-dropout comparison, one epoch a run: six runs, then the verdict.
+  await page.getByTestId('epochs').selectOption('1');
+  const comparison = page.locator('section.emb-drop');
+  await comparison.getByTestId('train-start').click();
+  await comparison.getByText('Trained.').waitFor({ timeout: 600_000 });
+  assert((await page.locator('[data-testid="emb-drop-runs"] tbody tr').count()) === 6, 'three seeds of each setting');
+  assert((await text(page, 'emb-drop-verdict')).includes('without embedding dropout'), 'the comparison says nothing');
   // Day of week as a number: it leaves the embeddings.
   await page.getByTestId('role-DayOfWeek').selectOption('continuous');
   await page.waitForFunction(() => new URL(location.href).searchParams.get('cont')?.includes('DayOfWeek'));

@@ -20,7 +20,7 @@ usage: cargo xtask <command>
                         `N passed, M failed`; SUITE limits the run to one of them
   conformance [DIR] [--backend cpu|gpu|all]
                         run the ONNX and PyTorch reference cases in DIR (default tests/conformance)
-  train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X]
+  train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X] [--wd X] [--emb-drop X]
                         train a lesson's model natively; the last line is a JSON summary
   bench [--json FILE] [--runs N] [--backend cpu|gpu] [--workload NAME] [--pytorch PYTHON]
                         the benchmark workloads of BENCHMARKS.md on the native CPU and GPU; with --pytorch,

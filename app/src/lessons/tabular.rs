@@ -1,10 +1,13 @@
 //! `/tabular`: the lesson's Rossmann model on a synthetic Rossmann table whose generating process is known. The
-//! table (browsable, each column's type); which columns are categorical and which continuous, and what that
-//! choice does; why the target is `log(Sales)`, a float (a regression), and not the integer sales (which would
-//! make it a classification); each categorical column's embedding size by fastai's rule; the model printed as
-//! `learn.model` and summarised as `learn.summary()`; why `y_range` goes a little above the largest sale; RMSPE
-//! on the exponentiated predictions against the table's noise floor; training on the page's device with live
-//! curves; and afterwards, what the model learned about the day of the week and the store type beside the
+//! table (browsable, each column's type) with the columns the lesson's cleaning notebook builds (the date's parts,
+//! the days since and until holidays and promotions, the seven-day counts) and the gaps the real data has; the
+//! notebook's categorical and continuous columns, and what that choice does; `procs=[FillMissing, Categorify,
+//! Normalize]` walked through on one row; why the target is `log(Sales)`, a float (a regression), and not the
+//! integer sales (which would make it a classification); each categorical column's embedding size by fastai's
+//! rule; the model printed as `learn.model` and summarised as `learn.summary()`; why `y_range` goes a little above
+//! the largest sale; RMSPE on the exponentiated predictions against the table's noise floor; the lesson's calls,
+//! and training with its settings on the page's device with live curves; embedding dropout 0 against 0.04 over
+//! several seeds; and afterwards, what the model learned about the day of the week and the store type beside the
 //! generator's true effects.
 //!
 //! URL parameters ([`PARAMS`]): `cat`, `cont` (comma-separated column names: the categorical and the continuous
@@ -16,9 +19,10 @@ use crate::panel::{PanelNumbers, exact};
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Names, Param, Params, Query};
 use crate::widgets::plot::{LinePlot, Series};
-use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
+use crate::widgets::training::{Job, RunState, Sequence, StartJob, Training, TrainingRunner};
 use crate::widgets::{CodePanel, LessonPage, select};
-use engine::data::rossmann::{CATEGORICAL, CONTINUOUS, Factors, NOISE_SIGMA, RossmannTable, median_floor, noise_floor};
+use engine::data::dates;
+use engine::data::rossmann::{CATEGORICAL, CONTINUOUS, Factors, LEFT_OUT, NOISE_SIGMA, RossmannTable, VALID_DAYS, median_floor, noise_floor};
 use engine::data::table::Column;
 use engine::data::{Dataset, TabularSet};
 use engine::error::{ErrorKind, OpError};
@@ -34,7 +38,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-/// The page's table: 50 stores over 407 days (from 1 January 2014), generated with seed 1.
+/// The page's table: 50 stores over the last 407 days of the real data (to 31 July 2015), generated with seed 1.
 pub const STORES: usize = 50;
 const DAYS: usize = 407;
 const SEED: u64 = 1;
@@ -47,9 +51,17 @@ pub fn page_table() -> RossmannTable {
 /// Rows shown at a time in the table browser.
 pub const PAGE_ROWS: usize = 10;
 /// The rows of the page's table (a test checks it against the generated table).
-pub const TABLE_ROWS: usize = 16_787;
-/// Rows per batch, as the lesson's `bs=512`... and the `tabular_train` benchmark.
-const BATCH: usize = 512;
+pub const TABLE_ROWS: usize = 16_733;
+/// Rows per batch: fastai 1's default `bs=64` (the notebook's `databunch()` sets none).
+const BATCH: usize = 64;
+/// The lesson's `fit_one_cycle(5, 1e-3, wd=0.2)`: the top of the one-cycle learning rate.
+const LR: f32 = 1e-3;
+/// …and AdamW's weight decay.
+const WD: f32 = 0.2;
+/// The lesson's `emb_drop`.
+const EMB_DROP: f32 = 0.04;
+/// The seeds each setting of the embedding-dropout comparison trains with.
+pub const COMPARISON_SEEDS: [u64; 3] = [1, 2, 3];
 /// Rows in the summary's example batch (fastai summarises one batch of 64).
 const SUMMARY_BATCH: usize = 64;
 
@@ -71,7 +83,7 @@ pub const CONTS: Names = Names { key: "cont", default: &CONTINUOUS };
 /// The first row the table browser shows.
 pub const FIRST_ROW: Param<usize> = Param::range("rows", 0, 0, TABLE_ROWS - 1);
 /// Epochs a run takes.
-pub const EPOCHS: Param<usize> = Param::range("epochs", 4, 1, 8);
+pub const EPOCHS: Param<usize> = Param::range("epochs", 5, 1, 8);
 /// The column whose learned effect is shown.
 pub const EFFECT: Param<&'static str> = Param::choices("effect", EFFECTS[0], &EFFECTS, effect_name);
 /// Every parameter, in the URL's order.
@@ -307,7 +319,7 @@ pub fn cases(_: &dyn Assets) -> Result<Vec<Case>, String> {
         lesson.clone(),
         State::as_numbers(),
         State { cats: lesson.cats.clone(), conts: vec![] },
-        State { cats: names(&["Month"]), conts: names(&["CompetitionDistance", "MaxTemperature"]) },
+        State { cats: names(&["Month"]), conts: names(&["CompetitionDistance", "Max_TemperatureC"]) },
     ];
     Ok(states.into_iter().map(|s| Case { url: url("tabular", &s.query()), code: s.pytorch(&table), page: s.numbers(&table) }).collect())
 }
@@ -324,6 +336,10 @@ pub struct Facts {
     pub floor: f64,
     /// Each column's name and how it is stored (`number` or `text`).
     pub headers: Vec<(String, &'static str)>,
+    /// The table's first day, the first day of the validation weeks, and its last day (`YYYY-MM-DD`).
+    pub dates: (String, String, String),
+    /// Each column with gaps: its name, the stores with a gap and the rows.
+    pub missing: Vec<(String, usize, usize)>,
 }
 
 impl Facts {
@@ -338,7 +354,47 @@ impl Facts {
             max_sale: table.table.numbers("Sales").map(|v| table.train_rows.iter().filter_map(|&r| v[r]).fold(0.0f32, f32::max)).unwrap_or(0.0),
             floor: table.oracle_rmspe(&table.valid_rows),
             headers: table.table.columns.iter().map(|(n, c)| (n.clone(), if matches!(c, Column::Number(_)) { "number" } else { "text" })).collect(),
+            dates: table_dates(table),
+            missing: table
+                .table
+                .columns
+                .iter()
+                .filter_map(|(name, column)| {
+                    let store = table.table.numbers("Store").ok()?;
+                    let gaps: Vec<usize> = (0..table.table.rows()).filter(|&r| cell_missing(column, r)).collect();
+                    let mut stores: Vec<i64> = gaps.iter().filter_map(|&r| store[r].map(|s| s as i64)).collect();
+                    stores.sort_unstable();
+                    stores.dedup();
+                    (!gaps.is_empty()).then(|| (name.clone(), stores.len(), gaps.len()))
+                })
+                .collect(),
         }
+    }
+
+    /// Where the table's rows come from, and which are validated.
+    pub fn table_text(&self) -> String {
+        let (first, valid, last) = &self.dates;
+        format!(
+            "{} rows: {STORES} stores from {first} to {last}, where the real data ends, closed days removed as the lesson removed \
+             them (Sundays and public holidays, except at type b stores, which open every day as the real data's do; \
+             refurbishments). The last {} weeks, {valid} to {last}, are the validation set, as the notebook validates on the \
+             most recent weeks: the model must predict the future, in summer, with school holidays and heat.",
+            self.total_rows,
+            VALID_DAYS / 7,
+        )
+    }
+
+    /// The columns with gaps, said as the real data has them.
+    pub fn missing_text(&self) -> String {
+        let gaps: Vec<String> = self.missing.iter().map(|(name, stores, rows)| format!("{name} at {stores} stores ({rows} rows)")).collect();
+        format!(
+            "Gaps, where the real store.csv has them: {}. The real data misses CompetitionDistance at 3 of its 1,115 stores, the \
+             competitor's opening date at 354, and Promo2's start and interval at every store not taking part. The cleaning \
+             notebook fills CompetitionOpenSinceYear and Promo2SinceYear with 1900, and the month and week with 1, before the \
+             lesson (fillna(1900)), so there they are a category “1900”; here they stay empty, and Categorify gives them #na#. \
+             CompetitionDistance stays empty in both, for FillMissing.",
+            gaps.join(", ")
+        )
     }
 
     /// The rows the browser shows from `first`, each cell as text.
@@ -401,17 +457,190 @@ impl Facts {
     }
 }
 
+/// The table's first day, the validation set's first day and the last day.
+fn table_dates(table: &RossmannTable) -> (String, String, String) {
+    let Ok(Column::Text(date)) = table.table.column("Date") else { return Default::default() };
+    let day = |rows: &[usize], last: bool| {
+        let days = rows.iter().filter_map(|&r| date[r].as_deref().and_then(dates::parse));
+        let day = if last { days.max() } else { days.min() };
+        day.map(|d| dates::format(dates::date_of(d))).unwrap_or_default()
+    };
+    (day(&table.train_rows, false), day(&table.valid_rows, false), day(&table.valid_rows, true))
+}
+
+fn cell_missing(column: &Column, row: usize) -> bool {
+    match column {
+        Column::Text(v) => v[row].is_none(),
+        Column::Number(v) => v[row].is_none(),
+    }
+}
+
+/// One column of one row through `procs=[FillMissing, Categorify, Normalize]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcStep {
+    /// The column (a `_na` column is FillMissing's).
+    pub column: String,
+    /// The value in the table (`#na#` where empty).
+    pub raw: String,
+    /// What FillMissing did: the median put in a gap, the flag it set, or nothing.
+    pub fill: String,
+    /// What the model reads: a category's code and value, or the normalisation worked out.
+    pub result: String,
+}
+
+/// Something shown of one row of the table, with the row's date and store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowExample<T> {
+    /// The row's date.
+    pub date: String,
+    /// The row's store.
+    pub store: String,
+    /// What is shown, column by column.
+    pub items: Vec<T>,
+}
+
+/// `procs` walked through on one training row: the first with no competitor distance (FillMissing's case), or the
+/// first row when no row lacks one: each column's steps.
+pub fn procs_walkthrough(table: &RossmannTable, prepared: &Prepared) -> RowExample<ProcStep> {
+    let train = &prepared.train;
+    let distance = table.table.numbers("CompetitionDistance").ok();
+    let i = (0..table.train_rows.len()).find(|&i| distance.is_some_and(|d| d[table.train_rows[i]].is_none())).unwrap_or(0);
+    let Some(&r) = table.train_rows.get(i) else { return RowExample { date: String::new(), store: String::new(), items: vec![] } };
+    let cell = |name: &str| table.table.column(name).map(|c| cell_text(c, r)).unwrap_or_default();
+    let (k, n) = (train.cat_names.len(), train.cont_names.len());
+    let mut steps = Vec::new();
+    for (j, name) in train.cat_names.iter().enumerate() {
+        let code = train.cats[i * k + j] as usize;
+        let value = train.vocabs[j].get(code).cloned().unwrap_or_default();
+        let result = format!("code {code} ({value}) of {}", train.vocabs[j].len());
+        let step = match name.strip_suffix("_na").filter(|base| train.cont_names.iter().any(|c| c == base)) {
+            Some(base) => ProcStep {
+                column: name.clone(),
+                raw: format!("({} {})", base, if cell(base) == "#na#" { "empty" } else { "present" }),
+                fill: format!("added: is {base} missing?"),
+                result,
+            },
+            None => ProcStep { column: name.clone(), raw: cell(name), fill: String::new(), result },
+        };
+        steps.push(step);
+    }
+    for (j, name) in train.cont_names.iter().enumerate() {
+        let raw = cell(name);
+        let logged = name == "CompetitionDistance";
+        let median = train.filled.iter().find(|(c, _)| c == name).map(|&(_, m)| m);
+        let value = table.table.numbers(name).ok().and_then(|v| v[r]).map(|x| if logged { x.ln() } else { x });
+        let (x, fill) = match (value, median) {
+            (Some(x), _) => (x, String::new()),
+            (None, Some(m)) => (m, format!("the training median{}, {m:.3}", if logged { " of log(distance)" } else { "" })),
+            (None, None) => (0.0, String::new()),
+        };
+        let (mean, std) = train.stats.get(j).copied().unwrap_or((0.0, 1.0));
+        let shown = if logged && value.is_some() { format!("log {raw} = {x:.3}") } else { format!("{x:.3}") };
+        let result = format!("({shown} − {mean:.3}) / {std:.3} = {:+.3}", train.conts[i * n + j]);
+        steps.push(ProcStep { column: name.clone(), raw, fill, result });
+    }
+    RowExample { date: cell("Date"), store: cell("Store"), items: steps }
+}
+
+/// A row two days before a public holiday, with the notebook's holiday and promotion features: each feature's name
+/// and value.
+pub fn elapsed_example(table: &RossmannTable) -> Option<RowExample<(&'static str, String)>> {
+    let before = table.table.numbers("BeforeStateHoliday").ok()?;
+    let r = (0..table.table.rows()).find(|&r| before[r] == Some(-2.0))?;
+    let names = ["StateHoliday", "AfterStateHoliday", "BeforeStateHoliday", "StateHoliday_bw", "StateHoliday_fw", "Promo", "Promo_bw", "Promo_fw"];
+    let cell = |name: &str| table.table.column(name).map(|c| cell_text(c, r)).unwrap_or_default();
+    Some(RowExample { date: cell("Date"), store: cell("Store"), items: names.iter().map(|&n| (n, cell(n))).collect() })
+}
+
+/// The lesson's calls, from the notebook, with what each does here.
+pub const LESSON_CALLS: &str = "procs = [FillMissing, Categorify, Normalize]\n\
+data = (TabularList.from_df(df, path=path, cat_names=cat_vars, cont_names=cont_vars, procs=procs)\n\
+\x20       .split_by_idx(valid_idx)\n\
+\x20       .label_from_df(cols=dep_var, label_cls=FloatList, log=True)\n\
+\x20       .databunch())                          # batches of 64: fastai 1's default\n\
+max_log_y = np.log(np.max(train_df['Sales'])*1.2)\n\
+y_range = torch.tensor([0, max_log_y], device=defaults.device)\n\
+learn = tabular_learner(data, layers=[1000,500], ps=[0.001,0.01], emb_drop=0.04,\n\
+\x20                       y_range=y_range, metrics=exp_rmspe)\n\
+learn.fit_one_cycle(5, 1e-3, wd=0.2)";
+
+/// The embedding widths of the 2019 lesson's printout, beside the rule this page uses.
+pub fn embedding_rule_note(prepared: &Prepared) -> String {
+    let stores = prepared.train.cat_names.iter().position(|c| c == "Store").map(|j| prepared.train.cardinalities()[j]);
+    let example = stores.map_or(String::new(), |n| {
+        format!(" For this table's Store column, n = {n}: width {} by the old rule, {} by the new.", (n / 2 + 1).min(50), TabularConfig::embedding_size(n))
+    });
+    format!(
+        "The 2019 lesson's printout shows other widths, such as Embedding(1116, 50) for the real data's stores: the fastai 1 \
+         release of the lecture picked min(50, n // 2 + 1). Later fastai 1 releases changed to min(600, round(1.6 × n^0.56)), \
+         the rule fastai 2 keeps and this page uses.{example}"
+    )
+}
+
 /// Each categorical column of `prepared` with its number of values and its embedding width.
 pub fn embedding_table(prepared: &Prepared) -> Vec<(String, usize, usize)> {
     prepared.train.cat_names.iter().zip(prepared.train.cardinalities()).map(|(n, c)| (n.clone(), c, TabularConfig::embedding_size(c))).collect()
 }
 
-/// A training run of the lesson's model: batches of 512, Adam with fastai's weight decay of 0.01, one cycle up
-/// to 3e-3, mean squared error on `log(Sales)`, RMSPE after each epoch.
-fn trainer(device: &Device, prepared: &Prepared, epochs: usize) -> Result<Trainer<TabularModel, TabularSet>, String> {
-    let model = TabularModel::new(device, State::config(prepared), &mut Rng::new(SEED)).map_err(|e| e.to_string())?;
-    let config = FitConfig { epochs, batch_size: BATCH, lr_max: 3e-3, seed: SEED, read_every: 4, loss: Loss::Mse, metric: Metric::Rmspe };
-    Ok(Trainer::new(device, model, Optimizer::adamw(0.01), prepared.train.clone(), prepared.valid.clone(), config))
+/// The lesson's model in training on the table.
+type TabularTrainer = Trainer<TabularModel, TabularSet>;
+
+/// A training run of the lesson's model as the lesson trains it, `fit_one_cycle(epochs, 1e-3, wd=0.2)` in batches
+/// of 64 (AdamW, mean squared error on `log(Sales)`, RMSPE after each epoch), with embedding dropout `emb_drop`,
+/// the model's weights and the batches' order drawn from `seed`.
+fn trainer(device: &Device, prepared: &Prepared, epochs: usize, emb_drop: f32, seed: u64) -> Result<TabularTrainer, String> {
+    let config = TabularConfig { emb_drop, ..State::config(prepared) };
+    let model = TabularModel::new(device, config, &mut Rng::new(seed)).map_err(|e| e.to_string())?;
+    let config = FitConfig { epochs, batch_size: BATCH, lr_max: LR, seed, read_every: 16, loss: Loss::Mse, metric: Metric::Rmspe };
+    Ok(Trainer::new(device, model, Optimizer::adamw(WD), prepared.train.clone(), prepared.valid.clone(), config))
+}
+
+/// The embedding-dropout comparison: the lesson's model trained with `emb_drop` 0 and 0.04, each with every seed
+/// of [`COMPARISON_SEEDS`], alternating, as one sequence of runs labelled by their setting.
+pub fn comparison_runs(device: &Device, prepared: &Prepared, epochs: usize) -> Result<Vec<(String, TabularTrainer)>, String> {
+    let mut runs = Vec::new();
+    for seed in COMPARISON_SEEDS {
+        for p in [0.0, EMB_DROP] {
+            runs.push((emb_drop_label(p).to_string(), trainer(device, prepared, epochs, p, seed)?));
+        }
+    }
+    Ok(runs)
+}
+
+fn emb_drop_label(p: f32) -> &'static str {
+    if p == 0.0 { "emb_drop 0" } else { "emb_drop 0.04" }
+}
+
+/// The comparison's results, `(label, validation RMSPE)` in the order the runs ended, said in words: each
+/// setting's mean and range over its seeds, and whether the difference of the means is larger than the spread
+/// between seeds of one setting.
+pub fn comparison_text(results: &[(String, f32)]) -> String {
+    let of = |label: &str| results.iter().filter(|(l, _)| l == label).map(|&(_, v)| v as f64).collect::<Vec<_>>();
+    let (off, on) = (of(emb_drop_label(0.0)), of(emb_drop_label(EMB_DROP)));
+    if off.is_empty() || on.is_empty() {
+        return String::new();
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let range = |v: &[f64]| v.iter().cloned().fold(f64::MIN, f64::max) - v.iter().cloned().fold(f64::MAX, f64::min);
+    let (a, b) = (mean(&off), mean(&on));
+    let spread = range(&off).max(range(&on));
+    let verdict = if (a - b).abs() <= spread {
+        format!(
+            "The means differ by {:.4}, less than the {spread:.4} between seeds of one setting: on this table, with these seeds,              embedding dropout's effect is lost in the noise of training itself.",
+            (a - b).abs()
+        )
+    } else if b < a {
+        format!("emb_drop 0.04 ends {:.4} lower on average, more than the {spread:.4} between seeds of one setting.", a - b)
+    } else {
+        format!("emb_drop 0.04 ends {:.4} higher on average, more than the {spread:.4} between seeds of one setting.", b - a)
+    };
+    format!(
+        "Validation RMSPE, mean over {} and {} seeds: {a:.4} without embedding dropout (range {:.4}), {b:.4} with 0.04 (range {:.4}). {verdict}",
+        off.len(),
+        on.len(),
+        range(&off),
+        range(&on),
+    )
 }
 
 /// What a trained model learned about `column`.
@@ -425,10 +654,11 @@ pub struct Learned {
     pub vectors: Vec<(String, Vec<f32>)>,
 }
 
-/// [`Learned`] for `column` of the model `trainer` holds. The model is borrowed only while the forward pass is
-/// recorded, never across a read.
+/// [`Learned`] for `column` of the model `trainer` holds, measured on the validation set's `ordinary` rows (no
+/// promotion, no holiday: [`RossmannTable::ordinary_valid_rows`]). The model is borrowed only while the forward
+/// pass is recorded, never across a read.
 #[allow(clippy::await_holding_refcell_ref)] // the borrow ends with the block below, before the reads
-pub async fn learned_effects(trainer: &RefCell<Trainer<TabularModel, TabularSet>>, column: &str) -> Result<Learned, String> {
+pub async fn learned_effects(trainer: &RefCell<TabularTrainer>, column: &str, ordinary: &[usize]) -> Result<Learned, String> {
     let (out, table, rows, values, vocab) = {
         let mut trainer = trainer.try_borrow_mut().map_err(|_| "the model is training".to_string())?;
         let valid = trainer.valid_set();
@@ -436,13 +666,8 @@ pub async fn learned_effects(trainer: &RefCell<Trainer<TabularModel, TabularSet>
             return Err(format!("{column} is not a categorical column in this run, so it has no embedding: make it categorical and train again."));
         };
         let vocab = valid.vocabs[col].clone();
-        let ordinary = |name: &str, value: &str| valid.cat_names.iter().position(|c| c == name).map(|i| (i, valid.vocabs[i].iter().position(|v| v == value)));
-        let (promo, holiday) = (ordinary("Promo", "0"), ordinary("StateHoliday", "0"));
         let k = valid.cat_names.len();
-        let rows: Vec<usize> = (0..valid.rows())
-            .filter(|&r| [promo, holiday].iter().flatten().all(|&(i, v)| Some(valid.cats[r * k + i] as usize) == v))
-            .take(PROBE_ROWS)
-            .collect();
+        let rows: Vec<usize> = ordinary.iter().copied().filter(|&r| r < valid.rows()).take(PROBE_ROWS).collect();
         let values: Vec<usize> = (1..vocab.len()).filter(|&v| true_effect(column, &vocab[v]).is_some()).collect();
         if rows.is_empty() || values.is_empty() {
             return Err("there are no ordinary validation days to measure on".into());
@@ -475,7 +700,7 @@ pub async fn learned_effects(trainer: &RefCell<Trainer<TabularModel, TabularSet>
     })
 }
 
-/// The generator's factor for `value` of `column` (day of week 1–6, store type a–d).
+/// The generator's factor for `value` of `column` (day of week 1–7, store type a–d).
 fn true_effect(column: &str, value: &str) -> Option<f64> {
     match column {
         "DayOfWeek" => value.parse::<usize>().ok().and_then(|d| Factors::WEEKDAY.get(d.checked_sub(1)?)).copied(),
@@ -485,7 +710,7 @@ fn true_effect(column: &str, value: &str) -> Option<f64> {
 }
 
 /// The page's handle on the last run's trainer, to read its model once the run ends.
-type TrainedSlot = StoredValue<Option<Rc<RefCell<Trainer<TabularModel, TabularSet>>>>, LocalStorage>;
+type TrainedSlot = StoredValue<Option<Rc<RefCell<TabularTrainer>>>, LocalStorage>;
 
 /// A run the model refused to build: its first step fails with the reason, which the runner shows.
 struct Refused(String);
@@ -566,11 +791,14 @@ pub fn Tabular() -> impl IntoView {
             notices
         >
             <TableBrowser table facts state first_row/>
+            <FromTheDate table facts/>
             <Roles table state busy=Signal::derive(move || training.state.get().active())/>
+            <Procs table prepared/>
             <Target facts/>
             <section class="embeddings">
                 <h2>"Embedding sizes"</h2>
                 <p>"fastai's rule of thumb gives a column with n values (#na# included, for missing or unseen values) an embedding of min(600, round(1.6 × n^0.56)) numbers."</p>
+                <p data-testid="embedding-rule-2019">{move || embedding_rule_note(&prepared.get())}</p>
                 <table data-testid="embedding-sizes">
                     <thead><tr><th scope="col">"column"</th><th scope="col">"values n"</th><th scope="col">"width"</th><th scope="col">"parameters"</th></tr></thead>
                     <tbody>
@@ -582,7 +810,8 @@ pub fn Tabular() -> impl IntoView {
             </section>
             <ModelAndRange prepared facts/>
             <TrainingSection prepared state epochs training trained facts/>
-            <LearnedEffects training trained effect/>
+            <EmbDropComparison prepared epochs busy=Signal::derive(move || training.state.get().active())/>
+            <LearnedEffects table training trained effect/>
             <CodePanel code/>
         </LessonPage>
     }
@@ -597,11 +826,7 @@ fn TableBrowser(table: StoredValue<RossmannTable, LocalStorage>, facts: StoredVa
     view! {
         <section class="table-browser">
             <h2>"The table"</h2>
-            <p>{format!(
-                "{total_rows} rows: {STORES} stores from 1 January 2014 to 11 February 2015, closed days removed (Sundays, public holidays \
-                 except at type b stores, refurbishments), as the lesson removed them. The last six weeks are the validation set: the \
-                 model must predict the future."
-            )}</p>
+            <p data-testid="table-text">{facts.with_value(Facts::table_text)}</p>
             <div class="controls">
                 <button type="button" data-testid="rows-previous" disabled=move || first_row.get() == 0
                     on:click=move |_| first_row.update(|r| *r = r.saturating_sub(PAGE_ROWS))>"Previous rows"</button>
@@ -644,9 +869,18 @@ fn Roles(table: StoredValue<RossmannTable, LocalStorage>, state: RwSignal<State>
                 "Friday”: as numbers they force an order and a distance that mean nothing. Distance to a competitor, on the "
                 "other hand, is a real quantity. Change a column, train, and compare the runs below."
             </p>
+            <p data-testid="notebook-lists">{format!(
+                "The lesson's choice is the notebook's: cat_vars and cont_vars, here the {} and {} of them this table has. Numbers \
+                 such as Year, Week, CompetitionMonthsOpen and the seven-day counts are categories there, while Promo and \
+                 SchoolHoliday, 0 or 1, are continuous. The synthetic table leaves out {}: the rest of the weather and the Google \
+                 Trends series.",
+                CATEGORICAL.len(),
+                CONTINUOUS.len(),
+                LEFT_OUT.join(", "),
+            )}</p>
             <div class="controls">
                 <button type="button" data-testid="roles-lesson" disabled=busy on:click=move |_| state.set(State::default())>
-                    "The lesson's choice"
+                    "The lesson's choice (the notebook's lists)"
                 </button>
                 <button type="button" data-testid="roles-numbers" disabled=busy on:click=move |_| state.set(State::as_numbers())>
                     "Store and day of week as numbers"
@@ -676,6 +910,121 @@ fn Roles(table: StoredValue<RossmannTable, LocalStorage>, state: RwSignal<State>
                     }).collect_view()}
                 </tbody>
             </table>
+        </section>
+    }
+}
+
+/// What the cleaning notebook built from the date and the calendar, and where the table has gaps.
+#[component]
+fn FromTheDate(table: StoredValue<RossmannTable, LocalStorage>, facts: StoredValue<Facts, LocalStorage>) -> impl IntoView {
+    let example = table.with_value(elapsed_example);
+    view! {
+        <section class="from-the-date">
+            <h2>"What the notebook builds from the date"</h2>
+            <p data-testid="datepart-text">{format!(
+                "A date is one value a model cannot use as it is. The cleaning notebook calls add_datepart(train, \"Date\", drop=False), \
+                 which keeps the Date and adds {}: pandas' own date attributes (Week is the ISO week, Dayofweek counts from 0 = Monday, \
+                 Elapsed is seconds since 1970). The lesson uses Year, Month, Week and Day as categories; the rest sit in the table unused.",
+                dates::DATEPART.join(", ")
+            )}</p>
+            <p>
+                "It then runs get_elapsed over each store's days, closed ones included: AfterStateHoliday counts the days since the last "
+                "public holiday, BeforeStateHoliday the days until the next (negative), and the same for SchoolHoliday and Promo. A rolling "
+                "window counts how many of the 7 days up to a day (_bw) and from it (_fw) are holidays or promotion days: in the real data, "
+                "shoppers stock up before a closed day. This table's process has no such effect, so here these are columns a model must "
+                "learn to ignore. The notebook ran these on the training and test rows together, so the last days of July could see "
+                "the test weeks after them; here the calendar runs on for the same 48 days."
+            </p>
+            {example.map(|RowExample { date, store, items: values }| view! {
+                <table data-testid="elapsed-example">
+                    <caption>{format!("Store {store} on {date}, two days before a public holiday")}</caption>
+                    <thead><tr>{values.iter().map(|(n, _)| view! { <th scope="col">{*n}</th> }).collect_view()}</tr></thead>
+                    <tbody><tr>{values.into_iter().map(|(_, v)| view! { <td>{v}</td> }).collect_view()}</tr></tbody>
+                </table>
+            })}
+            <p data-testid="missing-text">{facts.with_value(Facts::missing_text)}</p>
+        </section>
+    }
+}
+
+/// `procs=[FillMissing, Categorify, Normalize]` walked through on one training row.
+#[component]
+fn Procs(table: StoredValue<RossmannTable, LocalStorage>, prepared: Memo<Prepared>) -> impl IntoView {
+    let walk = Memo::new(move |_| table.with_value(|t| procs_walkthrough(t, &prepared.get())));
+    view! {
+        <section class="procs">
+            <h2>"procs=[FillMissing, Categorify, Normalize]"</h2>
+            <p>
+                "Three steps turn the table into numbers, each fitted on the training rows only, then applied unchanged to the "
+                "validation rows. FillMissing puts the training median into the gaps of a continuous column that has gaps in its "
+                "training rows, and adds a column <name>_na that says where it did, itself a category. Categorify lists each categorical column's training values in "
+                "order, with #na# first for a gap or a value never seen in training, and replaces each value by its position, the row "
+                "of its embedding. Normalize turns each continuous value x into (x − mean) / std, with the training rows' mean and "
+                "standard deviation. One training row, column by column:"
+            </p>
+            {move || {
+                let RowExample { date, store, items: steps } = walk.get();
+                view! {
+                    <div class="scroll">
+                        <table data-testid="procs-row">
+                            <caption>{format!("Store {store} on {date}")}</caption>
+                            <thead><tr>
+                                <th scope="col">"column"</th><th scope="col">"in the table"</th>
+                                <th scope="col">"FillMissing"</th><th scope="col">"Categorify or Normalize"</th>
+                            </tr></thead>
+                            <tbody>
+                                {steps.into_iter().map(|s| view! {
+                                    <tr><th scope="row">{s.column}</th><td>{s.raw}</td><td>{s.fill}</td><td>{s.result}</td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+            }}
+        </section>
+    }
+}
+
+/// Embedding dropout 0 against the lesson's 0.04, over several seeds, trained by the learner.
+#[component]
+fn EmbDropComparison(prepared: Memo<Prepared>, epochs: RwSignal<usize>, busy: Signal<bool>) -> impl IntoView {
+    let training = Training::default();
+    let results = RwSignal::new(Vec::<(String, f32)>::new());
+    let start: StartJob = Rc::new(move |device: Device| {
+        results.set(Vec::new());
+        let on_end = move |label: &str, rmspe: f32| results.update(|r| r.push((label.to_string(), rmspe)));
+        match comparison_runs(&device, &prepared.get_untracked(), epochs.get_untracked()) {
+            Ok(runs) => Rc::new(RefCell::new(Sequence::new(runs, on_end))) as Rc<RefCell<dyn Job>>,
+            Err(e) => Rc::new(RefCell::new(Refused(e))) as Rc<RefCell<dyn Job>>,
+        }
+    });
+    let runs = COMPARISON_SEEDS.len() * 2;
+    let total_steps = Signal::derive(move || prepared.with(|p| p.train.rows().div_ceil(BATCH)) * epochs.get() * runs);
+    view! {
+        <section class="emb-drop">
+            <h2>"Embedding dropout: 0 against 0.04"</h2>
+            <p>{format!(
+                "emb_drop zeroes each number of the joined embeddings with probability 0.04 while training (the rest scaled by 1/0.96), so \
+                 that the model cannot lean on any one of them. Does it help here? This trains the lesson's model {runs} times, with and \
+                 without it, with seeds {} each (the seed draws the weights and the batches), for the epochs chosen above, one run \
+                 after another. The difference of two runs means something only beside the spread between seeds."
+                , COMPARISON_SEEDS.map(|s| s.to_string()).join(", ")
+            )}</p>
+            {move || busy.get().then(|| view! { <p class="status">"The training above is still running: both at once, each goes at half the speed."</p> })}
+            <TrainingRunner training start total_steps label="Run the comparison here" metric="rmspe"/>
+            <table class="runs" data-testid="emb-drop-runs">
+                <caption>"Runs of the comparison"</caption>
+                <thead><tr><th scope="col">"setting"</th><th scope="col">"seed"</th><th scope="col">"validation RMSPE"</th></tr></thead>
+                <tbody>
+                    {move || results.get().into_iter().enumerate().map(|(i, (label, rmspe))| view! {
+                        <tr><td>{label}</td><td>{COMPARISON_SEEDS[(i / 2) % COMPARISON_SEEDS.len()]}</td><td>{format!("{rmspe:.4}")}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <p class="sum" data-testid="emb-drop-verdict" aria-live="polite">{move || {
+                let r = results.get();
+                (r.len() == runs).then(|| comparison_text(&r))
+            }}</p>
         </section>
     }
 }
@@ -748,15 +1097,17 @@ fn ModelAndRange(prepared: Memo<Prepared>, facts: StoredValue<Facts, LocalStorag
 
 /// What the embeddings learned about a column, beside the generator's truth, once a run ends.
 #[component]
-fn LearnedEffects(training: Training, trained: TrainedSlot, effect: RwSignal<&'static str>) -> impl IntoView {
+fn LearnedEffects(table: StoredValue<RossmannTable, LocalStorage>, training: Training, trained: TrainedSlot, effect: RwSignal<&'static str>) -> impl IntoView {
+    let ordinary = StoredValue::new_local(table.with_value(RossmannTable::ordinary_valid_rows));
     let learned = LocalResource::new(move || {
         let (state_now, column) = (training.state.get(), effect.get());
         let job = trained.get_value();
+        let ordinary = ordinary.get_value();
         async move {
             if !matches!(state_now, RunState::Done | RunState::Stopped) {
                 return None;
             }
-            Some(learned_effects(&*job?, column).await)
+            Some(learned_effects(&*job?, column, &ordinary).await)
         }
     });
     view! {
@@ -811,7 +1162,7 @@ fn TrainingSection(
     let start: StartJob = Rc::new(move |device: Device| {
         let p = prepared.get_untracked();
         run_choice.set_value((describe_choice(&state.get_untracked()), epochs.get_untracked()));
-        match trainer(&device, &p, epochs.get_untracked()) {
+        match trainer(&device, &p, epochs.get_untracked(), EMB_DROP, SEED) {
             Ok(job) => {
                 let job = Rc::new(RefCell::new(job));
                 trained.set_value(Some(job.clone()));
@@ -833,9 +1184,15 @@ fn TrainingSection(
     view! {
             <section class="train">
                 <h2>"Training"</h2>
-                <p>{move || format!(
-                    "Batches of {BATCH}, {} steps an epoch; Adam with weight decay, one cycle up to a learning rate of 0.003, mean squared \
-                     error on log(Sales). RMSPE is measured on the validation rows after each epoch.", steps_per_epoch()
+                <p>"The lesson's calls, from the notebook:"</p>
+                <pre class="code" data-testid="lesson-calls">{LESSON_CALLS}</pre>
+                <p data-testid="training-text">{move || format!(
+                    "This page trains with the same settings: batches of {BATCH} ({} steps an epoch), fit_one_cycle to a learning rate of \
+                     {LR} with AdamW's weight decay of {WD}, mean squared error on log(Sales), RMSPE on the validation rows after each \
+                     epoch. layers=[1000,500] are the two hidden layers' widths; ps=[0.001,0.01] the dropout probability after each of \
+                     them (0.1% and 1%); emb_drop={EMB_DROP} the dropout on the joined embeddings (see /dropout). One difference: the \
+                     notebook's train_df still holds the validation weeks when it takes the largest sale for y_range; this page takes \
+                     the training rows' largest.", steps_per_epoch()
                 )}</p>
                 <div class="controls">{select(&EPOCHS, epochs, "Epochs ", "epochs")}</div>
                 <TrainingRunner training start total_steps=Signal::derive(move || steps_per_epoch() * epochs.get()) label="Train the model here" metric="rmspe"/>
@@ -899,9 +1256,15 @@ mod tests {
         let train_max = t.train_rows.iter().filter_map(|&r| sales[r]).fold(0.0f32, f32::max);
         assert_eq!(facts.max_sale, train_max);
         assert!(((facts.max_sale * 1.2).ln() - prepared.y_range.1).abs() < 1e-4, "{} vs {:?}", facts.max_sale, prepared.y_range);
+        assert!(facts.table_text().contains("to 2015-07-31") && facts.table_text().contains("2015-06-20 to 2015-07-31"), "{}", facts.table_text());
+        assert_eq!(facts.dates.0, dates::format(dates::date_of(engine::data::rossmann::LAST_DAY + 1 - DAYS as i64)));
+        let missing = facts.missing_text();
+        for column in ["CompetitionDistance", "CompetitionOpenSinceYear", "Promo2SinceWeek", "PromoInterval"] {
+            assert!(missing.contains(&format!("{column} at ")), "{missing}");
+        }
         let floor = facts.floor_text();
         assert!(floor.contains(&format!("{:.4}", noise_floor())) && floor.contains(&format!("{:.4}", median_floor())) && floor.contains("0.108"));
-        assert_eq!(embedding_table(&prepared).len(), CATEGORICAL.len());
+        assert_eq!(embedding_table(&prepared).len(), CATEGORICAL.len() + 1, "and FillMissing's CompetitionDistance_na");
         // A column moved from one role to another, in the table's order.
         let moved = State::default().with_role(&t, "Store", "continuous");
         assert_eq!(moved.role_of("Store"), "continuous");
@@ -913,8 +1276,8 @@ mod tests {
     #[test]
     fn links_fall_back_with_a_notice() {
         let t = page_table();
-        let (roles, clash) = roles_from(&t, &Query::parse("?cat=Store,Month&cont=MaxTemperature"));
-        assert_eq!((roles.cats, roles.conts, clash), (vec!["Store".to_string(), "Month".to_string()], vec!["MaxTemperature".to_string()], None));
+        let (roles, clash) = roles_from(&t, &Query::parse("?cat=Store,Month&cont=Max_TemperatureC"));
+        assert_eq!((roles.cats, roles.conts, clash), (vec!["Store".to_string(), "Month".to_string()], vec!["Max_TemperatureC".to_string()], None));
         let (roles, clash) = roles_from(&t, &Query::parse("?cat=Store&cont=Store"));
         assert_eq!(roles, State::default());
         assert!(clash.unwrap().contains("categorical and continuous"));
@@ -933,9 +1296,9 @@ mod tests {
         let as_numbers = State::as_numbers();
         let fewer = as_numbers.numbers(&t).unwrap();
         assert!(fewer.checksum < numbers.checksum && fewer.window_sum < numbers.window_sum);
-        // The printed model has one Embedding per categorical column.
+        // The printed model has one Embedding per categorical column, and one for FillMissing's CompetitionDistance_na.
         let (model, _) = State::model(&lesson.prepare(&t)).unwrap();
-        assert_eq!(model.describe().matches("Embedding(").count(), CATEGORICAL.len());
+        assert_eq!(model.describe().matches("Embedding(").count(), CATEGORICAL.len() + 1);
         // The printout is fastai 1's, with the biases the model trains; the note counts what fastai 2 would drop.
         assert!(model.describe().contains("out_features=1000, bias=True)") && model.describe().contains("ReLU(inplace)"));
         assert!(fastai2_note(&model.config).contains("1500 fewer parameters, one for each of the 1000 and 500 hidden units"));
@@ -948,19 +1311,84 @@ mod tests {
     fn training_lowers_the_rmspe_and_learns_the_weekday() {
         let t = page_table();
         let prepared = State::default().prepare(&t);
-        let mut trainer = trainer(&Device::Cpu, &prepared, 3).unwrap();
+        let mut trainer = trainer(&Device::Cpu, &prepared, 3, EMB_DROP, SEED).unwrap();
         let reports = pollster::block_on(trainer.fit(|_, _| {}, |_| {})).unwrap();
         let (first, last) = (reports[0].metric, reports.last().unwrap().metric);
         assert!(last < first && last < 0.3, "RMSPE {first} → {last}");
         let trainer = RefCell::new(trainer);
-        let learned = pollster::block_on(learned_effects(&trainer, "DayOfWeek")).unwrap();
+        let ordinary = t.ordinary_valid_rows();
+        let learned = pollster::block_on(learned_effects(&trainer, "DayOfWeek", &ordinary)).unwrap();
         let effects = learned.effects;
-        assert_eq!(effects.len(), 6);
-        assert_eq!(learned.vectors.len(), 7, "#na# and six days");
+        assert_eq!(effects.len(), 7);
+        assert_eq!(learned.vectors.len(), 8, "#na# and seven days (type b stores open on Sundays)");
         // Monday's true effect is the largest and Saturday's the smallest: the model finds the same order.
         let monday = effects.iter().find(|e| e.0 == "1").unwrap();
         let saturday = effects.iter().find(|e| e.0 == "6").unwrap();
         assert!(monday.1 > saturday.1 + 0.1, "{effects:?}");
-        assert!(pollster::block_on(learned_effects(&trainer, "Nope")).is_err());
+        assert!(pollster::block_on(learned_effects(&trainer, "Nope", &ordinary)).is_err());
+    }
+
+    #[test]
+    fn the_procs_walkthrough_shows_fill_missing_categorify_and_normalize_on_a_row_with_a_gap() {
+        let t = page_table();
+        let prepared = State::default().prepare(&t);
+        let RowExample { date, store, items: steps } = procs_walkthrough(&t, &prepared);
+        assert!(dates::parse(&date).is_some() && store.parse::<usize>().is_ok());
+        let step = |name: &str| steps.iter().find(|s| s.column == name).unwrap_or_else(|| panic!("{name} in {steps:?}"));
+        // The row chosen has no competitor distance: FillMissing's median, and its flag column set.
+        let distance = step("CompetitionDistance");
+        assert_eq!(distance.raw, "#na#");
+        assert!(distance.fill.contains(&format!("{:.3}", prepared.train.filled[0].1)), "{distance:?}");
+        assert_eq!(step("CompetitionDistance_na").result, "code 2 (True) of 3");
+        // Categorify's code is the value's place in the training vocabulary; Normalize's sum is worked out.
+        let weekday = step("DayOfWeek");
+        assert_eq!(weekday.result, format!("code {} ({}) of 8", weekday.raw, weekday.raw), "days 1–7 sit at codes 1–7");
+        let temperature = step("Max_TemperatureC");
+        let (mean, std) = prepared.train.stats[prepared.train.cont_names.iter().position(|c| c == "Max_TemperatureC").unwrap()];
+        let z = (temperature.raw.parse::<f32>().unwrap() - mean) / std;
+        assert!(temperature.result.ends_with(&format!("= {z:+.3}")), "{temperature:?}");
+        assert_eq!(steps.len(), prepared.train.cat_names.len() + prepared.train.cont_names.len());
+        // The holiday example sits two days before a public holiday: the forward count sees it.
+        let values = elapsed_example(&t).unwrap().items;
+        let value = |n: &str| values.iter().find(|(c, _)| *c == n).unwrap().1.clone();
+        assert_eq!(value("BeforeStateHoliday"), "-2");
+        assert!(value("StateHoliday_fw").parse::<u32>().unwrap() >= 1);
+        assert_eq!(value("StateHoliday"), "False");
+        // The 2019 rule's note computes both widths for this table's stores.
+        assert!(embedding_rule_note(&prepared).contains(&format!("n = {}: width {} by the old rule, {} by the new", STORES + 1, STORES / 2 + 1, TabularConfig::embedding_size(STORES + 1))));
+    }
+
+    #[test]
+    fn the_emb_drop_comparison_runs_every_setting_and_seed_and_says_what_it_measured() {
+        let t = page_table();
+        let prepared = State::default().prepare(&t);
+        let runs = comparison_runs(&Device::Cpu, &prepared, 1).unwrap();
+        assert_eq!(runs.len(), 2 * COMPARISON_SEEDS.len());
+        let results = Rc::new(RefCell::new(Vec::new()));
+        let sink = results.clone();
+        let mut sequence = Sequence::new(runs, move |label: &str, rmspe: f32| sink.borrow_mut().push((label.to_string(), rmspe)));
+        let steps_per_run = prepared.train.rows().div_ceil(BATCH);
+        assert_eq!(sequence.total_steps(), steps_per_run * 2 * COMPARISON_SEEDS.len());
+        let mut last_step = 0;
+        while !sequence.finished() {
+            let report = pollster::block_on(sequence.step()).unwrap();
+            assert_eq!((report.step, report.total), (last_step + 1, sequence.total_steps()), "steps count through the runs");
+            last_step = report.step;
+            if report.epoch_done {
+                pollster::block_on(sequence.end_epoch()).unwrap();
+            }
+        }
+        let results = results.borrow().clone();
+        assert_eq!(results.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["emb_drop 0", "emb_drop 0.04"].repeat(3));
+        assert!(results.iter().all(|&(_, r)| r > 0.05 && r < 0.5), "{results:?}");
+        // The sentence reports the measured means and says "noise" exactly when the means differ by less than a spread.
+        let text = comparison_text(&results);
+        let mean = |label: &str| results.iter().filter(|(l, _)| l == label).map(|&(_, v)| v as f64).sum::<f64>() / 3.0;
+        assert!(text.contains(&format!("{:.4} without", mean("emb_drop 0"))) && text.contains(&format!("{:.4} with 0.04", mean("emb_drop 0.04"))), "{text}");
+        let made_up = |a: f32, b: f32| vec![("emb_drop 0".to_string(), a), ("emb_drop 0.04".to_string(), b), ("emb_drop 0".to_string(), a + 0.001), ("emb_drop 0.04".to_string(), b + 0.001)];
+        assert!(comparison_text(&made_up(0.120, 0.1205)).contains("lost in the noise"));
+        assert!(comparison_text(&made_up(0.130, 0.110)).contains("emb_drop 0.04 ends 0.0200 lower"));
+        assert!(comparison_text(&made_up(0.110, 0.130)).contains("higher"));
+        assert_eq!(comparison_text(&[]), "");
     }
 }

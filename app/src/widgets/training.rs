@@ -45,6 +45,65 @@ impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Trainer
     }
 }
 
+/// Runs one after another, as one run to the runner (its steps counted through all of them): a comparison of
+/// settings over several seeds. After each run's last evaluation, `on_run_end` gets its label and its final
+/// validation metric.
+pub struct Sequence<M: Model, D: Dataset<Input = M::Input>> {
+    runs: Vec<(String, Trainer<M, D>)>,
+    current: usize,
+    steps_before: usize,
+    total: usize,
+    on_run_end: RunEnd,
+}
+
+/// What a [`Sequence`] calls with a run's label and final metric.
+type RunEnd = Box<dyn FnMut(&str, f32)>;
+
+impl<M: Model, D: Dataset<Input = M::Input>> Sequence<M, D> {
+    /// The runs `(label, trainer)`, in order.
+    pub fn new(runs: Vec<(String, Trainer<M, D>)>, on_run_end: impl FnMut(&str, f32) + 'static) -> Self {
+        let total = runs.iter().map(|(_, t)| t.total_steps()).sum();
+        Sequence { runs, current: 0, steps_before: 0, total, on_run_end: Box::new(on_run_end) }
+    }
+
+    /// Steps in all the runs together.
+    pub fn total_steps(&self) -> usize {
+        self.total
+    }
+
+    fn ended() -> engine::Error {
+        engine::error::OpError::new("Sequence", engine::error::ErrorKind::Value, "every run has ended").hint("start the comparison again").into()
+    }
+}
+
+impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Sequence<M, D> {
+    fn step(&mut self) -> Pending<'_, StepReport> {
+        Box::pin(async move {
+            let (before, total) = (self.steps_before, self.total);
+            let (_, run) = self.runs.get_mut(self.current).ok_or_else(Self::ended)?;
+            let report = run.step().await?;
+            Ok(StepReport { step: before + report.step, total, ..report })
+        })
+    }
+
+    fn end_epoch(&mut self) -> Pending<'_, EpochReport> {
+        Box::pin(async move {
+            let (label, run) = self.runs.get_mut(self.current).ok_or_else(Self::ended)?;
+            let report = run.end_epoch().await?;
+            if run.finished() {
+                (self.on_run_end)(label, report.metric);
+                self.steps_before += run.total_steps();
+                self.current += 1;
+            }
+            Ok(report)
+        })
+    }
+
+    fn finished(&self) -> bool {
+        self.current >= self.runs.len()
+    }
+}
+
 /// Builds a fresh run on the device the learner chose (the lesson keeps its own handle on it, to use the model).
 pub type StartJob = Rc<dyn Fn(Device) -> Rc<RefCell<dyn Job>>>;
 

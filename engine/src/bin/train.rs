@@ -1,6 +1,6 @@
 //! `cargo xtask train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B]
-//! [--lr X]`: trains one of the lesson's models natively, printing a line per epoch (train loss, validation loss,
-//! metric, items/s) with a progress bar while it runs, and as its last line one JSON object:
+//! [--lr X] [--wd X] [--emb-drop X]`: trains one of the lesson's models natively, printing a line per epoch (train
+//! loss, validation loss, metric, items/s) with a progress bar while it runs, and as its last line one JSON object:
 //! `{"task", "backend", "epochs", "valid_loss", "metric", "value", "items_per_s"}`.
 
 #[cfg(target_arch = "wasm32")]
@@ -30,7 +30,8 @@ mod native {
     use std::io::Write;
 
     const USAGE: &str =
-        "usage: train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X]";
+        "usage: train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X] [--wd X] [--emb-drop X]\n\
+         (--wd: AdamW's weight decay, 0.01 unless given, 0.2 for rossmann; --emb-drop: the Rossmann model's embedding dropout, 0.04 unless given)";
 
     struct Args {
         task: String,
@@ -39,10 +40,12 @@ mod native {
         seed: u64,
         batch: Option<usize>,
         lr: Option<f32>,
+        wd: Option<f32>,
+        emb_drop: Option<f32>,
     }
 
     fn parse(args: Vec<String>) -> Result<Args, String> {
-        let mut parsed = Args { task: String::new(), backend: "cpu".into(), epochs: None, seed: 42, batch: None, lr: None };
+        let mut parsed = Args { task: String::new(), backend: "cpu".into(), epochs: None, seed: 42, batch: None, lr: None, wd: None, emb_drop: None };
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
             let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
@@ -54,6 +57,8 @@ mod native {
                 "--seed" => parsed.seed = value.parse().map_err(|_| bad("a whole number"))?,
                 "--batch" => parsed.batch = Some(value.parse().map_err(|_| bad("a whole number"))?),
                 "--lr" => parsed.lr = Some(value.parse().map_err(|_| bad("a number"))?),
+                "--wd" => parsed.wd = Some(value.parse().ok().filter(|w: &f32| w.is_finite() && *w >= 0.0).ok_or_else(|| bad("a number ≥ 0"))?),
+                "--emb-drop" => parsed.emb_drop = Some(value.parse().ok().filter(|p: &f32| (0.0..1.0).contains(p)).ok_or_else(|| bad("a probability in [0, 1)"))?),
                 _ => return Err(format!("unknown option {flag}\n{USAGE}")),
             }
         }
@@ -86,14 +91,14 @@ mod native {
                 let (train, valid) = digits::parse(include_bytes!("../../../public/data/digits_u8.bin")).map_err(|e| e.to_string())?.split(0.2, args.seed);
                 let model = models::digits_cnn(device, &mut rng);
                 let config = config(args, 10, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
-                (fit(device, model, train, valid, config)?, Metric::Accuracy)
+                (fit(device, model, train, valid, config, args.wd.unwrap_or(0.01))?, Metric::Accuracy)
             }
             "shapes" => {
                 let (set, _) = shapes::generate(3000, args.seed);
                 let (train, valid) = set.split(0.2, args.seed);
                 let model = models::shapes_cnn(device, &mut rng);
                 let config = config(args, 8, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
-                (fit(device, model, train, valid, config)?, Metric::Accuracy)
+                (fit(device, model, train, valid, config, args.wd.unwrap_or(0.01))?, Metric::Accuracy)
             }
             _ => {
                 let table = RossmannTable::generate(250, 407, args.seed);
@@ -105,10 +110,12 @@ mod native {
                     rossmann::noise_floor(),
                     table.oracle_rmspe(&table.valid_rows)
                 );
-                let model = TabularModel::new(device, TabularConfig::rossmann(train.cardinalities(), train.cont_names.len(), y_range), &mut rng)
-                    .map_err(|e| e.to_string())?;
-                let config = config(args, 10, 512, 3e-3, Loss::Mse, Metric::Rmspe);
-                (fit(device, model, train, valid, config)?, Metric::Rmspe)
+                let lesson = TabularConfig::rossmann(train.cardinalities(), train.cont_names.len(), y_range);
+                let shape = TabularConfig { emb_drop: args.emb_drop.unwrap_or(lesson.emb_drop), ..lesson };
+                let model = TabularModel::new(device, shape, &mut rng).map_err(|e| e.to_string())?;
+                // The lesson's `fit_one_cycle(5, 1e-3, wd=0.2)`, in fastai 1's default batches of 64.
+                let config = config(args, 5, 64, 1e-3, Loss::Mse, Metric::Rmspe);
+                (fit(device, model, train, valid, config, args.wd.unwrap_or(0.2))?, Metric::Rmspe)
             }
         };
         let last = reports.last().ok_or("no epoch ran")?;
@@ -137,7 +144,7 @@ mod native {
         }
     }
 
-    fn fit<M: Model, D: Dataset<Input = M::Input>>(device: &Device, model: M, train: D, valid: D, config: FitConfig) -> Result<Vec<EpochReport>, String> {
+    fn fit<M: Model, D: Dataset<Input = M::Input>>(device: &Device, model: M, train: D, valid: D, config: FitConfig, wd: f32) -> Result<Vec<EpochReport>, String> {
         println!("{:>5}  {:>10}  {:>10}  {:>10}  {:>10}", "epoch", "train_loss", "valid_loss", config.metric.name(), "items/s");
         let progress = |step: usize, total: usize| {
             let width = 30;
@@ -149,7 +156,7 @@ mod native {
             eprint!("\r{}\r", " ".repeat(60));
             println!("{:>5}  {:>10.4}  {:>10.4}  {:>10.4}  {:>10.0}", r.epoch, r.train_loss, r.valid_loss, r.metric, r.items_per_s);
         };
-        let mut trainer = Trainer::new(device, model, Optimizer::adamw(0.01), train, valid, config);
+        let mut trainer = Trainer::new(device, model, Optimizer::adamw(wd), train, valid, config);
         pollster::block_on(trainer.fit(progress, on_epoch)).map_err(|e| e.to_string())
     }
 }

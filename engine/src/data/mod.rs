@@ -1,6 +1,7 @@
 //! Datasets that ship with the sandbox (no downloads), and what turns them into batches: seeded train/validation
 //! splits, normalisation with training statistics, vocabularies built from training data.
 
+pub mod dates;
 pub mod digits;
 pub mod rossmann;
 pub mod shapes;
@@ -133,6 +134,11 @@ pub struct TabularSet {
     pub conts: Vec<f32>,
     /// The target of each row: a class number, or a value (for a regression).
     pub targets: TabularTargets,
+    /// `FillMissing`: each continuous column that had missing training values, with the training median that
+    /// filled them (its `<name>_na` column is among the categorical ones).
+    pub filled: Vec<(String, f32)>,
+    /// `Normalize`: each continuous column's training mean and standard deviation, `(x − mean) / std`.
+    pub stats: Vec<(f32, f32)>,
 }
 
 /// What a table predicts.

@@ -4,8 +4,10 @@
 //! - categorical columns become indices into a vocabulary built from the training rows, sorted, with `#na#` at
 //!   index 0 for missing values and values never seen in training;
 //! - continuous columns with missing training values are filled with the training median, and a categorical
-//!   column `<name>_na` records where that happened;
+//!   column `<name>_na` (`False`/`True`, as pandas' booleans) records where that happened;
 //! - continuous columns are normalised with the training mean and standard deviation.
+//!
+//! What each step learned stays in the [`TabularSet`] (`vocabs`, `filled`, `stats`), for a page to show.
 
 use super::{TabularSet, TabularTargets, mean_std};
 use crate::error::{ErrorKind, OpError, Result};
@@ -119,27 +121,42 @@ impl Table {
         let mut cat_columns: Vec<Vec<i64>> = Vec::new();
         for name in cats {
             let Ok(column) = self.column(name) else { continue };
-            let mut vocab: Vec<String> = train.iter().filter_map(|&r| column.text(r)).collect();
-            vocab.sort();
+            // pandas orders a numeric column's categories by value (2 before 10), a text column's as text.
+            let mut vocab: Vec<String> = match column {
+                Column::Number(v) => {
+                    let mut values: Vec<f32> = train.iter().filter_map(|&r| v[r]).collect();
+                    values.sort_by(f32::total_cmp);
+                    values.dedup();
+                    values.iter().map(|x| x.to_string()).collect()
+                }
+                Column::Text(_) => train.iter().filter_map(|&r| column.text(r)).collect(),
+            };
+            if matches!(column, Column::Text(_)) {
+                vocab.sort();
+            }
             vocab.dedup();
             vocab.insert(0, "#na#".into());
             cat_columns.push((0..self.rows()).map(|r| column.text(r).and_then(|v| vocab.iter().position(|x| *x == v)).unwrap_or(0) as i64).collect());
             vocabs.push(vocab);
         }
-        let mut cont_columns: Vec<Vec<f32>> = Vec::new();
+        let (mut cont_columns, mut filled, mut stats) = (Vec::<Vec<f32>>::new(), Vec::new(), Vec::new());
         for name in conts {
             let Ok(values) = self.numbers(name) else { continue };
             let mut present: Vec<f32> = train.iter().filter_map(|&r| values[r]).collect();
             present.sort_by(f32::total_cmp);
-            let median = present.get(present.len() / 2).copied().unwrap_or(0.0);
+            // pandas' median: the middle value, or the mean of the two middle ones.
+            let n = present.len();
+            let median = if n == 0 { 0.0 } else if n % 2 == 1 { present[n / 2] } else { (present[n / 2 - 1] + present[n / 2]) / 2.0 };
             if train.iter().any(|&r| values[r].is_none()) {
                 cat_names.push(format!("{name}_na"));
-                vocabs.push(vec!["#na#".into(), "false".into(), "true".into()]);
+                vocabs.push(vec!["#na#".into(), "False".into(), "True".into()]);
                 cat_columns.push(values.iter().map(|v| if v.is_none() { 2 } else { 1 }).collect());
+                filled.push((name.to_string(), median));
             }
-            let filled: Vec<f32> = values.iter().map(|v| v.unwrap_or(median)).collect();
-            let (mean, std) = mean_std(train.iter().map(|&r| filled[r]));
-            cont_columns.push(filled.iter().map(|v| (v - mean) / std).collect());
+            let column: Vec<f32> = values.iter().map(|v| v.unwrap_or(median)).collect();
+            let (mean, std) = mean_std(train.iter().map(|&r| column[r]));
+            cont_columns.push(column.iter().map(|v| (v - mean) / std).collect());
+            stats.push((mean, std));
         }
         let targets = match self.column(target) {
             Ok(Column::Number(v)) => {
@@ -160,6 +177,8 @@ impl Table {
             cat_names,
             vocabs,
             targets,
+            filled,
+            stats,
         };
         (all.subset(train), all.subset(valid))
     }
