@@ -499,12 +499,18 @@ pub struct RowExample<T> {
     pub items: Vec<T>,
 }
 
-/// `procs` walked through on one training row: the first with no competitor distance (FillMissing's case), or the
-/// first row when no row lacks one: each column's steps.
+/// `procs` walked through on one training row: the first with neither a competitor distance (FillMissing's case)
+/// nor its opening year (Categorify's `#na#`), else the first without a distance, else the first row: each column's
+/// steps.
 pub fn procs_walkthrough(table: &RossmannTable, prepared: &Prepared) -> RowExample<ProcStep> {
     let train = &prepared.train;
-    let distance = table.table.numbers("CompetitionDistance").ok();
-    let i = (0..table.train_rows.len()).find(|&i| distance.is_some_and(|d| d[table.train_rows[i]].is_none())).unwrap_or(0);
+    let gap = |name: &str, i: usize| table.table.column(name).is_ok_and(|c| cell_missing(c, table.train_rows[i]));
+    let rows = 0..table.train_rows.len();
+    let i = rows
+        .clone()
+        .find(|&i| gap("CompetitionDistance", i) && gap("CompetitionOpenSinceYear", i))
+        .or_else(|| rows.clone().find(|&i| gap("CompetitionDistance", i)))
+        .unwrap_or(0);
     let Some(&r) = table.train_rows.get(i) else { return RowExample { date: String::new(), store: String::new(), items: vec![] } };
     let cell = |name: &str| table.table.column(name).map(|c| cell_text(c, r)).unwrap_or_default();
     let (k, n) = (train.cat_names.len(), train.cont_names.len());
@@ -1340,6 +1346,7 @@ mod tests {
         assert_eq!(distance.raw, "#na#");
         assert!(distance.fill.contains(&format!("{:.3}", prepared.train.filled[0].1)), "{distance:?}");
         assert_eq!(step("CompetitionDistance_na").result, "code 2 (True) of 3");
+        assert!(step("CompetitionOpenSinceYear").result.starts_with("code 0 (#na#)"), "a gap in a category is #na#");
         // Categorify's code is the value's place in the training vocabulary; Normalize's sum is worked out.
         let weekday = step("DayOfWeek");
         assert_eq!(weekday.result, format!("code {} ({}) of 8", weekday.raw, weekday.raw), "days 1–7 sit at codes 1–7");

@@ -576,6 +576,25 @@ mod tests {
     }
 
     #[test]
+    fn the_columns_are_the_notebook_s_lists_less_what_the_table_leaves_out() {
+        // lesson6-rossmann.ipynb, as the 2019 course ran it.
+        let cat_vars = [
+            "Store", "DayOfWeek", "Year", "Month", "Day", "StateHoliday", "CompetitionMonthsOpen", "Promo2Weeks", "StoreType", "Assortment",
+            "PromoInterval", "CompetitionOpenSinceYear", "Promo2SinceYear", "State", "Week", "Events", "Promo_fw", "Promo_bw",
+            "StateHoliday_fw", "StateHoliday_bw", "SchoolHoliday_fw", "SchoolHoliday_bw",
+        ];
+        let cont_vars = [
+            "CompetitionDistance", "Max_TemperatureC", "Mean_TemperatureC", "Min_TemperatureC", "Max_Humidity", "Mean_Humidity",
+            "Min_Humidity", "Max_Wind_SpeedKm_h", "Mean_Wind_SpeedKm_h", "CloudCover", "trend", "trend_DE", "AfterStateHoliday",
+            "BeforeStateHoliday", "Promo", "SchoolHoliday",
+        ];
+        let kept = |list: &[&'static str]| list.iter().copied().filter(|c| !LEFT_OUT.contains(c)).collect::<Vec<_>>();
+        assert_eq!(kept(&cat_vars), CATEGORICAL, "in the notebook's order");
+        assert_eq!(kept(&cont_vars), CONTINUOUS);
+        assert_eq!(CATEGORICAL.len() + CONTINUOUS.len() + LEFT_OUT.len(), cat_vars.len() + cont_vars.len());
+    }
+
+    #[test]
     fn the_cleaning_notebook_s_features_follow_its_definitions() {
         let t = RossmannTable::generate(30, 120, 5);
         let n = |name: &str| t.table.numbers(name).unwrap();
