@@ -82,6 +82,7 @@ register! {
     mse: cpu reference,
     pad: cpu reference,
     relu: cpu tuned,
+    resize_bilinear: cpu reference,
     rmspe: cpu reference,
     sgd: cpu reference,
     sigmoid: cpu reference,
