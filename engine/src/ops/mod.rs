@@ -88,4 +88,5 @@ register! {
     sigmoid: cpu reference,
     softmax: cpu reference,
     sum_to: cpu tuned,
+    warp: cpu reference,
 }
