@@ -1,6 +1,7 @@
 //! Datasets that ship with the sandbox (no downloads), and what turns them into batches: seeded train/validation
 //! splits, normalisation with training statistics, vocabularies built from training data.
 
+pub mod augment;
 pub mod dates;
 pub mod digits;
 pub mod rossmann;
