@@ -1,6 +1,7 @@
 //! `cargo xtask train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B]
-//! [--lr X] [--wd X] [--emb-drop X]`: trains one of the lesson's models natively, printing a line per epoch (train
-//! loss, validation loss, metric, items/s) with a progress bar while it runs, and as its last line one JSON object:
+//! [--lr X] [--wd X] [--emb-drop X] [--augment on|off] [--train-items N]`: trains one of the lesson's models
+//! natively, printing a line per epoch (train loss, validation loss, metric, items/s) with a progress bar while it
+//! runs, and as its last line one JSON object:
 //! `{"task", "backend", "epochs", "valid_loss", "metric", "value", "items_per_s"}`.
 
 #[cfg(target_arch = "wasm32")]
@@ -21,7 +22,8 @@ fn main() -> std::process::ExitCode {
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use engine::data::rossmann::{self, RossmannTable};
-    use engine::data::{Dataset, digits, shapes};
+    use engine::data::augment::{Augmented, Transforms};
+    use engine::data::{Dataset, ImageSet, digits, random_split, shapes};
     use engine::learner::{EpochReport, FitConfig, Loss, Metric, Trainer};
     use engine::nn::{Model, TabularConfig, TabularModel};
     use engine::optim::Optimizer;
@@ -30,8 +32,9 @@ mod native {
     use std::io::Write;
 
     const USAGE: &str =
-        "usage: train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X] [--wd X] [--emb-drop X]\n\
-         (--wd: AdamW's weight decay, 0.01 unless given, 0.2 for rossmann; --emb-drop: the Rossmann model's embedding dropout, 0.04 unless given)";
+        "usage: train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X] [--wd X] [--emb-drop X] [--augment on|off] [--train-items N]\n\
+         (--wd: AdamW's weight decay, 0.01 unless given, 0.2 for rossmann; --emb-drop: the Rossmann model's embedding dropout, 0.04 unless given;\n\
+         --augment: digits and shapes, fastai's get_transforms() on every training batch, without the flip for digits; --train-items: train on the first N)";
 
     struct Args {
         task: String,
@@ -42,10 +45,12 @@ mod native {
         lr: Option<f32>,
         wd: Option<f32>,
         emb_drop: Option<f32>,
+        augment: bool,
+        train_items: Option<usize>,
     }
 
     fn parse(args: Vec<String>) -> Result<Args, String> {
-        let mut parsed = Args { task: String::new(), backend: "cpu".into(), epochs: None, seed: 42, batch: None, lr: None, wd: None, emb_drop: None };
+        let mut parsed = Args { task: String::new(), backend: "cpu".into(), epochs: None, seed: 42, batch: None, lr: None, wd: None, emb_drop: None, augment: false, train_items: None };
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
             let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
@@ -58,6 +63,14 @@ mod native {
                 "--batch" => parsed.batch = Some(value.parse().map_err(|_| bad("a whole number"))?),
                 "--lr" => parsed.lr = Some(value.parse().map_err(|_| bad("a number"))?),
                 "--wd" => parsed.wd = Some(value.parse().ok().filter(|w: &f32| w.is_finite() && *w >= 0.0).ok_or_else(|| bad("a number ≥ 0"))?),
+                "--augment" => {
+                    parsed.augment = match value.as_str() {
+                        "on" => true,
+                        "off" => false,
+                        _ => return Err(bad("on or off")),
+                    }
+                }
+                "--train-items" => parsed.train_items = Some(value.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| bad("a whole number ≥ 1"))?),
                 "--emb-drop" => parsed.emb_drop = Some(value.parse().ok().filter(|p: &f32| (0.0..1.0).contains(p)).ok_or_else(|| bad("a probability in [0, 1)"))?),
                 _ => return Err(format!("unknown option {flag}\n{USAGE}")),
             }
@@ -88,17 +101,17 @@ mod native {
         let mut rng = Rng::new(args.seed);
         let (reports, metric) = match args.task.as_str() {
             "digits" => {
-                let (train, valid) = digits::parse(include_bytes!("../../../public/data/digits_u8.bin")).map_err(|e| e.to_string())?.split(0.2, args.seed);
+                let set = digits::parse(include_bytes!("../../../public/data/digits_u8.bin")).map_err(|e| e.to_string())?;
                 let model = models::digits_cnn(device, &mut rng);
                 let config = config(args, 10, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
-                (fit(device, model, train, valid, config, args.wd.unwrap_or(0.01))?, Metric::Accuracy)
+                // A flipped digit is another digit (or none): its augmentations leave the flip out.
+                (fit_images(device, model, &set, args, config, Transforms { do_flip: false, ..Transforms::default() })?, Metric::Accuracy)
             }
             "shapes" => {
                 let (set, _) = shapes::generate(3000, args.seed);
-                let (train, valid) = set.split(0.2, args.seed);
                 let model = models::shapes_cnn(device, &mut rng);
                 let config = config(args, 8, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
-                (fit(device, model, train, valid, config, args.wd.unwrap_or(0.01))?, Metric::Accuracy)
+                (fit_images(device, model, &set, args, config, Transforms::default())?, Metric::Accuracy)
             }
             _ => {
                 let table = RossmannTable::generate(250, 407, args.seed);
@@ -141,6 +154,24 @@ mod native {
             read_every: 10,
             loss,
             metric,
+        }
+    }
+
+    /// Fits `model` on `set` split as the lessons split it (a fifth held out, seeded), on the first `--train-items`
+    /// training images if given, augmented with `transforms` each time a batch is drawn if `--augment on`.
+    fn fit_images<M: Model<Input = engine::Tensor>>(device: &Device, model: M, set: &ImageSet, args: &Args, config: FitConfig, transforms: Transforms) -> Result<Vec<EpochReport>, String> {
+        let (train, valid) = random_split(set.labels.len(), 0.2, args.seed);
+        let train = &train[..args.train_items.unwrap_or(train.len()).min(train.len())];
+        let (train, valid) = (set.subset(train), set.subset(&valid));
+        let stats = train.channel_stats();
+        let wd = args.wd.unwrap_or(0.01);
+        if args.augment {
+            // The validation images go through the same path with nothing drawn: normalised only.
+            let train = Augmented::new(train, stats.clone(), transforms, args.seed).map_err(|e| e.to_string())?;
+            let valid = Augmented::new(valid, stats, Transforms::none(), args.seed).map_err(|e| e.to_string())?;
+            fit(device, model, train, valid, config, wd)
+        } else {
+            fit(device, model, train.normalized(&stats), valid.normalized(&stats), config, wd)
         }
     }
 

@@ -23,10 +23,12 @@
 //! value in [0, 1] (clamped to [1e−7, 1 − 1e−7]): brightness adds `logit(change)`, change uniform in [0.4, 0.6];
 //! contrast multiplies by a scale drawn log-uniformly in [0.8, 1.25]; each with probability 0.75 (`p_lighting`).
 
+use super::{Dataset, ImageSet, Targets, gather_rows};
 use crate::device::Device;
 use crate::error::{ErrorKind, OpError, Result};
+use crate::indices::Indices;
 use crate::ops::Unary;
-use crate::ops::warp::Warp;
+use crate::ops::warp::{MAX_IMAGES, Warp};
 use crate::padding::PaddingMode;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -50,6 +52,13 @@ pub struct Transforms {
     pub p_lighting: f32,
     /// What the pixels from outside the image are.
     pub padding: PaddingMode,
+}
+
+impl Transforms {
+    /// Nothing drawn: every image as it is (a validation set's path).
+    pub fn none() -> Transforms {
+        Transforms { do_flip: false, max_rotate: 0.0, max_zoom: 1.0, max_lighting: 0.0, max_warp: 0.0, ..Transforms::default() }
+    }
 }
 
 impl Default for Transforms {
@@ -201,7 +210,7 @@ impl Drawn {
 
 /// `images [N, C, H, W]` on the CPU (values in [0, 1], as the datasets hold them, before they go to a device)
 /// moved and lit as `drawn` says, one draw per image, with `padding` for the pixels from outside. At most
-/// [`crate::ops::warp::MAX_IMAGES`] images at a time.
+/// [`MAX_IMAGES`] images at a time.
 pub fn augment(images: &Tensor, drawn: &[Drawn], padding: PaddingMode) -> Result<Tensor> {
     if images.device() != Device::Cpu {
         return Err(OpError::new("augment", ErrorKind::Value, "the images are not on the CPU")
@@ -220,6 +229,65 @@ pub fn augment(images: &Tensor, drawn: &[Drawn], padding: PaddingMode) -> Result
     let per_image = moved.shape().numel() / drawn.len().max(1);
     let lit: Vec<f32> = moved.data().iter().enumerate().map(|(i, &v)| drawn[i / per_image].light(v)).collect();
     Tensor::new(moved.shape().clone(), lit)
+}
+
+/// A training set augmented afresh each time a batch is drawn: its raw images (values in [0, 1]) moved and lit by
+/// a new draw of `transforms` for each image, then normalised with the training set's `stats` and sent to the
+/// device. The draws come from one seeded generator, in the order batches are drawn.
+pub struct Augmented {
+    /// The raw images and their labels.
+    pub raw: ImageSet,
+    /// Each channel's training mean and standard deviation, applied after augmenting.
+    pub stats: Vec<(f32, f32)>,
+    /// What is drawn.
+    pub transforms: Transforms,
+    rng: std::cell::RefCell<Rng>,
+}
+
+impl Augmented {
+    /// `raw` (on the CPU, `[N, C, H, W]`, one `(mean, std)` per channel in `stats`) augmented with `transforms`,
+    /// drawn from `seed`.
+    pub fn new(raw: ImageSet, stats: Vec<(f32, f32)>, transforms: Transforms, seed: u64) -> Result<Augmented> {
+        let dims = raw.images.shape().dims().to_vec();
+        if dims.len() != 4 || raw.images.shape().numel() == 0 || dims[1] != stats.len() || raw.images.device() != Device::Cpu {
+            return Err(OpError::new("augment", ErrorKind::Shape, "the images cannot be augmented")
+                .expected("images [N, C, H, W] on the CPU, and a mean and standard deviation per channel")
+                .given(format!("images {} on {}, {} channel statistics", raw.images.shape(), raw.images.device().label(), stats.len()))
+                .hint("augment the raw images of a dataset, with its training statistics")
+                .into());
+        }
+        Ok(Augmented { raw, stats, transforms, rng: std::cell::RefCell::new(Rng::new(seed)) })
+    }
+}
+
+impl Dataset for Augmented {
+    type Input = Tensor;
+
+    fn len(&self) -> usize {
+        self.raw.labels.len()
+    }
+
+    fn batch(&self, device: &Device, items: &[usize]) -> (Tensor, Targets) {
+        let raw = gather_rows(&self.raw.images, items);
+        let draws: Vec<Drawn> = {
+            let mut rng = self.rng.borrow_mut();
+            items.iter().map(|_| self.transforms.draw(&mut rng)).collect()
+        };
+        let dims = raw.shape().dims().to_vec();
+        let (channels, plane) = (dims[1], dims[2] * dims[3]);
+        let mut values = Vec::with_capacity(raw.shape().numel());
+        for (k, part) in draws.chunks(MAX_IMAGES).enumerate() {
+            let rows: Vec<usize> = (k * MAX_IMAGES..k * MAX_IMAGES + part.len()).collect();
+            let moved = augment(&gather_rows(&raw, &rows), part, self.transforms.padding).expect("Augmented::new checked the images");
+            values.extend_from_slice(moved.data());
+        }
+        for (i, v) in values.iter_mut().enumerate() {
+            let (mean, std) = self.stats[i / plane % channels];
+            *v = (*v - mean) / std;
+        }
+        let x = Tensor::new(raw.shape().clone(), values).expect("as many values as the batch").to(device);
+        (x, Targets::Classes(Indices::vector(items.iter().map(|&i| self.raw.labels[i]).collect())))
+    }
 }
 
 #[cfg(test)]
@@ -284,8 +352,7 @@ mod tests {
             assert!(d.brightness.is_none_or(|b| (0.4..=0.6).contains(&b)));
             assert!(d.contrast.is_none_or(|c| (0.8 - 1e-6..=1.25 + 1e-6).contains(&c)));
         }
-        let none = Transforms { do_flip: false, max_rotate: 0.0, max_zoom: 1.0, max_lighting: 0.0, max_warp: 0.0, ..t };
-        assert_eq!(none.draw(&mut rng), Drawn::default());
+        assert_eq!(Transforms::none().draw(&mut rng), Drawn::default());
     }
 
     #[test]
@@ -303,5 +370,24 @@ mod tests {
         let expected: Vec<f32> = [0.3, 0.2, 0.1, 0.6, 0.5, 0.4].iter().map(|&v| bright.light(v)).collect();
         assert!(out.data()[6..].iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-5), "{:?}", out.data());
         assert!(augment(&x, &[Drawn::default()], PaddingMode::Zeros).is_err(), "one draw per image");
+    }
+
+    #[test]
+    fn an_augmented_set_draws_afresh_for_every_batch_and_normalises_after() {
+        let (set, _) = crate::data::shapes::generate(40, 3);
+        let stats = set.channel_stats();
+        let augmented = Augmented::new(set.clone(), stats.clone(), Transforms::default(), 9).unwrap();
+        let items: Vec<usize> = (0..40).collect();
+        let (a, targets) = augmented.batch(&Device::Cpu, &items);
+        let (b, _) = augmented.batch(&Device::Cpu, &items);
+        assert_eq!(a.shape(), set.images.shape());
+        assert_ne!(a.data(), b.data(), "each batch is a new draw");
+        let Targets::Classes(labels) = targets else { panic!("classes") };
+        assert_eq!(labels.values(), &set.labels[..]);
+        // With nothing drawn, a batch is the normalised set itself.
+        let (plain, _) = Augmented::new(set.clone(), stats.clone(), Transforms::none(), 9).unwrap().batch(&Device::Cpu, &items);
+        let normalised = set.normalized(&stats);
+        assert!(plain.data().iter().zip(normalised.images.data()).all(|(p, q)| (p - q).abs() < 1e-5));
+        assert!(Augmented::new(set, vec![], Transforms::default(), 1).is_err(), "one statistic per channel");
     }
 }
