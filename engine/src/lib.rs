@@ -39,6 +39,7 @@ pub mod clock;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod heatmap;
 pub mod indices;
 pub mod learner;
 pub mod models;

@@ -166,3 +166,23 @@ fn inputs_on_different_devices_are_refused_with_an_error_not_a_panic() {
     let (k, op, _) = kind(conv2d(&x4.to(gpu), &w.to(&other), None, &Conv2dParams::default()));
     assert_eq!((k, op), (engine::ErrorKind::Device, "conv2d"));
 }
+
+#[test]
+fn heatmaps_on_the_gpu_match_the_cpu() {
+    // The shapes CNN, seeded, and one image: the body's mean, the channel weights and Grad-CAM on both devices.
+    let Some(gpu) = common::gpu() else { return };
+    let image = Tensor::randn([1, 3, 32, 32], &mut Rng::new(8));
+    let maps = |device: &Device| {
+        let mut model = models::shapes_cnn(device, &mut Rng::new(6));
+        pollster::block_on(engine::heatmap::heatmaps(&mut model, models::BODY, &image.to(device), 2)).unwrap()
+    };
+    let (cpu, on_gpu) = (maps(&Device::Cpu), maps(gpu));
+    assert_eq!(on_gpu.mean.shape().dims(), &[4, 4], "the shapes CNN's body is 4x4");
+    let close = |name: &str, got: &[f32], want: &[f32], atol: f32| all_close(name, got, want, atol, 1e-3).unwrap_or_else(|m| panic!("{m:?}"));
+    close("activations", on_gpu.activations.data(), cpu.activations.data(), 1e-4);
+    close("mean", on_gpu.mean.data(), cpu.mean.data(), 1e-4);
+    close("grad_cam", on_gpu.grad_cam.data(), cpu.grad_cam.data(), 1e-4);
+    close("channel weights", &on_gpu.channel_weights, &cpu.channel_weights, 1e-5);
+    close("lesson_mult", on_gpu.lesson_mult.data(), cpu.lesson_mult.data(), 1e-5);
+    assert!(cpu.lesson_mult.data().iter().any(|&v| v != 0.0), "a map with something in it");
+}
