@@ -117,39 +117,70 @@ pub fn train_step<M: Model>(model: &mut M, optimizer: &mut Optimizer, input: &M:
 /// Validation loss and metric, in evaluation mode, batch by batch on `device`.
 pub async fn evaluate<M: Model, D: Dataset<Input = M::Input>>(device: &Device, model: &mut M, data: &D, batch_size: usize, loss: Loss, metric: Metric) -> Result<(f32, f32)> {
     model.set_training(false);
-    let (mut loss_sum, mut hits, mut squares, mut count) = (0.0f64, 0usize, 0.0f64, 0usize);
-    let items: Vec<usize> = (0..data.len()).collect();
-    for chunk in items.chunks(batch_size.max(1)) {
-        let (input, targets) = data.batch(device, chunk);
+    let mut evaluation = Evaluation::default();
+    while evaluation.next < data.len() {
+        if let Err(e) = evaluation.batch(device, model, data, batch_size, loss, metric).await {
+            model.set_training(true);
+            return Err(e);
+        }
+    }
+    model.set_training(true);
+    Ok(evaluation.result(metric))
+}
+
+/// A validation pass in progress: where it is, and its running sums.
+#[derive(Clone, Debug, Default)]
+struct Evaluation {
+    /// The next item to evaluate.
+    next: usize,
+    loss_sum: f64,
+    hits: usize,
+    squares: f64,
+    count: usize,
+    /// How long the epoch's training took, measured when its evaluation began.
+    train_seconds: f64,
+}
+
+impl Evaluation {
+    /// Evaluates the next batch of `data` (the model already in evaluation mode).
+    async fn batch<M: Model, D: Dataset<Input = M::Input>>(&mut self, device: &Device, model: &mut M, data: &D, batch_size: usize, loss: Loss, metric: Metric) -> Result<()> {
+        let end = (self.next + batch_size.max(1)).min(data.len());
+        let items: Vec<usize> = (self.next..end).collect();
+        let (input, targets) = data.batch(device, &items);
         let out = model.forward(&input)?;
         let (value, _) = loss_and_gradient(loss, &out, &targets)?;
-        loss_sum += value.read().await?.data()[0] as f64 * chunk.len() as f64;
+        self.loss_sum += value.read().await?.data()[0] as f64 * items.len() as f64;
         let predictions = out.read().await?;
         match (&targets, metric) {
             (Targets::Classes(t), Metric::Accuracy) => {
                 let classes = predictions.shape().dims()[1];
                 for (row, &label) in predictions.data().chunks(classes).zip(t.values()) {
                     let best = row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best });
-                    hits += (best as i64 == label) as usize;
+                    self.hits += (best as i64 == label) as usize;
                 }
             }
             (Targets::Values(t), Metric::Rmspe) => {
                 for (p, y) in predictions.data().iter().zip(t.data()) {
                     let (p, y) = ((*p as f64).exp(), (*y as f64).exp());
-                    squares += ((y - p) / y).powi(2);
+                    self.squares += ((y - p) / y).powi(2);
                 }
             }
             _ => {}
         }
-        count += chunk.len();
+        self.count += items.len();
+        self.next = end;
+        Ok(())
     }
-    model.set_training(true);
-    let n = count.max(1) as f64;
-    let value = match metric {
-        Metric::Accuracy => hits as f64 / n,
-        Metric::Rmspe => (squares / n).sqrt(),
-    };
-    Ok(((loss_sum / n) as f32, value as f32))
+
+    /// The mean loss and the metric so far.
+    fn result(&self, metric: Metric) -> (f32, f32) {
+        let n = self.count.max(1) as f64;
+        let value = match metric {
+            Metric::Accuracy => self.hits as f64 / n,
+            Metric::Rmspe => (self.squares / n).sqrt(),
+        };
+        ((self.loss_sum / n) as f32, value as f32)
+    }
 }
 
 /// What one training step reports.
@@ -188,6 +219,8 @@ pub struct Trainer<M: Model, D: Dataset<Input = M::Input>> {
     epoch: usize,
     epoch_start_ms: f64,
     epoch_losses: Vec<f32>,
+    /// The evaluation of the epoch that just ended, while it runs in pieces.
+    evaluation: Option<Evaluation>,
 }
 
 impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
@@ -210,6 +243,7 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
             epoch: 0,
             epoch_start_ms: 0.0,
             epoch_losses: Vec::new(),
+            evaluation: None,
             config,
         }
     }
@@ -251,6 +285,7 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
             // The last epoch ended without end_epoch: move on without evaluating.
             self.epoch += 1;
             self.next = 0;
+            self.evaluation = None;
         }
         if self.next == 0 {
             self.order = (0..self.train.len()).collect();
@@ -280,18 +315,44 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
 
     /// Ends the epoch that the last step finished: evaluates on the validation set and reports.
     pub async fn end_epoch(&mut self) -> Result<EpochReport> {
-        let seconds = (now_ms() - self.epoch_start_ms) / 1000.0;
-        let config = &self.config;
-        let (valid_loss, metric) = evaluate(&self.device, &mut self.model, &self.valid, config.batch_size, config.loss, config.metric).await?;
+        loop {
+            if let Some(report) = self.evaluate_some(f64::INFINITY).await? {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// [`Trainer::end_epoch`] in pieces: evaluates batches until `budget_ms` have passed (at least one batch), then
+    /// returns `None` while batches remain, or the epoch's report once the last is done. A page calls it between
+    /// frames, so that no evaluation holds the page for long.
+    pub async fn evaluate_some(&mut self, budget_ms: f64) -> Result<Option<EpochReport>> {
+        let start = now_ms();
+        let Trainer { model, device, valid, config, evaluation, epoch_start_ms, .. } = self;
+        let pass = evaluation.get_or_insert_with(|| Evaluation { train_seconds: (start - *epoch_start_ms) / 1000.0, ..Evaluation::default() });
+        model.set_training(false);
+        while pass.next < valid.len() {
+            if let Err(e) = pass.batch(device, model, valid, config.batch_size, config.loss, config.metric).await {
+                model.set_training(true);
+                *evaluation = None;
+                return Err(e);
+            }
+            if now_ms() - start >= budget_ms && pass.next < valid.len() {
+                model.set_training(true);
+                return Ok(None);
+            }
+        }
+        model.set_training(true);
+        let pass = evaluation.take().unwrap_or_default();
+        let (valid_loss, metric) = pass.result(config.metric);
         self.epoch += 1;
         self.next = 0;
-        Ok(EpochReport {
+        Ok(Some(EpochReport {
             epoch: self.epoch,
             train_loss: self.epoch_losses.iter().sum::<f32>() / self.epoch_losses.len().max(1) as f32,
             valid_loss,
             metric,
-            items_per_s: self.train.len() as f64 / seconds.max(1e-9),
-        })
+            items_per_s: self.train.len() as f64 / pass.train_seconds.max(1e-9),
+        }))
     }
 
     /// Runs every remaining step, calling `progress(step, total)` after each and `on_epoch` after each epoch.
@@ -345,6 +406,27 @@ mod tests {
             (r[0].train_loss, r[0].valid_loss, r[0].metric)
         };
         assert_eq!(fit(), fit());
+    }
+
+    #[test]
+    fn an_evaluation_in_pieces_reports_what_one_in_a_go_reports() {
+        let (train, valid) = digits::parse(include_bytes!("../../public/data/digits_u8.bin")).unwrap().split(0.2, 2);
+        let (train, valid) = (train.subset(&(0..128).collect::<Vec<_>>()), valid.subset(&(0..100).collect::<Vec<_>>()));
+        let config = FitConfig { epochs: 1, batch_size: 32, lr_max: 1e-2, seed: 3, read_every: 2, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
+        let trained = || {
+            let model = models::digits_cnn(&CPU, &mut Rng::new(4));
+            let mut trainer = Trainer::new(&CPU, model, Optimizer::adamw(0.01), train.clone(), valid.clone(), config.clone());
+            while !pollster::block_on(trainer.step()).unwrap().epoch_done {}
+            trainer
+        };
+        let whole = pollster::block_on(trained().end_epoch()).unwrap();
+        // A budget of 0 ms: one batch of 32 per call, so 100 items take four calls, the last with the report.
+        let mut pieces = trained();
+        let calls: Vec<Option<EpochReport>> = (0..4).map(|_| pollster::block_on(pieces.evaluate_some(0.0)).unwrap()).collect();
+        assert!(calls[..3].iter().all(Option::is_none));
+        let last = calls[3].clone().expect("the fourth batch ends the pass");
+        assert_eq!((last.epoch, last.valid_loss, last.metric, last.train_loss), (whole.epoch, whole.valid_loss, whole.metric, whole.train_loss));
+        assert!(pieces.finished());
     }
 
     #[test]

@@ -25,8 +25,9 @@ type Pending<'a, T> = Pin<Box<dyn Future<Output = engine::Result<T>> + 'a>>;
 pub trait Job {
     /// The next step ([`Trainer::step`]).
     fn step(&mut self) -> Pending<'_, StepReport>;
-    /// The evaluation after an epoch ([`Trainer::end_epoch`]).
-    fn end_epoch(&mut self) -> Pending<'_, EpochReport>;
+    /// The evaluation after an epoch, in pieces of about `budget_ms` ([`Trainer::evaluate_some`]): `None` while
+    /// batches remain, then the epoch's report.
+    fn evaluate(&mut self, budget_ms: f64) -> Pending<'_, Option<EpochReport>>;
     /// Whether every step has run.
     fn finished(&self) -> bool;
 }
@@ -36,8 +37,8 @@ impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Trainer
         Box::pin(Trainer::step(self))
     }
 
-    fn end_epoch(&mut self) -> Pending<'_, EpochReport> {
-        Box::pin(Trainer::end_epoch(self))
+    fn evaluate(&mut self, budget_ms: f64) -> Pending<'_, Option<EpochReport>> {
+        Box::pin(Trainer::evaluate_some(self, budget_ms))
     }
 
     fn finished(&self) -> bool {
@@ -86,11 +87,13 @@ impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Sequenc
         })
     }
 
-    fn end_epoch(&mut self) -> Pending<'_, EpochReport> {
+    fn evaluate(&mut self, budget_ms: f64) -> Pending<'_, Option<EpochReport>> {
         Box::pin(async move {
             let (label, run) = self.runs.get_mut(self.current).ok_or_else(Self::ended)?;
-            let report = run.end_epoch().await?;
-            if run.finished() {
+            let report = run.evaluate_some(budget_ms).await?;
+            if let Some(report) = &report
+                && run.finished()
+            {
                 (self.on_run_end)(label, report.metric);
                 self.steps_before += run.total_steps();
                 self.current += 1;
@@ -208,14 +211,15 @@ impl Training {
         }
     }
 
-    /// One chunk: the evaluation of the epoch that just ended (`evaluate`), or steps until one is read back,
-    /// `CHUNK_MS` have passed or an epoch ends (then `evaluate` is set, so that the evaluation gets a chunk of
-    /// its own: a step and an evaluation together kept the page busy for over 100 ms). Whether the run is finished.
+    /// One chunk: `CHUNK_MS` of the evaluation of the epoch that just ended (while `evaluate` is set), or steps
+    /// until one is read back, `CHUNK_MS` have passed or an epoch ends (then `evaluate` is set, so that the
+    /// evaluation runs in chunks of its own: a whole evaluation in one task kept the page busy for over 100 ms).
+    /// Whether the run is finished.
     async fn chunk(&self, job: &mut dyn Job, evaluate: &mut bool) -> engine::Result<bool> {
         if *evaluate {
-            *evaluate = false;
             let step = self.progress.get_untracked().0;
-            let report = job.end_epoch().await?;
+            let Some(report) = job.evaluate(CHUNK_MS).await? else { return Ok(false) };
+            *evaluate = false;
             self.epochs.update(|e| e.push((step as f64, report.valid_loss as f64, report.metric as f64)));
             self.speed.set(Some(report.items_per_s));
             return Ok(job.finished());
