@@ -34,6 +34,7 @@
 //! values come back with [`Tensor::read`], and calling `data` on it is a programming error that panics with that
 //! advice.
 
+pub mod architecture;
 pub mod bench;
 pub mod clock;
 pub mod data;

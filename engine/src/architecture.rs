@@ -1,0 +1,332 @@
+//! A CNN as a list of blocks a learner edits (the training lesson's architecture): each block's output shape and
+//! parameter count worked out before anything is built, as `learn.summary()` prints them, and an architecture whose
+//! shapes do not fit explained in words instead of failing in the middle of training. The same list builds the
+//! engine's [`Sequential`] and writes the PyTorch `nn.Sequential` that matches it.
+//!
+//! ```text
+//! Conv(c, k, s, p)  [C, H, W] → [c, ⌊(H + 2p − k)/s⌋ + 1, ⌊(W + 2p − k)/s⌋ + 1]   k·k·C·c weights (+ c biases,
+//!                                                                                 none before a batch norm)
+//! BatchNorm         any → same (BatchNorm2d on maps, BatchNorm1d on features)   2 per channel (γ, β)
+//! ReLU, Dropout(p)  any → same
+//! MaxPool / AvgPool(k, s)  [C, H, W] → [C, ⌊(H − k)/s⌋ + 1, ⌊(W − k)/s⌋ + 1]
+//! AdaptiveAvgPool   [C, H, W] → [C, 1, 1]
+//! Flatten           [C, H, W] → [C·H·W]
+//! Linear(n)         [F] → [n]                                                   F·n + n
+//! ```
+//!
+//! The last block must be a `Linear` with one output per class. The last block before an `AdaptiveAvgPool` is named
+//! [`crate::models::BODY`], where a heatmap hooks.
+
+use crate::device::Device;
+use crate::models::BODY;
+use crate::nn::{AdaptiveAvgPool2d, AvgPool2d, BatchNorm, Conv2d, Dropout, Flatten, Layer, Linear, MaxPool2d, ReLU, Sequential};
+use crate::ops::conv2d::Conv2dParams;
+use crate::ops::pool::Pool2dParams;
+use crate::rng::Rng;
+
+/// One block of an architecture.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    /// A convolution to `channels` maps with a `kernel`x`kernel` window, `stride` and zero `padding`.
+    Conv {
+        /// Output channels.
+        channels: usize,
+        /// Window size.
+        kernel: usize,
+        /// Step between windows.
+        stride: usize,
+        /// Zeros added on each side.
+        padding: usize,
+    },
+    /// Batch normalisation of the channels (or features).
+    BatchNorm,
+    /// `max(0, x)`.
+    ReLU,
+    /// Max pooling.
+    MaxPool {
+        /// Window size.
+        kernel: usize,
+        /// Step between windows.
+        stride: usize,
+    },
+    /// Average pooling.
+    AvgPool {
+        /// Window size.
+        kernel: usize,
+        /// Step between windows.
+        stride: usize,
+    },
+    /// Dropout with probability `p` of zeroing each value while training.
+    Dropout {
+        /// The probability of dropping.
+        p: f32,
+    },
+    /// The average of each map: `[C, H, W]` to `[C, 1, 1]`.
+    AdaptiveAvgPool,
+    /// `[C, H, W]` to `[C·H·W]`.
+    Flatten,
+    /// A fully connected layer to `features` outputs.
+    Linear {
+        /// Outputs.
+        features: usize,
+    },
+}
+
+/// A block's line of the summary: its layer's name, its output shape and its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockShape {
+    /// The layer, as PyTorch names it (`Conv2d`, `BatchNorm2d`, …).
+    pub layer: &'static str,
+    /// The output of one image.
+    pub shape: Vec<usize>,
+    /// Its parameters.
+    pub params: usize,
+}
+
+/// An input shape, blocks and a number of classes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Architecture {
+    /// One image, `[C, H, W]`.
+    pub input: [usize; 3],
+    /// The blocks, first to last.
+    pub blocks: Vec<Block>,
+    /// The classes the last block must score.
+    pub classes: usize,
+}
+
+impl Block {
+    fn layer(&self, shape: &[usize]) -> &'static str {
+        match self {
+            Block::Conv { .. } => "Conv2d",
+            Block::BatchNorm if shape.len() == 1 => "BatchNorm1d",
+            Block::BatchNorm => "BatchNorm2d",
+            Block::ReLU => "ReLU",
+            Block::MaxPool { .. } => "MaxPool2d",
+            Block::AvgPool { .. } => "AvgPool2d",
+            Block::Dropout { .. } => "Dropout",
+            Block::AdaptiveAvgPool => "AdaptiveAvgPool2d",
+            Block::Flatten => "Flatten",
+            Block::Linear { .. } => "Linear",
+        }
+    }
+}
+
+/// A window of `kernel` sliding by `stride` over `len` values (after `padding` on each side): how many windows.
+fn windows(len: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let padded = len + 2 * padding;
+    (stride > 0 && kernel > 0 && kernel <= padded).then(|| (padded - kernel) / stride + 1)
+}
+
+impl Architecture {
+    /// Whether block `i` is a convolution that a batch norm follows (it then has no bias, as fastai builds it).
+    fn conv_bias(&self, i: usize) -> bool {
+        !matches!(self.blocks.get(i + 1), Some(Block::BatchNorm))
+    }
+
+    /// Each block's output shape and parameters, or why the shapes do not fit, in words, naming the block.
+    pub fn check(&self) -> Result<Vec<BlockShape>, String> {
+        if self.input.contains(&0) {
+            return Err(format!("the input {:?} is empty: every dimension must be at least 1", self.input));
+        }
+        if self.blocks.is_empty() {
+            return Err("the architecture has no blocks: add at least a Flatten and a Linear".into());
+        }
+        let mut shape = self.input.to_vec();
+        let mut rows = Vec::new();
+        for (i, block) in self.blocks.iter().enumerate() {
+            let at = format!("block {} ({})", i + 1, block.layer(&shape));
+            let maps = |what: &str| -> Result<[usize; 3], String> {
+                match shape[..] {
+                    [c, h, w] => Ok([c, h, w]),
+                    _ => Err(format!("{at} needs maps [channels, height, width], but gets {} features: {what}", shape[0])),
+                }
+            };
+            let (next, params) = match *block {
+                Block::Conv { channels, kernel, stride, padding } => {
+                    let [c, h, w] = maps("put convolutions before the Flatten")?;
+                    if channels == 0 {
+                        return Err(format!("{at} has 0 output channels: give it at least 1"));
+                    }
+                    let (Some(oh), Some(ow)) = (windows(h, kernel, stride, padding), windows(w, kernel, stride, padding)) else {
+                        return Err(format!(
+                            "{at}: a {kernel}x{kernel} window at stride {stride} does not fit a {h}x{w} map with padding {padding}; \
+                             use a smaller kernel, more padding, or fewer blocks that shrink the map before it (stride at least 1)"
+                        ));
+                    };
+                    (vec![channels, oh, ow], kernel * kernel * c * channels + if self.conv_bias(i) { channels } else { 0 })
+                }
+                Block::MaxPool { kernel, stride } | Block::AvgPool { kernel, stride } => {
+                    let [c, h, w] = maps("pool before the Flatten")?;
+                    let (Some(oh), Some(ow)) = (windows(h, kernel, stride, 0), windows(w, kernel, stride, 0)) else {
+                        return Err(format!("{at}: a {kernel}x{kernel} window at stride {stride} does not fit a {h}x{w} map; use a smaller window (stride at least 1)"));
+                    };
+                    (vec![c, oh, ow], 0)
+                }
+                Block::AdaptiveAvgPool => {
+                    let [c, ..] = maps("average the maps before the Flatten")?;
+                    (vec![c, 1, 1], 0)
+                }
+                Block::BatchNorm => (shape.clone(), 2 * shape[0]),
+                Block::ReLU => (shape.clone(), 0),
+                Block::Dropout { p } => {
+                    if !(0.0..1.0).contains(&p) {
+                        return Err(format!("{at}: p = {p} is not a probability below 1; dropout zeroes a share of the values, from 0 to just under 1"));
+                    }
+                    (shape.clone(), 0)
+                }
+                Block::Flatten => (vec![shape.iter().product()], 0),
+                Block::Linear { features } => {
+                    let &[inputs] = &shape[..] else {
+                        return Err(format!("{at} needs features, but gets maps {shape:?}: put a Flatten (or an AdaptiveAvgPool and a Flatten) before it"));
+                    };
+                    if features == 0 {
+                        return Err(format!("{at} has 0 outputs: give it at least 1"));
+                    }
+                    (vec![features], inputs * features + features)
+                }
+            };
+            rows.push(BlockShape { layer: block.layer(&shape), shape: next.clone(), params });
+            shape = next;
+        }
+        match (self.blocks.last(), &shape[..]) {
+            (Some(Block::Linear { .. }), &[n]) if n == self.classes => Ok(rows),
+            _ => Err(format!(
+                "the last block must be a Linear with {} outputs, one score per class; it gives {shape:?}",
+                self.classes
+            )),
+        }
+    }
+
+    /// The engine's model of these blocks on `device`, initialised from `rng` as PyTorch initialises each layer;
+    /// dropout masks drawn from `rng` too. Fails with [`Architecture::check`]'s words.
+    pub fn build(&self, device: &Device, rng: &mut Rng) -> Result<Sequential, String> {
+        let rows = self.check()?;
+        let mut shape = self.input.to_vec();
+        let mut layers: Vec<Box<dyn Layer>> = Vec::new();
+        let mut body = None;
+        for (i, (block, row)) in self.blocks.iter().zip(&rows).enumerate() {
+            let layer: Box<dyn Layer> = match *block {
+                Block::Conv { channels, kernel, stride, padding } => {
+                    Box::new(Conv2d::new(device, shape[0], channels, kernel, Conv2dParams::default().stride(stride).padding(padding), self.conv_bias(i), rng))
+                }
+                Block::BatchNorm => Box::new(BatchNorm::new(device, shape[0], if shape.len() == 1 { 1 } else { 2 })),
+                Block::ReLU => Box::new(ReLU::default()),
+                Block::MaxPool { kernel, stride } => Box::new(MaxPool2d::new(Pool2dParams::new(kernel).stride(stride))),
+                Block::AvgPool { kernel, stride } => Box::new(AvgPool2d::new(Pool2dParams::new(kernel).stride(stride))),
+                Block::Dropout { p } => Box::new(Dropout::new(p, rng.next_u64() as u32)),
+                Block::AdaptiveAvgPool => {
+                    body = body.or(i.checked_sub(1));
+                    Box::new(AdaptiveAvgPool2d::new([1, 1]))
+                }
+                Block::Flatten => Box::new(Flatten::default()),
+                Block::Linear { features } => Box::new(Linear::new(device, shape[0], features, true, rng)),
+            };
+            layers.push(layer);
+            shape = row.shape.clone();
+        }
+        let model = Sequential::new(layers);
+        Ok(match body {
+            Some(at) => model.named(at, BODY),
+            None => model,
+        })
+    }
+
+    /// The PyTorch module of these blocks, `nn.Sequential(...)`, one layer a line. Fails with
+    /// [`Architecture::check`]'s words.
+    pub fn pytorch(&self) -> Result<String, String> {
+        let rows = self.check()?;
+        let mut shape = self.input.to_vec();
+        let mut lines = Vec::new();
+        for (i, (block, row)) in self.blocks.iter().zip(&rows).enumerate() {
+            lines.push(match *block {
+                Block::Conv { channels, kernel, stride, padding } => {
+                    format!("nn.Conv2d({}, {channels}, {kernel}, stride={stride}, padding={padding}, bias={})", shape[0], if self.conv_bias(i) { "True" } else { "False" })
+                }
+                Block::BatchNorm => format!("nn.{}({})", row.layer, shape[0]),
+                Block::ReLU => "nn.ReLU()".to_string(),
+                Block::MaxPool { kernel, stride } => format!("nn.MaxPool2d({kernel}, stride={stride})"),
+                Block::AvgPool { kernel, stride } => format!("nn.AvgPool2d({kernel}, stride={stride})"),
+                Block::Dropout { p } => format!("nn.Dropout({p})"),
+                Block::AdaptiveAvgPool => "nn.AdaptiveAvgPool2d(1)".to_string(),
+                Block::Flatten => "nn.Flatten()".to_string(),
+                Block::Linear { features } => format!("nn.Linear({}, {features})", shape[0]),
+            });
+            shape = row.shape.clone();
+        }
+        Ok(format!("nn.Sequential(\n{}\n)", lines.iter().map(|l| format!("    {l},")).collect::<Vec<_>>().join("\n")))
+    }
+}
+
+/// fastai's simple CNN as blocks: a `ConvLayer` (3x3 convolution, batch norm, ReLU) per width, the first at
+/// stride 1 and the rest at stride 2, then average pooling, flattening and a linear head: the shape of
+/// [`crate::models::simple_cnn`].
+pub fn simple_cnn(input: [usize; 3], widths: &[usize], classes: usize) -> Architecture {
+    let mut blocks = Vec::new();
+    for (i, &channels) in widths.iter().enumerate() {
+        blocks.extend([Block::Conv { channels, kernel: 3, stride: if i == 0 { 1 } else { 2 }, padding: 1 }, Block::BatchNorm, Block::ReLU]);
+    }
+    blocks.extend([Block::AdaptiveAvgPool, Block::Flatten, Block::Linear { features: classes }]);
+    Architecture { input, blocks, classes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::Model;
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn the_shapes_cnn_as_blocks_is_the_shapes_cnn() {
+        let arch = simple_cnn([3, 32, 32], &[16, 32, 64, 128], 4);
+        let rows = arch.check().unwrap();
+        let shapes: Vec<&[usize]> = rows.iter().map(|r| r.shape.as_slice()).collect();
+        assert_eq!(shapes[0], [16, 32, 32]);
+        assert_eq!(shapes[3], [32, 16, 16], "stride 2 halves the map");
+        assert_eq!(shapes[11], [128, 4, 4]);
+        assert_eq!(*shapes.last().unwrap(), [4]);
+        // The same parameters as the model the lessons build, and the same output for the same input.
+        let total: usize = rows.iter().map(|r| r.params).sum();
+        let mut built = arch.build(&Device::Cpu, &mut Rng::new(3)).unwrap();
+        let mut lessons = crate::models::shapes_cnn(&Device::Cpu, &mut Rng::new(3));
+        let count = |m: &mut Sequential| Model::params_mut(m).iter().map(|p| p.value.shape().numel()).sum::<usize>();
+        assert_eq!((count(&mut built), count(&mut lessons)), (total, total));
+        Model::set_training(&mut built, false);
+        Model::set_training(&mut lessons, false);
+        let x = Tensor::randn([2, 3, 32, 32], &mut Rng::new(4));
+        assert_eq!(built.forward(&x).unwrap().data(), lessons.forward(&x).unwrap().data());
+        assert_eq!(built.names()[11], BODY, "the heatmap's hook finds the body");
+        let code = arch.pytorch().unwrap();
+        assert!(code.starts_with("nn.Sequential(\n    nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False),\n    nn.BatchNorm2d(16),"), "{code}");
+        assert!(code.contains("nn.AdaptiveAvgPool2d(1),\n    nn.Flatten(),\n    nn.Linear(128, 4),\n)"), "{code}");
+    }
+
+    #[test]
+    fn shapes_that_do_not_fit_are_explained_before_anything_is_built() {
+        let arch = |blocks: Vec<Block>| Architecture { input: [1, 8, 8], blocks, classes: 10 };
+        let head = [Block::Flatten, Block::Linear { features: 10 }];
+        let with_head = |mut blocks: Vec<Block>| {
+            blocks.extend(head.clone());
+            arch(blocks)
+        };
+        let too_big = with_head(vec![Block::Conv { channels: 4, kernel: 11, stride: 1, padding: 1 }]).check().unwrap_err();
+        assert!(too_big.contains("block 1 (Conv2d)") && too_big.contains("does not fit a 8x8 map"), "{too_big}");
+        let shrunk = with_head(vec![Block::MaxPool { kernel: 2, stride: 2 }, Block::MaxPool { kernel: 2, stride: 2 }, Block::MaxPool { kernel: 2, stride: 2 }, Block::MaxPool { kernel: 2, stride: 2 }]);
+        assert!(shrunk.check().unwrap_err().contains("block 4 (MaxPool2d)"), "8 → 4 → 2 → 1, then no 2x2 window fits");
+        let linear_first = arch(vec![Block::Linear { features: 10 }]).check().unwrap_err();
+        assert!(linear_first.contains("put a Flatten"), "{linear_first}");
+        let wrong_head = arch(vec![Block::Flatten, Block::Linear { features: 3 }]).check().unwrap_err();
+        assert!(wrong_head.contains("Linear with 10 outputs"), "{wrong_head}");
+        assert!(arch(vec![]).check().unwrap_err().contains("no blocks"));
+        assert!(with_head(vec![Block::Conv { channels: 4, kernel: 3, stride: 0, padding: 1 }]).check().is_err(), "stride 0");
+        assert!(with_head(vec![Block::Dropout { p: 1.0 }]).check().unwrap_err().contains("probability"));
+        let conv_after_flatten = arch(vec![Block::Flatten, Block::Conv { channels: 2, kernel: 1, stride: 1, padding: 0 }, Block::Linear { features: 10 }]);
+        assert!(conv_after_flatten.check().unwrap_err().contains("before the Flatten"));
+        assert!(conv_after_flatten.build(&Device::Cpu, &mut Rng::new(1)).is_err() && conv_after_flatten.pytorch().is_err());
+        // A plain MLP on the flattened image works, with BatchNorm1d between.
+        let mlp = arch(vec![Block::Flatten, Block::Linear { features: 32 }, Block::BatchNorm, Block::ReLU, Block::Dropout { p: 0.5 }, Block::Linear { features: 10 }]);
+        let rows = mlp.check().unwrap();
+        assert_eq!((rows[2].layer, rows[2].params), ("BatchNorm1d", 64));
+        let mut model = mlp.build(&Device::Cpu, &mut Rng::new(2)).unwrap();
+        assert_eq!(model.forward(&Tensor::randn([5, 1, 8, 8], &mut Rng::new(3))).unwrap().shape().dims(), &[5, 10]);
+    }
+}
