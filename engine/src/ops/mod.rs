@@ -19,6 +19,7 @@
 pub mod check;
 pub mod dispatch;
 pub mod pool;
+pub mod taps;
 
 pub use crate::padding::PaddingMode;
 pub use conv2d::{Conv2d, Conv2dParams};

@@ -18,6 +18,7 @@
 //! Inputs `[x]` `[N, C, H, W]`, outputs `[y]` `[N, C, oh, ow]`.
 
 use super::dispatch::{Unary, launch};
+use super::taps;
 use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
 use crate::shape::Shape;
@@ -95,28 +96,12 @@ impl Unary for ResizeBilinear {
 
     /// Each output pixel, the weighted sum of its four neighbours.
     fn reference_forward(&self, x: &Tensor) -> Tensor {
-        let (h, w, oh, ow) = self.sizes();
-        Tensor::from_fn(self.out_shape.clone(), |index| {
-            let (plane, i, j) = (index / (oh * ow), index / ow % oh, index % ow);
-            self.trace(i, j).iter().map(|&((r, c), weight)| weight * x.data()[(plane * h + r) * w + c]).sum()
-        })
+        taps::gather(x, &self.out_shape, |_, i, j| self.trace(i, j))
     }
 
     /// Each `dy` added back to the four pixels it read, with their weights.
     fn reference_backward(&self, _: &Tensor, dy: &Tensor) -> Tensor {
-        let (h, w, oh, ow) = self.sizes();
-        let mut dx = vec![0.0f32; self.in_shape.numel()];
-        for plane in 0..self.planes {
-            for i in 0..oh {
-                for j in 0..ow {
-                    let g = dy.data()[(plane * oh + i) * ow + j];
-                    for ((r, c), weight) in self.trace(i, j) {
-                        dx[(plane * h + r) * w + c] += weight * g;
-                    }
-                }
-            }
-        }
-        Tensor::new(self.in_shape.clone(), dx).expect("one gradient per input value")
+        taps::scatter(dy, &self.in_shape, |_, i, j| self.trace(i, j))
     }
 
     /// One invocation per output pixel.

@@ -22,6 +22,7 @@
 //! Inputs `[x]` `[N, C, H, W]`, outputs `[y]` `[N, C, oh, ow]`.
 
 use super::dispatch::{Unary, launch};
+use super::taps;
 use crate::device::gpu::Gpu;
 use crate::error::{ErrorKind, OpError, Result};
 use crate::padding::PaddingMode;
@@ -175,28 +176,14 @@ impl Unary for Warp {
 
     /// Each output pixel, the weighted sum of its neighbours inside the image.
     fn reference_forward(&self, x: &Tensor) -> Tensor {
-        let (c, h, w, oh, ow) = self.sizes();
-        Tensor::from_fn(self.out_shape.clone(), |index| {
-            let (plane, i, j) = (index / (oh * ow), index / ow % oh, index % ow);
-            self.trace(plane / c, i, j).iter().map(|&((r, col), weight)| weight * x.data()[(plane * h + r) * w + col]).sum()
-        })
+        let channels = self.in_shape.dims()[1];
+        taps::gather(x, &self.out_shape, |plane, i, j| self.trace(plane / channels, i, j))
     }
 
     /// Each `dy` added back to the pixels it read, with their weights.
     fn reference_backward(&self, _: &Tensor, dy: &Tensor) -> Tensor {
-        let (c, h, w, oh, ow) = self.sizes();
-        let mut dx = vec![0.0f32; self.in_shape.numel()];
-        for plane in 0..self.out_shape.dims()[0] * c {
-            for i in 0..oh {
-                for j in 0..ow {
-                    let g = dy.data()[(plane * oh + i) * ow + j];
-                    for ((r, col), weight) in self.trace(plane / c, i, j) {
-                        dx[(plane * h + r) * w + col] += weight * g;
-                    }
-                }
-            }
-        }
-        Tensor::new(self.in_shape.clone(), dx).expect("one gradient per input value")
+        let channels = self.in_shape.dims()[1];
+        taps::scatter(dy, &self.in_shape, |plane, i, j| self.trace(plane / channels, i, j))
     }
 
     /// One invocation per output pixel.
