@@ -632,7 +632,8 @@ pub fn comparison_text(results: &[(String, f32)]) -> String {
     let spread = range(&off).max(range(&on));
     let verdict = if (a - b).abs() <= spread {
         format!(
-            "The means differ by {:.4}, less than the {spread:.4} between seeds of one setting: on this table, with these seeds,              embedding dropout's effect is lost in the noise of training itself.",
+            "The means differ by {:.4}, less than the {spread:.4} between seeds of one setting: on this table, with these seeds, \
+             embedding dropout's effect is lost in the noise of training itself.",
             (a - b).abs()
         )
     } else if b < a {
