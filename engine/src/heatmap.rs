@@ -88,8 +88,8 @@ async fn hooked(model: &mut Sequential, layer: &str, image: &Tensor, class: usiz
     let channel_weights: Vec<f32> = gradient.data().chunks(plane).map(|g| g.iter().sum::<f32>() / plane as f32).collect();
     let weighted: Vec<f32> = (0..plane).map(|at| (0..channels).map(|c| channel_weights[c] * activation.data()[c * plane + at]).sum()).collect();
     Ok(Heatmaps {
-        activations: Tensor::new([channels, h, w], activation.data().to_vec())?,
-        mean: Tensor::new([h, w], mean.data().to_vec())?,
+        activations: activation.reshaped([channels, h, w])?,
+        mean: mean.reshaped([h, w])?,
         channel_weights,
         grad_cam: Tensor::new([h, w], weighted.iter().map(|&v| v.max(0.0)).collect())?,
         lesson_mult: Tensor::new([h, w], weighted.iter().map(|&v| v / channels as f32).collect())?,
@@ -103,9 +103,8 @@ pub fn upsample(map: &Tensor, size: [usize; 2]) -> Result<Tensor> {
     let &[h, w] = map.shape().dims() else {
         return Err(OpError::new("upsample", ErrorKind::Shape, "a heatmap is one map").expected("[h, w]").given(map.shape()).hint("average the channels first").into());
     };
-    let x = Tensor::new([1, 1, h, w], map.data().to_vec())?;
-    let out = ResizeBilinear::new(x.shape(), size, false)?.forward(&x)?;
-    Tensor::new(size, out.data().to_vec())
+    let x = map.reshaped([1, 1, h, w])?;
+    ResizeBilinear::new(x.shape(), size, false)?.forward(&x)?.reshaped(size)
 }
 
 #[cfg(test)]

@@ -114,20 +114,6 @@ pub fn train_step<M: Model>(model: &mut M, optimizer: &mut Optimizer, input: &M:
     Ok(value)
 }
 
-/// Validation loss and metric, in evaluation mode, batch by batch on `device`.
-pub async fn evaluate<M: Model, D: Dataset<Input = M::Input>>(device: &Device, model: &mut M, data: &D, batch_size: usize, loss: Loss, metric: Metric) -> Result<(f32, f32)> {
-    model.set_training(false);
-    let mut evaluation = Evaluation::default();
-    while evaluation.next < data.len() {
-        if let Err(e) = evaluation.batch(device, model, data, batch_size, loss, metric).await {
-            model.set_training(true);
-            return Err(e);
-        }
-    }
-    model.set_training(true);
-    Ok(evaluation.result(metric))
-}
-
 /// A validation pass in progress: where it is, and its running sums.
 #[derive(Clone, Debug, Default)]
 struct Evaluation {

@@ -345,6 +345,7 @@ pub struct Facts {
 impl Facts {
     /// The facts of `table`.
     pub fn of(table: &RossmannTable) -> Facts {
+        let store = table.table.numbers("Store");
         let mut sales: Vec<i64> = table.train_rows.iter().filter_map(|&r| table.table.numbers("Sales").ok()?[r].map(|x| x as i64)).collect();
         sales.sort_unstable();
         sales.dedup();
@@ -360,8 +361,8 @@ impl Facts {
                 .columns
                 .iter()
                 .filter_map(|(name, column)| {
-                    let store = table.table.numbers("Store").ok()?;
-                    let gaps: Vec<usize> = (0..table.table.rows()).filter(|&r| cell_missing(column, r)).collect();
+                    let store = store.as_ref().ok()?;
+                    let gaps: Vec<usize> = (0..table.table.rows()).filter(|&r| column.is_missing(r)).collect();
                     let mut stores: Vec<i64> = gaps.iter().filter_map(|&r| store[r].map(|s| s as i64)).collect();
                     stores.sort_unstable();
                     stores.dedup();
@@ -468,13 +469,6 @@ fn table_dates(table: &RossmannTable) -> (String, String, String) {
     (day(&table.train_rows, false), day(&table.valid_rows, false), day(&table.valid_rows, true))
 }
 
-fn cell_missing(column: &Column, row: usize) -> bool {
-    match column {
-        Column::Text(v) => v[row].is_none(),
-        Column::Number(v) => v[row].is_none(),
-    }
-}
-
 /// One column of one row through `procs=[FillMissing, Categorify, Normalize]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProcStep {
@@ -504,7 +498,7 @@ pub struct RowExample<T> {
 /// steps.
 pub fn procs_walkthrough(table: &RossmannTable, prepared: &Prepared) -> RowExample<ProcStep> {
     let train = &prepared.train;
-    let gap = |name: &str, i: usize| table.table.column(name).is_ok_and(|c| cell_missing(c, table.train_rows[i]));
+    let gap = |name: &str, i: usize| table.table.column(name).is_ok_and(|c| c.is_missing(table.train_rows[i]));
     let rows = 0..table.train_rows.len();
     let i = rows
         .clone()
@@ -522,7 +516,7 @@ pub fn procs_walkthrough(table: &RossmannTable, prepared: &Prepared) -> RowExamp
         let step = match name.strip_suffix("_na").filter(|base| train.cont_names.iter().any(|c| c == base)) {
             Some(base) => ProcStep {
                 column: name.clone(),
-                raw: format!("({} {})", base, if cell(base) == "#na#" { "empty" } else { "present" }),
+                raw: format!("({} {})", base, if table.table.column(base).is_ok_and(|c| c.is_missing(r)) { "empty" } else { "present" }),
                 fill: format!("added: is {base} missing?"),
                 result,
             },

@@ -23,7 +23,7 @@ fn main() -> std::process::ExitCode {
 mod native {
     use engine::data::rossmann::{self, RossmannTable};
     use engine::data::augment::{Augmented, Transforms};
-    use engine::data::{Dataset, ImageSet, digits, random_split, shapes};
+    use engine::data::{Dataset, ImageSet, digits, shapes};
     use engine::learner::{EpochReport, FitConfig, Loss, Metric, Trainer};
     use engine::nn::{Model, TabularConfig, TabularModel};
     use engine::optim::Optimizer;
@@ -160,9 +160,11 @@ mod native {
     /// Fits `model` on `set` split as the lessons split it (a fifth held out, seeded), on the first `--train-items`
     /// training images if given, augmented with `transforms` each time a batch is drawn if `--augment on`.
     fn fit_images<M: Model<Input = engine::Tensor>>(device: &Device, model: M, set: &ImageSet, args: &Args, config: FitConfig, transforms: Transforms) -> Result<Vec<EpochReport>, String> {
-        let (train, valid) = random_split(set.labels.len(), 0.2, args.seed);
-        let train = &train[..args.train_items.unwrap_or(train.len()).min(train.len())];
-        let (train, valid) = (set.subset(train), set.subset(&valid));
+        let (train, valid) = set.split_raw(0.2, args.seed);
+        let train = match args.train_items {
+            Some(n) => train.subset(&(0..n.min(train.labels.len())).collect::<Vec<_>>()),
+            None => train,
+        };
         let stats = train.channel_stats();
         let wd = args.wd.unwrap_or(0.01);
         if args.augment {

@@ -23,7 +23,7 @@
 //! value in [0, 1] (clamped to [1e−7, 1 − 1e−7]): brightness adds `logit(change)`, change uniform in [0.4, 0.6];
 //! contrast multiplies by a scale drawn log-uniformly in [0.8, 1.25]; each with probability 0.75 (`p_lighting`).
 
-use super::{Dataset, ImageSet, Targets, gather_rows};
+use super::{Dataset, ImageSet, Targets, gather_rows, normalize};
 use crate::device::Device;
 use crate::error::{ErrorKind, OpError, Result};
 use crate::indices::Indices;
@@ -273,19 +273,14 @@ impl Dataset for Augmented {
             let mut rng = self.rng.borrow_mut();
             items.iter().map(|_| self.transforms.draw(&mut rng)).collect()
         };
-        let dims = raw.shape().dims().to_vec();
-        let (channels, plane) = (dims[1], dims[2] * dims[3]);
         let mut values = Vec::with_capacity(raw.shape().numel());
         for (k, part) in draws.chunks(MAX_IMAGES).enumerate() {
             let rows: Vec<usize> = (k * MAX_IMAGES..k * MAX_IMAGES + part.len()).collect();
             let moved = augment(&gather_rows(&raw, &rows), part, self.transforms.padding).expect("Augmented::new checked the images");
             values.extend_from_slice(moved.data());
         }
-        for (i, v) in values.iter_mut().enumerate() {
-            let (mean, std) = self.stats[i / plane % channels];
-            *v = (*v - mean) / std;
-        }
-        let x = Tensor::new(raw.shape().clone(), values).expect("as many values as the batch").to(device);
+        let moved = Tensor::new(raw.shape().clone(), values).expect("as many values as the batch");
+        let x = normalize(&moved, &self.stats).to(device);
         (x, Targets::Classes(Indices::vector(items.iter().map(|&i| self.raw.labels[i]).collect())))
     }
 }

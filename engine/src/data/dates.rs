@@ -62,6 +62,11 @@ pub fn month_length(year: i32, month: u32) -> u32 {
     }
 }
 
+/// The day of the year of day number `days`, from 1 (pandas' `dayofyear`).
+pub fn day_of_year(days: i64) -> i64 {
+    days - days_of(Date { year: date_of(days).year, month: 1, day: 1 }) + 1
+}
+
 /// The ISO 8601 week of day number `days`, as `(ISO year, week 1–53)`: weeks start on Monday, and week 1 is the one
 /// holding the year's first Thursday (pandas' `week`).
 pub fn iso_week(days: i64) -> (i32, u32) {
@@ -115,7 +120,6 @@ pub fn add_datepart(table: &mut Table, field: &str) {
     let prefix = field.strip_suffix("Date").or_else(|| field.strip_suffix("date")).unwrap_or(field);
     let number = |f: &dyn Fn(i64) -> f64| Column::Number(days.iter().map(|d| d.map(|d| f(d) as f32)).collect());
     let boolean = |f: &dyn Fn(Date) -> bool| Column::Text(days.iter().map(|d| d.map(|d| flag(f(date_of(d))))).collect());
-    let day_of_year = |d: i64| (d - days_of(Date { year: date_of(d).year, month: 1, day: 1 }) + 1) as f64;
     let last = |date: Date| date.day == month_length(date.year, date.month);
     let columns = [
         number(&|d| f64::from(date_of(d).year)),
@@ -123,7 +127,7 @@ pub fn add_datepart(table: &mut Table, field: &str) {
         number(&|d| f64::from(iso_week(d).1)),
         number(&|d| f64::from(date_of(d).day)),
         number(&|d| f64::from(weekday(d))),
-        number(&day_of_year),
+        number(&|d| day_of_year(d) as f64),
         boolean(&last),
         boolean(&|date| date.day == 1),
         boolean(&|date| date.month % 3 == 0 && last(date)),

@@ -89,19 +89,18 @@ impl ImageSet {
 
     /// Normalised with `stats` (from the training set): `(x − mean) / std` per channel.
     pub fn normalized(&self, stats: &[(f32, f32)]) -> ImageSet {
-        let dims = self.images.shape().dims();
-        let (c, plane) = (dims[1], dims[2] * dims[3]);
-        let images = Tensor::from_fn(self.images.shape().clone(), |i| {
-            let (mean, std) = stats[i / plane % c];
-            (self.images.data()[i] - mean) / std
-        });
-        ImageSet { images, ..self.clone() }
+        ImageSet { images: normalize(&self.images, stats), ..self.clone() }
+    }
+
+    /// A seeded split into training and validation sets, as they are (a fifth held out for `valid_pct` 0.2).
+    pub fn split_raw(&self, valid_pct: f32, seed: u64) -> (ImageSet, ImageSet) {
+        let (train, valid) = random_split(self.labels.len(), valid_pct, seed);
+        (self.subset(&train), self.subset(&valid))
     }
 
     /// A seeded split into normalised training and validation sets (statistics from the training items only).
     pub fn split(&self, valid_pct: f32, seed: u64) -> (ImageSet, ImageSet) {
-        let (train, valid) = random_split(self.labels.len(), valid_pct, seed);
-        let (train, valid) = (self.subset(&train), self.subset(&valid));
+        let (train, valid) = self.split_raw(valid_pct, seed);
         let stats = train.channel_stats();
         (train.normalized(&stats), valid.normalized(&stats))
     }
@@ -200,6 +199,16 @@ impl Dataset for TabularSet {
         };
         (TabularInput { cats, conts: conts.to(device) }, targets)
     }
+}
+
+/// CPU images `[N, C, H, W]` normalised with `stats`, one `(mean, std)` per channel: `(x − mean) / std`.
+pub fn normalize(images: &Tensor, stats: &[(f32, f32)]) -> Tensor {
+    let dims = images.shape().dims();
+    let (c, plane) = (dims[1], dims[2] * dims[3]);
+    Tensor::from_fn(images.shape().clone(), |i| {
+        let (mean, std) = stats[i / plane % c];
+        (images.data()[i] - mean) / std
+    })
 }
 
 /// The rows `items` of `t` (along its first axis), in that order.

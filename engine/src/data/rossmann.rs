@@ -186,11 +186,6 @@ pub fn promo_on(day: i64) -> bool {
     dates::weekday(day) < 5 && (day - (FIRST_DAY - 1)).div_euclid(7) % 2 == 0
 }
 
-/// The day of the year, from 1.
-fn day_of_year(day: i64) -> i64 {
-    day - dates::days_of(Date { year: dates::date_of(day).year, month: 1, day: 1 }) + 1
-}
-
 /// The generated table, its true noise-free sales, and the split.
 pub struct RossmannTable {
     /// Every row, with the columns listed in the module's documentation.
@@ -306,7 +301,7 @@ impl StateCalendar {
         let breaks: Vec<(i64, i64)> = (2013..=2015).map(|_| (180 + rng.below(30) as i64, 280 + rng.below(20) as i64)).collect();
         let mut calendar = StateCalendar { holiday: vec![], school: vec![], celsius: vec![] };
         for day in FIRST_DAY..=LAST_DAY + TEST_DAYS {
-            let doy = day_of_year(day);
+            let doy = dates::day_of_year(day);
             let national = national_holiday(day);
             calendar.holiday.push(if national > 0 { national } else { usize::from(regional.contains(&doy)) });
             let (summer, autumn) = breaks[(dates::date_of(day).year - 2013) as usize];
@@ -505,7 +500,7 @@ mod tests {
         assert_eq!(national_holiday(day("2015-04-04")), 0);
         assert_eq!(national_holiday(day("2015-01-01")), 1, "New Year, not Christmas");
         assert_eq!(national_holiday(day("2014-12-25")), 3);
-        assert_eq!(day_of_year(day("2015-07-31")), 212);
+        assert_eq!(dates::day_of_year(day("2015-07-31")), 212);
     }
 
     #[test]

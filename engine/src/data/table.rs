@@ -29,6 +29,14 @@ impl Column {
         }
     }
 
+    /// Whether value `row` is missing.
+    pub fn is_missing(&self, row: usize) -> bool {
+        match self {
+            Column::Text(v) => v[row].is_none(),
+            Column::Number(v) => v[row].is_none(),
+        }
+    }
+
     /// Value `row` as text (numbers printed), or `None` when missing.
     fn text(&self, row: usize) -> Option<String> {
         match self {
@@ -129,12 +137,13 @@ impl Table {
                     values.dedup();
                     values.iter().map(|x| x.to_string()).collect()
                 }
-                Column::Text(_) => train.iter().filter_map(|&r| column.text(r)).collect(),
+                Column::Text(v) => {
+                    let mut values: Vec<String> = train.iter().filter_map(|&r| v[r].clone()).collect();
+                    values.sort();
+                    values.dedup();
+                    values
+                }
             };
-            if matches!(column, Column::Text(_)) {
-                vocab.sort();
-            }
-            vocab.dedup();
             vocab.insert(0, "#na#".into());
             cat_columns.push((0..self.rows()).map(|r| column.text(r).and_then(|v| vocab.iter().position(|x| *x == v)).unwrap_or(0) as i64).collect());
             vocabs.push(vocab);
