@@ -49,6 +49,7 @@ pub mod optim;
 pub mod ops;
 pub mod padding;
 pub mod rng;
+pub mod safetensors;
 pub mod shape;
 pub mod tensor;
 

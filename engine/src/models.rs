@@ -73,6 +73,31 @@ mod tests {
     }
 
     #[test]
+    fn the_state_is_named_as_pytorch_s_state_dict_and_loads_back_or_is_refused_in_words() {
+        let mut a = shapes_cnn(&Device::Cpu, &mut Rng::new(1));
+        let mut b = shapes_cnn(&Device::Cpu, &mut Rng::new(2));
+        let state = pollster::block_on(a.state()).unwrap();
+        let names: Vec<&str> = state.iter().map(|(n, _)| n.as_str()).collect();
+        // nn.Sequential(OrderedDict(...)).state_dict() of the same model, less num_batches_tracked.
+        assert_eq!(&names[..6], ["0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var", "3.weight"]);
+        assert!(names.contains(&"head.weight") && names.contains(&"head.bias") && names.len() == 4 + 4 * 4 + 2, "{names:?}");
+        b.load_state(&state).unwrap();
+        let x = Tensor::from_fn([2, 3, 32, 32], |i| (i as f32 * 0.01).sin());
+        a.set_training(false);
+        b.set_training(false);
+        assert_eq!(a.forward(&x).unwrap().data(), b.forward(&x).unwrap().data(), "the same weights give the same outputs");
+        let mut missing = state.clone();
+        missing.remove(3);
+        assert!(b.load_state(&missing).unwrap_err().to_string().contains("lack a tensor this model has (expected this model's tensors, each name and shape as its state_dict has them, given 1.running_mean)"));
+        let mut reshaped = state.clone();
+        reshaped[0].1 = Tensor::zeros([1]);
+        assert!(b.load_state(&reshaped).unwrap_err().to_string().contains("another shape"));
+        let mut extra = state;
+        extra.push(("2.weight".into(), Tensor::zeros([1])));
+        assert!(b.load_state(&extra).unwrap_err().to_string().contains("given 2.weight"));
+    }
+
+    #[test]
     fn backward_through_every_layer_matches_finite_differences() {
         let mut rng = Rng::new(30);
         let mut layers = simple_cnn(&Device::Cpu, 2, &[3, 4], 3, &mut rng).layers;

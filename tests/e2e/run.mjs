@@ -643,6 +643,66 @@ test('/tabular trains the Rossmann model in the page: validation RMSPE falls whi
   return problems;
 });
 
+/** Waits until canvas `id` is drawn (it carries its image's sum); returns its RGBA bytes and size. */
+async function drawnCanvas(page, id) {
+  await page.waitForFunction((id) => document.querySelector(`[data-testid="${id}"]`)?.dataset.sum !== undefined, id);
+  return page.evaluate((id) => {
+    const c = document.querySelector(`[data-testid="${id}"]`);
+    return { width: c.width, height: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };
+  }, id);
+}
+
+/** The distinct RGB colours of the `side` by `side` square at a canvas's top-left corner. */
+function cornerColours({ width, data }, side) {
+  const colours = new Set();
+  for (let y = 0; y < side; y += 1) {
+    for (let x = 0; x < side; x += 1) {
+      const i = 4 * (y * width + x);
+      colours.add(`${data[i]},${data[i + 1]},${data[i + 2]}`);
+    }
+  }
+  return colours;
+}
+
+test('/augment: random draws on WebGPU match the CPU; reflection fills rotated corners with the photo, zeros with black', async () => {
+  const query = '/augment?angle=30&seed=5&pick=3&y=40&x=50';
+  const gpu = await open(query);
+  const draws = [];
+  for (const k of [0, 1, 2]) draws.push(await drawnCanvas(gpu.page, `draw-canvas-${k}`));
+  assert((await text(gpu.page, 'grid-device')).startsWith('Warped on WebGPU'), `the grid says "${await text(gpu.page, 'grid-device')}"`);
+  assert(draws[0].data.some((v, i) => v !== draws[1].data[i]), 'two draws are the same image');
+  // The padding modes on the photo turned by 30 degrees: black corners with zeros, the photo's own colours with reflection.
+  const zeros = cornerColours(await drawnCanvas(gpu.page, 'fill-zeros'), 6);
+  const reflection = cornerColours(await drawnCanvas(gpu.page, 'fill-reflection'), 6);
+  assert(zeros.size === 1 && zeros.has('0,0,0'), `the zeros corner has ${[...zeros]}`);
+  assert(reflection.size > 4, `the reflection corner is nearly one colour: ${[...reflection]}`);
+  // The picked draw: its taps add up, and the matrix is shown.
+  assert((await text(gpu.page, 'taps')).includes(' = '), `the taps say "${await text(gpu.page, 'taps')}"`);
+  assert(await gpu.page.locator('[data-testid="matrix"] td').count() === 9, 'the matrix has not 9 numbers');
+  assert(await gpu.page.locator('[data-testid^="label-"]').count() >= 7, 'the label table is missing rows');
+  await drawnCanvas(gpu.page, 'six');
+  // Picking another draw writes it to the link and shows it closely.
+  await gpu.page.getByTestId('draw-7').click();
+  await gpu.page.waitForFunction(() => new URL(location.href).searchParams.get('pick') === '7');
+  await gpu.page.waitForFunction(() => document.querySelector('[data-testid="picked-canvas"]')?.dataset.sum === document.querySelector('[data-testid="draw-canvas-7"]')?.dataset.sum);
+  // The notebook's settings in one click; every draw then moves.
+  await gpu.page.getByTestId('preset-notebook').click();
+  await gpu.page.waitForFunction(() => new URL(location.href).searchParams.get('rotate') === '20');
+  // The comparison starts, and stops when asked.
+  await gpu.page.getByTestId('train-start').click();
+  await gpu.page.waitForFunction(() => Number(document.querySelector('[data-testid="train-progress"]')?.value) >= 3);
+  await gpu.page.getByTestId('train-stop').click();
+  if (SHOTS) await gpu.page.screenshot({ path: join(SHOTS, 'augment.png'), fullPage: true });
+  await gpu.close();
+  // The same draws on the CPU: the same pixels, give or take a level of rounding.
+  const cpu = await open(query, { webgpu: false });
+  const first = await drawnCanvas(cpu.page, 'draw-canvas-0');
+  const worst = first.data.reduce((m, v, i) => Math.max(m, Math.abs(v - draws[0].data[i])), 0);
+  assert(worst <= 1, `the CPU's draw differs from WebGPU's by ${worst} levels`);
+  await cpu.close();
+  return [...gpu.problems, ...cpu.problems];
+});
+
 test('every lesson the home page lists renders without a problem', async () => {
   const { page, problems, close } = await open('/');
   await page.locator('main a[href="/tabular"]').waitFor();

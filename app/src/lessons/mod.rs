@@ -3,6 +3,7 @@
 //! which only binds the state to markup. [`LESSONS`] drives the routes (`/<path>`), the navigation, the home page
 //! and the panels check: adding a lesson adds its file and one row here.
 
+pub mod augment;
 pub mod batchnorm;
 pub mod channels;
 pub mod dropout;
@@ -89,6 +90,15 @@ pub const LESSONS: &[Lesson] = &[
         params: batchnorm::PARAMS,
         #[cfg(not(target_arch = "wasm32"))]
         cases: batchnorm::cases,
+    },
+    Lesson {
+        path: "augment",
+        title: "Data augmentation",
+        summary: "fastai's get_transforms: flips, turns, zooms, perspective and lighting drawn afresh for every image, the padding that fills the corners, and which moves keep a label true.",
+        view: || view! { <augment::Augment/> }.into_any(),
+        params: augment::PARAMS,
+        #[cfg(not(target_arch = "wasm32"))]
+        cases: augment::cases,
     },
     Lesson {
         path: "tabular",

@@ -19,14 +19,13 @@ use crate::panel::{PanelNumbers, exact};
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Names, Param, Params, Query};
 use crate::widgets::plot::{LinePlot, Series};
-use crate::widgets::training::{Job, RunState, Sequence, StartJob, Training, TrainingRunner};
+use crate::widgets::training::{Job, Refused, RunState, Sequence, StartJob, Training, TrainingRunner, seeds_verdict};
 use crate::widgets::{CodePanel, LessonPage, select};
 use engine::data::dates;
 use engine::data::rossmann::{CATEGORICAL, CONTINUOUS, Factors, LEFT_OUT, NOISE_SIGMA, RossmannTable, VALID_DAYS, median_floor, noise_floor};
 use engine::data::table::Column;
 use engine::data::{Dataset, TabularSet};
-use engine::error::{ErrorKind, OpError};
-use engine::learner::{EpochReport, FitConfig, Loss, Metric, StepReport, Trainer};
+use engine::learner::{FitConfig, Loss, Metric, Trainer};
 use engine::nn::tabular::{TabularConfig, TabularModel};
 use engine::nn::{Model, Summary};
 use engine::optim::Optimizer;
@@ -34,8 +33,6 @@ use engine::rng::Rng;
 use engine::Device;
 use leptos::prelude::*;
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 
 /// The page's table: 50 stores over the last 407 days of the real data (to 31 July 2015), generated with seed 1.
@@ -611,37 +608,11 @@ fn emb_drop_label(p: f32) -> &'static str {
     if p == 0.0 { "emb_drop 0" } else { "emb_drop 0.04" }
 }
 
-/// The comparison's results, `(label, validation RMSPE)` in the order the runs ended, said in words: each
-/// setting's mean and range over its seeds, and whether the difference of the means is larger than the spread
-/// between seeds of one setting.
+/// The comparison's results, `(label, validation RMSPE)` in the order the runs ended, said in words
+/// ([`seeds_verdict`]).
 pub fn comparison_text(results: &[(String, f32)]) -> String {
-    let of = |label: &str| results.iter().filter(|(l, _)| l == label).map(|&(_, v)| v as f64).collect::<Vec<_>>();
-    let (off, on) = (of(emb_drop_label(0.0)), of(emb_drop_label(EMB_DROP)));
-    if off.is_empty() || on.is_empty() {
-        return String::new();
-    }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let range = |v: &[f64]| v.iter().cloned().fold(f64::MIN, f64::max) - v.iter().cloned().fold(f64::MAX, f64::min);
-    let (a, b) = (mean(&off), mean(&on));
-    let spread = range(&off).max(range(&on));
-    let verdict = if (a - b).abs() <= spread {
-        format!(
-            "The means differ by {:.4}, less than the {spread:.4} between seeds of one setting: on this table, with these seeds, \
-             embedding dropout's effect is lost in the noise of training itself.",
-            (a - b).abs()
-        )
-    } else if b < a {
-        format!("emb_drop 0.04 ends {:.4} lower on average, more than the {spread:.4} between seeds of one setting.", a - b)
-    } else {
-        format!("emb_drop 0.04 ends {:.4} higher on average, more than the {spread:.4} between seeds of one setting.", b - a)
-    };
-    format!(
-        "Validation RMSPE, mean over {} and {} seeds: {a:.4} without embedding dropout (range {:.4}), {b:.4} with 0.04 (range {:.4}). {verdict}",
-        off.len(),
-        on.len(),
-        range(&off),
-        range(&on),
-    )
+    let settings = [(emb_drop_label(0.0), "without embedding dropout"), (emb_drop_label(EMB_DROP), "with 0.04")];
+    seeds_verdict(results, settings, "RMSPE", "embedding dropout's effect")
 }
 
 /// What a trained model learned about `column`.
@@ -712,24 +683,6 @@ fn true_effect(column: &str, value: &str) -> Option<f64> {
 
 /// The page's handle on the last run's trainer, to read its model once the run ends.
 type TrainedSlot = StoredValue<Option<Rc<RefCell<TabularTrainer>>>, LocalStorage>;
-
-/// A run the model refused to build: its first step fails with the reason, which the runner shows.
-struct Refused(String);
-
-impl Job for Refused {
-    fn step(&mut self) -> Pin<Box<dyn Future<Output = engine::Result<StepReport>> + '_>> {
-        let why = self.0.clone();
-        Box::pin(async move { Err(OpError::new("TabularModel", ErrorKind::Value, &why).hint("choose other columns").into()) })
-    }
-
-    fn evaluate(&mut self, _: f64) -> Pin<Box<dyn Future<Output = engine::Result<Option<EpochReport>>> + '_>> {
-        Box::pin(async { Err(OpError::new("TabularModel", ErrorKind::Value, "there is no model").into()) })
-    }
-
-    fn finished(&self) -> bool {
-        false
-    }
-}
 
 /// One finished run, for the comparison table.
 #[derive(Clone, Debug, PartialEq)]

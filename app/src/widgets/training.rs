@@ -8,6 +8,7 @@ use crate::device::{training_devices, use_device};
 use crate::timing::{sleep_ms, yield_to_browser};
 use engine::Device;
 use engine::clock::now_ms;
+use engine::error::{ErrorKind, OpError};
 use engine::data::{Dataset, ImageSet};
 use engine::learner::{EpochReport, FitConfig, Loss, Metric, StepReport, Trainer};
 use engine::nn::{Model, Sequential};
@@ -43,6 +44,25 @@ impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Trainer
 
     fn finished(&self) -> bool {
         Trainer::finished(self)
+    }
+}
+
+/// A run that could not be built (a model the settings refuse): its first step fails with the reason, in words,
+/// which the runner shows; nothing else on the page is lost.
+pub struct Refused(pub String);
+
+impl Job for Refused {
+    fn step(&mut self) -> Pending<'_, StepReport> {
+        let why = self.0.clone();
+        Box::pin(async move { Err(OpError::new("model", ErrorKind::Value, &why).hint("change the settings and train again").into()) })
+    }
+
+    fn evaluate(&mut self, _: f64) -> Pending<'_, Option<EpochReport>> {
+        Box::pin(async { Err(OpError::new("model", ErrorKind::Value, "there is no model").into()) })
+    }
+
+    fn finished(&self) -> bool {
+        false
     }
 }
 
@@ -264,6 +284,42 @@ pub fn SideBySide(
             }).collect_view()}
         </div>
     }
+}
+
+/// Two settings compared over several seeds, said in words: `results` are `(label, validation metric)` in the
+/// order the runs ended, `settings` each setting's label and how the sentence names it (`without embedding
+/// dropout`), and `effect` what the second setting changes (`embedding dropout's effect`). The sentence gives each
+/// setting's mean and range over its seeds, and whether the difference of the means is larger than the spread
+/// between seeds of one setting: only then does it say which ends higher. Empty until both settings have a run.
+pub fn seeds_verdict(results: &[(String, f32)], settings: [(&str, &str); 2], metric: &str, effect: &str) -> String {
+    let of = |label: &str| results.iter().filter(|(l, _)| l == label).map(|&(_, v)| v as f64).collect::<Vec<_>>();
+    let (first, second) = (of(settings[0].0), of(settings[1].0));
+    if first.is_empty() || second.is_empty() {
+        return String::new();
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let range = |v: &[f64]| v.iter().cloned().fold(f64::MIN, f64::max) - v.iter().cloned().fold(f64::MAX, f64::min);
+    let (a, b) = (mean(&first), mean(&second));
+    let spread = range(&first).max(range(&second));
+    let verdict = if (a - b).abs() <= spread {
+        format!(
+            "The means differ by {:.4}, less than the {spread:.4} between seeds of one setting: with these seeds, {effect} is lost in \
+             the noise of training itself.",
+            (a - b).abs()
+        )
+    } else {
+        let direction = if b < a { "lower" } else { "higher" };
+        format!("{} ends {:.4} {direction} on average, more than the {spread:.4} between seeds of one setting.", settings[1].0, (a - b).abs())
+    };
+    format!(
+        "Validation {metric}, mean over {} and {} seeds: {a:.4} {} (range {:.4}), {b:.4} {} (range {:.4}). {verdict}",
+        first.len(),
+        second.len(),
+        settings[0].1,
+        range(&first),
+        settings[1].1,
+        range(&second),
+    )
 }
 
 /// The comparisons' common fit on the digits: `model` trained for `epochs` in batches of `batch` on the first

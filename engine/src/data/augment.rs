@@ -219,15 +219,24 @@ pub fn augment(images: &Tensor, drawn: &[Drawn], padding: PaddingMode) -> Result
             .hint("augment a batch before moving it to the GPU")
             .into());
     }
+    if !drawn.is_empty() && drawn.iter().all(|d| *d == Drawn::default()) && images.shape().dims().first() == Some(&drawn.len()) {
+        // Nothing drawn (a validation set's path): the images as they are, without resampling them.
+        return Ok(images.clone());
+    }
     let dims = images.shape().dims().to_vec();
     let size = [dims.get(2).copied().unwrap_or(0), dims.get(3).copied().unwrap_or(0)];
     let op = Warp::new(images.shape(), drawn.iter().map(|d| d.matrix(size[0], size[1])).collect(), size, padding, false)?;
-    let moved = op.forward(images)?;
+    light(&op.forward(images)?, drawn)
+}
+
+/// `moved [N, …]` on the CPU (the warped images, values in [0, 1]) lit by each image's drawn brightness and
+/// contrast: the second half of [`augment`], for a page that warps on its GPU and reads the result back.
+pub fn light(moved: &Tensor, drawn: &[Drawn]) -> Result<Tensor> {
     if drawn.iter().all(|d| d.brightness.is_none() && d.contrast.is_none()) {
-        return Ok(moved);
+        return Ok(moved.clone());
     }
     let per_image = moved.shape().numel() / drawn.len().max(1);
-    let lit: Vec<f32> = moved.data().iter().enumerate().map(|(i, &v)| drawn[i / per_image].light(v)).collect();
+    let lit: Vec<f32> = moved.data().iter().enumerate().map(|(i, &v)| drawn[(i / per_image).min(drawn.len() - 1)].light(v)).collect();
     Tensor::new(moved.shape().clone(), lit)
 }
 

@@ -80,6 +80,10 @@ impl Layer for BatchNorm {
         vec![&mut self.weight, &mut self.bias]
     }
 
+    fn state_mut(&mut self) -> Vec<(&'static str, &mut Tensor)> {
+        vec![("weight", &mut self.weight.value), ("bias", &mut self.bias.value), ("running_mean", &mut self.running_mean), ("running_var", &mut self.running_var)]
+    }
+
     fn set_training(&mut self, training: bool) {
         if self.params.training != training {
             self.params.training = training;

@@ -83,6 +83,12 @@ pub trait Layer {
         Vec::new()
     }
 
+    /// Everything the layer keeps between runs, by PyTorch's `state_dict` names: its parameters' values, then its
+    /// buffers (state that gradients do not train, such as batch norm's running mean and variance).
+    fn state_mut(&mut self) -> Vec<(&'static str, &mut Tensor)> {
+        self.params_mut().into_iter().map(|p| (p.name, &mut p.value)).collect()
+    }
+
     /// Training (dropout drops, batch norm uses and updates batch statistics) or evaluation.
     fn set_training(&mut self, _training: bool) {}
 }
