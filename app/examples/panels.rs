@@ -139,7 +139,8 @@ fn check_case(python: &str, folder: &Path, i: usize, case: &Case) -> Result<f64,
     page.compare(&printed)
 }
 
-/// Copies what the page ships and the panels open (the photos at both sizes, the digits) into `folder`.
+/// Copies what the page ships and the panels open (the photos at both sizes, the digits, the heatmap lesson's model)
+/// into `folder`.
 fn ship(root: &Path, folder: &Path) -> Result<(), String> {
     let copy = |from: PathBuf, to: PathBuf| -> Result<(), String> {
         std::fs::create_dir_all(to.parent().expect("a file in a folder")).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
@@ -151,5 +152,8 @@ fn ship(root: &Path, folder: &Path) -> Result<(), String> {
             copy(root.join("public/images").join(&name), folder.join(&name))?;
         }
     }
-    copy(root.join("public/data/digits_u8.bin"), folder.join("digits_u8.bin"))
+    for data in ["digits_u8.bin", app::lessons::heatmap::CHECKPOINT] {
+        copy(root.join("public/data").join(data), folder.join(data))?;
+    }
+    Ok(())
 }

@@ -4,10 +4,19 @@ use engine::data::{ImageSet, digits};
 
 /// Loads the 8x8 handwritten digits shipped with the page.
 pub async fn load_digits() -> Result<ImageSet, String> {
-    let failed = "The digits could not be loaded. Reload the page.".to_string();
-    let window = web_sys::window().ok_or(failed.clone())?;
-    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("/data/digits_u8.bin")).await.map_err(|_| failed.clone())?;
-    let response: web_sys::Response = wasm_bindgen::JsCast::dyn_into(response).map_err(|_| failed.clone())?;
-    let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(|_| failed.clone())?).await.map_err(|_| failed.clone())?;
-    digits::parse(&js_sys::Uint8Array::new(&buffer).to_vec()).map_err(|e| e.to_string())
+    let bytes = load_bytes("/data/digits_u8.bin").await.map_err(|_| "The digits could not be loaded. Reload the page.".to_string())?;
+    digits::parse(&bytes).map_err(|e| e.to_string())
+}
+
+/// The bytes of a file of the page's own origin (`/data/...`); `Err(())` when it cannot be fetched (the caller
+/// says what was missing).
+pub async fn load_bytes(path: &str) -> Result<Vec<u8>, ()> {
+    let window = web_sys::window().ok_or(())?;
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(path)).await.map_err(drop)?;
+    let response: web_sys::Response = wasm_bindgen::JsCast::dyn_into(response).map_err(drop)?;
+    if !response.ok() {
+        return Err(());
+    }
+    let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer().map_err(drop)?).await.map_err(drop)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }

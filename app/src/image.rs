@@ -49,14 +49,27 @@ pub async fn load_rgb(url: &str, max_side: u32) -> Result<Tensor, String> {
     let ctx = context_2d(&canvas).ok_or_else(|| failed("decoded"))?;
     ctx.draw_image_with_html_image_element_and_dw_and_dh(&img, 0.0, 0.0, w as f64, h as f64).map_err(|_| failed("decoded"))?;
     let rgba = ctx.get_image_data(0.0, 0.0, w as f64, h as f64).map_err(|_| failed("decoded"))?.data();
-    let plane = (w * h) as usize;
-    let mut data = vec![0.0; 3 * plane];
-    for (i, px) in rgba.chunks_exact(4).enumerate() {
-        for c in 0..3 {
-            data[c * plane + i] = px[c] as f32 / 255.0;
-        }
-    }
-    Tensor::new([1, 3, h as usize, w as usize], data).map_err(|e| e.to_string())
+    Ok(rgb_of(&rgba, h as usize, w as usize))
+}
+
+/// Loads the image at `url` (the learner's own file as a `blob:` URL, never uploaded) squeezed to exactly `side` by
+/// `side` pixels, as an RGB tensor `[1, 3, side, side]` with values in [0, 1]: fastai's `ResizeMethod.SQUISH`.
+pub async fn load_square(url: &str, side: u32) -> Result<Tensor, String> {
+    let failed = |what: &str| format!("The image could not be {what}. Try another file (PNG or JPEG).");
+    let img = HtmlImageElement::new().map_err(|_| failed("opened"))?;
+    img.set_src(url);
+    JsFuture::from(img.decode()).await.map_err(|_| failed("read"))?;
+    let canvas = new_canvas(side, side).ok_or_else(|| failed("decoded"))?;
+    let ctx = context_2d(&canvas).ok_or_else(|| failed("decoded"))?;
+    ctx.draw_image_with_html_image_element_and_dw_and_dh(&img, 0.0, 0.0, side as f64, side as f64).map_err(|_| failed("decoded"))?;
+    let rgba = ctx.get_image_data(0.0, 0.0, side as f64, side as f64).map_err(|_| failed("decoded"))?.data();
+    Ok(rgb_of(&rgba, side as usize, side as usize))
+}
+
+/// RGBA bytes, row by row, as `[1, 3, h, w]` with values in [0, 1].
+fn rgb_of(rgba: &[u8], h: usize, w: usize) -> Tensor {
+    let plane = h * w;
+    Tensor::from_fn([1, 3, h, w], |i| rgba[4 * (i % plane) + i / plane] as f32 / 255.0)
 }
 
 /// An RGB image `[1, 3, H, W]` in the given color mode: itself, or its luma `[1, 1, H, W]`.

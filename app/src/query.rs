@@ -254,6 +254,25 @@ impl AnyParam for Names {
     }
 }
 
+/// A parameter holding a lesson's own text (an architecture's blocks), checked by the lesson when it is read; the
+/// lesson's default when absent.
+#[derive(Clone, Copy)]
+pub struct Text {
+    /// The name in the URL.
+    pub key: &'static str,
+}
+
+impl AnyParam for Text {
+    fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// The text is checked by the lesson when it is read (see [`Query::text`]).
+    fn inconsistencies(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
 /// The query of the current page, read once when a lesson opens.
 pub struct Query {
     pairs: Vec<(String, String)>,
@@ -328,6 +347,19 @@ impl Query {
             Err(why) => {
                 self.notice(key, raw, why, format_args!("“{}”", default.join(",")));
                 default.iter().map(|s| s.to_string()).collect()
+            }
+        }
+    }
+
+    /// `param`'s text, when the query has it and `check` accepts it; otherwise `None` (the lesson's default), with a
+    /// notice giving `check`'s reason.
+    pub fn text(&self, param: &Text, check: impl Fn(&str) -> Result<(), String>) -> Option<String> {
+        let raw = self.get(param.key)?;
+        match check(raw) {
+            Ok(()) => Some(raw.to_string()),
+            Err(why) => {
+                self.notice(param.key, raw, why, "the lesson's default");
+                None
             }
         }
     }

@@ -257,6 +257,78 @@ impl Architecture {
     }
 }
 
+impl Block {
+    /// The block as a link writes it: `conv16k3s2p1`, `bn`, `relu`, `max2s2`, `avg2s2`, `drop0.25`, `gap`, `flat`,
+    /// `lin10`.
+    pub fn code(&self) -> String {
+        match *self {
+            Block::Conv { channels, kernel, stride, padding } => format!("conv{channels}k{kernel}s{stride}p{padding}"),
+            Block::BatchNorm => "bn".into(),
+            Block::ReLU => "relu".into(),
+            Block::MaxPool { kernel, stride } => format!("max{kernel}s{stride}"),
+            Block::AvgPool { kernel, stride } => format!("avg{kernel}s{stride}"),
+            Block::Dropout { p } => format!("drop{p}"),
+            Block::AdaptiveAvgPool => "gap".into(),
+            Block::Flatten => "flat".into(),
+            Block::Linear { features } => format!("lin{features}"),
+        }
+    }
+
+    /// Reads [`Block::code`]'s form back, or says what is wrong with it.
+    pub fn parse(code: &str) -> Result<Block, String> {
+        let bad = || format!("`{code}` is not a block: write conv16k3s2p1, bn, relu, max2s2, avg2s2, drop0.25, gap, flat or lin10");
+        // The numbers after each letter of `letters`, in order: `conv16k3s2p1` with "ksp" is [16, 3, 2, 1].
+        let numbers = |rest: &str, letters: &str| -> Option<Vec<usize>> {
+            let mut out = Vec::new();
+            let mut rest = rest;
+            for letter in letters.chars().map(Some).chain(std::iter::once(None)) {
+                let end = match letter {
+                    Some(l) => rest.find(l)?,
+                    None => rest.len(),
+                };
+                let n: usize = rest[..end].parse().ok().filter(|&n: &usize| n <= 100_000)?;
+                out.push(n);
+                rest = letter.map_or("", |l| &rest[end + l.len_utf8()..]);
+            }
+            Some(out)
+        };
+        let block = match code {
+            "bn" => Block::BatchNorm,
+            "relu" => Block::ReLU,
+            "gap" => Block::AdaptiveAvgPool,
+            "flat" => Block::Flatten,
+            _ if code.starts_with("conv") => match numbers(&code[4..], "ksp").ok_or_else(bad)?[..] {
+                [channels, kernel, stride, padding] => Block::Conv { channels, kernel, stride, padding },
+                _ => return Err(bad()),
+            },
+            _ if code.starts_with("max") || code.starts_with("avg") => match numbers(&code[3..], "s").ok_or_else(bad)?[..] {
+                [kernel, stride] if code.starts_with("max") => Block::MaxPool { kernel, stride },
+                [kernel, stride] => Block::AvgPool { kernel, stride },
+                _ => return Err(bad()),
+            },
+            _ if code.starts_with("drop") => Block::Dropout { p: code[4..].parse().ok().filter(|p: &f32| p.is_finite()).ok_or_else(bad)? },
+            _ if code.starts_with("lin") => Block::Linear { features: numbers(&code[3..], "").ok_or_else(bad)?[0] },
+            _ => return Err(bad()),
+        };
+        Ok(block)
+    }
+}
+
+impl Architecture {
+    /// The blocks as a link writes them, joined by `-`.
+    pub fn code(&self) -> String {
+        self.blocks.iter().map(Block::code).collect::<Vec<_>>().join("-")
+    }
+
+    /// The architecture of `input` and `classes` whose blocks [`Architecture::code`] wrote, checked.
+    pub fn parse(input: [usize; 3], classes: usize, code: &str) -> Result<Architecture, String> {
+        let blocks = code.split('-').filter(|b| !b.is_empty()).map(Block::parse).collect::<Result<Vec<_>, _>>()?;
+        let arch = Architecture { input, blocks, classes };
+        arch.check()?;
+        Ok(arch)
+    }
+}
+
 /// fastai's simple CNN as blocks: a `ConvLayer` (3x3 convolution, batch norm, ReLU) per width, the first at
 /// stride 1 and the rest at stride 2, then average pooling, flattening and a linear head: the shape of
 /// [`crate::models::simple_cnn`].
@@ -274,6 +346,22 @@ mod tests {
     use super::*;
     use crate::nn::Model;
     use crate::tensor::Tensor;
+
+    #[test]
+    fn an_architecture_reads_back_from_its_link_and_a_bad_block_is_named() {
+        let mut arch = simple_cnn([1, 8, 8], &[8, 16], 10);
+        arch.blocks.insert(3, Block::MaxPool { kernel: 2, stride: 2 });
+        arch.blocks.insert(4, Block::Dropout { p: 0.25 });
+        let code = arch.code();
+        assert_eq!(code, "conv8k3s1p1-bn-relu-max2s2-drop0.25-conv16k3s2p1-bn-relu-gap-flat-lin10");
+        assert_eq!(Architecture::parse([1, 8, 8], 10, &code).unwrap(), arch);
+        for bad in ["conv8k3", "max2", "lin", "drop", "dropx", "softmax", "conv8k3s1p1x", "conv999999999k3s1p1"] {
+            let e = Architecture::parse([1, 8, 8], 10, &format!("{bad}-flat-lin10")).unwrap_err();
+            assert!(e.contains(&format!("`{bad}` is not a block")), "{bad}: {e}");
+        }
+        // Blocks that read but do not fit are refused with the check's words.
+        assert!(Architecture::parse([1, 8, 8], 10, "conv8k9s1p0-flat-lin10").unwrap_err().contains("does not fit"));
+    }
 
     #[test]
     fn the_shapes_cnn_as_blocks_is_the_shapes_cnn() {

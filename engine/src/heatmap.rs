@@ -107,6 +107,14 @@ pub fn upsample(map: &Tensor, size: [usize; 2]) -> Result<Tensor> {
     ResizeBilinear::new(x.shape(), size, false)?.forward(&x)?.reshaped(size)
 }
 
+/// Where a map stretched over an image of `size` (with [`upsample`]) is largest: `(row, column)`, the first such
+/// pixel in raster order.
+pub fn peak(map: &Tensor, size: [usize; 2]) -> Result<(usize, usize)> {
+    let stretched = upsample(map, size)?;
+    let at = stretched.data().iter().enumerate().fold(0, |best, (i, &v)| if v > stretched.data()[best] { i } else { best });
+    Ok((at / size[1], at % size[1]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -234,6 +234,13 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
         }
     }
 
+    /// The same fit at a constant learning rate (`config.lr_max` at every step, momentum 0.9) instead of one-cycle:
+    /// fastai's `learn.fit` rather than `learn.fit_one_cycle`.
+    pub fn without_one_cycle(mut self) -> Self {
+        self.schedule = OneCycle::constant(self.config.lr_max, self.total_steps());
+        self
+    }
+
     /// Steps in one epoch.
     pub fn steps_per_epoch(&self) -> usize {
         self.train.len().div_ceil(self.config.batch_size.max(1))

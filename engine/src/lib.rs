@@ -36,6 +36,7 @@
 
 pub mod architecture;
 pub mod bench;
+pub mod checkpoint;
 pub mod clock;
 pub mod data;
 pub mod device;

@@ -114,6 +114,11 @@ impl OneCycle {
         OneCycle { lr_max, total_steps: total_steps.max(1), pct_start: 0.25, div: 25.0, div_final: 1e5, moms: (0.95, 0.85, 0.95) }
     }
 
+    /// No schedule: `lr` and momentum 0.9 at every step (fastai's `learn.fit(epochs, lr)`, Adam's default β₁).
+    pub fn constant(lr: f32, total_steps: usize) -> Self {
+        OneCycle { lr_max: lr, total_steps: total_steps.max(1), pct_start: 0.25, div: 1.0, div_final: 1.0, moms: (0.9, 0.9, 0.9) }
+    }
+
     /// `end + (start − end)/2 · (1 + cos(π·pct))`: from `start` at 0 to `end` at 1.
     fn cosine(start: f32, end: f32, pct: f32) -> f32 {
         end + (start - end) / 2.0 * (1.0 + (PI * pct.clamp(0.0, 1.0)).cos())
@@ -147,6 +152,14 @@ impl OneCycle {
 mod tests {
     use super::*;
     use crate::Tensor;
+
+    #[test]
+    fn a_constant_schedule_keeps_the_rate_and_momentum() {
+        let s = OneCycle::constant(0.01, 50);
+        for step in [0, 10, 25, 49] {
+            assert!((s.lr(step) - 0.01).abs() < 1e-9 && (s.momentum(step) - 0.9).abs() < 1e-7);
+        }
+    }
 
     #[test]
     fn one_cycle_warms_up_then_anneals() {

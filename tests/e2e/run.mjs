@@ -8,7 +8,8 @@
 // (`cargo run -p app --example photo_pixels -- DIR`).
 
 import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -701,6 +702,145 @@ test('/augment: random draws on WebGPU match the CPU; reflection fills rotated c
   assert(worst <= 1, `the CPU's draw differs from WebGPU's by ${worst} levels`);
   await cpu.close();
   return [...gpu.problems, ...cpu.problems];
+});
+
+test('/heatmap: the hook, the channel mean and Grad-CAM step by step, a cell down to its channels, and where the maps peak', async () => {
+  const { page, problems, close } = await open('/heatmap?image=3&stage=1');
+  await page.getByTestId('prediction').getByText('the model says').waitFor();
+  assert((await text(page, 'acts-shape')) === '[1, 128, 4, 4]', `the hooked output is ${await text(page, 'acts-shape')}`);
+  await drawnCanvas(page, 'channel-0');
+  // Step 2: the mean map; a cell's sentence adds up its 128 channels.
+  await page.getByTestId('stage-next').click();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('stage') === '2');
+  await page.getByTestId('mean-map-2-1').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="cell-sum"]')?.textContent.includes('Cell (2, 1)'));
+  const sentence = await text(page, 'cell-sum');
+  const [sum, mean] = [...sentence.matchAll(/(-?\d+\.\d{4})/g)].map((m) => Number(m[1]));
+  assert(Math.abs(sum / 128 - mean) < 1e-3, `the cell's sum ${sum} over 128 is not its mean ${mean}: "${sentence}"`);
+  assert(Math.abs(Number(await text(page, 'mean-map-2-1')) - mean) < 1e-3, 'the grid and the sentence disagree');
+  // Steps 3 and 4: the overlays are drawn; Grad-CAM for a chosen class changes the map.
+  await page.getByTestId('stage-4').click();
+  const before = await drawnCanvas(page, 'cam-overlay');
+  await drawnCanvas(page, 'mean-overlay');
+  const predicted = (await text(page, 'prediction')).match(/the model says (\w+)/)[1];
+  const prev = await attr(page, 'cam-overlay', 'data-sum');
+  await page.getByTestId('class').selectOption(predicted === 'circle' ? 'square' : 'circle');
+  await page.waitForFunction((prev) => {
+    const sum = document.querySelector('[data-testid="cam-overlay"]')?.dataset.sum;
+    return sum !== undefined && sum !== prev;
+  }, prev);
+  assert(before.data.length > 0, 'no Grad-CAM overlay');
+  // Where the maps peak, over all 100 images.
+  await page.getByTestId('measure-peaks').click();
+  await page.getByTestId('peaks').getByText('Over the 100 images').waitFor({ timeout: 300_000 });
+  const peaks = await text(page, 'peaks');
+  const [meanPct, camPct, chancePct] = [...peaks.matchAll(/\((\d+)%\)|inside the shape (\d+)% of the time/g)].map((m) => Number(m[1] ?? m[2]));
+  console.log(`    /heatmap peaks: channel mean ${meanPct}%, Grad-CAM ${camPct}%, chance ${chancePct}%`);
+  assert(camPct >= 2 * chancePct && meanPct >= 2 * chancePct, `the maps do no better than chance: "${peaks}"`);
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, 'heatmap.png'), fullPage: true });
+  await close();
+  return problems;
+});
+
+/** Trains /train's model on the page's device choice `device` and waits until it is evaluated; returns the
+ * validation accuracy the runner and the confusion matrix report. */
+async function trainHere(page, device) {
+  if (device) await page.getByTestId('train-device').selectOption(device);
+  await page.getByTestId('train-start').click();
+  await page.getByText('Trained.').waitFor({ timeout: 600_000 });
+  await page.getByTestId('confusion').waitFor({ timeout: 120_000 });
+  const runner = Number((await text(page, 'train-metric')).match(/accuracy ([\d.]+)/)[1]);
+  const matrix = Number((await page.getByTestId('confusion').locator('caption').innerText()).match(/accuracy ([\d.]+)/)[1]);
+  return { runner, matrix };
+}
+
+test('/train: the digits CNN trains to 0.9 on the CPU and on WebGPU, is kept across a reload, and exports and imports', async () => {
+  const { page, problems, close } = await open('/train?task=digits&epochs=3');
+  await page.getByTestId('summary').waitFor();
+  assert(await text(page, 'total-params') !== '0', 'the summary has no parameters');
+  // Editing a block updates the summary; a misfit is explained in words.
+  await page.getByTestId('block-0-kernel').fill('15');
+  await page.getByTestId('block-0-kernel').dispatchEvent('change');
+  await page.getByTestId('arch-error').getByText('does not fit').waitFor();
+  await page.getByTestId('default-arch').click();
+  await page.getByTestId('summary').waitFor();
+  const cpu = await trainHere(page);
+  assert(cpu.runner >= 0.9 && Math.abs(cpu.matrix - cpu.runner) < 1e-3, `CPU: the runner says ${cpu.runner}, the matrix ${cpu.matrix}`);
+  assert(await page.locator('[data-testid="predictions"] figure').count() === 12, 'not 12 predictions');
+  assert(Number(await page.locator('[data-testid="loss-plot"] polyline[data-series="training loss"]').getAttribute('data-count')) >= 10, 'too few losses plotted');
+  // A reload keeps the model: the page evaluates it again on the same images.
+  await page.reload();
+  await page.getByTestId('trained-model').getByText('kept in this browser').waitFor();
+  await page.getByTestId('confusion').waitFor();
+  const kept = await page.getByTestId('confusion').innerText();
+  assert(kept.includes(cpu.matrix.toFixed(4)), `after the reload the matrix says "${kept.split('\n')[0]}"`);
+  // Export, then import the file again: the same predictions.
+  const folder = mkdtempSync(join(tmpdir(), 'export-'));
+  const downloads = [];
+  page.on('download', (d) => downloads.push(d));
+  await page.getByTestId('export').click();
+  await page.waitForFunction(() => true);
+  for (let i = 0; i < 50 && downloads.length < 2; i += 1) await page.waitForTimeout(100);
+  assert(downloads.length === 2, `${downloads.length} files were offered`);
+  const names = downloads.map((d) => d.suggestedFilename()).sort();
+  assert(names.join(',') === 'model.py,model.safetensors', `the files are ${names}`);
+  const weights = join(folder, 'model.safetensors');
+  await downloads.find((d) => d.suggestedFilename() === 'model.safetensors').saveAs(weights);
+  await page.getByTestId('import').setInputFiles(weights);
+  await page.getByTestId('trained-model').getByText('imported').waitFor();
+  await page.getByTestId('confusion').waitFor();
+  assert((await page.getByTestId('confusion').innerText()) === kept, 'the imported model predicts otherwise');
+  // The same on WebGPU.
+  const gpu = await trainHere(page, 'gpu');
+  assert(gpu.runner >= 0.9, `WebGPU: the validation accuracy is ${gpu.runner}`);
+  console.log(`    /train digits, 3 epochs: CPU ${cpu.runner}, WebGPU ${gpu.runner}`);
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, 'train.png'), fullPage: true });
+  await close();
+  return problems;
+});
+
+test('/train: two classes of the test\'s own image files train and predict', async () => {
+  const { page, problems, close } = await open('/train?task=files&epochs=15&bs=16');
+  // The test's own images: reddish and bluish squares with noise, made as PNG files.
+  const pngs = await page.evaluate(() => {
+    const files = [];
+    for (const [r, b] of [[220, 30], [30, 220]]) {
+      const set = [];
+      for (let k = 0; k < 6; k += 1) {
+        const c = document.createElement('canvas');
+        c.width = 40; c.height = 40;
+        const ctx = c.getContext('2d');
+        for (let y = 0; y < 40; y += 4) {
+          for (let x = 0; x < 40; x += 4) {
+            const n = (x * 7 + y * 13 + k * 31) % 40;
+            ctx.fillStyle = `rgb(${r + n - 20}, ${80 + n}, ${b + n - 20})`;
+            ctx.fillRect(x, y, 4, 4);
+          }
+        }
+        set.push(c.toDataURL('image/png').split(',')[1]);
+      }
+      files.push(set);
+    }
+    return files;
+  });
+  const folder = mkdtempSync(join(tmpdir(), 'own-'));
+  for (const [k, set] of pngs.entries()) {
+    const paths = set.map((b64, i) => {
+      const path = join(folder, `class${k}-${i}.png`);
+      writeFileSync(path, Buffer.from(b64, 'base64'));
+      return path;
+    });
+    await page.getByTestId(`class-files-${k}`).setInputFiles(paths);
+    await page.waitForFunction((k) => document.querySelector(`[data-testid="class-count-${k}"]`)?.textContent === '6 images', k);
+  }
+  await page.getByTestId('class-name-0').fill('red');
+  await page.getByTestId('class-name-0').dispatchEvent('change');
+  await page.getByTestId('data-status').getByText('10 training and 2 validation images of 2 classes: red, dogs.').waitFor();
+  await trainHere(page);
+  const shown = await page.getByTestId('predictions').innerText();
+  assert(/red|dogs/.test(shown) && await page.locator('[data-testid="predictions"] figure').count() === 2, `the predictions are "${shown}"`);
+  await close();
+  return problems;
 });
 
 test('every lesson the home page lists renders without a problem', async () => {

@@ -21,6 +21,7 @@ usage: cargo xtask <command>
   conformance [DIR] [--backend cpu|gpu|all]
                         run the ONNX and PyTorch reference cases in DIR (default tests/conformance)
   train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X] [--wd X] [--emb-drop X]
+        [--augment on|off] [--train-items N] [--save FILE]
                         train a lesson's model natively; the last line is a JSON summary
   bench [--json FILE] [--runs N] [--backend cpu|gpu] [--workload NAME] [--pytorch PYTHON]
                         the benchmark workloads of BENCHMARKS.md on the native CPU and GPU; with --pytorch,
@@ -28,6 +29,10 @@ usage: cargo xtask <command>
   panels --python PY    run each lesson's PyTorch panel, for a table of states, in PY (a Python with torch,
                         torchvision and pillow) and compare what it prints with the page's numbers;
                         --only /LESSON runs only that lesson's states
+  export-check --python PY
+                        train /train's digits CNN natively, export it as the page does (model.safetensors and
+                        model.py), load it in PY (a Python with torch and numpy) and compare its predictions on the
+                        validation images with the engine's
   bench --browser [--json FILE]
                         the same workloads in headless Chromium (wasm CPU and WebGPU), with the page's size
                         and load time";
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
         Some("conformance") => execute(command("cargo").args(["run", "--quiet", "-p", "tests", "--bin", "conformance", "--"]).args(rest)),
         Some("train") => execute(command("cargo").args(["run", "--quiet", "--release", "-p", "engine", "--bin", "train", "--"]).args(rest)),
         Some("panels") => execute(command("cargo").args(["run", "--quiet", "-p", "app", "--example", "panels", "--"]).args(rest)),
+        Some("export-check") => execute(command("cargo").args(["run", "--quiet", "-p", "app", "--example", "export_check", "--"]).args(rest)),
         Some("bench") if rest.iter().any(|a| a == "--browser") => browser_bench(rest),
         Some("bench") => execute(command("cargo").args(["run", "--quiet", "--release", "-p", "engine", "--bin", "bench", "--"]).args(rest)),
         None | Some("help" | "--help" | "-h") => {

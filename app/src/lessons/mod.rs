@@ -7,10 +7,12 @@ pub mod augment;
 pub mod batchnorm;
 pub mod channels;
 pub mod dropout;
+pub mod heatmap;
 pub mod kernels;
 pub mod padding_stride;
 pub mod pooling;
 pub mod tabular;
+pub mod train;
 
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case};
@@ -74,6 +76,15 @@ pub const LESSONS: &[Lesson] = &[
         cases: pooling::cases,
     },
     Lesson {
+        path: "heatmap",
+        title: "Heatmaps",
+        summary: "Hook a CNN's body, average its channels into a map of where it looked, stretch it over the image, then Grad-CAM for one class.",
+        view: || view! { <heatmap::HeatmapLesson/> }.into_any(),
+        params: heatmap::PARAMS,
+        #[cfg(not(target_arch = "wasm32"))]
+        cases: heatmap::cases,
+    },
+    Lesson {
         path: "dropout",
         title: "Dropout",
         summary: "Activations zeroed at random while training and the survivors scaled up, embedding dropout, and what it does to overfitting.",
@@ -99,6 +110,15 @@ pub const LESSONS: &[Lesson] = &[
         params: augment::PARAMS,
         #[cfg(not(target_arch = "wasm32"))]
         cases: augment::cases,
+    },
+    Lesson {
+        path: "train",
+        title: "Train a CNN",
+        summary: "Build a CNN block by block with its summary, train it here on the digits, the shapes or your own images, see what it confuses, and take it to PyTorch.",
+        view: || view! { <train::TrainLesson/> }.into_any(),
+        params: train::PARAMS,
+        #[cfg(not(target_arch = "wasm32"))]
+        cases: train::cases,
     },
     Lesson {
         path: "tabular",

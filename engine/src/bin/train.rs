@@ -1,8 +1,9 @@
 //! `cargo xtask train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B]
-//! [--lr X] [--wd X] [--emb-drop X] [--augment on|off] [--train-items N]`: trains one of the lesson's models
-//! natively, printing a line per epoch (train loss, validation loss, metric, items/s) with a progress bar while it
-//! runs, and as its last line one JSON object:
-//! `{"task", "backend", "epochs", "valid_loss", "metric", "value", "items_per_s"}`.
+//! [--lr X] [--wd X] [--emb-drop X] [--augment on|off] [--train-items N] [--save FILE]`: trains one of the lesson's
+//! models natively, printing a line per epoch (train loss, validation loss, metric, items/s) with a progress bar
+//! while it runs, and as its last line one JSON object:
+//! `{"task", "backend", "epochs", "valid_loss", "metric", "value", "items_per_s"}`. `--save` writes a digits or
+//! shapes model as a checkpoint (`engine::checkpoint`: safetensors with its classes and channel statistics).
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -25,16 +26,18 @@ mod native {
     use engine::data::augment::{Augmented, Transforms};
     use engine::data::{Dataset, ImageSet, digits, shapes};
     use engine::learner::{EpochReport, FitConfig, Loss, Metric, Trainer};
-    use engine::nn::{Model, TabularConfig, TabularModel};
+    use engine::checkpoint::{self, Info};
+    use engine::nn::{Model, Sequential, TabularConfig, TabularModel};
     use engine::optim::Optimizer;
     use engine::rng::Rng;
     use engine::{Device, models};
     use std::io::Write;
 
     const USAGE: &str =
-        "usage: train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X] [--wd X] [--emb-drop X] [--augment on|off] [--train-items N]\n\
+        "usage: train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X] [--wd X] [--emb-drop X] [--augment on|off] [--train-items N] [--save FILE]\n\
          (--wd: AdamW's weight decay, 0.01 unless given, 0.2 for rossmann; --emb-drop: the Rossmann model's embedding dropout, 0.04 unless given;\n\
-         --augment: digits and shapes, fastai's get_transforms() on every training batch, without the flip for digits; --train-items: train on the first N)";
+         --augment: digits and shapes, fastai's get_transforms() on every training batch, without the flip for digits; --train-items: train on the first N;\n\
+         --save: digits and shapes, the trained model as a checkpoint)";
 
     struct Args {
         task: String,
@@ -47,10 +50,11 @@ mod native {
         emb_drop: Option<f32>,
         augment: bool,
         train_items: Option<usize>,
+        save: Option<String>,
     }
 
     fn parse(args: Vec<String>) -> Result<Args, String> {
-        let mut parsed = Args { task: String::new(), backend: "cpu".into(), epochs: None, seed: 42, batch: None, lr: None, wd: None, emb_drop: None, augment: false, train_items: None };
+        let mut parsed = Args { task: String::new(), backend: "cpu".into(), epochs: None, seed: 42, batch: None, lr: None, wd: None, emb_drop: None, augment: false, train_items: None, save: None };
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
             let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
@@ -71,6 +75,7 @@ mod native {
                     }
                 }
                 "--train-items" => parsed.train_items = Some(value.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| bad("a whole number ≥ 1"))?),
+                "--save" => parsed.save = Some(value),
                 "--emb-drop" => parsed.emb_drop = Some(value.parse().ok().filter(|p: &f32| (0.0..1.0).contains(p)).ok_or_else(|| bad("a probability in [0, 1)"))?),
                 _ => return Err(format!("unknown option {flag}\n{USAGE}")),
             }
@@ -80,6 +85,9 @@ mod native {
         }
         if !["cpu", "gpu"].contains(&parsed.backend.as_str()) {
             return Err(format!("--backend must be cpu or gpu\n{USAGE}"));
+        }
+        if parsed.save.is_some() && parsed.task == "rossmann" {
+            return Err(format!("--save saves digits and shapes models\n{USAGE}"));
         }
         if parsed.batch == Some(0) || parsed.epochs == Some(0) {
             return Err(format!("--batch and --epochs must be at least 1\n{USAGE}"));
@@ -104,14 +112,16 @@ mod native {
                 let set = digits::parse(include_bytes!("../../../public/data/digits_u8.bin")).map_err(|e| e.to_string())?;
                 let model = models::digits_cnn(device, &mut rng);
                 let config = config(args, 10, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
+                let classes = (0..10).map(|d| d.to_string()).collect();
                 // A flipped digit is another digit (or none): its augmentations leave the flip out.
-                (fit_images(device, model, &set, args, config, Transforms { do_flip: false, ..Transforms::default() })?, Metric::Accuracy)
+                (fit_images(device, model, &set, args, config, Transforms { do_flip: false, ..Transforms::default() }, classes)?, Metric::Accuracy)
             }
             "shapes" => {
                 let (set, _) = shapes::generate(3000, args.seed);
                 let model = models::shapes_cnn(device, &mut rng);
                 let config = config(args, 8, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
-                (fit_images(device, model, &set, args, config, Transforms::default())?, Metric::Accuracy)
+                let classes = shapes::CLASSES.iter().map(|c| c.to_string()).collect();
+                (fit_images(device, model, &set, args, config, Transforms::default(), classes)?, Metric::Accuracy)
             }
             _ => {
                 let table = RossmannTable::generate(250, 407, args.seed);
@@ -128,7 +138,7 @@ mod native {
                 let model = TabularModel::new(device, shape, &mut rng).map_err(|e| e.to_string())?;
                 // The lesson's `fit_one_cycle(5, 1e-3, wd=0.2)`, in fastai 1's default batches of 64.
                 let config = config(args, 5, 64, 1e-3, Loss::Mse, Metric::Rmspe);
-                (fit(device, model, train, valid, config, args.wd.unwrap_or(0.2))?, Metric::Rmspe)
+                (fit(device, model, train, valid, config, args.wd.unwrap_or(0.2))?.0, Metric::Rmspe)
             }
         };
         let last = reports.last().ok_or("no epoch ran")?;
@@ -158,8 +168,9 @@ mod native {
     }
 
     /// Fits `model` on `set` split as the lessons split it (a fifth held out, seeded), on the first `--train-items`
-    /// training images if given, augmented with `transforms` each time a batch is drawn if `--augment on`.
-    fn fit_images<M: Model<Input = engine::Tensor>>(device: &Device, model: M, set: &ImageSet, args: &Args, config: FitConfig, transforms: Transforms) -> Result<Vec<EpochReport>, String> {
+    /// training images if given, augmented with `transforms` each time a batch is drawn if `--augment on`; saved as
+    /// a checkpoint of `classes` if `--save` says where.
+    fn fit_images(device: &Device, model: Sequential, set: &ImageSet, args: &Args, config: FitConfig, transforms: Transforms, classes: Vec<String>) -> Result<Vec<EpochReport>, String> {
         let (train, valid) = set.split_raw(0.2, args.seed);
         let train = match args.train_items {
             Some(n) => train.subset(&(0..n.min(train.labels.len())).collect::<Vec<_>>()),
@@ -167,17 +178,25 @@ mod native {
         };
         let stats = train.channel_stats();
         let wd = args.wd.unwrap_or(0.01);
-        if args.augment {
+        let (reports, mut model) = if args.augment {
             // The validation images go through the same path with nothing drawn: normalised only.
             let train = Augmented::new(train, stats.clone(), transforms, args.seed).map_err(|e| e.to_string())?;
-            let valid = Augmented::new(valid, stats, Transforms::none(), args.seed).map_err(|e| e.to_string())?;
-            fit(device, model, train, valid, config, wd)
+            let valid = Augmented::new(valid, stats.clone(), Transforms::none(), args.seed).map_err(|e| e.to_string())?;
+            fit(device, model, train, valid, config, wd)?
         } else {
-            fit(device, model, train.normalized(&stats), valid.normalized(&stats), config, wd)
+            fit(device, model, train.normalized(&stats), valid.normalized(&stats), config, wd)?
+        };
+        if let Some(path) = &args.save {
+            let info = Info { task: args.task.clone(), classes, stats, architecture: None };
+            let bytes = pollster::block_on(checkpoint::save(&mut model, &info)).map_err(|e| e.to_string())?;
+            std::fs::write(path, &bytes).map_err(|e| format!("cannot write {path}: {e}"))?;
+            println!("saved the model to {path} ({} bytes)", bytes.len());
         }
+        Ok(reports)
     }
 
-    fn fit<M: Model, D: Dataset<Input = M::Input>>(device: &Device, model: M, train: D, valid: D, config: FitConfig, wd: f32) -> Result<Vec<EpochReport>, String> {
+    /// Trains `model`, returning every epoch's report and the trained model.
+    fn fit<M: Model, D: Dataset<Input = M::Input>>(device: &Device, model: M, train: D, valid: D, config: FitConfig, wd: f32) -> Result<(Vec<EpochReport>, M), String> {
         println!("{:>5}  {:>10}  {:>10}  {:>10}  {:>10}", "epoch", "train_loss", "valid_loss", config.metric.name(), "items/s");
         let progress = |step: usize, total: usize| {
             let width = 30;
@@ -190,6 +209,7 @@ mod native {
             println!("{:>5}  {:>10.4}  {:>10.4}  {:>10.4}  {:>10.0}", r.epoch, r.train_loss, r.valid_loss, r.metric, r.items_per_s);
         };
         let mut trainer = Trainer::new(device, model, Optimizer::adamw(wd), train, valid, config);
-        pollster::block_on(trainer.fit(progress, on_epoch)).map_err(|e| e.to_string())
+        let reports = pollster::block_on(trainer.fit(progress, on_epoch)).map_err(|e| e.to_string())?;
+        Ok((reports, trainer.model))
     }
 }

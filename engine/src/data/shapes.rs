@@ -33,6 +33,14 @@ pub struct Placement {
     pub radius: f32,
 }
 
+impl Placement {
+    /// Whether pixel `(y, x)` (row, column) belongs to a shape of class `class` placed here: the pixels that were
+    /// drawn in the shape's colour.
+    pub fn covers(&self, class: usize, (y, x): (usize, usize)) -> bool {
+        covers(class, *self, y as f32, x as f32)
+    }
+}
+
 /// Whether pixel `(y, x)` belongs to a shape of class `class` placed at `p`.
 fn covers(class: usize, p: Placement, y: f32, x: f32) -> bool {
     let (dy, dx) = (y - p.row, x - p.col);

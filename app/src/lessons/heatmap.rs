@@ -1,0 +1,763 @@
+//! `/heatmap`: where a CNN looks. The lesson hooks the output of the network's convolutional body
+//! (`hook_output(m[0])`), averages it over the channel axis into a small map of "how activated was that area"
+//! (`avg_acts`), stretches the map over the image and lays it on top. Then Grad-CAM: the gradient of one class's
+//! score at the hooked layer, averaged per channel into a weight, the channels weighed and summed, ReLU. Here the
+//! model is the shapes CNN trained natively (`cargo xtask train --task shapes --save`, shipped as
+//! `public/data/shapes_cnn.safetensors`), the images are 100 shapes it never saw, and since the shapes data knows
+//! where each shape is, the page measures how often each map peaks inside the shape.
+//!
+//! URL parameters ([`PARAMS`]): `image` (which of the images, 0–99), `class` (Grad-CAM's class: `predicted`,
+//! `circle`, `square`, `triangle`, `cross`), `stage` (the step shown, 1–4), `opacity` (of the overlay: 0.25,
+//! 0.5, 0.75), `map` (the map whose cell is explained and whose numbers the panel prints: `mean`, `gradcam`), `y`,
+//! `x` (a cell of the small map).
+
+use crate::device::{use_device, with_fallback};
+use crate::image::draw;
+use crate::panel::{PanelNumbers, cell_in, footer};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::panel::{Assets, Case, url};
+use crate::query::{AnyParam, Param, Params};
+use crate::widgets::{Cell, CodePanel, LessonPage, NumberGrid, ShapeBadge, select};
+use engine::checkpoint::{self, Info};
+use engine::data::shapes::{self, Placement};
+use engine::data::{ImageSet, gather_rows, normalize};
+use engine::heatmap::{Heatmaps, heatmaps, peak, upsample};
+use engine::nn::{Model, Sequential};
+use engine::rng::Rng;
+use engine::{Device, Tensor, models};
+use leptos::html::Canvas;
+use leptos::prelude::*;
+
+/// How many images the lesson shows: shapes the model never saw (seed 99; it trained on seed 42's).
+pub const IMAGES: usize = 100;
+/// The shipped checkpoint, in `public/data/` (the page fetches `/data/` and the panel opens it beside itself).
+pub const CHECKPOINT: &str = "shapes_cnn.safetensors";
+/// The hooked layer's name: the body's last ReLU (fastai's `m[0]`).
+pub const LAYER: &str = models::BODY;
+/// How many channel maps the first step draws.
+const CHANNELS_SHOWN: usize = 16;
+
+/// Grad-CAM's class choices: the model's prediction, or one of the classes.
+const CLASSES: [usize; 5] = [PREDICTED, 0, 1, 2, 3];
+const PREDICTED: usize = 4;
+const CLASS_NAMES: [&str; 5] = ["circle", "square", "triangle", "cross", "predicted"];
+
+fn class_name(c: usize) -> &'static str {
+    CLASS_NAMES[c.min(PREDICTED)]
+}
+
+const OPACITIES: [f32; 3] = [0.25, 0.5, 0.75];
+fn opacity_name(v: f32) -> &'static str {
+    ["0.25", "0.5", "0.75"][OPACITIES.iter().position(|&o| o == v).unwrap_or(1)]
+}
+
+/// Which map a cell and the panel are about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Map {
+    /// The channels' mean, `avg_acts`.
+    Mean,
+    /// Grad-CAM.
+    GradCam,
+}
+
+impl Map {
+    fn name(self) -> &'static str {
+        match self {
+            Map::Mean => "mean",
+            Map::GradCam => "gradcam",
+        }
+    }
+}
+
+/// The image.
+pub const IMAGE: Param<usize> = Param::range("image", 0, 0, IMAGES - 1);
+/// Grad-CAM's class.
+pub const CLASS: Param<usize> = Param::choices("class", PREDICTED, &CLASSES, class_name);
+/// The step shown: 1 the hook, 2 the mean, 3 the overlay, 4 Grad-CAM.
+pub const STAGE: Param<usize> = Param::range("stage", 1, 1, 4);
+/// The overlay's opacity.
+pub const OPACITY: Param<f32> = Param::choices("opacity", 0.5, &OPACITIES, opacity_name);
+/// The map explained.
+pub const MAP: Param<Map> = Param::choices("map", Map::Mean, &[Map::Mean, Map::GradCam], Map::name);
+/// A cell of the small map: its row.
+pub const Y: Param<usize> = Param::range("y", 0, 0, 3);
+/// Its column.
+pub const X: Param<usize> = Param::range("x", 0, 0, 3);
+/// Every parameter, in the URL's order.
+pub const PARAMS: &[&dyn AnyParam] = &[&IMAGE, &CLASS, &STAGE, &OPACITY, &MAP, &Y, &X];
+
+/// The images and where their shapes are.
+pub fn images() -> (ImageSet, Vec<Placement>) {
+    shapes::generate(IMAGES, 99)
+}
+
+/// The shapes CNN on `device` with the checkpoint's weights.
+pub fn model(device: &Device, bytes: &[u8]) -> Result<(Sequential, Info), String> {
+    let mut model = models::shapes_cnn(device, &mut Rng::new(0));
+    let info = checkpoint::load(bytes, &mut model).map_err(|e| format!("The model could not be read ({e}). Reload the page."))?;
+    model.set_training(false);
+    Ok((model, info))
+}
+
+/// One image's maps, with what the model predicted.
+#[derive(Clone, Debug)]
+pub struct Maps {
+    /// The hook's capture and the maps.
+    pub heatmaps: Heatmaps,
+    /// Grad-CAM's class.
+    pub class: usize,
+    /// The model's prediction and its probability.
+    pub predicted: (usize, f32),
+}
+
+/// The maps of image `index` of `set` (raw values in [0, 1]) under `model`, Grad-CAM for `class` ([`PREDICTED`]:
+/// the model's own prediction).
+pub async fn maps(model: &mut Sequential, info: &Info, set: &ImageSet, index: usize, class: usize) -> engine::Result<Maps> {
+    let device = model.params_mut().first().map(|p| p.value.device()).unwrap_or(Device::Cpu);
+    let x = normalize(&gather_rows(&set.images, &[index]), &info.stats).to(&device);
+    let scores = model.forward(&x)?.read().await?;
+    let probs = softmax(scores.data());
+    let best = (0..probs.len()).fold(0, |b, k| if probs[k] > probs[b] { k } else { b });
+    let class = if class == PREDICTED { best } else { class };
+    Ok(Maps { heatmaps: heatmaps(model, LAYER, &x, class).await?, class, predicted: (best, probs[best]) })
+}
+
+fn softmax(scores: &[f32]) -> Vec<f32> {
+    let top = scores.iter().cloned().fold(f32::MIN, f32::max);
+    let e: Vec<f32> = scores.iter().map(|s| (s - top).exp()).collect();
+    let sum: f32 = e.iter().sum();
+    e.iter().map(|v| v / sum).collect()
+}
+
+/// Where the maps peak, over every image: how often each peaks inside the shape (a pixel drawn in the shape's
+/// colour), Grad-CAM for the image's true class.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Peaks {
+    /// Images whose channel mean peaks inside the shape.
+    pub mean: usize,
+    /// Images whose Grad-CAM peaks inside the shape.
+    pub cam: usize,
+    /// Images whose Grad-CAM peaks outside the shape but within one map cell of one of its pixels.
+    pub cam_near: usize,
+    /// The side of one map cell, in pixels.
+    pub cell: usize,
+}
+
+/// [`Peaks`] of `model` over the images.
+pub async fn peaks_inside(model: &mut Sequential, info: &Info, set: &ImageSet, placements: &[Placement]) -> engine::Result<Peaks> {
+    let side = shapes::SIZE;
+    let mut peaks = Peaks { mean: 0, cam: 0, cam_near: 0, cell: side };
+    for (i, place) in placements.iter().enumerate() {
+        let label = set.labels[i] as usize;
+        let m = maps(model, info, set, i, label).await?;
+        peaks.cell = side / m.heatmaps.mean.shape().dims()[0].max(1);
+        peaks.mean += usize::from(place.covers(label, peak(&m.heatmaps.mean, [side, side])?));
+        let (y, x) = peak(&m.heatmaps.grad_cam, [side, side])?;
+        if place.covers(label, (y, x)) {
+            peaks.cam += 1;
+        } else {
+            let near = (0..side * side).any(|k| (k / side).abs_diff(y).max((k % side).abs_diff(x)) <= peaks.cell && place.covers(label, (k / side, k % side)));
+            peaks.cam_near += usize::from(near);
+        }
+    }
+    Ok(peaks)
+}
+
+/// The fraction of the images' pixels that belong to their shapes: how often a peak put at random would land inside.
+pub fn chance(set: &ImageSet, placements: &[Placement]) -> f64 {
+    let side = shapes::SIZE;
+    let inside: usize = placements
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (0..side * side).filter(|&k| p.covers(set.labels[i] as usize, (k / side, k % side))).count())
+        .sum();
+    inside as f64 / (placements.len() * side * side).max(1) as f64
+}
+
+/// The sentence about the peaks, with what chance would give.
+pub fn peaks_text(p: Peaks, n: usize, chance: f64) -> String {
+    let pct = |k: usize| 100.0 * k as f64 / n.max(1) as f64;
+    let misses = n - p.cam;
+    format!(
+        "Over the {n} images, the channel mean peaks inside the shape for {} ({:.0}%), Grad-CAM for the true class for {} ({:.0}%); \
+         a pixel picked at random is inside the shape {:.0}% of the time. Of Grad-CAM's {misses} misses, {} peak within one map cell \
+         ({} pixels) of the shape: the map has {}x{} cells, too coarse to say on which side of a shape's edge a pixel lies.",
+        p.mean,
+        pct(p.mean),
+        p.cam,
+        pct(p.cam),
+        100.0 * chance,
+        p.cam_near,
+        p.cell,
+        shapes::SIZE / p.cell.max(1),
+        shapes::SIZE / p.cell.max(1),
+    )
+}
+
+/// A map's values scaled to [0, 1] between its smallest and largest (a flat map is 0 everywhere).
+fn scaled(map: &Tensor) -> Vec<f32> {
+    let (lo, hi) = map.data().iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    map.data().iter().map(|&v| if hi > lo { (v - lo) / (hi - lo) } else { 0.0 }).collect()
+}
+
+/// matplotlib's `magma` colour map (the lesson's `cmap='magma'`), at eight of its stops, between which it is
+/// linear.
+fn magma(t: f32) -> [f32; 3] {
+    const STOPS: [[f32; 3]; 8] = [
+        [0.001, 0.000, 0.014],
+        [0.114, 0.065, 0.277],
+        [0.317, 0.071, 0.485],
+        [0.512, 0.128, 0.504],
+        [0.716, 0.215, 0.475],
+        [0.904, 0.330, 0.384],
+        [0.986, 0.582, 0.405],
+        [0.987, 0.991, 0.750],
+    ];
+    let t = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f32;
+    let (i, f) = ((t.floor() as usize).min(STOPS.len() - 2), t - t.floor().min((STOPS.len() - 2) as f32));
+    std::array::from_fn(|c| STOPS[i][c] + (STOPS[i + 1][c] - STOPS[i][c]) * f)
+}
+
+/// `image [1, 3, H, W]` (values in [0, 1]) with `map [h, w]` stretched over it (bilinear), scaled to [0, 1],
+/// coloured with magma and laid on top at `opacity`: what `ax.imshow(avg_acts, alpha=0.6, extent=(0,352,352,0),
+/// interpolation='bilinear', cmap='magma')` draws.
+pub fn overlay(image: &Tensor, map: &Tensor, opacity: f32) -> Result<Tensor, String> {
+    let d = image.shape().dims();
+    let (h, w) = (d[2], d[3]);
+    let stretched = upsample(map, [h, w]).map_err(|e| e.to_string())?;
+    let heat = scaled(&stretched);
+    let plane = h * w;
+    Ok(Tensor::from_fn([1, 3, h, w], |i| {
+        let (c, at) = (i / plane, i % plane);
+        (1.0 - opacity) * image.data()[i] + opacity * magma(heat[at])[c]
+    }))
+}
+
+/// The lesson's state as the URL holds it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct State {
+    /// The image.
+    pub image: usize,
+    /// Grad-CAM's class, or [`PREDICTED`].
+    pub class: usize,
+    /// The step shown.
+    pub stage: usize,
+    /// The overlay's opacity.
+    pub opacity: f32,
+    /// The map explained.
+    pub map: Map,
+    /// A cell of the small map.
+    pub cell: (usize, usize),
+}
+
+impl Default for State {
+    fn default() -> State {
+        State { image: 0, class: PREDICTED, stage: 1, opacity: 0.5, map: Map::Mean, cell: (0, 0) }
+    }
+}
+
+impl State {
+    /// The chosen map of `m`, `[h, w]`.
+    fn chosen<'a>(&self, m: &'a Maps) -> &'a Tensor {
+        match self.map {
+            Map::Mean => &m.heatmaps.mean,
+            Map::GradCam => &m.heatmaps.grad_cam,
+        }
+    }
+
+    /// What the selected cell of the chosen map adds up: its terms `(channel, term)` (the activation for the mean,
+    /// weight × activation for Grad-CAM), their sum and the cell's value.
+    pub fn cell_terms(&self, m: &Maps) -> Result<(Vec<(usize, f32)>, f32, f32), String> {
+        let a = &m.heatmaps.activations;
+        let d = a.shape().dims();
+        let (channels, h, w) = (d[0], d[1], d[2]);
+        let (y, x) = self.cell;
+        if y >= h || x >= w {
+            return Err(format!("cell ({y}, {x}) is outside the {h}x{w} map"));
+        }
+        let terms: Vec<(usize, f32)> = (0..channels)
+            .map(|c| {
+                let v = a.data()[c * h * w + y * w + x];
+                (c, if self.map == Map::Mean { v } else { m.heatmaps.channel_weights[c] * v })
+            })
+            .collect();
+        let sum: f32 = terms.iter().map(|t| t.1).sum();
+        Ok((terms, sum, self.chosen(m).data()[y * w + x]))
+    }
+
+    /// The selected cell in words: the sum it is and what the map does with it.
+    pub fn cell_text(&self, m: &Maps) -> String {
+        match self.cell_terms(m) {
+            Err(e) => e,
+            Ok((terms, sum, value)) => {
+                let n = terms.len();
+                let nonzero = terms.iter().filter(|t| t.1 != 0.0).count();
+                let first: Vec<String> = terms.iter().take(4).map(|(_, t)| format!("{t:.3}")).collect::<Vec<_>>();
+                match self.map {
+                    Map::Mean => format!(
+                        "Cell {:?}: the {n} channels' activations ({nonzero} of them above 0, as after a ReLU) are {} …; they add up to {sum:.4}, and divided by {n} that is {value:.4}.",
+                        self.cell,
+                        first.join(", ")
+                    ),
+                    Map::GradCam => format!(
+                        "Cell {:?}: each of the {n} channels' activation times its weight: {} …; they add up to {sum:.4}, and the ReLU keeps {value:.4}.",
+                        self.cell,
+                        first.join(", ")
+                    ),
+                }
+            }
+        }
+    }
+
+    /// The numbers the page shows: the chosen map, its selected cell's sum (before the division or the ReLU) and
+    /// value, and its checksum.
+    pub fn numbers(&self, m: &Maps) -> Result<PanelNumbers, String> {
+        let map = self.chosen(m);
+        let d = map.shape().dims();
+        let as4 = map.reshaped([1, 1, d[0], d[1]]).map_err(|e| e.to_string())?;
+        cell_in(&as4, self.cell, 0)?;
+        let (_, sum, value) = self.cell_terms(m)?;
+        Ok(PanelNumbers::new(map, sum, value))
+    }
+
+    /// The panel's code: the model built layer by layer as the engine's is (`nn.Sequential` with the same names),
+    /// its weights read from the shipped safetensors file, the same image regenerated from the engine's seeded
+    /// generator, a forward hook on `body`, and the maps.
+    pub fn pytorch(&self, class: usize) -> String {
+        let mut model = models::shapes_cnn(&Device::Cpu, &mut Rng::new(0));
+        let names = model.names().to_vec();
+        let layers: Vec<String> = model.layers.iter_mut().zip(&names).map(|(l, n)| format!("    (\"{n}\", nn.{}),", l.describe())).collect();
+        let (y, x) = self.cell;
+        let (map, window) = match self.map {
+            Map::Mean => ("avg_acts", format!("acts[:, {y}, {x}]")),
+            Map::GradCam => ("grad_cam", format!("(acts * grad_chan[:, None, None])[:, {y}, {x}]")),
+        };
+        format!(
+            "import json, math, struct\nfrom collections import OrderedDict\nimport numpy as np\nimport torch\nimport torch.nn as nn\n\n\
+             {SHAPES_PY}\n\
+             def load_safetensors(path):\n\
+             \x20   \"\"\"A safetensors file: an 8-byte header length, a JSON header, then each tensor's little-endian bytes.\"\"\"\n\
+             \x20   data = open(path, \"rb\").read()\n\
+             \x20   n = struct.unpack(\"<Q\", data[:8])[0]\n\
+             \x20   header = json.loads(data[8:8 + n])\n\
+             \x20   meta = header.pop(\"__metadata__\", {{}})\n\
+             \x20   body = data[8 + n:]\n\
+             \x20   tensors = {{k: torch.from_numpy(np.frombuffer(body[v[\"data_offsets\"][0]:v[\"data_offsets\"][1]], dtype=np.float32).copy()).reshape(v[\"shape\"])\n\
+             \x20              for k, v in header.items()}}\n\
+             \x20   return tensors, meta\n\n\
+             model = nn.Sequential(OrderedDict([\n{layers}\n]))\n\
+             state, meta = load_safetensors(\"{CHECKPOINT}\")\n\
+             missing = model.load_state_dict(state, strict=False)  # the file leaves out batch norm's num_batches_tracked\n\
+             assert not missing.unexpected_keys and all(k.endswith(\"num_batches_tracked\") for k in missing.missing_keys)\n\
+             model.eval()\n\
+             stats = [tuple(map(float, pair.split())) for pair in meta[\"stats\"].split(\",\")]\n\n\
+             images, labels = shapes({IMAGES}, 99)\n\
+             x = images[{image}][None]  # [1, 3, 32, 32], values 0..1\n\
+             x = (x - torch.tensor([m for m, s in stats])[:, None, None]) / torch.tensor([s for m, s in stats])[:, None, None]\n\n\
+             # fastai's hook_output(m[0]): keep the body's output as it goes by.\n\
+             captured = {{}}\n\
+             model.body.register_forward_hook(lambda module, inputs, output: captured.update(acts=output))\n\
+             scores = model(x)\n\
+             acts = captured[\"acts\"][0]  # [128, 4, 4]\n\
+             avg_acts = acts.mean(0)  # [4, 4]: how activated was each area\n\n\
+             # Grad-CAM for class {class} ({class_name}): the score's gradient at the hooked output, averaged per channel.\n\
+             grad = torch.autograd.grad(scores[0, {class}], captured[\"acts\"])[0][0]  # [128, 4, 4]\n\
+             grad_chan = grad.mean((1, 2))  # [128]\n\
+             grad_cam = torch.relu((acts * grad_chan[:, None, None]).sum(0))  # [4, 4]\n\
+             out = {map}.detach()\n\
+             {footer}",
+            layers = layers.join("\n"),
+            image = self.image,
+            class_name = shapes::CLASSES[class],
+            footer = footer("out", &format!("{window}.detach()"), &format!("out[{y}, {x}]")),
+        )
+    }
+
+    /// The state as the URL writes it.
+    pub fn query(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (IMAGE.key, IMAGE.to_url(self.image)),
+            (CLASS.key, CLASS.to_url(self.class)),
+            (STAGE.key, STAGE.to_url(self.stage)),
+            (OPACITY.key, OPACITY.to_url(self.opacity)),
+            (MAP.key, MAP.to_url(self.map)),
+            (Y.key, Y.to_url(self.cell.0)),
+            (X.key, X.to_url(self.cell.1)),
+        ]
+    }
+}
+
+/// The engine's seeded generator and its shapes (`engine::rng::Rng`, `engine::data::shapes::generate`) in Python,
+/// so that the panel computes on the very image the page shows.
+const SHAPES_PY: &str = "M64 = (1 << 64) - 1\n\
+\n\
+class Rng:\n\
+\x20   \"\"\"The engine's generator (SplitMix64).\"\"\"\n\
+\x20   def __init__(self, seed): self.state = seed\n\
+\x20   def next_u64(self):\n\
+\x20       self.state = (self.state + 0x9E3779B97F4A7C15) & M64\n\
+\x20       z = self.state\n\
+\x20       z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64\n\
+\x20       z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64\n\
+\x20       return z ^ (z >> 31)\n\
+\x20   def uniform(self): return np.float32((self.next_u64() >> 40) / (1 << 24))\n\
+\x20   def below(self, n): return int((self.next_u64() >> 11) / (1 << 53) * n)\n\
+\x20   def normal(self):\n\
+\x20       u1 = 1.0 - (self.next_u64() >> 11) / (1 << 53)\n\
+\x20       u2 = (self.next_u64() >> 11) / (1 << 53)\n\
+\x20       return np.float32(math.sqrt(-2.0 * math.log(u1)) * math.cos(2 * math.pi * u2))\n\
+\n\
+def covers(cls, row, col, r, y, x):\n\
+\x20   dy, dx = np.float32(y) - row, np.float32(x) - col\n\
+\x20   if cls == 0: return dy * dy + dx * dx <= r * r\n\
+\x20   if cls == 1: return abs(dy) <= r and abs(dx) <= r\n\
+\x20   if cls == 2:\n\
+\x20       t = (dy + r) / (np.float32(2) * r)\n\
+\x20       return 0 <= t <= 1 and abs(dx) <= t * r\n\
+\x20   bar = r / np.float32(4)\n\
+\x20   return (abs(dy) <= r and abs(dx) <= bar) or (abs(dx) <= r and abs(dy) <= bar)\n\
+\n\
+def shapes(n, seed, size=32):\n\
+\x20   \"\"\"The engine's shapes: a circle, square, triangle or cross on a noisy background.\"\"\"\n\
+\x20   rng, images, labels = Rng(seed), np.zeros((n, 3, size, size), np.float32), []\n\
+\x20   for i in range(n):\n\
+\x20       cls = rng.below(4)\n\
+\x20       bg = [rng.uniform() for _ in range(3)]\n\
+\x20       while True:\n\
+\x20           color = [rng.uniform() for _ in range(3)]\n\
+\x20           if math.sqrt(sum(float(np.float32(a - b) * np.float32(a - b)) for a, b in zip(color, bg))) >= 0.5: break\n\
+\x20       r = np.float32(6) + np.float32(6) * rng.uniform()\n\
+\x20       span = np.float32(size) - np.float32(2) * r - np.float32(1)\n\
+\x20       row, col = r + span * rng.uniform(), r + span * rng.uniform()\n\
+\x20       for y in range(size):\n\
+\x20           for x in range(size):\n\
+\x20               inside = covers(cls, row, col, r, y, x)\n\
+\x20               for c in range(3):\n\
+\x20                   base = color[c] if inside else bg[c]\n\
+\x20                   images[i, c, y, x] = min(max(base + np.float32(0.08) * rng.normal(), 0), 1)\n\
+\x20       labels.append(cls)\n\
+\x20   return torch.from_numpy(images), labels\n";
+
+#[cfg(not(target_arch = "wasm32"))]
+/// The panel states `cargo xtask panels` checks: both maps, every class choice, cells at the corners and inside,
+/// on several images.
+pub fn cases(_: &dyn Assets) -> Result<Vec<Case>, String> {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../public/data/shapes_cnn.safetensors")).map_err(|e| e.to_string())?;
+    let (mut model, info) = model(&Device::Cpu, &bytes)?;
+    let (set, _) = images();
+    let mut cases = Vec::new();
+    for (k, &class) in CLASSES.iter().enumerate() {
+        for map in [Map::Mean, Map::GradCam] {
+            let state = State { image: [0, 7, 42, 99, 63][k], class, map, cell: [(0, 0), (3, 3), (1, 2), (2, 1), (3, 0)][k], ..State::default() };
+            let m = pollster::block_on(maps(&mut model, &info, &set, state.image, class)).map_err(|e| e.to_string())?;
+            cases.push(Case { url: url("heatmap", &state.query()), code: state.pytorch(m.class), page: state.numbers(&m) });
+        }
+    }
+    Ok(cases)
+}
+
+/// The shipped model's bytes, fetched from the page's origin.
+async fn load_checkpoint() -> Result<Vec<u8>, String> {
+    crate::data::load_bytes(&format!("/data/{CHECKPOINT}")).await.map_err(|_| "The trained model could not be loaded. Reload the page.".to_string())
+}
+
+/// What one image's computation gives the page.
+#[derive(Clone)]
+struct Computed {
+    maps: Maps,
+    raw: Tensor,
+    label: usize,
+    device: String,
+}
+
+/// The page.
+#[component]
+pub fn HeatmapLesson() -> impl IntoView {
+    let mut params = Params::from_location();
+    let (image, class, stage, opacity, map) = (params.get(&IMAGE), params.get(&CLASS), params.get(&STAGE), params.get(&OPACITY), params.get(&MAP));
+    let cell = params.cell((&Y, &X));
+    let notices = params.notices();
+    params.sync();
+    let page = use_device();
+    let checkpoint = LocalResource::new(load_checkpoint);
+    let set = StoredValue::new_local(images());
+    let state = Memo::new(move |_| State { image: image.get(), class: class.get(), stage: stage.get(), opacity: opacity.get(), map: map.get(), cell: cell.get() });
+    let computed = LocalResource::new(move || {
+        let (bytes, page, index, class) = (checkpoint.get(), page.get(), image.get(), class.get());
+        async move {
+            let (bytes, page) = (bytes?, page?);
+            let bytes = match bytes {
+                Ok(b) => b,
+                Err(e) => return Some(Err(e)),
+            };
+            let (set, _) = set.get_value();
+            let run = with_fallback(&page.device, |d| {
+                let (bytes, set) = (bytes.clone(), set.clone());
+                async move {
+                    let (mut model, info) = model(&d, &bytes).map_err(|e| engine::error::OpError::new("checkpoint", engine::error::ErrorKind::Value, &e))?;
+                    maps(&mut model, &info, &set, index, class).await
+                }
+            })
+            .await;
+            Some(run.map(|r| Computed { maps: r.value, raw: gather_rows(&set.images, &[index]), label: set.labels[index] as usize, device: r.label }))
+        }
+    });
+    let ok = Signal::derive(move || computed.get().flatten().and_then(Result::ok));
+    let error = move || checkpoint.get().and_then(Result::err).or_else(|| computed.get().flatten().and_then(Result::err));
+    let code = Signal::derive(move || ok.get().map(|c| state.get().pytorch(c.maps.class)).unwrap_or_default());
+
+    view! {
+        <LessonPage
+            class="heatmap"
+            title="Heatmaps: where the CNN looks"
+            lede="A CNN's body turns an image into a stack of small feature maps, one per channel. Hook the body's output, \
+                  average it over the channels, and you get a small map of how activated each area was; stretch it over the \
+                  image and you see what the model looked at. Grad-CAM sharpens the question to one class: which areas raised \
+                  that class's score. Step through it on shapes the model has never seen."
+            notices
+        >
+            <div class="controls">
+                {crate::widgets::number_input(&IMAGE, image, "Image ", "image")}
+                <button type="button" data-testid="next-image" on:click=move |_| image.update(|i| *i = (*i + 1) % IMAGES)>"Next image"</button>
+                <p class="status" data-testid="prediction">{move || ok.get().map(|c| format!(
+                    "A {}; the model says {} ({:.1}%). Computed on {}.",
+                    shapes::CLASSES[c.label], shapes::CLASSES[c.maps.predicted.0], 100.0 * c.maps.predicted.1, c.device
+                ))}</p>
+            </div>
+            {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <Stages stage/>
+            {move || ok.get().map(|c| view! { <StageView c stage state class opacity map cell/> })}
+            <CodePanel code/>
+            <Peaks checkpoint set/>
+        </LessonPage>
+    }
+}
+
+/// The four steps, with previous and next.
+#[component]
+fn Stages(stage: RwSignal<usize>) -> impl IntoView {
+    const NAMES: [&str; 4] = ["1. Hook the body", "2. Average the channels", "3. Stretch it over the image", "4. Grad-CAM for one class"];
+    view! {
+        <nav class="stages" aria-label="Steps">
+            <button type="button" data-testid="stage-prev" disabled=move || stage.get() == 1 on:click=move |_| stage.update(|s| *s = (*s - 1).max(1))>"← Previous"</button>
+            {NAMES.into_iter().enumerate().map(|(i, name)| view! {
+                <button type="button" class="stage" data-testid=format!("stage-{}", i + 1) aria-current=move || (stage.get() == i + 1).then_some("step")
+                    on:click=move |_| stage.set(i + 1)>{name}</button>
+            }).collect_view()}
+            <button type="button" data-testid="stage-next" disabled=move || stage.get() == 4 on:click=move |_| stage.update(|s| *s = (*s + 1).min(4))>"Next →"</button>
+        </nav>
+    }
+}
+
+/// Draws `t` on the canvas when both are there, marking it with its sum.
+fn draw_marked(canvas: NodeRef<Canvas>, t: &Tensor) -> Option<String> {
+    let c = canvas.get()?;
+    let _ = c.set_attribute("data-sum", &format!("{:.6}", t.data().iter().map(|&v| v as f64).sum::<f64>()));
+    draw(&c, t).err()
+}
+
+/// A `[h, w]` map as grid cells, the selected one marked.
+fn map_cells(map: &Tensor, selected: (usize, usize)) -> Vec<Cell> {
+    let w = map.shape().dims()[1];
+    map.data().iter().enumerate().map(|(i, &v)| Cell { value: Some(v), class: if (i / w, i % w) == selected { "selected".into() } else { String::new() }, note: None }).collect()
+}
+
+/// The step shown, on one image's maps.
+#[component]
+#[allow(clippy::too_many_arguments)]
+fn StageView(c: Computed, stage: RwSignal<usize>, state: Memo<State>, class: RwSignal<usize>, opacity: RwSignal<f32>, map: RwSignal<Map>, cell: RwSignal<(usize, usize)>) -> impl IntoView {
+    let h = c.maps.heatmaps.clone();
+    let acts_shape = h.activations.shape().dims().to_vec();
+    let (channels, mh, mw) = (acts_shape[0], acts_shape[1], acts_shape[2]);
+    let channel_canvases: Vec<NodeRef<Canvas>> = (0..CHANNELS_SHOWN.min(channels)).map(|_| NodeRef::new()).collect();
+    let (image_canvas, mean_canvas, cam_canvas) = (NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new());
+    let (raw, hh, mounted) = (c.raw.clone(), h.clone(), channel_canvases.clone());
+    Effect::new(move || {
+        let _ = stage.get();
+        let alpha = opacity.get();
+        draw_marked(image_canvas, &raw);
+        for (k, canvas) in mounted.iter().enumerate() {
+            let plane = Tensor::new([1, 1, mh, mw], scaled(&Tensor::new([mh, mw], hh.activations.data()[k * mh * mw..(k + 1) * mh * mw].to_vec()).expect("a plane"))).expect("a plane");
+            draw_marked(*canvas, &plane);
+        }
+        if let Ok(t) = overlay(&raw, &hh.mean, alpha) {
+            draw_marked(mean_canvas, &t);
+        }
+        if let Ok(t) = overlay(&raw, &hh.grad_cam, alpha) {
+            draw_marked(cam_canvas, &t);
+        }
+    });
+    let shape = Signal::derive(move || Some(engine::Shape::from([1, channels, mh, mw])));
+    let (mean, cam) = (h.mean.clone(), h.grad_cam.clone());
+    let mean_cells = Signal::derive(move || map_cells(&mean, if map.get() == Map::Mean { cell.get() } else { (usize::MAX, 0) }));
+    let cam_cells = Signal::derive(move || map_cells(&cam, if map.get() == Map::GradCam { cell.get() } else { (usize::MAX, 0) }));
+    let choose = move |m: Map| Callback::new(move |at: (usize, usize)| {
+        map.set(m);
+        cell.set(at);
+    });
+    let maps = c.maps.clone();
+    let cell_text = move || state.get().cell_text(&maps);
+    let weights = {
+        let mut w: Vec<(usize, f32)> = h.channel_weights.iter().cloned().enumerate().collect();
+        w.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        w.into_iter().take(5).map(|(k, v)| format!("channel {k}: {v:.4}")).collect::<Vec<_>>().join(", ")
+    };
+    let cam_class = shapes::CLASSES[c.maps.class];
+    view! {
+        <section class="stage-view">
+            <div class="images">
+                <figure><canvas node_ref=image_canvas data-testid="image-canvas"></canvas><figcaption>"The image, 32x32"</figcaption></figure>
+            </div>
+            <div class="stage" hidden=move || stage.get() != 1>
+                <h2>"1. Hook the body"</h2>
+                <p>"fastai's hook_output(m[0]) keeps the output of the model's convolutional body as the image goes through. \
+                    Here the hook is on the layer named body (the last ReLU before the average pool), taken by its name. Its output is "
+                    <ShapeBadge shape testid="acts-shape"/>
+                    {format!(": {channels} channels of {mh}x{mw}. The lesson's pets model gives 11x11x512: a 352-pixel image halved five times, and 512 channels. The first {} channels, each scaled to its own range:", CHANNELS_SHOWN.min(channels))}</p>
+                <div class="channels">{channel_canvases.into_iter().enumerate().map(|(k, canvas)| view! {
+                    <figure><canvas node_ref=canvas data-testid=format!("channel-{k}")></canvas><figcaption>{k}</figcaption></figure>
+                }).collect_view()}</div>
+            </div>
+            <div class="stage" hidden=move || stage.get() != 2>
+                <h2>"2. Average the channels"</h2>
+                <p>"avg_acts = acts.mean(0): for each of the {mh}x{mw} positions, the mean of the {channels} channels there. Pick a cell to see its sum."</p>
+                <NumberGrid cells=mean_cells cols=mw label="The mean over the channels".to_string() testid="mean-map" decimals=3
+                    on_select=choose(Map::Mean) selected=Signal::derive(move || cell.get())/>
+            </div>
+            <div class="stage" hidden=move || stage.get() < 2>
+                <p class="sum" data-testid="cell-sum" aria-live="polite">{cell_text}</p>
+            </div>
+            <div class="stage" hidden=move || stage.get() < 3>
+                <h2>"3. Stretch it over the image"</h2>
+                <p>{format!("The {mh}x{mw} map stretched to 32x32 with bilinear interpolation (F.interpolate, the engine's resize_bilinear op), scaled between its smallest and largest value, coloured with magma and laid over the image, as the lesson's imshow(avg_acts, alpha=0.6, interpolation='bilinear', cmap='magma') does.")}</p>
+                {select(&OPACITY, opacity, "Opacity ", "opacity")}
+                <div class="images">
+                    <figure><canvas node_ref=mean_canvas data-testid="mean-overlay"></canvas><figcaption>"the channel mean"</figcaption></figure>
+                    <figure hidden=move || stage.get() < 4><canvas node_ref=cam_canvas data-testid="cam-overlay"></canvas><figcaption>{format!("Grad-CAM for {cam_class}")}</figcaption></figure>
+                </div>
+            </div>
+            <div class="stage" hidden=move || stage.get() != 4>
+                <h2>"4. Grad-CAM for one class"</h2>
+                {select(&CLASS, class, "Class ", "class")}
+                <p>{format!(
+                    "The gradient of the {cam_class} score at the hooked output, averaged over each channel's {mh}x{mw} positions, says how much \
+                     each channel raises that score: its weight. The largest by size: {weights}. Weigh each channel by it, add them up, \
+                     and keep what is above 0 (ReLU): Grad-CAM (Selvaraju et al., 2017). The lesson's notebook takes the mean over the \
+                     channels instead of the sum and no ReLU, mult = (acts*grad_chan[...,None,None]).mean(0): the same picture once \
+                     scaled, with negative areas where the channels speak against the class."
+                )}</p>
+                <NumberGrid cells=cam_cells cols=mw label="Grad-CAM".to_string() testid="cam-map" decimals=3
+                    on_select=choose(Map::GradCam) selected=Signal::derive(move || cell.get())/>
+            </div>
+        </section>
+    }
+}
+
+/// How often each map peaks inside the shape, over every image, measured on the learner's request.
+#[component]
+fn Peaks(checkpoint: LocalResource<Result<Vec<u8>, String>>, set: StoredValue<(ImageSet, Vec<Placement>), LocalStorage>) -> impl IntoView {
+    let page = use_device();
+    let result = RwSignal::new(None::<Result<String, String>>);
+    let busy = RwSignal::new(false);
+    let run = move |_| {
+        let (Some(Ok(bytes)), Some(page)) = (checkpoint.get_untracked(), page.get_untracked()) else { return };
+        busy.set(true);
+        result.set(None);
+        wasm_bindgen_futures::spawn_local(async move {
+            let (images, placements) = set.get_value();
+            let done = with_fallback(&page.device, |d| {
+                let (bytes, images, placements) = (bytes.clone(), images.clone(), placements.clone());
+                async move {
+                    let (mut model, info) = model(&d, &bytes).map_err(|e| engine::error::OpError::new("checkpoint", engine::error::ErrorKind::Value, &e))?;
+                    peaks_inside(&mut model, &info, &images, &placements).await
+                }
+            })
+            .await;
+            result.set(Some(done.map(|r| peaks_text(r.value, IMAGES, chance(&images, &placements)))));
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="peaks">
+            <h2>"Does the map find the shape?"</h2>
+            <p>{format!("The shapes data knows which pixels belong to each shape. For each of the {IMAGES} images, find the pixel where each stretched map is largest, and check whether it is one of the shape's.")}</p>
+            <button type="button" data-testid="measure-peaks" on:click=run disabled=move || busy.get()>{format!("Check all {IMAGES} images")}</button>
+            {move || busy.get().then(|| view! { <p class="status">"Checking…"</p> })}
+            <p class="sum" data-testid="peaks" aria-live="polite">{move || match result.get() {
+                Some(Ok(text)) => text,
+                Some(Err(e)) => e,
+                None => String::new(),
+            }}</p>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> (Sequential, Info) {
+        model(&Device::Cpu, include_bytes!("../../../public/data/shapes_cnn.safetensors")).unwrap()
+    }
+
+    #[test]
+    fn the_shipped_model_knows_the_shapes_and_grad_cam_peaks_inside_them() {
+        let (mut model, info) = shipped();
+        assert_eq!(info.classes, shapes::CLASSES);
+        let (set, placements) = images();
+        let mut right = 0;
+        for i in 0..IMAGES {
+            let m = pollster::block_on(maps(&mut model, &info, &set, i, PREDICTED)).unwrap();
+            right += usize::from(m.predicted.0 == set.labels[i] as usize);
+        }
+        assert!(right >= 95, "{right} of {IMAGES} right");
+        let peaks = pollster::block_on(peaks_inside(&mut model, &info, &set, &placements)).unwrap();
+        let (mean, cam) = (peaks.mean, peaks.cam);
+        let chance = chance(&set, &placements);
+        let text = peaks_text(peaks, IMAGES, chance);
+        println!("{text}");
+        // The maps find the shapes far more often than a random pixel would (about a quarter of the image).
+        assert!(chance > 0.1 && chance < 0.4, "{chance}");
+        assert!(cam as f64 >= 1.5 * chance * IMAGES as f64 && mean as f64 >= 1.5 * chance * IMAGES as f64, "{text}");
+        assert!(text.contains(&format!("Grad-CAM for the true class for {cam} ({cam}%)")), "{text}");
+    }
+
+    #[test]
+    fn every_setting_gives_numbers_a_sentence_and_a_panel_without_a_panic() {
+        let (mut model, info) = shipped();
+        let (set, _) = images();
+        for &class in &CLASSES {
+            for map in [Map::Mean, Map::GradCam] {
+                for cell in [(0, 0), (3, 3), (1, 2)] {
+                    let state = State { image: 5, class, map, cell, ..State::default() };
+                    let m = pollster::block_on(maps(&mut model, &info, &set, state.image, class)).unwrap();
+                    let numbers = state.numbers(&m).unwrap();
+                    let (terms, sum, value) = state.cell_terms(&m).unwrap();
+                    assert_eq!(terms.len(), 128);
+                    match map {
+                        Map::Mean => assert!((sum / 128.0 - value).abs() < 1e-5, "the mean is the sum over 128"),
+                        Map::GradCam => assert!((sum.max(0.0) - value).abs() < 1e-4, "Grad-CAM is the ReLU of the sum"),
+                    }
+                    assert_eq!(numbers.shape, [4, 4]);
+                    assert!(state.cell_text(&m).contains(&format!("{value:.4}")));
+                    assert!(state.pytorch(m.class).contains(&format!("scores[0, {}]", m.class)));
+                }
+            }
+        }
+        let outside = State { cell: (3, 3), ..State::default() };
+        let m = pollster::block_on(maps(&mut model, &info, &set, 0, 0)).unwrap();
+        assert!(outside.cell_terms(&m).is_ok());
+    }
+
+    #[test]
+    fn the_overlay_blends_the_image_with_the_coloured_map() {
+        let image = Tensor::from_fn([1, 3, 8, 8], |_| 0.5);
+        let map = Tensor::new([2, 2], vec![0.0, 1.0, 2.0, 3.0]).unwrap();
+        let o = overlay(&image, &map, 0.5).unwrap();
+        // The largest cell is at the bottom right: magma's top there, its bottom at the top left.
+        let at = |c: usize, y: usize, x: usize| o.data()[c * 64 + y * 8 + x];
+        assert!((at(0, 7, 7) - (0.25 + 0.5 * 0.987)).abs() < 1e-3);
+        assert!((at(0, 0, 0) - (0.25 + 0.5 * 0.001)).abs() < 1e-3);
+        assert_eq!(magma(0.0), [0.001, 0.000, 0.014]);
+    }
+}
