@@ -152,6 +152,20 @@ pub const PCG_HASH_PY: &str = "def pcg_hash(v):\n\
     \x20   word = (((state >> ((state >> 28) + 4)) ^ state) * 277803737) & 0xFFFFFFFF\n\
     \x20   return (word >> 22) ^ word\n";
 
+/// A reader of safetensors files in Python with torch and numpy only (the `safetensors` package need not be
+/// installed): `load_safetensors(path)` gives `(tensors by name, metadata)`. The panels and the export script that
+/// load a model's weights define it; it needs `json`, `struct`, `numpy as np` and `torch` imported.
+pub const LOAD_SAFETENSORS_PY: &str = "def load_safetensors(path):\n\
+    \x20   \"\"\"A safetensors file: an 8-byte header length, a JSON header, then each tensor's little-endian bytes.\"\"\"\n\
+    \x20   data = open(path, \"rb\").read()\n\
+    \x20   n = struct.unpack(\"<Q\", data[:8])[0]\n\
+    \x20   header = json.loads(data[8:8 + n])\n\
+    \x20   meta = header.pop(\"__metadata__\", {})\n\
+    \x20   body = data[8 + n:]\n\
+    \x20   tensors = {k: torch.from_numpy(np.frombuffer(body[v[\"data_offsets\"][0]:v[\"data_offsets\"][1]], dtype=np.float32).copy()).reshape(v[\"shape\"])\n\
+    \x20              for k, v in header.items()}\n\
+    \x20   return tensors, meta\n";
+
 /// A weight as Python source that is exactly the page's `f32`: the shortest decimal that reads back as it.
 pub fn exact(v: f32) -> String {
     let s = format!("{v:?}");

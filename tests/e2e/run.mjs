@@ -738,6 +738,24 @@ test('/heatmap: the hook, the channel mean and Grad-CAM step by step, a cell dow
   console.log(`    /heatmap peaks: channel mean ${meanPct}%, Grad-CAM ${camPct}%, chance ${chancePct}%`);
   assert(camPct >= 2 * chancePct && meanPct >= 2 * chancePct, `the maps do no better than chance: "${peaks}"`);
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'heatmap.png'), fullPage: true });
+  // The learner's own image stands in for the shapes, squeezed to 32x32.
+  await page.getByTestId('own-image').setInputFiles(join(process.cwd(), 'public/images/128/coffee_small.png'));
+  await page.getByTestId('prediction').getByText('Your image, squeezed to 32x32').waitFor();
+  await page.getByTestId('back-to-shapes').click();
+  await page.getByTestId('prediction').getByText(/^A (circle|square|triangle|cross)/).waitFor();
+  await close();
+  return problems;
+});
+
+test('/heatmap uses a shapes model trained on /train, and says so', async () => {
+  const { page, problems, close } = await open('/train?task=shapes&epochs=1');
+  await trainHere(page);
+  await page.goto(BASE + '/heatmap?stage=2');
+  await page.getByTestId('model-source').getByText('yours, trained on /train').waitFor();
+  await page.getByTestId('prediction').getByText('the model says').waitFor();
+  assert((await text(page, 'acts-shape')) === '[1, 128, 4, 4]', `the hooked output is ${await text(page, 'acts-shape')}`);
+  await page.getByTestId('use-yours').uncheck();
+  await page.getByTestId('model-source').getByText('the built-in shapes CNN').waitFor();
   await close();
   return problems;
 });

@@ -13,7 +13,7 @@
 
 use crate::device::{use_device, with_fallback};
 use crate::image::draw;
-use crate::panel::{PanelNumbers, cell_in, footer};
+use crate::panel::{LOAD_SAFETENSORS_PY, PanelNumbers, cell_in, footer};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
@@ -25,6 +25,7 @@ use engine::heatmap::{Heatmaps, heatmaps, peak, upsample};
 use engine::nn::{Model, Sequential};
 use engine::rng::Rng;
 use engine::{Device, Tensor, models};
+use std::rc::Rc;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
@@ -80,9 +81,9 @@ pub const OPACITY: Param<f32> = Param::choices("opacity", 0.5, &OPACITIES, opaci
 /// The map explained.
 pub const MAP: Param<Map> = Param::choices("map", Map::Mean, &[Map::Mean, Map::GradCam], Map::name);
 /// A cell of the small map: its row.
-pub const Y: Param<usize> = Param::range("y", 0, 0, 3);
+pub const Y: Param<usize> = Param::range("y", 0, 0, 31);
 /// Its column.
-pub const X: Param<usize> = Param::range("x", 0, 0, 3);
+pub const X: Param<usize> = Param::range("x", 0, 0, 31);
 /// Every parameter, in the URL's order.
 pub const PARAMS: &[&dyn AnyParam] = &[&IMAGE, &CLASS, &STAGE, &OPACITY, &MAP, &Y, &X];
 
@@ -110,16 +111,41 @@ pub struct Maps {
     pub predicted: (usize, f32),
 }
 
-/// The maps of image `index` of `set` (raw values in [0, 1]) under `model`, Grad-CAM for `class` ([`PREDICTED`]:
-/// the model's own prediction).
-pub async fn maps(model: &mut Sequential, info: &Info, set: &ImageSet, index: usize, class: usize) -> engine::Result<Maps> {
+/// The maps of `image` (`[1, 3, 32, 32]`, raw values in [0, 1]) under `model`, Grad-CAM for `class`
+/// ([`PREDICTED`]: the model's own prediction).
+pub async fn maps(model: &mut Sequential, info: &Info, image: &Tensor, class: usize) -> engine::Result<Maps> {
     let device = model.params_mut().first().map(|p| p.value.device()).unwrap_or(Device::Cpu);
-    let x = normalize(&gather_rows(&set.images, &[index]), &info.stats).to(&device);
+    let x = normalize(image, &info.stats).to(&device);
     let scores = model.forward(&x)?.read().await?;
     let probs = softmax(scores.data());
     let best = (0..probs.len()).fold(0, |b, k| if probs[k] > probs[b] { k } else { b });
-    let class = if class == PREDICTED { best } else { class };
+    let class = if class == PREDICTED { best } else { class.min(probs.len() - 1) };
     Ok(Maps { heatmaps: heatmaps(model, LAYER, &x, class).await?, class, predicted: (best, probs[best]) })
+}
+
+/// Whether a model from `/train` can stand in for the built-in one here: trained on the shapes, on 32x32 RGB
+/// images, with a body to hook (a layer before an adaptive average pool).
+pub fn usable(info: &Info, model: &Sequential) -> Result<(), String> {
+    let input = info.architecture.as_ref().map(|a| a.input);
+    if info.task != "shapes" || input != Some([3, shapes::SIZE, shapes::SIZE]) {
+        return Err(format!("Your model from /train was trained on the {} task; this lesson needs one trained on the shapes.", info.task));
+    }
+    if !model.names().iter().any(|n| n == LAYER) {
+        return Err("Your model from /train has no adaptive average pool, so it has no body to hook; the built-in model is used.".into());
+    }
+    Ok(())
+}
+
+/// The model in use on `device`: the learner's from `/train` when `yours` holds its checkpoint, or the built-in.
+pub fn model_in_use(device: &Device, built_in: &[u8], yours: Option<&[u8]>) -> Result<(Sequential, Info), String> {
+    match yours {
+        Some(bytes) => {
+            let (model, info) = checkpoint::open(bytes, device).map_err(|e| format!("Your model from /train could not be read ({e})."))?;
+            usable(&info, &model)?;
+            Ok((model, info))
+        }
+        None => model(device, built_in),
+    }
 }
 
 fn softmax(scores: &[f32]) -> Vec<f32> {
@@ -149,7 +175,7 @@ pub async fn peaks_inside(model: &mut Sequential, info: &Info, set: &ImageSet, p
     let mut peaks = Peaks { mean: 0, cam: 0, cam_near: 0, cell: side };
     for (i, place) in placements.iter().enumerate() {
         let label = set.labels[i] as usize;
-        let m = maps(model, info, set, i, label).await?;
+        let m = maps(model, info, &gather_rows(&set.images, &[i]), label).await?;
         peaks.cell = side / m.heatmaps.mean.shape().dims()[0].max(1);
         peaks.mean += usize::from(place.covers(label, peak(&m.heatmaps.mean, [side, side])?));
         let (y, x) = peak(&m.heatmaps.grad_cam, [side, side])?;
@@ -323,10 +349,7 @@ impl State {
     /// The panel's code: the model built layer by layer as the engine's is (`nn.Sequential` with the same names),
     /// its weights read from the shipped safetensors file, the same image regenerated from the engine's seeded
     /// generator, a forward hook on `body`, and the maps.
-    pub fn pytorch(&self, class: usize) -> String {
-        let mut model = models::shapes_cnn(&Device::Cpu, &mut Rng::new(0));
-        let names = model.names().to_vec();
-        let layers: Vec<String> = model.layers.iter_mut().zip(&names).map(|(l, n)| format!("    (\"{n}\", nn.{}),", l.describe())).collect();
+    pub fn pytorch(&self, class: usize, layers: &[String], file: &str) -> String {
         let (y, x) = self.cell;
         let (map, window) = match self.map {
             Map::Mean => ("avg_acts", format!("acts[:, {y}, {x}]")),
@@ -335,18 +358,9 @@ impl State {
         format!(
             "import json, math, struct\nfrom collections import OrderedDict\nimport numpy as np\nimport torch\nimport torch.nn as nn\n\n\
              {SHAPES_PY}\n\
-             def load_safetensors(path):\n\
-             \x20   \"\"\"A safetensors file: an 8-byte header length, a JSON header, then each tensor's little-endian bytes.\"\"\"\n\
-             \x20   data = open(path, \"rb\").read()\n\
-             \x20   n = struct.unpack(\"<Q\", data[:8])[0]\n\
-             \x20   header = json.loads(data[8:8 + n])\n\
-             \x20   meta = header.pop(\"__metadata__\", {{}})\n\
-             \x20   body = data[8 + n:]\n\
-             \x20   tensors = {{k: torch.from_numpy(np.frombuffer(body[v[\"data_offsets\"][0]:v[\"data_offsets\"][1]], dtype=np.float32).copy()).reshape(v[\"shape\"])\n\
-             \x20              for k, v in header.items()}}\n\
-             \x20   return tensors, meta\n\n\
+             {LOAD_SAFETENSORS_PY}\n\
              model = nn.Sequential(OrderedDict([\n{layers}\n]))\n\
-             state, meta = load_safetensors(\"{CHECKPOINT}\")\n\
+             state, meta = load_safetensors(\"{file}\")\n\
              missing = model.load_state_dict(state, strict=False)  # the file leaves out batch norm's num_batches_tracked\n\
              assert not missing.unexpected_keys and all(k.endswith(\"num_batches_tracked\") for k in missing.missing_keys)\n\
              model.eval()\n\
@@ -385,6 +399,11 @@ impl State {
             (X.key, X.to_url(self.cell.1)),
         ]
     }
+}
+
+/// A model's layers as the panel's `nn.Sequential(OrderedDict([...]))` lines, under the engine's names.
+pub fn layer_lines(model: &Sequential) -> Vec<String> {
+    model.layers.iter().zip(model.names()).map(|(l, n)| format!("    (\"{n}\", nn.{}),", l.describe())).collect()
 }
 
 /// The engine's seeded generator and its shapes (`engine::rng::Rng`, `engine::data::shapes::generate`) in Python,
@@ -445,12 +464,13 @@ pub fn cases(_: &dyn Assets) -> Result<Vec<Case>, String> {
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../public/data/shapes_cnn.safetensors")).map_err(|e| e.to_string())?;
     let (mut model, info) = model(&Device::Cpu, &bytes)?;
     let (set, _) = images();
+    let layers = layer_lines(&model);
     let mut cases = Vec::new();
     for (k, &class) in CLASSES.iter().enumerate() {
         for map in [Map::Mean, Map::GradCam] {
             let state = State { image: [0, 7, 42, 99, 63][k], class, map, cell: [(0, 0), (3, 3), (1, 2), (2, 1), (3, 0)][k], ..State::default() };
-            let m = pollster::block_on(maps(&mut model, &info, &set, state.image, class)).map_err(|e| e.to_string())?;
-            cases.push(Case { url: url("heatmap", &state.query()), code: state.pytorch(m.class), page: state.numbers(&m) });
+            let m = pollster::block_on(maps(&mut model, &info, &gather_rows(&set.images, &[state.image]), class)).map_err(|e| e.to_string())?;
+            cases.push(Case { url: url("heatmap", &state.query()), code: state.pytorch(m.class, &layers, CHECKPOINT), page: state.numbers(&m) });
         }
     }
     Ok(cases)
@@ -466,8 +486,11 @@ async fn load_checkpoint() -> Result<Vec<u8>, String> {
 struct Computed {
     maps: Maps,
     raw: Tensor,
-    label: usize,
+    /// The image's class, for a shape of the set (the learner's own image has none).
+    label: Option<usize>,
     device: String,
+    /// The model's layers, for the panel.
+    layers: Vec<String>,
 }
 
 /// The page.
@@ -481,9 +504,18 @@ pub fn HeatmapLesson() -> impl IntoView {
     let page = use_device();
     let checkpoint = LocalResource::new(load_checkpoint);
     let set = StoredValue::new_local(images());
+    // The learner's model from /train, when it fits this lesson (checked once, on the CPU).
+    let yours = StoredValue::new_local(crate::lessons::train::kept_model().map(|bytes| {
+        let fits = checkpoint::open(&bytes, &Device::Cpu).map_err(|e| format!("Your model from /train could not be read ({e})."))
+            .and_then(|(m, i)| usable(&i, &m));
+        (Rc::new(bytes), fits)
+    }));
+    let use_yours = RwSignal::new(yours.with_value(|y| matches!(y, Some((_, Ok(()))))));
+    let own_image = RwSignal::new_local(None::<(Tensor, String)>);
+    let own_error = RwSignal::new(None::<String>);
     let state = Memo::new(move |_| State { image: image.get(), class: class.get(), stage: stage.get(), opacity: opacity.get(), map: map.get(), cell: cell.get() });
     let computed = LocalResource::new(move || {
-        let (bytes, page, index, class) = (checkpoint.get(), page.get(), image.get(), class.get());
+        let (bytes, page, index, class, yours_on, own) = (checkpoint.get(), page.get(), image.get(), class.get(), use_yours.get(), own_image.get());
         async move {
             let (bytes, page) = (bytes?, page?);
             let bytes = match bytes {
@@ -491,20 +523,41 @@ pub fn HeatmapLesson() -> impl IntoView {
                 Err(e) => return Some(Err(e)),
             };
             let (set, _) = set.get_value();
+            let (raw, label) = match own {
+                Some((t, _)) => (t, None),
+                None => (gather_rows(&set.images, &[index]), Some(set.labels[index] as usize)),
+            };
+            let theirs = yours.get_value().filter(|_| yours_on).and_then(|(b, fits)| fits.is_ok().then_some(b));
             let run = with_fallback(&page.device, |d| {
-                let (bytes, set) = (bytes.clone(), set.clone());
+                let (bytes, raw, theirs) = (bytes.clone(), raw.clone(), theirs.clone());
                 async move {
-                    let (mut model, info) = model(&d, &bytes).map_err(|e| engine::error::OpError::new("checkpoint", engine::error::ErrorKind::Value, &e))?;
-                    maps(&mut model, &info, &set, index, class).await
+                    let (mut model, info) = model_in_use(&d, &bytes, theirs.as_deref().map(|b| b.as_slice())).map_err(|e| engine::error::OpError::new("checkpoint", engine::error::ErrorKind::Value, &e))?;
+                    let layers = layer_lines(&model);
+                    Ok((maps(&mut model, &info, &raw, class).await?, layers))
                 }
             })
             .await;
-            Some(run.map(|r| Computed { maps: r.value, raw: gather_rows(&set.images, &[index]), label: set.labels[index] as usize, device: r.label }))
+            Some(run.map(|r| Computed { maps: r.value.0, layers: r.value.1, raw, label, device: r.label }))
         }
     });
     let ok = Signal::derive(move || computed.get().flatten().and_then(Result::ok));
     let error = move || checkpoint.get().and_then(Result::err).or_else(|| computed.get().flatten().and_then(Result::err));
-    let code = Signal::derive(move || ok.get().map(|c| state.get().pytorch(c.maps.class)).unwrap_or_default());
+    let code = Signal::derive(move || {
+        let file = if use_yours.get() && yours.with_value(|y| matches!(y, Some((_, Ok(()))))) { "model.safetensors" } else { CHECKPOINT };
+        ok.get().map(|c| state.get().pytorch(c.maps.class, &c.layers, file)).unwrap_or_default()
+    });
+    let on_file = move |ev: web_sys::Event| {
+        let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into(t).ok());
+        let Some(file) = input.and_then(|i| i.files()).and_then(|f| f.get(0)) else { return };
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&file) else { return };
+        wasm_bindgen_futures::spawn_local(async move {
+            match crate::image::load_square(&url, shapes::SIZE as u32).await {
+                Ok(t) => own_image.set(Some((t, file.name()))),
+                Err(e) => own_error.set(Some(format!("{e} The shapes stay as they were."))),
+            }
+            let _ = web_sys::Url::revoke_object_url(&url);
+        });
+    };
 
     view! {
         <LessonPage
@@ -516,19 +569,34 @@ pub fn HeatmapLesson() -> impl IntoView {
                   that class's score. Step through it on shapes the model has never seen."
             notices
         >
+            <p class="status" data-testid="model-source">{move || match yours.with_value(|y| y.as_ref().map(|(_, fits)| fits.clone())) {
+                None => "The model: the shapes CNN trained natively and shipped with the page. Train your own on /train (task shapes) and it is used here.".to_string(),
+                Some(Err(why)) => format!("{why} The built-in shapes CNN is used."),
+                Some(Ok(())) if use_yours.get() => "The model: yours, trained on /train and kept in this browser.".to_string(),
+                Some(Ok(())) => "The model: the built-in shapes CNN (yours from /train is kept, and can be chosen).".to_string(),
+            }}</p>
+            {move || yours.with_value(|y| matches!(y, Some((_, Ok(()))))).then(|| view! {
+                <label><input type="checkbox" data-testid="use-yours" prop:checked=move || use_yours.get() on:change=move |ev| use_yours.set(event_target_checked(&ev))/>" Use my model from /train"</label>
+            })}
             <div class="controls">
                 {crate::widgets::number_input(&IMAGE, image, "Image ", "image")}
-                <button type="button" data-testid="next-image" on:click=move |_| image.update(|i| *i = (*i + 1) % IMAGES)>"Next image"</button>
+                <button type="button" data-testid="next-image" on:click=move |_| { own_image.set(None); image.update(|i| *i = (*i + 1) % IMAGES) }>"Next image"</button>
+                <label class="file">"Or your own image " <input type="file" accept="image/*" data-testid="own-image" on:change=on_file/></label>
+                {move || own_image.with(|o| o.as_ref().map(|(_, name)| name.clone())).map(|name| view! {
+                    <button type="button" data-testid="back-to-shapes" on:click=move |_| own_image.set(None)>{format!("Back to the shapes (now: {name})")}</button>
+                })}
                 <p class="status" data-testid="prediction">{move || ok.get().map(|c| format!(
-                    "A {}; the model says {} ({:.1}%). Computed on {}.",
-                    shapes::CLASSES[c.label], shapes::CLASSES[c.maps.predicted.0], 100.0 * c.maps.predicted.1, c.device
+                    "{}; the model says {} ({:.1}%). Computed on {}.",
+                    c.label.map_or("Your image, squeezed to 32x32".to_string(), |l| format!("A {}", shapes::CLASSES[l])),
+                    shapes::CLASSES[c.maps.predicted.0], 100.0 * c.maps.predicted.1, c.device
                 ))}</p>
             </div>
+            {move || own_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <Stages stage/>
             {move || ok.get().map(|c| view! { <StageView c stage state class opacity map cell/> })}
             <CodePanel code/>
-            <Peaks checkpoint set/>
+            <Peaks checkpoint set yours use_yours/>
         </LessonPage>
     }
 }
@@ -655,7 +723,12 @@ fn StageView(c: Computed, stage: RwSignal<usize>, state: Memo<State>, class: RwS
 
 /// How often each map peaks inside the shape, over every image, measured on the learner's request.
 #[component]
-fn Peaks(checkpoint: LocalResource<Result<Vec<u8>, String>>, set: StoredValue<(ImageSet, Vec<Placement>), LocalStorage>) -> impl IntoView {
+fn Peaks(
+    checkpoint: LocalResource<Result<Vec<u8>, String>>,
+    set: StoredValue<(ImageSet, Vec<Placement>), LocalStorage>,
+    yours: StoredValue<Option<(Rc<Vec<u8>>, Result<(), String>)>, LocalStorage>,
+    use_yours: RwSignal<bool>,
+) -> impl IntoView {
     let page = use_device();
     let result = RwSignal::new(None::<Result<String, String>>);
     let busy = RwSignal::new(false);
@@ -665,10 +738,11 @@ fn Peaks(checkpoint: LocalResource<Result<Vec<u8>, String>>, set: StoredValue<(I
         result.set(None);
         wasm_bindgen_futures::spawn_local(async move {
             let (images, placements) = set.get_value();
+            let theirs = yours.get_value().filter(|_| use_yours.get_untracked()).and_then(|(b, fits)| fits.is_ok().then_some(b));
             let done = with_fallback(&page.device, |d| {
-                let (bytes, images, placements) = (bytes.clone(), images.clone(), placements.clone());
+                let (bytes, images, placements, theirs) = (bytes.clone(), images.clone(), placements.clone(), theirs.clone());
                 async move {
-                    let (mut model, info) = model(&d, &bytes).map_err(|e| engine::error::OpError::new("checkpoint", engine::error::ErrorKind::Value, &e))?;
+                    let (mut model, info) = model_in_use(&d, &bytes, theirs.as_deref().map(|b| b.as_slice())).map_err(|e| engine::error::OpError::new("checkpoint", engine::error::ErrorKind::Value, &e))?;
                     peaks_inside(&mut model, &info, &images, &placements).await
                 }
             })
@@ -707,7 +781,7 @@ mod tests {
         let (set, placements) = images();
         let mut right = 0;
         for i in 0..IMAGES {
-            let m = pollster::block_on(maps(&mut model, &info, &set, i, PREDICTED)).unwrap();
+            let m = pollster::block_on(maps(&mut model, &info, &gather_rows(&set.images, &[i]), PREDICTED)).unwrap();
             right += usize::from(m.predicted.0 == set.labels[i] as usize);
         }
         assert!(right >= 95, "{right} of {IMAGES} right");
@@ -730,7 +804,7 @@ mod tests {
             for map in [Map::Mean, Map::GradCam] {
                 for cell in [(0, 0), (3, 3), (1, 2)] {
                     let state = State { image: 5, class, map, cell, ..State::default() };
-                    let m = pollster::block_on(maps(&mut model, &info, &set, state.image, class)).unwrap();
+                    let m = pollster::block_on(maps(&mut model, &info, &gather_rows(&set.images, &[state.image]), class)).unwrap();
                     let numbers = state.numbers(&m).unwrap();
                     let (terms, sum, value) = state.cell_terms(&m).unwrap();
                     assert_eq!(terms.len(), 128);
@@ -740,13 +814,35 @@ mod tests {
                     }
                     assert_eq!(numbers.shape, [4, 4]);
                     assert!(state.cell_text(&m).contains(&format!("{value:.4}")));
-                    assert!(state.pytorch(m.class).contains(&format!("scores[0, {}]", m.class)));
+                    assert!(state.pytorch(m.class, &layer_lines(&model), CHECKPOINT).contains(&format!("scores[0, {}]", m.class)));
                 }
             }
         }
         let outside = State { cell: (3, 3), ..State::default() };
-        let m = pollster::block_on(maps(&mut model, &info, &set, 0, 0)).unwrap();
+        let m = pollster::block_on(maps(&mut model, &info, &gather_rows(&set.images, &[0]), 0)).unwrap();
         assert!(outside.cell_terms(&m).is_ok());
+    }
+
+    #[test]
+    fn a_model_from_train_stands_in_only_when_it_was_trained_on_the_shapes_and_has_a_body() {
+        let save = |task: &str, arch: engine::architecture::Architecture| {
+            let mut m = arch.build(&Device::Cpu, &mut Rng::new(1)).unwrap();
+            let info = Info { task: task.into(), classes: shapes::CLASSES.iter().map(|c| c.to_string()).collect(), stats: vec![(0.5, 0.2); arch.input[0]], architecture: Some(arch) };
+            pollster::block_on(checkpoint::save(&mut m, &info)).unwrap()
+        };
+        let shapes_arch = engine::architecture::simple_cnn([3, 32, 32], &[8, 16], 4);
+        let bytes = save("shapes", shapes_arch.clone());
+        let (mut model, info) = model_in_use(&Device::Cpu, &[], Some(&bytes)).unwrap();
+        let (set, _) = images();
+        let m = pollster::block_on(maps(&mut model, &info, &gather_rows(&set.images, &[0]), PREDICTED)).unwrap();
+        assert_eq!(m.heatmaps.activations.shape().dims(), [16, 16, 16], "its own body, hooked by name");
+        assert!(layer_lines(&model).iter().any(|l| l.starts_with("    (\"body\", nn.ReLU")));
+        let digits = save("digits", engine::architecture::simple_cnn([1, 8, 8], &[8], 4));
+        assert!(model_in_use(&Device::Cpu, &[], Some(&digits)).err().unwrap().contains("digits task"));
+        let mut flat = shapes_arch;
+        flat.blocks.retain(|b| *b != engine::architecture::Block::AdaptiveAvgPool);
+        let no_body = save("shapes", flat);
+        assert!(model_in_use(&Device::Cpu, &[], Some(&no_body)).err().unwrap().contains("no body to hook"));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! (1–20), `cycle` (`on`, `off`), `wd` (0, 0.01, 0.1), `augment` (`on`, `off`).
 
 use crate::data::load_digits;
+use crate::panel::LOAD_SAFETENSORS_PY;
 use crate::image::{draw, load_square};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case};
@@ -335,16 +336,7 @@ pub fn pytorch_script(info: &Info, file: &str) -> Result<String, String> {
         "# A CNN trained in the browser on the task \"{task}\", exported with its weights ({file}).\n\
          # Run it with torch and numpy installed: python model.py, or import it: from model import model, classify.\n\
          import json, struct\nimport numpy as np\nimport torch\nimport torch.nn as nn\n\n\
-         def load_safetensors(path):\n\
-         \x20   \"\"\"A safetensors file: an 8-byte header length, a JSON header, then each tensor's little-endian bytes.\"\"\"\n\
-         \x20   data = open(path, \"rb\").read()\n\
-         \x20   n = struct.unpack(\"<Q\", data[:8])[0]\n\
-         \x20   header = json.loads(data[8:8 + n])\n\
-         \x20   meta = header.pop(\"__metadata__\", {{}})\n\
-         \x20   body = data[8 + n:]\n\
-         \x20   tensors = {{k: torch.from_numpy(np.frombuffer(body[v[\"data_offsets\"][0]:v[\"data_offsets\"][1]], dtype=np.float32).copy()).reshape(v[\"shape\"])\n\
-         \x20              for k, v in header.items()}}\n\
-         \x20   return tensors, meta\n\n\
+         {LOAD_SAFETENSORS_PY}\n\
          model = {sequential}\n\
          state, meta = load_safetensors(__file__.rsplit(\"/\", 1)[0] + \"/{file}\" if \"/\" in __file__ else \"{file}\")\n\
          missing = model.load_state_dict(state, strict=False)  # the file leaves out batch norm's num_batches_tracked\n\
@@ -409,8 +401,8 @@ fn keep(bytes: &[u8]) -> Result<(), String> {
         .map_err(|_| "The browser's storage for this page is full or refused, so the model will not survive a reload; export it to keep it.".to_string())
 }
 
-/// The model kept in the browser, if any.
-fn kept() -> Option<Vec<u8>> {
+/// The model `/train` keeps in the browser, if any: its checkpoint's bytes.
+pub fn kept_model() -> Option<Vec<u8>> {
     unbase64(&storage()?.get_item(STORAGE_KEY).ok()??)
 }
 
@@ -516,7 +508,7 @@ pub fn TrainLesson() -> impl IntoView {
     let trained = RwSignal::new_local(None::<Trained>);
     let message = RwSignal::new(None::<String>);
     // The model kept from an earlier visit.
-    if let Some(bytes) = kept() {
+    if let Some(bytes) = kept_model() {
         match checkpoint::open(&bytes, &Device::Cpu) {
             Ok((_, info)) => trained.set(Some(Trained { bytes: Rc::new(bytes), info, results: None, origin: "kept in this browser from an earlier visit" })),
             Err(e) => message.set(Some(format!("The model kept in this browser could not be read ({e}); train a new one."))),
