@@ -66,6 +66,20 @@ pub async fn load_square(url: &str, side: u32) -> Result<Tensor, String> {
     Ok(rgb_of(&rgba, side as usize, side as usize))
 }
 
+/// The current frame of a playing `video` (the learner's webcam, which never leaves the page) squeezed to `side` by
+/// `side` pixels, as `[1, 3, side, side]` with values in [0, 1].
+pub fn frame_square(video: &web_sys::HtmlVideoElement, side: u32) -> Result<Tensor, String> {
+    let failed = "The webcam's picture could not be read. Start the webcam again, or use image files.".to_string();
+    if video.video_width() == 0 {
+        return Err("The webcam has not started yet: wait a moment, then capture.".into());
+    }
+    let canvas = new_canvas(side, side).ok_or_else(|| failed.clone())?;
+    let ctx = context_2d(&canvas).ok_or_else(|| failed.clone())?;
+    ctx.draw_image_with_html_video_element_and_dw_and_dh(video, 0.0, 0.0, side as f64, side as f64).map_err(|_| failed.clone())?;
+    let rgba = ctx.get_image_data(0.0, 0.0, side as f64, side as f64).map_err(|_| failed)?.data();
+    Ok(rgb_of(&rgba, side as usize, side as usize))
+}
+
 /// RGBA bytes, row by row, as `[1, 3, h, w]` with values in [0, 1].
 fn rgb_of(rgba: &[u8], h: usize, w: usize) -> Tensor {
     let plane = h * w;

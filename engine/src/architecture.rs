@@ -15,10 +15,10 @@
 //! ```
 //!
 //! The last block must be a `Linear` with one output per class. The last block before an `AdaptiveAvgPool` is named
-//! [`crate::models::BODY`], where a heatmap hooks.
+//! [`crate::models::BODY`], where a heatmap hooks, and the pool [`crate::models::POOL`], where the head starts.
 
 use crate::device::Device;
-use crate::models::BODY;
+use crate::models::{BODY, POOL};
 use crate::nn::{AdaptiveAvgPool2d, AvgPool2d, BatchNorm, Conv2d, Dropout, Flatten, Layer, Linear, MaxPool2d, ReLU, Sequential};
 use crate::ops::conv2d::Conv2dParams;
 use crate::ops::pool::Pool2dParams;
@@ -226,7 +226,7 @@ impl Architecture {
         }
         let model = Sequential::new(layers);
         Ok(match body {
-            Some(at) => model.named(at, BODY),
+            Some(at) => model.named(at, BODY).named(at + 1, POOL),
             None => model,
         })
     }
@@ -382,7 +382,7 @@ mod tests {
         Model::set_training(&mut lessons, false);
         let x = Tensor::randn([2, 3, 32, 32], &mut Rng::new(4));
         assert_eq!(built.forward(&x).unwrap().data(), lessons.forward(&x).unwrap().data());
-        assert_eq!(built.names()[11], BODY, "the heatmap's hook finds the body");
+        assert_eq!((built.names()[11].as_str(), built.names()[12].as_str()), (BODY, POOL), "the heatmap's hook finds the body, the head its pool");
         let code = arch.pytorch().unwrap();
         assert!(code.starts_with("nn.Sequential(\n    nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False),\n    nn.BatchNorm2d(16),"), "{code}");
         assert!(code.contains("nn.AdaptiveAvgPool2d(1),\n    nn.Flatten(),\n    nn.Linear(128, 4),\n)"), "{code}");

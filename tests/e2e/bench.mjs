@@ -34,6 +34,8 @@ const LESSONS_THAT_TRAIN = [
   { name: 'pooling', path: '/pooling', runner: '.head-section', unit: 'images/s' },
   { name: 'dropout', path: '/dropout', runner: '[data-testid="effect-p05"]', unit: 'images/s' },
   { name: 'tabular', path: '/tabular', runner: '.train', unit: 'rows/s' },
+  { name: 'train', path: '/train?task=digits&epochs=3', runner: '.settings', unit: 'images/s' },
+  { name: 'augment', path: '/augment', runner: '.effect', unit: 'images/s' },
 ];
 
 /** Trains `lesson` in a fresh page on the device it defaults to; returns its speed and longest task. */

@@ -28,11 +28,13 @@ const QUIET = ['--disable-quic', '--no-first-run', '--disable-background-network
 const TIMEOUT = 120_000;
 
 const browsers = {};
-async function browser(webgpu) {
-  const key = webgpu ? 'webgpu' : 'plain';
+/** Chromium with WebGPU or without, and with a fake webcam (Chromium's own test pattern, granted without asking). */
+async function browser(webgpu, camera = false) {
+  const key = `${webgpu ? 'webgpu' : 'plain'}${camera ? '-camera' : ''}`;
+  const media = camera ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] : [];
   browsers[key] ??= await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: webgpu ? [...QUIET, '--enable-unsafe-webgpu'] : QUIET,
+    args: [...QUIET, ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...media],
   });
   return browsers[key];
 }
@@ -54,8 +56,8 @@ function hideRelaxedSimd() {
 const BUILDS = [{ relaxedSimd: true, name: 'relaxed-SIMD build' }, { relaxedSimd: false, name: 'baseline build' }];
 
 /** Opens `path` in a fresh context, recording everything that counts as a problem. */
-async function open(path, { webgpu = true, relaxedSimd = true } = {}) {
-  const context = await (await browser(webgpu)).newContext({ viewport: { width: 1280, height: 900 } });
+async function open(path, { webgpu = true, relaxedSimd = true, camera = false } = {}) {
+  const context = await (await browser(webgpu, camera)).newContext({ viewport: { width: 1280, height: 900 } });
   if (!relaxedSimd) await context.addInitScript(hideRelaxedSimd);
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
@@ -747,7 +749,7 @@ test('/heatmap: the hook, the channel mean and Grad-CAM step by step, a cell dow
   return problems;
 });
 
-test('/heatmap uses a shapes model trained on /train, and says so', async () => {
+test('/heatmap and /pooling use a shapes model trained on /train, and say so', async () => {
   const { page, problems, close } = await open('/train?task=shapes&epochs=1');
   await trainHere(page);
   await page.goto(BASE + '/heatmap?stage=2');
@@ -756,6 +758,10 @@ test('/heatmap uses a shapes model trained on /train, and says so', async () => 
   assert((await text(page, 'acts-shape')) === '[1, 128, 4, 4]', `the hooked output is ${await text(page, 'acts-shape')}`);
   await page.getByTestId('use-yours').uncheck();
   await page.getByTestId('model-source').getByText('the built-in shapes CNN').waitFor();
+  // /pooling's head shows the same model until a run there starts afresh.
+  await page.goto(BASE + '/pooling');
+  await page.getByTestId('weights-state').getByText('your model, trained on /train').waitFor();
+  await page.getByTestId('dot-product').waitFor();
   await close();
   return problems;
 });
@@ -766,7 +772,9 @@ async function trainHere(page, device) {
   if (device) await page.getByTestId('train-device').selectOption(device);
   await page.getByTestId('train-start').click();
   await page.getByText('Trained.').waitFor({ timeout: 600_000 });
-  await page.getByTestId('confusion').waitFor({ timeout: 120_000 });
+  // The run's own model, evaluated (not one kept or imported before it).
+  await page.getByTestId('trained-model').getByText('trained here').waitFor({ timeout: 120_000 });
+  await page.getByTestId('confusion').waitFor();
   const runner = Number((await text(page, 'train-metric')).match(/accuracy ([\d.]+)/)[1]);
   const matrix = Number((await page.getByTestId('confusion').locator('caption').innerText()).match(/accuracy ([\d.]+)/)[1]);
   return { runner, matrix };
@@ -857,6 +865,23 @@ test('/train: two classes of the test\'s own image files train and predict', asy
   await trainHere(page);
   const shown = await page.getByTestId('predictions').innerText();
   assert(/red|dogs/.test(shown) && await page.locator('[data-testid="predictions"] figure').count() === 2, `the predictions are "${shown}"`);
+  await close();
+  return problems;
+});
+
+test('/train: classes filled from the webcam train and predict, and the webcam stops', async () => {
+  const { page, problems, close } = await open('/train?task=files&epochs=10&bs=16', { camera: true });
+  await page.getByTestId('start-camera').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="camera"]')?.videoWidth > 0);
+  for (const k of [0, 1]) {
+    for (let i = 0; i < 3; i += 1) await page.getByTestId(`capture-${k}`).click();
+    await page.waitForFunction((k) => document.querySelector(`[data-testid="class-count-${k}"]`)?.textContent === '3 images', k);
+  }
+  await page.getByTestId('data-status').getByText('4 training and 2 validation images of 2 classes').waitFor();
+  await trainHere(page);
+  assert(await page.locator('[data-testid="predictions"] figure').count() === 2, 'no predictions for the webcam classes');
+  await page.getByTestId('stop-camera').click();
+  await page.getByTestId('start-camera').waitFor({ state: 'visible' });
   await close();
   return problems;
 });

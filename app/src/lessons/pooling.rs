@@ -16,7 +16,8 @@ use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
 use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, ShapeBadge, StepControls, number_input, select};
-use engine::data::{ImageSet, gather_rows, shapes};
+use engine::checkpoint;
+use engine::data::{ImageSet, gather_rows, normalize, shapes};
 use engine::learner::{FitConfig, Loss, Metric, Trainer};
 use engine::nn::{Model, Sequential};
 use engine::ops::Unary;
@@ -355,6 +356,17 @@ fn shapes_trainer(device: &Device, (train, valid): &(ImageSet, ImageSet)) -> Sha
     Trainer::new(device, models::shapes_cnn(device, &mut Rng::new(1)), Optimizer::adamw(0.01), train, valid, config)
 }
 
+/// Whether a model from `/train` has this lesson's head: trained on the shapes (32x32 RGB), its body ending in an
+/// adaptive average pool, a flatten and one linear layer, so that the pooled vector times one weight row is a score.
+fn head_fits(info: &checkpoint::Info, model: &Sequential) -> bool {
+    use engine::architecture::Block;
+    let Some(arch) = &info.architecture else { return false };
+    info.task == "shapes"
+        && arch.input == [3, shapes::SIZE, shapes::SIZE]
+        && arch.blocks.ends_with(&[Block::AdaptiveAvgPool, Block::Flatten, Block::Linear { features: arch.classes }])
+        && model.names().iter().any(|n| n == models::BODY)
+}
+
 /// What the head computes for one image.
 #[derive(Clone, PartialEq)]
 struct HeadValues {
@@ -433,28 +445,43 @@ fn Head(class: RwSignal<usize>, image_index: RwSignal<usize>) -> impl IntoView {
         }
         sets.get_value().expect("generated above")
     };
+    // The learner's shapes model from /train, when its head is this one (kept in the browser; checked on the CPU).
+    let yours = StoredValue::new_local(crate::lessons::train::kept_model().and_then(|bytes| {
+        let (model, info) = checkpoint::open(&bytes, &Device::Cpu).ok()?;
+        head_fits(&info, &model).then_some((bytes, info.stats))
+    }));
+    let showing_yours = RwSignal::new(false);
     Effect::new(move || {
         if trainer.with_untracked(Option::is_none)
             && let Some(page) = page.get()
         {
-            trainer.set(Some(Rc::new(RefCell::new(shapes_trainer(&page.device, &sets())))));
+            let mut run = shapes_trainer(&page.device, &sets());
+            if let Some((bytes, _)) = yours.get_value()
+                && let Ok((model, _)) = checkpoint::open(&bytes, &page.device)
+            {
+                run.model = model;
+                showing_yours.set(true);
+            }
+            trainer.set(Some(Rc::new(RefCell::new(run))));
         }
     });
     let training = Training::default();
     let start: StartJob = Rc::new(move |device: Device| {
         let run = Rc::new(RefCell::new(shapes_trainer(&device, &sets())));
+        showing_yours.set(false);
         trainer.set(Some(run.clone()));
         run as Rc<RefCell<dyn Job>>
     });
     let total_steps = EPOCHS * TRAIN.div_ceil(BATCH);
 
-    let (set, _) = shapes::generate(100, 99);
-    let stats = set.split(0.0, 99).0.channel_stats();
-    let set = set.normalized(&stats);
     let raw = shapes::generate(100, 99).0;
+    let own_stats = raw.channel_stats();
+    // Normalised as the model in view was trained: the learner's model with its training statistics.
     let image = Signal::derive(move || {
         let i = image_index.get().min(99);
-        (gather_rows(&set.images, &[i]), gather_rows(&raw.images, &[i]), set.labels[i] as usize)
+        let stats = if showing_yours.get() { yours.with_value(|y| y.as_ref().map(|y| y.1.clone())).unwrap_or(own_stats.clone()) } else { own_stats.clone() };
+        let x = gather_rows(&raw.images, &[i]);
+        (normalize(&x, &stats), x, raw.labels[i] as usize)
     });
     // Recomputed for each image and whenever a run is not training (before, paused, stopped, done).
     let values = LocalResource::new(move || {
@@ -494,7 +521,11 @@ fn Head(class: RwSignal<usize>, image_index: RwSignal<usize>) -> impl IntoView {
             <TrainingRunner training start total_steps label="Train the model here (three epochs)" metric="accuracy"/>
             <div class="controls">
                 {number_input(&IMAGE, image_index, "Image #", "shape-image")}
-                <span class="weights-state" data-testid="weights-state">{move || weights_state(training.state.get(), training.progress.get())}</span>
+                <span class="weights-state" data-testid="weights-state">{move || if showing_yours.get() {
+                    "your model, trained on /train and kept in this browser (train here to start afresh)".to_string()
+                } else {
+                    weights_state(training.state.get(), training.progress.get())
+                }}</span>
             </div>
             <div class="head-flow">
                 <figure><canvas node_ref=image_canvas data-testid="shape-canvas" aria-label="The shapes image"></canvas>
@@ -570,6 +601,23 @@ fn HeadView(values: HeadValues, class: RwSignal<usize>) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_from_train_shows_its_head_only_when_it_ends_in_pool_flatten_linear() {
+        let check = |blocks: Vec<engine::architecture::Block>, task: &str| {
+            let arch = engine::architecture::Architecture { input: [3, 32, 32], blocks, classes: 4 };
+            let model = arch.build(&Device::Cpu, &mut Rng::new(1)).unwrap();
+            let info = checkpoint::Info { task: task.into(), classes: vec![], stats: vec![], architecture: Some(arch) };
+            head_fits(&info, &model)
+        };
+        let lesson = engine::architecture::simple_cnn([3, 32, 32], &[8, 16], 4).blocks;
+        assert!(check(lesson.clone(), "shapes"));
+        assert!(!check(lesson.clone(), "files"), "another task's classes are not the shapes'");
+        let mut two_linears = lesson;
+        let n = two_linears.len();
+        two_linears.splice(n - 1.., [engine::architecture::Block::Linear { features: 8 }, engine::architecture::Block::ReLU, engine::architecture::Block::Linear { features: 4 }]);
+        assert!(!check(two_linears, "shapes"), "a score is then no longer one dot product with the pooled vector");
+    }
 
     #[test]
     fn max_and_average_pooling_halve_a_digit() {

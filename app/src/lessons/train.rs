@@ -12,7 +12,7 @@
 
 use crate::data::load_digits;
 use crate::panel::LOAD_SAFETENSORS_PY;
-use crate::image::{draw, load_square};
+use crate::image::{draw, frame_square, load_square};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case};
 use crate::query::{AnyParam, Param, Params, Text};
@@ -584,8 +584,10 @@ fn TrainingSection(
 ) -> impl IntoView {
     let start: StartJob = Rc::new(move |device: Device| {
         let s = settings.get_untracked();
-        let Some(Ok(d)) = data.get_untracked() else {
-            return Rc::new(RefCell::new(Refused("The images are not ready yet: wait for them, or add your own.".into()))) as Rc<RefCell<dyn Job>>;
+        let d = match data.get_untracked() {
+            Some(Ok(d)) => d,
+            Some(Err(why)) => return Rc::new(RefCell::new(Refused(why))) as Rc<RefCell<dyn Job>>,
+            None => return Rc::new(RefCell::new(Refused("The images are still loading: train again in a moment.".into()))) as Rc<RefCell<dyn Job>>,
         };
         match s.trainer(&device, &d) {
             Ok(t) => {
@@ -695,9 +697,57 @@ fn OwnImages(own: RwSignal<Vec<(String, Vec<Tensor>)>, LocalStorage>) -> impl In
             error.set((failed > 0).then(|| format!("{failed} file{} could not be read as an image and {} left out; the others were added.", if failed == 1 { "" } else { "s" }, if failed == 1 { "was" } else { "were" })));
         });
     };
+    // The webcam, while it runs: its stream (stopped when the learner stops it or leaves the page).
+    let video = NodeRef::<leptos::html::Video>::new();
+    let camera = RwSignal::new_local(None::<web_sys::MediaStream>);
+    let stop_camera = move || {
+        if let Some(stream) = camera.get_untracked() {
+            for track in stream.get_tracks().iter() {
+                if let Ok(track) = wasm_bindgen::JsCast::dyn_into::<web_sys::MediaStreamTrack>(track) {
+                    track.stop();
+                }
+            }
+            camera.set(None);
+        }
+    };
+    on_cleanup(stop_camera);
+    let start_camera = move |_| {
+        wasm_bindgen_futures::spawn_local(async move {
+            let refused = "The browser did not open a webcam (none is there, or it was not allowed): use image files instead; nothing else changed.";
+            let devices = web_sys::window().and_then(|w| w.navigator().media_devices().ok());
+            let constraints = web_sys::MediaStreamConstraints::new();
+            constraints.set_video(&wasm_bindgen::JsValue::TRUE);
+            let Some(promise) = devices.and_then(|d| d.get_user_media_with_constraints(&constraints).ok()) else {
+                error.set(Some(refused.into()));
+                return;
+            };
+            match wasm_bindgen_futures::JsFuture::from(promise).await.ok().and_then(|s| wasm_bindgen::JsCast::dyn_into::<web_sys::MediaStream>(s).ok()) {
+                Some(stream) => {
+                    if let Some(v) = video.get() {
+                        v.set_src_object(Some(&stream));
+                        let _ = v.play();
+                    }
+                    camera.set(Some(stream));
+                    error.set(None);
+                }
+                None => error.set(Some(refused.into())),
+            }
+        });
+    };
+    let capture = move |class: usize| {
+        let Some(v) = video.get_untracked() else { return };
+        match frame_square(&v, SIDE as u32) {
+            Ok(t) => own.update(|c| {
+                if let Some(class) = c.get_mut(class) {
+                    class.1.push(t);
+                }
+            }),
+            Err(e) => error.set(Some(e)),
+        }
+    };
     view! {
         <div class="own-classes" data-testid="own-classes">
-            <p>"Two to five classes, each with its images (at least two; every fifth is kept back to validate). They are squeezed to 32x32 and stay in this page: nothing is uploaded."</p>
+            <p>"Two to five classes, each with its images from files or the webcam (at least two; every fifth is kept back to validate). They are squeezed to 32x32 and stay in this page: nothing is uploaded."</p>
             {move || own.with(|c| c.iter().map(|(name, images)| (name.clone(), images.len())).collect::<Vec<_>>()).into_iter().enumerate().map(|(k, (name, count))| view! {
                 <div class="own-class" data-testid=format!("class-{k}")>
                     <label>"Class " <input type="text" data-testid=format!("class-name-{k}") prop:value=name
@@ -710,10 +760,19 @@ fn OwnImages(own: RwSignal<Vec<(String, Vec<Tensor>)>, LocalStorage>) -> impl In
                             }
                         }/></label>
                     <span data-testid=format!("class-count-{k}")>{format!("{count} image{}", if count == 1 { "" } else { "s" })}</span>
+                    {move || camera.with(Option::is_some).then(|| view! {
+                        <button type="button" data-testid=format!("capture-{k}") on:click=move |_| capture(k)>"Capture from the webcam"</button>
+                    })}
                     <button type="button" on:click=move |_| own.update(|c| c[k].1.clear())>"Clear"</button>
                     <button type="button" disabled=move || own.with(|c| c.len() <= 2) on:click=move |_| own.update(|c| { c.remove(k); })>"Remove the class"</button>
                 </div>
             }).collect_view()}
+            <div class="camera">
+                <button type="button" data-testid="start-camera" hidden=move || camera.with(Option::is_some) on:click=start_camera>"Use the webcam"</button>
+                <button type="button" data-testid="stop-camera" hidden=move || camera.with(Option::is_none) on:click=move |_| stop_camera()>"Stop the webcam"</button>
+                <video node_ref=video data-testid="camera" hidden=move || camera.with(Option::is_none) autoplay=true muted=true playsinline=true
+                    aria-label="The webcam: each capture adds the frame to a class"></video>
+            </div>
             <button type="button" data-testid="add-class" disabled=move || own.with(|c| c.len() >= MAX_CLASSES)
                 on:click=move |_| own.update(|c| c.push((format!("class {}", c.len() + 1), Vec::new())))>"Add a class"</button>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
