@@ -745,6 +745,18 @@ test('/heatmap: the hook, the channel mean and Grad-CAM step by step, a cell dow
   await page.getByTestId('prediction').getByText('Your image, squeezed to 32x32').waitFor();
   await page.getByTestId('back-to-shapes').click();
   await page.getByTestId('prediction').getByText(/^A (circle|square|triangle|cross)/).waitFor();
+  // A drawing: a cross drawn with the mouse.
+  await page.locator('.sketch summary').click();
+  const box = await page.getByTestId('sketch').boundingBox();
+  const stroke = async (from, to) => {
+    await page.mouse.move(box.x + from[0] * box.width, box.y + from[1] * box.height);
+    await page.mouse.down();
+    for (let t = 0; t <= 1; t += 0.1) await page.mouse.move(box.x + (from[0] + t * (to[0] - from[0])) * box.width, box.y + (from[1] + t * (to[1] - from[1])) * box.height);
+    await page.mouse.up();
+  };
+  await stroke([0.5, 0.2], [0.5, 0.8]);
+  await stroke([0.2, 0.5], [0.8, 0.5]);
+  await page.getByTestId('prediction').getByText('Your drawing').waitFor();
   await close();
   return problems;
 });

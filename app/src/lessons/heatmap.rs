@@ -587,17 +587,88 @@ pub fn HeatmapLesson() -> impl IntoView {
                 })}
                 <p class="status" data-testid="prediction">{move || ok.get().map(|c| format!(
                     "{}; the model says {} ({:.1}%). Computed on {}.",
-                    c.label.map_or("Your image, squeezed to 32x32".to_string(), |l| format!("A {}", shapes::CLASSES[l])),
+                    match (c.label, own_image.with(|o| o.as_ref().map(|o| o.1.clone()))) {
+                        (Some(l), _) => format!("A {}", shapes::CLASSES[l]),
+                        (None, Some(name)) if name == DRAWING => "Your drawing".to_string(),
+                        (None, name) => format!("Your image, squeezed to 32x32 ({})", name.unwrap_or_default()),
+                    },
                     shapes::CLASSES[c.maps.predicted.0], 100.0 * c.maps.predicted.1, c.device
                 ))}</p>
             </div>
             {move || own_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <Sketch own_image/>
             {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <Stages stage/>
             {move || ok.get().map(|c| view! { <StageView c stage state class opacity map cell/> })}
             <CodePanel code/>
             <Peaks checkpoint set yours use_yours/>
         </LessonPage>
+    }
+}
+
+/// The name the learner's drawing goes by.
+const DRAWING: &str = "your drawing";
+/// The drawing's paper and ink.
+const PAPER: [f32; 3] = [0.85, 0.85, 0.8];
+const INK: [f32; 3] = [0.1, 0.15, 0.6];
+
+/// A blank 32x32 drawing, `[3 · 32 · 32]` values, channel by channel.
+pub fn blank() -> Vec<f32> {
+    let plane = shapes::SIZE * shapes::SIZE;
+    (0..3 * plane).map(|i| PAPER[i / plane]).collect()
+}
+
+/// Ink on `pixels` (a drawing from [`blank`]) in a disc of radius 1.5 pixels around `(y, x)`.
+pub fn paint(pixels: &mut [f32], (y, x): (usize, usize)) {
+    let side = shapes::SIZE;
+    for py in y.saturating_sub(2)..(y + 3).min(side) {
+        for px in x.saturating_sub(2)..(x + 3).min(side) {
+            let (dy, dx) = (py as f32 - y as f32, px as f32 - x as f32);
+            if dy * dy + dx * dx <= 2.25 {
+                for c in 0..3 {
+                    pixels[c * side * side + py * side + px] = INK[c];
+                }
+            }
+        }
+    }
+}
+
+/// Draw a shape with the mouse; each stroke makes the drawing the image the maps are computed on.
+#[component]
+fn Sketch(own_image: RwSignal<Option<(Tensor, String)>, LocalStorage>) -> impl IntoView {
+    let side = shapes::SIZE;
+    let pixels = RwSignal::new(blank());
+    let canvas = NodeRef::<Canvas>::new();
+    Effect::new(move || {
+        let t = pixels.with(|p| Tensor::new([1, 3, side, side], p.clone()).expect("a drawing is 3 planes"));
+        if let Some(c) = canvas.get() {
+            let _ = draw(&c, &t);
+        }
+    });
+    let at = move |ev: &web_sys::MouseEvent| -> Option<(usize, usize)> {
+        let rect = canvas.get_untracked()?.get_bounding_client_rect();
+        let f = |v: f64, lo: f64, len: f64| (((v - lo) / len.max(1.0)) * side as f64).clamp(0.0, side as f64 - 1.0) as usize;
+        Some((f(ev.client_y() as f64, rect.top(), rect.height()), f(ev.client_x() as f64, rect.left(), rect.width())))
+    };
+    let stroke = move |ev: web_sys::MouseEvent| {
+        if ev.buttons() & 1 == 1
+            && let Some(cell) = at(&ev)
+        {
+            pixels.update(|p| paint(p, cell));
+        }
+    };
+    let done = move |_| {
+        let t = pixels.with_untracked(|p| Tensor::new([1, 3, side, side], p.clone()).expect("a drawing is 3 planes"));
+        own_image.set(Some((t, DRAWING.to_string())));
+    };
+    view! {
+        <details class="sketch">
+            <summary>"Or draw one"</summary>
+            <p>"Draw a shape with the mouse (hold the button down); when you let go, the maps are computed on your drawing."</p>
+            <canvas node_ref=canvas data-testid="sketch" class="sketch-canvas" aria-label="A 32x32 drawing area"
+                on:mousedown=stroke on:mousemove=stroke on:mouseup=done></canvas>
+            <button type="button" data-testid="sketch-clear" on:click=move |_| pixels.set(blank())>"Clear the drawing"</button>
+        </details>
     }
 }
 
@@ -843,6 +914,20 @@ mod tests {
         flat.blocks.retain(|b| *b != engine::architecture::Block::AdaptiveAvgPool);
         let no_body = save("shapes", flat);
         assert!(model_in_use(&Device::Cpu, &[], Some(&no_body)).err().unwrap().contains("no body to hook"));
+    }
+
+    #[test]
+    fn a_stroke_inks_a_disc_and_stays_inside_the_drawing() {
+        let mut p = blank();
+        paint(&mut p, (0, 31));
+        paint(&mut p, (16, 16));
+        let inked = |y: usize, x: usize| p[y * 32 + x] == INK[0];
+        assert!(inked(0, 31) && inked(1, 30) && inked(16, 16) && inked(17, 17) && inked(16, 15));
+        assert!(!inked(18, 18) && !inked(16, 14) && !inked(5, 5));
+        // A 3x3 disc (radius 1.5) in the middle, its quarter in the corner: 9 + 4 pixels, in each channel.
+        for c in 0..3 {
+            assert_eq!(p[c * 1024..(c + 1) * 1024].iter().filter(|&&v| v == INK[c]).count(), 13);
+        }
     }
 
     #[test]
