@@ -19,7 +19,7 @@ use crate::panel::{PanelNumbers, cell_in, exact, footer};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
-use crate::widgets::training::{Job, Refused, Sequence, StartJob, Training, TrainingRunner, seeds_verdict};
+use crate::widgets::training::{Job, Refused, SeedRuns, Sequence, StartJob, Training, seeds_verdict};
 use crate::widgets::{CodePanel, Cursor, LessonPage, PHOTOS, Photo, PhotoChoice, PhotoPicker, ShapeBadge, format_weight, number_input, photo_param, select};
 use engine::data::augment::{self, Augmented, Drawn, Transforms};
 use engine::data::{ImageSet, gather_rows, shapes};
@@ -842,20 +842,7 @@ fn Effect(transforms: Memo<Transforms>) -> impl IntoView {
                  learn them by heart; augmentation shows it each one a little differently every time.",
                 COMPARISON_SEEDS.map(|s| s.to_string()).join(", ")
             )}</p>
-            <TrainingRunner training start total_steps label="Run the comparison here" metric="accuracy"/>
-            <table class="runs" data-testid="augment-runs">
-                <caption>"Runs of the comparison"</caption>
-                <thead><tr><th scope="col">"setting"</th><th scope="col">"seed"</th><th scope="col">"validation accuracy"</th></tr></thead>
-                <tbody>
-                    {move || results.get().into_iter().enumerate().map(|(i, (label, accuracy))| view! {
-                        <tr><td>{label}</td><td>{COMPARISON_SEEDS[(i / 2) % COMPARISON_SEEDS.len()]}</td><td>{format!("{accuracy:.4}")}</td></tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-            <p class="sum" data-testid="augment-verdict" aria-live="polite">{move || {
-                let r = results.get();
-                (r.len() == runs).then(|| comparison_text(&r))
-            }}</p>
+            <SeedRuns training start total_steps results seeds=&COMPARISON_SEEDS verdict=comparison_text metric="accuracy" testid="augment"/>
         </section>
     }
 }

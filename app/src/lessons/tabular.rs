@@ -19,7 +19,7 @@ use crate::panel::{PanelNumbers, exact};
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Names, Param, Params, Query};
 use crate::widgets::plot::{LinePlot, Series};
-use crate::widgets::training::{Job, Refused, RunState, Sequence, StartJob, Training, TrainingRunner, seeds_verdict};
+use crate::widgets::training::{Job, Refused, RunState, SeedRuns, Sequence, StartJob, Training, TrainingRunner, seeds_verdict};
 use crate::widgets::{CodePanel, LessonPage, select};
 use engine::data::dates;
 use engine::data::rossmann::{CATEGORICAL, CONTINUOUS, Factors, LEFT_OUT, NOISE_SIGMA, RossmannTable, VALID_DAYS, median_floor, noise_floor};
@@ -965,20 +965,7 @@ fn EmbDropComparison(prepared: Memo<Prepared>, epochs: RwSignal<usize>, busy: Si
                 , COMPARISON_SEEDS.map(|s| s.to_string()).join(", ")
             )}</p>
             {move || busy.get().then(|| view! { <p class="status">"The training above is still running: both at once, each goes at half the speed."</p> })}
-            <TrainingRunner training start total_steps label="Run the comparison here" metric="rmspe"/>
-            <table class="runs" data-testid="emb-drop-runs">
-                <caption>"Runs of the comparison"</caption>
-                <thead><tr><th scope="col">"setting"</th><th scope="col">"seed"</th><th scope="col">"validation RMSPE"</th></tr></thead>
-                <tbody>
-                    {move || results.get().into_iter().enumerate().map(|(i, (label, rmspe))| view! {
-                        <tr><td>{label}</td><td>{COMPARISON_SEEDS[(i / 2) % COMPARISON_SEEDS.len()]}</td><td>{format!("{rmspe:.4}")}</td></tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-            <p class="sum" data-testid="emb-drop-verdict" aria-live="polite">{move || {
-                let r = results.get();
-                (r.len() == runs).then(|| comparison_text(&r))
-            }}</p>
+            <SeedRuns training start total_steps results seeds=&COMPARISON_SEEDS verdict=comparison_text metric="rmspe" testid="emb-drop"/>
         </section>
     }
 }

@@ -322,6 +322,49 @@ pub fn seeds_verdict(results: &[(String, f32)], settings: [(&str, &str); 2], met
     )
 }
 
+/// The runs of a comparison over seeds (a [`Sequence`] of two settings, alternating, each with every seed): its
+/// runner, a table of each finished run's setting, seed and final metric, and, once all `runs` have ended, the
+/// verdict `verdict` makes of them. Test ids `{testid}-runs` and `{testid}-verdict`.
+#[component]
+#[allow(clippy::too_many_arguments)]
+pub fn SeedRuns(
+    /// The runner's state.
+    training: Training,
+    /// Starts the sequence.
+    start: StartJob,
+    /// Steps in the whole sequence.
+    #[prop(into)]
+    total_steps: Signal<usize>,
+    /// `(setting, final metric)` of each run, in the order the runs ended (the sequence's `on_run_end` fills it).
+    results: RwSignal<Vec<(String, f32)>>,
+    /// The seeds, in the order the sequence runs them.
+    seeds: &'static [u64],
+    /// The verdict of all the runs.
+    verdict: fn(&[(String, f32)]) -> String,
+    /// The metric's name.
+    metric: &'static str,
+    /// The test-id prefix.
+    testid: &'static str,
+) -> impl IntoView {
+    let runs = 2 * seeds.len();
+    view! {
+        <TrainingRunner training start total_steps label="Run the comparison here" metric/>
+        <table class="runs" data-testid=format!("{testid}-runs")>
+            <caption>"Runs of the comparison"</caption>
+            <thead><tr><th scope="col">"setting"</th><th scope="col">"seed"</th><th scope="col">{format!("validation {metric}")}</th></tr></thead>
+            <tbody>
+                {move || results.get().into_iter().enumerate().map(|(i, (label, value))| view! {
+                    <tr><td>{label}</td><td>{seeds[(i / 2) % seeds.len()]}</td><td>{format!("{value:.4}")}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <p class="sum" data-testid=format!("{testid}-verdict") aria-live="polite">{move || {
+            let r = results.get();
+            (r.len() == runs).then(|| verdict(&r))
+        }}</p>
+    }
+}
+
 /// The comparisons' common fit on the digits: `model` trained for `epochs` in batches of `batch` on the first
 /// `sizes.0` digits of the lessons' split (a fifth held out, seed 7) and validated on the first `sizes.1` held-out
 /// ones; one-cycle to 3e-3 with AdamW and no weight decay, the loss read at every step.
