@@ -20,7 +20,9 @@
 //! - **Dependencies run one way.** [`device`] (buffers, kernels, the CPU's loops over slices and plain geometry) at
 //!   the bottom, [`tensor`] on it, [`ops`] on both, then [`nn`], [`optim`], [`learner`] and [`data`]. The device is
 //!   handed its shaders' source by the ops' kernel declarations and imports neither tensors nor ops; a test reads
-//!   every file and fails on an import cycle (`tests/modules.rs`).
+//!   every file and fails on an import cycle (`tests/modules.rs`). A trained model leaves as a file through
+//!   [`safetensors`] (the format, on tensors) and [`checkpoint`] (a model's `state_dict` with its task, classes,
+//!   input statistics and [`architecture`], so that it can be rebuilt), at the level of the models.
 //! - **Test code stays out of the product.** Every op's examples, its uniform `ops::Op` view and the check harness
 //!   are built for tests and under the `check` feature only (the tests crate enables it, the app does not).
 //!
