@@ -751,7 +751,7 @@ fn OwnImages(own: RwSignal<Vec<(String, Vec<Tensor>)>, LocalStorage>) -> impl In
             {move || own.with(|c| c.iter().map(|(name, images)| (name.clone(), images.len())).collect::<Vec<_>>()).into_iter().enumerate().map(|(k, (name, count))| view! {
                 <div class="own-class" data-testid=format!("class-{k}")>
                     <label>"Class " <input type="text" data-testid=format!("class-name-{k}") prop:value=name
-                        on:change=move |ev| own.update(|c| c[k].0 = event_target_value(&ev))/></label>
+                        on:change=move |ev| own.update(|c| if let Some(class) = c.get_mut(k) { class.0 = event_target_value(&ev) })/></label>
                     <label class="file">"Images " <input type="file" accept="image/*" multiple data-testid=format!("class-files-{k}")
                         on:change=move |ev| {
                             let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into(t).ok());
@@ -763,8 +763,8 @@ fn OwnImages(own: RwSignal<Vec<(String, Vec<Tensor>)>, LocalStorage>) -> impl In
                     {move || camera.with(Option::is_some).then(|| view! {
                         <button type="button" data-testid=format!("capture-{k}") on:click=move |_| capture(k)>"Capture from the webcam"</button>
                     })}
-                    <button type="button" on:click=move |_| own.update(|c| c[k].1.clear())>"Clear"</button>
-                    <button type="button" disabled=move || own.with(|c| c.len() <= 2) on:click=move |_| own.update(|c| { c.remove(k); })>"Remove the class"</button>
+                    <button type="button" on:click=move |_| own.update(|c| if let Some(class) = c.get_mut(k) { class.1.clear() })>"Clear"</button>
+                    <button type="button" disabled=move || own.with(|c| c.len() <= 2) on:click=move |_| own.update(|c| if k < c.len() && c.len() > 2 { c.remove(k); })>"Remove the class"</button>
                 </div>
             }).collect_view()}
             <div class="camera">
@@ -783,7 +783,13 @@ fn OwnImages(own: RwSignal<Vec<(String, Vec<Tensor>)>, LocalStorage>) -> impl In
 /// The architecture as blocks the learner edits.
 #[component]
 fn Editor(blocks: RwSignal<Vec<Block>>, task: RwSignal<Task>, classes: Signal<usize>) -> impl IntoView {
-    let set = move |i: usize, b: Block| blocks.update(|v| v[i] = b);
+    let set = move |i: usize, b: Block| {
+        blocks.update(|v| {
+            if let Some(at) = v.get_mut(i) {
+                *at = b;
+            }
+        })
+    };
     let number = move |i: usize, value: usize, label: &'static str, max: usize, apply: fn(&mut Block, usize)| block_number(blocks, i, value, label, max, apply);
     view! {
         <section class="editor">
@@ -821,10 +827,10 @@ fn Editor(blocks: RwSignal<Vec<Block>>, task: RwSignal<Task>, classes: Signal<us
                                 {KINDS.iter().map(|(k, _)| view! { <option value=*k selected=*k == kind(&block)>{*k}</option> }).collect_view()}
                             </select>
                             {fields}
-                            <button type="button" aria-label=format!("Move block {} up", i + 1) disabled=i == 0 on:click=move |_| blocks.update(|b| b.swap(i - 1, i))>"↑"</button>
+                            <button type="button" aria-label=format!("Move block {} up", i + 1) disabled=i == 0 on:click=move |_| blocks.update(|b| if i > 0 && i < b.len() { b.swap(i - 1, i) })>"↑"</button>
                             <button type="button" aria-label=format!("Move block {} down", i + 1) on:click=move |_| blocks.update(|b| if i + 1 < b.len() { b.swap(i, i + 1) })>"↓"</button>
-                            <button type="button" aria-label=format!("Insert a block after block {}", i + 1) on:click=move |_| blocks.update(|b| b.insert(i + 1, Block::ReLU))>"+"</button>
-                            <button type="button" aria-label=format!("Remove block {}", i + 1) data-testid=format!("block-{i}-remove") on:click=move |_| blocks.update(|b| { b.remove(i); })>"✕"</button>
+                            <button type="button" aria-label=format!("Insert a block after block {}", i + 1) on:click=move |_| blocks.update(|b| b.insert((i + 1).min(b.len()), Block::ReLU))>"+"</button>
+                            <button type="button" aria-label=format!("Remove block {}", i + 1) data-testid=format!("block-{i}-remove") on:click=move |_| blocks.update(|b| if i < b.len() { b.remove(i); })>"✕"</button>
                         </li>
                     }
                 }).collect_view()
@@ -872,7 +878,11 @@ fn block_number(blocks: RwSignal<Vec<Block>>, i: usize, value: usize, label: &'s
 /// A dropout block's probability field.
 fn dropout_field(blocks: RwSignal<Vec<Block>>, i: usize, p: f32) -> impl IntoView {
     let store = move |raw: String| match raw.trim().parse::<f32>() {
-        Ok(v) if v.is_finite() => blocks.update(|b| b[i] = Block::Dropout { p: v.clamp(0.0, 0.95) }),
+        Ok(v) if v.is_finite() => blocks.update(|b| {
+            if let Some(at) = b.get_mut(i) {
+                *at = Block::Dropout { p: v.clamp(0.0, 0.95) };
+            }
+        }),
         _ => blocks.notify(),
     };
     view! {
