@@ -1,17 +1,18 @@
-//! `cargo xtask export-check --python PY`: what `/train`'s export promises, checked end to end. The digits CNN of
-//! `/train` (its default architecture and settings, 3 epochs) is trained natively; the page's own code exports it
+//! `cargo xtask export-check --python PY`: what `/train`'s export promises, checked end to end. Two digits CNNs of
+//! `/train` (its default architecture, and one whose body is a batch norm; its settings, 3 epochs each) are trained
+//! natively; the page's own code exports each
 //! (the checkpoint's `model.safetensors` and `train::pytorch_script`'s `model.py`); PY (a Python with torch and
-//! numpy) imports `model.py` as a learner would and classifies the validation images, and its probabilities are
+//! numpy) imports each `model.py` as a learner would and classifies the validation images, and its probabilities are
 //! compared with the engine's. It passes when every prediction agrees and no probability differs by more than
 //! 1e-4.
 
-use app::lessons::train::{Data, Settings, Task, evaluate, pytorch_script};
+use app::lessons::train::{Data, Settings, Task, blocks_of, evaluate, pytorch_script};
 use engine::Device;
 use engine::checkpoint::{self, Info};
 use engine::data::augment::{Augmented, Transforms};
 use engine::data::digits;
 use engine::safetensors::{Entry, File};
-use engine::Tensor;
+use engine::ops::softmax::Softmax;
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
@@ -33,10 +34,27 @@ fn run(python: &str) -> Result<(), String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("the app crate is not in the workspace")?.to_path_buf();
     let set = digits::parse(&std::fs::read(root.join("public/data/digits_u8.bin")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let data = Data::digits(&set);
-    let settings = Settings { task: Task::Digits, blocks: Task::Digits.default_architecture(10).blocks, lr: 1e-2, batch: 64, epochs: 3, one_cycle: true, wd: 0.01, augment: false };
-    let mut trainer = settings.trainer(&Device::Cpu, &data)?;
+    // The page's default CNN, and one whose body (the layer before the pool) is a batch norm with weights of its own
+    // and whose first kernel is 5x5: its `body.weight` must load into PyTorch's module under the same name.
+    let variants = [("default", Task::Digits.default_architecture(10).blocks), ("bn-body", blocks_of("conv16k5s1p2-bn-relu-conv32k3s2p1-bn-gap-flat-lin10")?)];
+    for (name, blocks) in variants {
+        let settings = Settings { task: Task::Digits, blocks, lr: 1e-2, batch: 64, epochs: 3, one_cycle: true, wd: 0.01, augment: false };
+        check(python, &root.join("target/export-check").join(name), &data, &settings)?;
+    }
+    println!("export-check passed: PyTorch rebuilds each exported model and predicts as the engine does");
+    Ok(())
+}
+
+/// Trains `settings` on `data`, exports the model into `folder` and has PY classify the validation images with it.
+fn check(python: &str, folder: &std::path::Path, data: &Data, settings: &Settings) -> Result<(), String> {
+    let mut trainer = settings.trainer(&Device::Cpu, data)?;
     let reports = pollster::block_on(trainer.fit(|_, _| {}, |_| {})).map_err(|e| e.to_string())?;
-    println!("trained /train's digits CNN natively: validation accuracy {:.4} after {} epochs", reports.last().map_or(0.0, |r| r.metric), reports.len());
+    println!(
+        "trained {} natively: validation accuracy {:.4} after {} epochs",
+        settings.architecture(10).code(),
+        reports.last().map_or(0.0, |r| r.metric),
+        reports.len()
+    );
 
     let stats = data.train.channel_stats();
     let valid = Augmented::new(data.valid.clone(), stats.clone(), Transforms::none(), 1).map_err(|e| e.to_string())?;
@@ -45,27 +63,17 @@ fn run(python: &str) -> Result<(), String> {
     let n = data.valid.labels.len();
     let (x, _) = engine::data::Dataset::batch(&valid, &Device::Cpu, &(0..n).collect::<Vec<_>>());
     let scores = trainer.model.forward(&x).map_err(|e| e.to_string())?;
-    let probs: Vec<f32> = scores
-        .data()
-        .chunks(10)
-        .flat_map(|row| {
-            let top = row.iter().cloned().fold(f32::MIN, f32::max);
-            let e: Vec<f32> = row.iter().map(|s| (s - top).exp()).collect();
-            let sum: f32 = e.iter().sum();
-            e.into_iter().map(move |v| v / sum)
-        })
-        .collect();
+    let probs = Softmax::new(scores.shape(), -1, false).map_err(|e| e.to_string())?.reference_forward(&scores);
 
     let info = Info { task: "digits".into(), classes: data.classes.clone(), stats, architecture: Some(settings.architecture(10)) };
-    let folder = root.join("target/export-check");
-    std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(folder).map_err(|e| e.to_string())?;
     let bytes = pollster::block_on(checkpoint::save(&mut trainer.model, &info)).map_err(|e| e.to_string())?;
     std::fs::write(folder.join("model.safetensors"), &bytes).map_err(|e| e.to_string())?;
     std::fs::write(folder.join("model.py"), pytorch_script(&info, "model.safetensors")?).map_err(|e| e.to_string())?;
     let check = File {
         entries: vec![
             Entry { name: "images".into(), tensor: data.valid.images.clone(), integer: false },
-            Entry { name: "probs".into(), tensor: Tensor::new([n, 10], probs).map_err(|e| e.to_string())?, integer: false },
+            Entry { name: "probs".into(), tensor: probs, integer: false },
         ],
         metadata: vec![],
     };
@@ -82,11 +90,10 @@ fn run(python: &str) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     println!("exported to {} (model.safetensors, model.py); engine accuracy on the {n} validation images {:.4}", folder.display(), results.accuracy());
-    let out = Command::new(python).arg("check.py").current_dir(&folder).output().map_err(|e| format!("cannot run {python}: {e}"))?;
+    let out = Command::new(python).arg("check.py").current_dir(folder).output().map_err(|e| format!("cannot run {python}: {e}"))?;
     print!("{}", String::from_utf8_lossy(&out.stdout));
     if !out.status.success() {
         return Err(format!("PyTorch disagrees with the engine:\n{}", String::from_utf8_lossy(&out.stderr)));
     }
-    println!("export-check passed: PyTorch rebuilds the exported model and predicts as the engine does");
     Ok(())
 }

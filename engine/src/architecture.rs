@@ -203,7 +203,6 @@ impl Architecture {
         let rows = self.check()?;
         let mut shape = self.input.to_vec();
         let mut layers: Vec<Box<dyn Layer>> = Vec::new();
-        let mut body = None;
         for (i, (block, row)) in self.blocks.iter().zip(&rows).enumerate() {
             let layer: Box<dyn Layer> = match *block {
                 Block::Conv { channels, kernel, stride, padding } => {
@@ -214,24 +213,33 @@ impl Architecture {
                 Block::MaxPool { kernel, stride } => Box::new(MaxPool2d::new(Pool2dParams::new(kernel).stride(stride))),
                 Block::AvgPool { kernel, stride } => Box::new(AvgPool2d::new(Pool2dParams::new(kernel).stride(stride))),
                 Block::Dropout { p } => Box::new(Dropout::new(p, rng.next_u64() as u32)),
-                Block::AdaptiveAvgPool => {
-                    body = body.or(i.checked_sub(1));
-                    Box::new(AdaptiveAvgPool2d::new([1, 1]))
-                }
+                Block::AdaptiveAvgPool => Box::new(AdaptiveAvgPool2d::new([1, 1])),
                 Block::Flatten => Box::new(Flatten::default()),
                 Block::Linear { features } => Box::new(Linear::new(device, shape[0], features, true, rng)),
             };
             layers.push(layer);
             shape = row.shape.clone();
         }
-        let model = Sequential::new(layers);
-        Ok(match body {
-            Some(at) => model.named(at, BODY).named(at + 1, POOL),
-            None => model,
-        })
+        let names = self.names();
+        Ok((0..layers.len()).fold(Sequential::new(layers), |model, i| model.named(i, &names[i])))
     }
 
-    /// The PyTorch module of these blocks, `nn.Sequential(...)`, one layer a line. Fails with
+    /// Each block's layer name, as both [`Architecture::build`] and [`Architecture::pytorch`] name them (and so as
+    /// a `state_dict` names their weights): its position, except the block before the first `AdaptiveAvgPool`,
+    /// [`BODY`], and that pool, [`POOL`].
+    fn names(&self) -> Vec<String> {
+        let pool = self.blocks.iter().position(|b| *b == Block::AdaptiveAvgPool).filter(|&at| at > 0);
+        (0..self.blocks.len())
+            .map(|i| match pool {
+                Some(at) if i + 1 == at => BODY.to_string(),
+                Some(at) if i == at => POOL.to_string(),
+                _ => i.to_string(),
+            })
+            .collect()
+    }
+
+    /// The PyTorch module of these blocks, `nn.Sequential(OrderedDict([...]))`, one named layer a line, named as
+    /// [`Architecture::build`] names them so that the engine's `state_dict` loads into it. Fails with
     /// [`Architecture::check`]'s words.
     pub fn pytorch(&self) -> Result<String, String> {
         let rows = self.check()?;
@@ -253,7 +261,8 @@ impl Architecture {
             });
             shape = row.shape.clone();
         }
-        Ok(format!("nn.Sequential(\n{}\n)", lines.iter().map(|l| format!("    {l},")).collect::<Vec<_>>().join("\n")))
+        let named: Vec<String> = self.names().iter().zip(&lines).map(|(n, l)| format!("    (\"{n}\", {l}),")).collect();
+        Ok(format!("nn.Sequential(OrderedDict([\n{}\n]))", named.join("\n")))
     }
 }
 
@@ -348,6 +357,23 @@ mod tests {
     use crate::tensor::Tensor;
 
     #[test]
+    fn pytorch_s_module_names_every_layer_as_the_engine_s_state_dict_does() {
+        // The body is a batch norm here (no ReLU before the pool): its weights are `body.weight` and `body.bias`, and
+        // PyTorch's module must call it so too, or the exported weights do not load.
+        let arch = Architecture::parse([1, 8, 8], 3, "conv4k3s1p1-bn-gap-flat-lin3").unwrap();
+        let mut model = arch.build(&Device::Cpu, &mut Rng::new(1)).unwrap();
+        let code = arch.pytorch().unwrap();
+        for (name, _) in model.state_mut() {
+            let layer = name.rsplit_once('.').unwrap().0;
+            assert!(code.contains(&format!("(\"{layer}\", nn.")), "{name} has no layer in\n{code}");
+        }
+        assert!(code.contains("(\"body\", nn.BatchNorm2d(4))") && code.contains("(\"pool\", nn.AdaptiveAvgPool2d(1))"), "{code}");
+        // Without a pool, the layers keep their positions.
+        let flat = Architecture::parse([1, 8, 8], 3, "conv4k3s1p1-flat-lin3").unwrap();
+        assert_eq!(flat.build(&Device::Cpu, &mut Rng::new(1)).unwrap().names(), ["0", "1", "2"]);
+    }
+
+    #[test]
     fn an_architecture_reads_back_from_its_link_and_a_bad_block_is_named() {
         let mut arch = simple_cnn([1, 8, 8], &[8, 16], 10);
         arch.blocks.insert(3, Block::MaxPool { kernel: 2, stride: 2 });
@@ -384,8 +410,8 @@ mod tests {
         assert_eq!(built.forward(&x).unwrap().data(), lessons.forward(&x).unwrap().data());
         assert_eq!((built.names()[11].as_str(), built.names()[12].as_str()), (BODY, POOL), "the heatmap's hook finds the body, the head its pool");
         let code = arch.pytorch().unwrap();
-        assert!(code.starts_with("nn.Sequential(\n    nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False),\n    nn.BatchNorm2d(16),"), "{code}");
-        assert!(code.contains("nn.AdaptiveAvgPool2d(1),\n    nn.Flatten(),\n    nn.Linear(128, 4),\n)"), "{code}");
+        assert!(code.starts_with("nn.Sequential(OrderedDict([\n    (\"0\", nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False)),\n    (\"1\", nn.BatchNorm2d(16)),"), "{code}");
+        assert!(code.contains("(\"body\", nn.ReLU()),\n    (\"pool\", nn.AdaptiveAvgPool2d(1)),\n    (\"13\", nn.Flatten()),\n    (\"14\", nn.Linear(128, 4)),\n]))"), "{code}");
     }
 
     #[test]

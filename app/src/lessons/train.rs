@@ -335,7 +335,7 @@ pub fn pytorch_script(info: &Info, file: &str) -> Result<String, String> {
     Ok(format!(
         "# A CNN trained in the browser on the task \"{task}\", exported with its weights ({file}).\n\
          # Run it with torch and numpy installed: python model.py, or import it: from model import model, classify.\n\
-         import json, struct\nimport numpy as np\nimport torch\nimport torch.nn as nn\n\n\
+         import json, struct\nfrom collections import OrderedDict\nimport numpy as np\nimport torch\nimport torch.nn as nn\n\n\
          {LOAD_SAFETENSORS_PY}\n\
          model = {sequential}\n\
          state, meta = load_safetensors(__file__.rsplit(\"/\", 1)[0] + \"/{file}\" if \"/\" in __file__ else \"{file}\")\n\
@@ -372,7 +372,7 @@ pub fn pytorch_code(trained: Option<Info>, editing: &Architecture) -> String {
         Some(Ok(script)) => script,
         _ => match editing.pytorch() {
             Ok(module) => format!(
-                "import torch.nn as nn\n\n# The architecture being edited; train it to get its weights and the export script.\nmodel = {module}\nprint(model)\n"
+                "from collections import OrderedDict\nimport torch.nn as nn\n\n# The architecture being edited; train it to get its weights and the export script.\nmodel = {module}\nprint(model)\n"
             ),
             Err(e) => format!("# This architecture cannot be built: {e}.\n"),
         },
@@ -1098,7 +1098,7 @@ mod tests {
         let arch = Task::Digits.default_architecture(10);
         let info = Info { task: "digits".into(), classes: (0..10).map(|d| d.to_string()).collect(), stats: vec![(0.3, 0.4)], architecture: Some(arch) };
         let script = pytorch_script(&info, "model.safetensors").unwrap();
-        assert!(script.contains("model = nn.Sequential(\n    nn.Conv2d(1, 16, 3, stride=1, padding=1, bias=False),"), "{script}");
+        assert!(script.contains("model = nn.Sequential(OrderedDict([\n    (\"0\", nn.Conv2d(1, 16, 3, stride=1, padding=1, bias=False)),"), "{script}");
         assert!(script.contains("STATS = [(0.3, 0.4)]") && script.contains("CLASSES = [\"0\", \"1\""), "{script}");
     }
 
