@@ -23,6 +23,7 @@ use engine::data::shapes::{self, Placement};
 use engine::data::{ImageSet, gather_rows, normalize};
 use engine::heatmap::{Heatmaps, heatmaps, peak, upsample};
 use engine::nn::{Model, Sequential};
+use engine::ops::softmax::Softmax;
 use engine::rng::Rng;
 use engine::{Device, Tensor, models};
 use std::rc::Rc;
@@ -117,7 +118,7 @@ pub async fn maps(model: &mut Sequential, info: &Info, image: &Tensor, class: us
     let device = model.params_mut().first().map(|p| p.value.device()).unwrap_or(Device::Cpu);
     let x = normalize(image, &info.stats).to(&device);
     let scores = model.forward(&x)?.read().await?;
-    let probs = softmax(scores.data());
+    let probs = Softmax::new(scores.shape(), -1, false)?.reference_forward(&scores).into_data();
     let best = (0..probs.len()).fold(0, |b, k| if probs[k] > probs[b] { k } else { b });
     let class = if class == PREDICTED { best } else { class.min(probs.len() - 1) };
     Ok(Maps { heatmaps: heatmaps(model, LAYER, &x, class).await?, class, predicted: (best, probs[best]) })
@@ -146,13 +147,6 @@ pub fn model_in_use(device: &Device, built_in: &[u8], yours: Option<&[u8]>) -> R
         }
         None => model(device, built_in),
     }
-}
-
-fn softmax(scores: &[f32]) -> Vec<f32> {
-    let top = scores.iter().cloned().fold(f32::MIN, f32::max);
-    let e: Vec<f32> = scores.iter().map(|s| (s - top).exp()).collect();
-    let sum: f32 = e.iter().sum();
-    e.iter().map(|v| v / sum).collect()
 }
 
 /// Where the maps peak, over every image: how often each peaks inside the shape (a pixel drawn in the shape's

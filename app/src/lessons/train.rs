@@ -24,6 +24,7 @@ use engine::data::augment::{Augmented, Transforms};
 use engine::data::{Dataset, ImageSet, shapes};
 use engine::learner::{FitConfig, Loss, Metric, Trainer};
 use engine::nn::{Model, Sequential};
+use engine::ops::softmax::Softmax;
 use engine::optim::Optimizer;
 use engine::rng::Rng;
 use engine::{Device, Tensor};
@@ -246,12 +247,10 @@ pub async fn evaluate<D: Dataset<Input = Tensor>>(model: &mut Sequential, device
         let items: Vec<usize> = (start..(start + 64).min(n)).collect();
         let (x, _) = valid.batch(device, &items);
         let scores = model.forward(&x)?.read().await?;
-        for (row, &i) in scores.data().chunks(classes).zip(&items) {
-            let top = row.iter().cloned().fold(f32::MIN, f32::max);
-            let e: Vec<f32> = row.iter().map(|s| (s - top).exp()).collect();
-            let sum: f32 = e.iter().sum();
-            let best = (0..classes).fold(0, |b, k| if e[k] > e[b] { k } else { b });
-            predictions.push((i, labels[i] as usize, best, e[best] / sum));
+        let probs = Softmax::new(scores.shape(), -1, false)?.reference_forward(&scores);
+        for (row, &i) in probs.data().chunks(classes).zip(&items) {
+            let best = (0..classes).fold(0, |b, k| if row[k] > row[b] { k } else { b });
+            predictions.push((i, labels[i] as usize, best, row[best]));
         }
     }
     let mut confusion = vec![vec![0; classes]; classes];
