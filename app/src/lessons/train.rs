@@ -487,15 +487,20 @@ pub fn TrainLesson() -> impl IntoView {
 
     let own = RwSignal::new_local(vec![(String::from("cats"), Vec::<Tensor>::new()), (String::from("dogs"), Vec::new())]);
     let digits = LocalResource::new(load_digits);
-    let shapes_data = StoredValue::new_local(None::<Rc<Data>>);
+    // The digits and the shapes are split once, the first time they are read, not on every read (the learner's few
+    // images are gathered afresh, as they change).
+    let (digits_data, shapes_data) = (StoredValue::new_local(None::<Rc<Data>>), StoredValue::new_local(None::<Rc<Data>>));
+    let once = move |cache: StoredValue<Option<Rc<Data>>, LocalStorage>, make: &dyn Fn() -> Data| {
+        cache.with_value(|c| c.clone()).unwrap_or_else(|| {
+            let built = Rc::new(make());
+            cache.set_value(Some(built.clone()));
+            built
+        })
+    };
     let data = Signal::derive_local(move || -> Option<Result<Rc<Data>, String>> {
         match task.get() {
-            Task::Digits => digits.get().map(|d| d.map(|d| Rc::new(Data::digits(&d)))),
-            Task::Shapes => Some(Ok(shapes_data.with_value(|s| s.clone()).unwrap_or_else(|| {
-                let built = Rc::new(Data::shapes());
-                shapes_data.set_value(Some(built.clone()));
-                built
-            }))),
+            Task::Digits => digits.with(|d| d.as_ref().map(|d| d.as_ref().map(|set| once(digits_data, &|| Data::digits(set))).map_err(Clone::clone))),
+            Task::Shapes => Some(Ok(once(shapes_data, &Data::shapes))),
             Task::Files => Some(own.with(|c| Data::files(c)).map(Rc::new)),
         }
     });
