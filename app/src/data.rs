@@ -8,11 +8,15 @@ pub async fn load_digits() -> Result<ImageSet, String> {
     digits::parse(&bytes).map_err(|e| e.to_string())
 }
 
-/// The bytes of a file of the page's own origin (`/data/...`); `Err(())` when it cannot be fetched (the caller
-/// says what was missing).
+/// The bytes of a file of the page's own origin (`/data/...`), from the page or from the training worker;
+/// `Err(())` when it cannot be fetched (the caller says what was missing).
 pub async fn load_bytes(path: &str) -> Result<Vec<u8>, ()> {
-    let window = web_sys::window().ok_or(())?;
-    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(path)).await.map_err(drop)?;
+    use wasm_bindgen::JsCast;
+    let request = match web_sys::window() {
+        Some(window) => window.fetch_with_str(path),
+        None => js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>().map_err(drop)?.fetch_with_str(path),
+    };
+    let response = wasm_bindgen_futures::JsFuture::from(request).await.map_err(drop)?;
     let response: web_sys::Response = wasm_bindgen::JsCast::dyn_into(response).map_err(drop)?;
     if !response.ok() {
         return Err(());

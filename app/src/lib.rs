@@ -10,6 +10,7 @@ pub mod query;
 pub mod speed;
 pub mod timing;
 pub mod widgets;
+pub mod worker;
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};

@@ -489,6 +489,8 @@ test('/pooling trains the shapes model in the page: the loss falls, pause holds,
   assert(await page.getByTestId('train-device').inputValue() === 'cpu', 'the runner does not default to the CPU on SwiftShader');
   assert((await text(page, 'train-device-note')).includes('runs on the CPU'), 'the runner does not say why it trains on the CPU');
   await page.getByTestId('train-start').click();
+  // On the CPU it trains in the training worker, off the page's thread.
+  await page.getByTestId('train-where').getByText('in a Web Worker').waitFor();
   const progress = async () => Number(await page.getByTestId('train-progress').getAttribute('value'));
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="train-progress"]')?.value) >= 4);
   // The page answers while it trains: switching to average pooling redraws the window's trace.
@@ -555,6 +557,7 @@ test('/dropout: p = 0.5 drops about half and doubles the rest while training, an
   await page.getByTestId('mode-train').check();
   await page.waitForFunction(() => [...document.querySelectorAll('td[data-testid^="mask-"]')].some((td) => td.textContent.trim() === '0'));
   await run.getByTestId('train-stop').click();
+  await run.getByTestId('train-status').getByText('Stopped after step').waitFor();
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'dropout.png'), fullPage: true });
   await close();
   return problems;
@@ -695,6 +698,7 @@ test('/augment: random draws on WebGPU match the CPU; reflection fills rotated c
   await gpu.page.getByTestId('train-start').click();
   await gpu.page.waitForFunction(() => Number(document.querySelector('[data-testid="train-progress"]')?.value) >= 3);
   await gpu.page.getByTestId('train-stop').click();
+  await gpu.page.getByTestId('train-status').getByText('Stopped after step').waitFor();
   if (SHOTS) await gpu.page.screenshot({ path: join(SHOTS, 'augment.png'), fullPage: true });
   await gpu.close();
   // The same draws on the CPU: the same pixels, give or take a level of rounding.
@@ -789,7 +793,7 @@ async function trainHere(page, device) {
   await page.getByTestId('confusion').waitFor();
   const runner = Number((await text(page, 'train-metric')).match(/accuracy ([\d.]+)/)[1]);
   const matrix = Number((await page.getByTestId('confusion').locator('caption').innerText()).match(/accuracy ([\d.]+)/)[1]);
-  return { runner, matrix };
+  return { runner, matrix, where: await text(page, 'train-where') };
 }
 
 test('/train: the digits CNN trains to 0.9 on the CPU and on WebGPU, is kept across a reload, and exports and imports', async () => {
@@ -804,6 +808,7 @@ test('/train: the digits CNN trains to 0.9 on the CPU and on WebGPU, is kept acr
   await page.getByTestId('summary').waitFor();
   const cpu = await trainHere(page);
   assert(cpu.runner >= 0.9 && Math.abs(cpu.matrix - cpu.runner) < 1e-3, `CPU: the runner says ${cpu.runner}, the matrix ${cpu.matrix}`);
+  assert(cpu.where.includes('in a Web Worker'), `the CPU run says "${cpu.where}"`);
   assert(await page.locator('[data-testid="predictions"] figure').count() === 12, 'not 12 predictions');
   assert(Number(await page.locator('[data-testid="loss-plot"] polyline[data-series="training loss"]').getAttribute('data-count')) >= 10, 'too few losses plotted');
   // A reload keeps the model: the page evaluates it again on the same images.
@@ -831,6 +836,7 @@ test('/train: the digits CNN trains to 0.9 on the CPU and on WebGPU, is kept acr
   // The same on WebGPU.
   const gpu = await trainHere(page, 'gpu');
   assert(gpu.runner >= 0.9, `WebGPU: the validation accuracy is ${gpu.runner}`);
+  assert(gpu.where.includes('on the GPU'), `the WebGPU run says "${gpu.where}"`);
   console.log(`    /train digits, 3 epochs: CPU ${cpu.runner}, WebGPU ${gpu.runner}`);
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'train.png'), fullPage: true });
   await close();

@@ -17,6 +17,8 @@ const build = WebAssembly.validate(RELAXED_MADD)
   ? { script: '/RELAXED_JS', wasm: '/RELAXED_WASM' }
   : { script: '/BASELINE_JS', wasm: '/BASELINE_WASM' };
 const response = fetch(build.wasm);
+// The training worker runs this same script with the page's compiled module (app/src/worker.rs).
+window.appScript = build.script;
 const bindings = await import(build.script);
 const wasm = await bindings.default({ module_or_path: response });
 window.wasmBindings = bindings;

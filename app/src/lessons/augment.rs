@@ -19,7 +19,8 @@ use crate::panel::{PanelNumbers, cell_in, exact, footer};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
-use crate::widgets::training::{Job, Refused, SeedRuns, Sequence, StartJob, Training, seeds_verdict};
+use crate::widgets::training::{Job, Refused, SeedRuns, Sequence, StartJob, Started, Training, seeds_verdict};
+use crate::worker::{Recipe, RunEnd, recipe, setting};
 use crate::widgets::{CodePanel, Cursor, LessonPage, PHOTOS, Photo, PhotoChoice, PhotoPicker, ShapeBadge, format_weight, number_input, photo_param, select};
 use engine::data::augment::{self, Augmented, Drawn, Transforms};
 use engine::data::{ImageSet, gather_rows, shapes};
@@ -406,6 +407,47 @@ pub fn comparison_runs(device: &Device, (train, valid): &(ImageSet, ImageSet), t
         }
     }
     Ok(runs)
+}
+
+/// The training worker's name for the comparison.
+pub const EFFECT_JOB: &str = "augment.effect";
+
+/// The comparison with `t` as a recipe for the training worker.
+fn effect_recipe(t: &Transforms) -> Recipe {
+    recipe(
+        EFFECT_JOB,
+        &[
+            ("do_flip", t.do_flip.to_string()),
+            ("max_rotate", t.max_rotate.to_string()),
+            ("max_zoom", t.max_zoom.to_string()),
+            ("max_lighting", t.max_lighting.to_string()),
+            ("max_warp", t.max_warp.to_string()),
+            ("p_affine", t.p_affine.to_string()),
+            ("p_lighting", t.p_lighting.to_string()),
+            ("padding", t.padding.name().to_string()),
+        ],
+    )
+}
+
+/// The transforms of an [`effect_recipe`].
+fn transforms_of(r: &Recipe) -> Result<Transforms, String> {
+    let padding: String = setting(r, "padding")?;
+    Ok(Transforms {
+        do_flip: setting(r, "do_flip")?,
+        max_rotate: setting(r, "max_rotate")?,
+        max_zoom: setting(r, "max_zoom")?,
+        max_lighting: setting(r, "max_lighting")?,
+        max_warp: setting(r, "max_warp")?,
+        p_affine: setting(r, "p_affine")?,
+        p_lighting: setting(r, "p_lighting")?,
+        padding: PaddingMode::parse(&padding).ok_or_else(|| format!("the training job's padding “{padding}” is unknown"))?,
+    })
+}
+
+/// In the worker: the comparison of an [`EFFECT_JOB`] recipe, on the CPU; `on_run_end` hears each run's end.
+pub fn effect_job(r: &Recipe, on_run_end: RunEnd) -> Result<Box<dyn Job>, String> {
+    let runs = comparison_runs(&Device::Cpu, &shapes_sets(), &transforms_of(r)?, EPOCHS)?;
+    Ok(Box::new(Sequence::new(runs, move |label: &str, metric: f32| on_run_end(label, metric))))
 }
 
 /// The comparison's results, `(label, validation accuracy)` in the order the runs ended, in words.
@@ -825,9 +867,10 @@ fn Effect(transforms: Memo<Transforms>) -> impl IntoView {
             built
         });
         let on_end = move |label: &str, accuracy: f32| results.update(|r| r.push((label.to_string(), accuracy)));
-        match comparison_runs(&device, &sets, &transforms.get_untracked(), EPOCHS) {
-            Ok(runs) => Rc::new(RefCell::new(Sequence::new(runs, on_end))) as Rc<RefCell<dyn Job>>,
-            Err(e) => Rc::new(RefCell::new(Refused(e))) as Rc<RefCell<dyn Job>>,
+        let t = transforms.get_untracked();
+        match comparison_runs(&device, &sets, &t, EPOCHS) {
+            Ok(runs) => Started::portable(Rc::new(RefCell::new(Sequence::new(runs, on_end))), effect_recipe(&t)),
+            Err(e) => Started::here(Refused(e)),
         }
     });
     let runs = COMPARISON_SEEDS.len() * 2;
@@ -854,6 +897,15 @@ mod tests {
     fn photo() -> Tensor {
         // A smooth 3-channel test image, 24 by 32, values in (0, 1).
         Tensor::from_fn([1, 3, 24, 32], |i| 0.5 + 0.4 * ((i as f32) * 0.37).sin())
+    }
+
+    #[test]
+    fn the_worker_reads_the_transforms_the_page_sent() {
+        let t = Transforms { do_flip: false, max_rotate: 37.0, max_zoom: 1.35, max_lighting: 0.05, max_warp: 0.3, p_affine: 0.6, p_lighting: 0.15, padding: PaddingMode::Border };
+        let r = engine::safetensors::File::from_bytes(&effect_recipe(&t).to_bytes()).unwrap();
+        assert_eq!(r.meta(crate::worker::JOB), Some(EFFECT_JOB));
+        assert_eq!(transforms_of(&r).unwrap(), t);
+        assert_eq!(transforms_of(&effect_recipe(&Transforms::default())).unwrap(), Transforms::default());
     }
 
     #[test]

@@ -20,7 +20,8 @@ use crate::panel::{PCG_HASH_PY, PanelNumbers, exact, footer};
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Number, Param, Params, join};
 use crate::widgets::plot::{LinePlot, Series};
-use crate::widgets::training::{digits_fit, digits_side_by_side};
+use crate::widgets::training::{Job, digits_fit, digits_job, digits_side_by_side};
+use crate::worker::Recipe;
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, MODE, NumberGrid, format_weight, mode_radios, number_input, select};
 use engine::data::ImageSet;
 use engine::learner::Trainer;
@@ -663,8 +664,9 @@ fn BatchNoise() -> impl IntoView {
                 "That is what the runs did on the CPU (a test checks each statement); train them and compare."
             </p>
             {digits_side_by_side(
+                NOISE_JOB,
                 vec![("batches of 8", "noise-batch-8", noise_steps(8), 8), ("batches of 128", "noise-batch-128", noise_steps(128), 128)],
-                |device, digits, batch| noise_trainer(device, digits, batch, true),
+                noise_run,
                 "Train (40 epochs)",
                 "accuracy",
             )}
@@ -676,6 +678,19 @@ fn BatchNoise() -> impl IntoView {
 const NOISE_EPOCHS: usize = 40;
 const NOISE_TRAIN: usize = 256;
 const NOISE_VALID: usize = 300;
+
+/// The training worker's name for a run of the batch-size comparison.
+pub const NOISE_JOB: &str = "batchnorm.noise";
+
+/// A run of the batch-size comparison: the network with its batch norms, in batches of `batch`.
+fn noise_run(device: &Device, digits: &ImageSet, batch: usize) -> Trainer<Sequential, ImageSet> {
+    noise_trainer(device, digits, batch, true)
+}
+
+/// In the worker: the run of a [`NOISE_JOB`] recipe.
+pub async fn noise_job(recipe: &Recipe) -> Result<Box<dyn Job>, String> {
+    digits_job(recipe, noise_run).await
+}
 
 fn noise_steps(batch: usize) -> usize {
     NOISE_EPOCHS * NOISE_TRAIN.div_ceil(batch)

@@ -15,7 +15,8 @@ use crate::panel::{PCG_HASH_PY, PanelNumbers, cell_in, exact, footer};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
-use crate::widgets::training::{digits_fit, digits_side_by_side};
+use crate::widgets::training::{Job, digits_fit, digits_job, digits_side_by_side};
+use crate::worker::Recipe;
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, MODE, NumberGrid, format_weight, mode_radios, number_input, select};
 use engine::data::ImageSet;
 use engine::learner::Trainer;
@@ -320,6 +321,14 @@ const VALID: usize = 300;
 /// Steps in one run.
 const STEPS: usize = EPOCHS * TRAIN.div_ceil(BATCH);
 
+/// The training worker's name for a run of [`DropoutEffect`].
+pub const EFFECT_JOB: &str = "dropout.effect";
+
+/// In the worker: the run of an [`EFFECT_JOB`] recipe.
+pub async fn effect_job(recipe: &Recipe) -> Result<Box<dyn Job>, String> {
+    digits_job(recipe, digits_trainer).await
+}
+
 fn digits_trainer(device: &Device, digits: &ImageSet, p: f32) -> Trainer<Sequential, ImageSet> {
     digits_fit(device, digits, mlp(device, p), (TRAIN, VALID), EPOCHS, BATCH)
 }
@@ -531,6 +540,7 @@ fn DropoutEffect() -> impl IntoView {
                 "differently, so its curves can part from these. Train both and compare."
             </p>
             {digits_side_by_side(
+                EFFECT_JOB,
                 vec![("p = 0 (no dropout)", "effect-p0", STEPS, 0.0), ("p = 0.5", "effect-p05", STEPS, 0.5)],
                 digits_trainer,
                 "Train (60 epochs)",

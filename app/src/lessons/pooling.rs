@@ -14,7 +14,8 @@ use crate::panel::{PanelNumbers, cell_in, footer};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
-use crate::widgets::training::{Job, RunState, StartJob, Training, TrainingRunner};
+use crate::widgets::training::{Job, RunState, StartJob, Started, Training, TrainingRunner};
+use crate::worker::recipe;
 use crate::widgets::{Cell, CodePanel, Cursor, LessonPage, NumberGrid, ShapeBadge, StepControls, number_input, select};
 use engine::checkpoint;
 use engine::data::{ImageSet, gather_rows, normalize, shapes};
@@ -356,6 +357,14 @@ fn shapes_trainer(device: &Device, (train, valid): &(ImageSet, ImageSet)) -> Sha
     Trainer::new(device, models::shapes_cnn(device, &mut Rng::new(1)), Optimizer::adamw(0.01), train, valid, config)
 }
 
+/// The training worker's name for this lesson's run.
+pub const HEAD_JOB: &str = "pooling.head";
+
+/// In the worker: the lesson's run, on the CPU.
+pub fn head_job() -> Box<dyn Job> {
+    Box::new(shapes_trainer(&Device::Cpu, &shapes_sets()))
+}
+
 /// Whether a model from `/train` has this lesson's head: trained on the shapes (32x32 RGB), its body ending in an
 /// adaptive average pool, a flatten and one linear layer, so that the pooled vector times one weight row is a score.
 fn head_fits(info: &checkpoint::Info, model: &Sequential) -> bool {
@@ -396,7 +405,7 @@ fn weights_state(state: RunState, (step, steps): (usize, usize)) -> String {
     match state {
         RunState::Idle => "untrained weights (random, as PyTorch initialises them)".to_string(),
         RunState::Done => "trained weights".to_string(),
-        RunState::Running => "weights in training…".to_string(),
+        RunState::Running | RunState::Pausing | RunState::Stopping => "weights in training…".to_string(),
         _ => format!("weights after step {step} of {steps}"),
     }
 }
@@ -470,7 +479,7 @@ fn Head(class: RwSignal<usize>, image_index: RwSignal<usize>) -> impl IntoView {
         let run = Rc::new(RefCell::new(shapes_trainer(&device, &sets())));
         showing_yours.set(false);
         trainer.set(Some(run.clone()));
-        run as Rc<RefCell<dyn Job>>
+        Started::portable(run, recipe(HEAD_JOB, &[]))
     });
     let total_steps = EPOCHS * TRAIN.div_ceil(BATCH);
 
@@ -485,10 +494,11 @@ fn Head(class: RwSignal<usize>, image_index: RwSignal<usize>) -> impl IntoView {
     });
     // Recomputed for each image and whenever a run is not training (before, paused, stopped, done).
     let values = LocalResource::new(move || {
-        let (trainer, (x, _, _), state) = (trainer.get(), image.get(), training.state.get());
+        // A run in the worker sends its weights back at a pause: the head is shown again with them.
+        let (trainer, (x, _, _), state, _) = (trainer.get(), image.get(), training.state.get(), training.weights.get());
         async move {
             let trainer = trainer?;
-            if state == RunState::Running {
+            if matches!(state, RunState::Running | RunState::Pausing | RunState::Stopping) {
                 return None;
             }
             Some(head_values(&trainer, &x).await)

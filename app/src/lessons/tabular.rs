@@ -19,7 +19,8 @@ use crate::panel::{PanelNumbers, exact};
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Names, Param, Params, Query};
 use crate::widgets::plot::{LinePlot, Series};
-use crate::widgets::training::{Job, Refused, RunState, SeedRuns, Sequence, StartJob, Training, TrainingRunner, seeds_verdict};
+use crate::widgets::training::{Job, Refused, RunState, SeedRuns, Sequence, StartJob, Started, Training, TrainingRunner, seeds_verdict};
+use crate::worker::{Recipe, RunEnd, recipe, setting};
 use crate::widgets::{CodePanel, LessonPage, select};
 use engine::data::dates;
 use engine::data::rossmann::{CATEGORICAL, CONTINUOUS, Factors, LEFT_OUT, NOISE_SIGMA, RossmannTable, VALID_DAYS, median_floor, noise_floor};
@@ -682,6 +683,39 @@ fn true_effect(column: &str, value: &str) -> Option<f64> {
 }
 
 /// The page's handle on the last run's trainer, to read its model once the run ends.
+/// The training worker's names for this lesson's run and its comparison of embedding dropout.
+pub const TRAIN_JOB: &str = "tabular.train";
+/// See [`TRAIN_JOB`].
+pub const COMPARISON_JOB: &str = "tabular.emb_drop";
+
+/// A run (or the comparison) with the columns of `state` for `epochs`, as a recipe for the training worker, which
+/// generates the same table as the page.
+fn job_recipe(job: &str, state: &State, epochs: usize) -> Recipe {
+    recipe(job, &[("cats", state.cats.join(",")), ("conts", state.conts.join(",")), ("epochs", epochs.to_string())])
+}
+
+/// The sets and epochs of a [`job_recipe`].
+fn prepared_of(r: &Recipe) -> Result<(Prepared, usize), String> {
+    let names = |key: &str| setting::<String>(r, key).map(|list| list.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect::<Vec<_>>());
+    let (cats, conts) = (names("cats")?, names("conts")?);
+    let table = page_table();
+    check_roles(&table, &cats, &conts)?;
+    Ok((State { cats, conts }.prepare(&table), setting(r, "epochs")?))
+}
+
+/// In the worker: the run of a [`TRAIN_JOB`] recipe, on the CPU.
+pub fn train_job(r: &Recipe) -> Result<Box<dyn Job>, String> {
+    let (prepared, epochs) = prepared_of(r)?;
+    Ok(Box::new(trainer(&Device::Cpu, &prepared, epochs, EMB_DROP, SEED)?))
+}
+
+/// In the worker: the comparison of a [`COMPARISON_JOB`] recipe, on the CPU; `on_run_end` hears each run's end.
+pub fn comparison_job(r: &Recipe, on_run_end: RunEnd) -> Result<Box<dyn Job>, String> {
+    let (prepared, epochs) = prepared_of(r)?;
+    let runs = comparison_runs(&Device::Cpu, &prepared, epochs)?;
+    Ok(Box::new(Sequence::new(runs, move |label: &str, metric: f32| on_run_end(label, metric))))
+}
+
 type TrainedSlot = StoredValue<Option<Rc<RefCell<TabularTrainer>>>, LocalStorage>;
 
 /// One finished run, for the comparison table.
@@ -764,7 +798,7 @@ pub fn Tabular() -> impl IntoView {
             </section>
             <ModelAndRange prepared facts/>
             <TrainingSection prepared state epochs training trained facts/>
-            <EmbDropComparison prepared epochs busy=Signal::derive(move || training.state.get().active())/>
+            <EmbDropComparison prepared state epochs busy=Signal::derive(move || training.state.get().active())/>
             <LearnedEffects table training trained effect/>
             <CodePanel code/>
         </LessonPage>
@@ -941,15 +975,15 @@ fn Procs(table: StoredValue<RossmannTable, LocalStorage>, prepared: Memo<Prepare
 
 /// Embedding dropout 0 against the lesson's 0.04, over several seeds, trained by the learner.
 #[component]
-fn EmbDropComparison(prepared: Memo<Prepared>, epochs: RwSignal<usize>, busy: Signal<bool>) -> impl IntoView {
+fn EmbDropComparison(prepared: Memo<Prepared>, state: RwSignal<State>, epochs: RwSignal<usize>, busy: Signal<bool>) -> impl IntoView {
     let training = Training::default();
     let results = RwSignal::new(Vec::<(String, f32)>::new());
     let start: StartJob = Rc::new(move |device: Device| {
         results.set(Vec::new());
         let on_end = move |label: &str, rmspe: f32| results.update(|r| r.push((label.to_string(), rmspe)));
         match comparison_runs(&device, &prepared.get_untracked(), epochs.get_untracked()) {
-            Ok(runs) => Rc::new(RefCell::new(Sequence::new(runs, on_end))) as Rc<RefCell<dyn Job>>,
-            Err(e) => Rc::new(RefCell::new(Refused(e))) as Rc<RefCell<dyn Job>>,
+            Ok(runs) => Started::portable(Rc::new(RefCell::new(Sequence::new(runs, on_end))), job_recipe(COMPARISON_JOB, &state.get_untracked(), epochs.get_untracked())),
+            Err(e) => Started::here(Refused(e)),
         }
     });
     let runs = COMPARISON_SEEDS.len() * 2;
@@ -1107,10 +1141,10 @@ fn TrainingSection(
             Ok(job) => {
                 let job = Rc::new(RefCell::new(job));
                 trained.set_value(Some(job.clone()));
-                job as Rc<RefCell<dyn Job>>
+                Started::portable(job, job_recipe(TRAIN_JOB, &state.get_untracked(), epochs.get_untracked()))
             }
             // No choice the controls allow is refused; should one be, the runner says why and nothing is lost.
-            Err(e) => Rc::new(RefCell::new(Refused(e))) as Rc<RefCell<dyn Job>>,
+            Err(e) => Started::here(Refused(e)),
         }
     });
     Effect::new(move || {
@@ -1163,6 +1197,17 @@ fn cell_text(column: &Column, row: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_worker_prepares_the_columns_the_page_sent() {
+        let table = page_table();
+        let numbers = State::as_numbers();
+        let r = engine::safetensors::File::from_bytes(&job_recipe(TRAIN_JOB, &numbers, 3).to_bytes()).unwrap();
+        let (prepared, epochs) = prepared_of(&r).unwrap();
+        assert_eq!((prepared, epochs), (numbers.prepare(&table), 3));
+        let clash = State { cats: vec!["Store".into()], conts: vec!["Store".into()] };
+        assert!(prepared_of(&job_recipe(TRAIN_JOB, &clash, 1)).unwrap_err().contains("cannot be categorical and continuous at once"));
+    }
 
     #[test]
     fn roles_are_checked() {

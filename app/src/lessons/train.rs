@@ -16,7 +16,8 @@ use crate::image::{draw, frame_square, load_square};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case};
 use crate::query::{AnyParam, Param, Params, Text};
-use crate::widgets::training::{Job, Refused, RunState, StartJob, Training, TrainingRunner};
+use crate::widgets::training::{Job, Refused, RunState, StartJob, Started, Training, TrainingRunner};
+use crate::worker::{Recipe, put_images, recipe, setting, take_images};
 use crate::widgets::{CodePanel, LessonPage, number_input, select};
 use engine::architecture::{self, Architecture, Block};
 use engine::checkpoint::{self, Info};
@@ -159,6 +160,65 @@ impl Settings {
         let trainer = Trainer::new(device, model, Optimizer::adamw(self.wd), train, valid, config);
         Ok(if self.one_cycle { trainer } else { trainer.without_one_cycle() })
     }
+}
+
+/// The training worker's name for a run of this lesson.
+pub const JOB: &str = "train.run";
+
+impl Settings {
+    /// The recipe the training worker rebuilds this run from: the settings, and the images unless they are the
+    /// shapes (which the worker generates as the page does, rather than receive 12 MB of them).
+    pub fn recipe(&self, data: &Data) -> Recipe {
+        let blocks = self.blocks.iter().map(Block::code).collect::<Vec<_>>().join("-");
+        let mut r = recipe(
+            JOB,
+            &[
+                ("task", self.task.name().to_string()),
+                ("arch", blocks),
+                ("lr", self.lr.to_string()),
+                ("batch", self.batch.to_string()),
+                ("epochs", self.epochs.to_string()),
+                ("one_cycle", self.one_cycle.to_string()),
+                ("wd", self.wd.to_string()),
+                ("augment", self.augment.to_string()),
+            ],
+        );
+        if self.task != Task::Shapes {
+            put_images(&mut r, "train", &data.train);
+            put_images(&mut r, "valid", &data.valid);
+        }
+        r
+    }
+
+    /// The settings and images of a [`Settings::recipe`].
+    pub fn from_recipe(r: &Recipe) -> Result<(Settings, Data), String> {
+        let task: String = setting(r, "task")?;
+        let task = *Task::ALL.iter().find(|t| t.name() == task).ok_or_else(|| format!("the training job's task “{task}” is unknown"))?;
+        let settings = Settings {
+            task,
+            blocks: blocks_of(&setting::<String>(r, "arch")?)?,
+            lr: setting(r, "lr")?,
+            batch: setting(r, "batch")?,
+            epochs: setting(r, "epochs")?,
+            one_cycle: setting(r, "one_cycle")?,
+            wd: setting(r, "wd")?,
+            augment: setting(r, "augment")?,
+        };
+        let data = match task {
+            Task::Shapes => Data::shapes(),
+            _ => {
+                let (train, valid) = (take_images(r, "train")?, take_images(r, "valid")?);
+                Data { classes: train.classes.clone(), train, valid }
+            }
+        };
+        Ok((settings, data))
+    }
+}
+
+/// In the worker: the run of a [`JOB`] recipe, on the CPU.
+pub fn job(r: &Recipe) -> Result<Box<dyn Job>, String> {
+    let (settings, data) = Settings::from_recipe(r)?;
+    Ok(Box::new(settings.trainer(&Device::Cpu, &data)?))
 }
 
 /// The images of a task, split: raw values in [0, 1].
@@ -590,16 +650,17 @@ fn TrainingSection(
         let s = settings.get_untracked();
         let d = match data.get_untracked() {
             Some(Ok(d)) => d,
-            Some(Err(why)) => return Rc::new(RefCell::new(Refused(why))) as Rc<RefCell<dyn Job>>,
-            None => return Rc::new(RefCell::new(Refused("The images are still loading: train again in a moment.".into()))) as Rc<RefCell<dyn Job>>,
+            Some(Err(why)) => return Started::here(Refused(why)),
+            None => return Started::here(Refused("The images are still loading: train again in a moment.".into())),
         };
         match s.trainer(&device, &d) {
             Ok(t) => {
                 let t = Rc::new(RefCell::new(t));
+                let recipe = s.recipe(&d);
                 run.set_value(Some((t.clone(), d, s)));
-                t as Rc<RefCell<dyn Job>>
+                Started::portable(t, recipe)
             }
-            Err(e) => Rc::new(RefCell::new(Refused(e))) as Rc<RefCell<dyn Job>>,
+            Err(e) => Started::here(Refused(e)),
         }
     });
     // When a run ends (or is stopped), the model is evaluated, kept and offered for export.
@@ -1048,6 +1109,40 @@ mod tests {
         let wrong = shown.iter().take_while(|p| p.1 != p.2).count();
         assert_eq!(wrong, r.predictions.iter().filter(|p| p.1 != p.2).count(), "the wrong ones come first");
         assert!(shown[..wrong].windows(2).all(|w| w[0].3 >= w[1].3), "most confident first");
+    }
+
+    #[test]
+    fn the_worker_rebuilds_the_same_run_from_its_recipe() {
+        use crate::widgets::training::Job;
+        let d = Data::digits(&digits());
+        let blocks = blocks_of("conv8k3s1p1-bn-relu-max2s2-conv16k3s1p1-relu-drop0.25-gap-flat-lin10").unwrap();
+        let s = Settings { task: Task::Digits, blocks, lr: 3e-3, batch: 32, epochs: 2, one_cycle: false, wd: 0.1, augment: true };
+        let r = engine::safetensors::File::from_bytes(&s.recipe(&d).to_bytes()).unwrap();
+        let (back, data) = Settings::from_recipe(&r).unwrap();
+        assert_eq!(back, s);
+        assert_eq!((data.train.images.data(), &data.train.labels, &data.valid.labels, &data.classes), (d.train.images.data(), &d.train.labels, &d.valid.labels, &d.classes));
+        // Three steps of each give the same weights, to the bit.
+        let mut here: Box<dyn Job> = Box::new(s.trainer(&Device::Cpu, &d).unwrap());
+        let mut there = job(&r).unwrap();
+        let mut weights = Vec::new();
+        for run in [&mut here, &mut there] {
+            for _ in 0..3 {
+                pollster::block_on(run.step()).unwrap();
+            }
+            weights.push(pollster::block_on(run.state()).unwrap());
+        }
+        assert!(!weights[0].is_empty() && weights[0].len() == weights[1].len());
+        for ((n, a), (m, b)) in weights[0].iter().zip(&weights[1]) {
+            assert_eq!((n, a.data()), (m, b.data()));
+        }
+        // The shapes travel as a name (the worker makes them); a recipe that lies is refused in words.
+        let shapes = Settings { task: Task::Shapes, ..s.clone() };
+        let r = shapes.recipe(&Data::shapes());
+        assert!(r.entries.is_empty());
+        assert_eq!(Settings::from_recipe(&r).unwrap().1.train.labels, Data::shapes().train.labels);
+        let mut bad = s.recipe(&d);
+        bad.metadata.retain(|(k, _)| k != "lr");
+        assert!(job(&bad).err().unwrap().contains("lacks its setting “lr”"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The training runner the lessons share: it trains any model on the device the learner chooses, a few steps at
-//! a time between the browser's frames (on a GPU each read of the loss is awaited, so the page never waits on
-//! it), with progress, live loss and metric curves, pause, resume and stop.
+//! The training runner the lessons share: it trains any model on the device the learner chooses, with progress,
+//! live loss and metric curves, pause, resume and stop. On the CPU a run whose lesson gives a [`Recipe`] trains in
+//! a Web Worker ([`crate::worker`]), so the page never waits on it; on a GPU (and where no worker can start) it
+//! runs a few steps at a time between the browser's frames, each read of the loss awaited.
 
 use super::plot::{LinePlot, Series};
 use crate::data::load_digits;
@@ -11,8 +12,11 @@ use engine::clock::now_ms;
 use engine::error::{ErrorKind, OpError};
 use engine::data::{Dataset, ImageSet};
 use engine::learner::{EpochReport, FitConfig, Loss, Metric, StepReport, Trainer};
-use engine::nn::{Model, Sequential};
+use crate::query::Number;
+use crate::worker::{Message, Recipe, Remote, recipe, setting};
+use engine::nn::{Model, Sequential, load_state, read_state};
 use engine::optim::Optimizer;
+use engine::tensor::Tensor;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::future::Future;
@@ -31,6 +35,12 @@ pub trait Job {
     fn evaluate(&mut self, budget_ms: f64) -> Pending<'_, Option<EpochReport>>;
     /// Whether every step has run.
     fn finished(&self) -> bool;
+    /// The weights of the model being trained, named ([`read_state`]): what a run in the worker sends back.
+    fn state(&mut self) -> Pending<'_, Vec<(String, Tensor)>>;
+    /// Takes the weights a run in the worker trained ([`load_state`]).
+    fn load_state(&mut self, values: &[(String, Tensor)]) -> engine::Result<()>;
+    /// A run of a [`Sequence`] ended in the worker with its label and final metric.
+    fn run_ended(&mut self, _label: &str, _metric: f32) {}
 }
 
 impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Trainer<M, D> {
@@ -44,6 +54,14 @@ impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Trainer
 
     fn finished(&self) -> bool {
         Trainer::finished(self)
+    }
+
+    fn state(&mut self) -> Pending<'_, Vec<(String, Tensor)>> {
+        Box::pin(read_state(&mut self.model))
+    }
+
+    fn load_state(&mut self, values: &[(String, Tensor)]) -> engine::Result<()> {
+        load_state(&mut self.model, values)
     }
 }
 
@@ -63,6 +81,14 @@ impl Job for Refused {
 
     fn finished(&self) -> bool {
         false
+    }
+
+    fn state(&mut self) -> Pending<'_, Vec<(String, Tensor)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn load_state(&mut self, _: &[(String, Tensor)]) -> engine::Result<()> {
+        Ok(())
     }
 }
 
@@ -125,10 +151,49 @@ impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Sequenc
     fn finished(&self) -> bool {
         self.current >= self.runs.len()
     }
+
+    /// A comparison's result is its runs' metrics, not a model: nothing is sent back.
+    fn state(&mut self) -> Pending<'_, Vec<(String, Tensor)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn load_state(&mut self, _: &[(String, Tensor)]) -> engine::Result<()> {
+        Ok(())
+    }
+
+    fn run_ended(&mut self, label: &str, metric: f32) {
+        (self.on_run_end)(label, metric);
+        if let Some((_, run)) = self.runs.get(self.current) {
+            self.steps_before += run.total_steps();
+        }
+        self.current += 1;
+    }
 }
 
 /// Builds a fresh run on the device the learner chose (the lesson keeps its own handle on it, to use the model).
-pub type StartJob = Rc<dyn Fn(Device) -> Rc<RefCell<dyn Job>>>;
+pub type StartJob = Rc<dyn Fn(Device) -> Started>;
+
+/// A run as a lesson starts it: the job, and how the training worker rebuilds the same job on its side, where
+/// the lesson gives one. A run with a recipe on the CPU trains in the worker; the job here stays as built until the
+/// worker sends back its weights (at a pause, a stop and the end), which it then takes.
+pub struct Started {
+    /// The run.
+    pub job: Rc<RefCell<dyn Job>>,
+    /// The same run for the worker.
+    pub recipe: Option<Recipe>,
+}
+
+impl Started {
+    /// A run that trains on the page (a [`Refused`] one, or one the worker cannot rebuild).
+    pub fn here(job: impl Job + 'static) -> Started {
+        Started { job: Rc::new(RefCell::new(job)), recipe: None }
+    }
+
+    /// A run the worker can rebuild from `recipe`; `job` is the lesson's handle on it.
+    pub fn portable(job: Rc<RefCell<dyn Job>>, recipe: Recipe) -> Started {
+        Started { job, recipe: Some(recipe) }
+    }
+}
 
 /// Where a run is.
 #[derive(Clone, Debug, PartialEq)]
@@ -137,8 +202,12 @@ pub enum RunState {
     Idle,
     /// Training.
     Running,
+    /// The learner pressed pause; the run pauses after its current chunk (in the worker: once its weights are back).
+    Pausing,
     /// Paused by the learner.
     Paused,
+    /// The learner pressed stop; the run ends after its current chunk (in the worker: once its weights are back).
+    Stopping,
     /// Stopped by the learner before its end (the model keeps what it learned).
     Stopped,
     /// Every step has run.
@@ -150,8 +219,19 @@ pub enum RunState {
 impl RunState {
     /// Whether steps are (or may again be) running.
     pub fn active(&self) -> bool {
-        matches!(self, RunState::Running | RunState::Paused)
+        matches!(self, RunState::Running | RunState::Pausing | RunState::Paused | RunState::Stopping)
     }
+}
+
+/// Where a run trains.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Place {
+    /// On the CPU, in the training worker.
+    Worker,
+    /// On the CPU, on the page's thread (where no worker can start, or the lesson gives no recipe).
+    PageCpu,
+    /// On the GPU, submitted from the page's thread.
+    Gpu,
 }
 
 /// The run's state and curves, shared with the lesson (which reads the model once the run is not active).
@@ -167,6 +247,11 @@ pub struct Training {
     pub epochs: RwSignal<Vec<(f64, f64, f64)>>,
     /// Training items per second over the last epoch.
     pub speed: RwSignal<Option<f64>>,
+    /// Counts the weights a run in the worker sent back: a lesson that shows the model mid-run (at a pause) reads
+    /// it again when this changes.
+    pub weights: RwSignal<usize>,
+    /// Where the run trains (`None` before the first run).
+    pub place: RwSignal<Option<Place>>,
 }
 
 impl Default for Training {
@@ -177,6 +262,8 @@ impl Default for Training {
             losses: RwSignal::new(Vec::new()),
             epochs: RwSignal::new(Vec::new()),
             speed: RwSignal::new(None),
+            weights: RwSignal::new(0),
+            place: RwSignal::new(None),
         }
     }
 }
@@ -184,12 +271,87 @@ impl Default for Training {
 /// How long one chunk of steps may keep the page busy, in milliseconds.
 const CHUNK_MS: f64 = 12.0;
 
+/// What a run reports as it goes, on the page's thread or from the worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// `(steps done, steps in all)`.
+    Progress(usize, usize),
+    /// The training loss read back at a step.
+    Loss(usize, f32),
+    /// The evaluation after the epoch that ended at `step`.
+    Epoch { step: usize, valid_loss: f32, metric: f32, items_per_s: f64 },
+}
+
+/// A run taken a chunk at a time, on the page's thread or in the worker.
+#[derive(Default)]
+pub struct Chunks {
+    /// Whether the epoch that just ended is being evaluated.
+    evaluate: bool,
+    /// Steps done.
+    step: usize,
+}
+
+impl Chunks {
+    /// One chunk: `budget_ms` of the evaluation of the epoch that just ended, or steps until `budget_ms` have
+    /// passed or an epoch ends (its evaluation then runs in chunks of its own: a whole evaluation in one task kept
+    /// the page busy for over 100 ms), and, with `stop_at_loss`, until a loss is read back (so that the page draws
+    /// each). Whether the run is finished.
+    pub async fn next(&mut self, job: &mut dyn Job, budget_ms: f64, stop_at_loss: bool, emit: &mut dyn FnMut(Event)) -> engine::Result<bool> {
+        if self.evaluate {
+            let Some(report) = job.evaluate(budget_ms).await? else { return Ok(false) };
+            self.evaluate = false;
+            emit(Event::Epoch { step: self.step, valid_loss: report.valid_loss, metric: report.metric, items_per_s: report.items_per_s });
+            return Ok(job.finished());
+        }
+        let start = now_ms();
+        while !job.finished() {
+            let step = job.step().await?;
+            self.step = step.step;
+            emit(Event::Progress(step.step, step.total));
+            if let Some(loss) = step.loss {
+                emit(Event::Loss(step.step, loss));
+            }
+            if step.epoch_done {
+                self.evaluate = true;
+                return Ok(false);
+            }
+            if (stop_at_loss && step.loss.is_some()) || now_ms() - start > budget_ms {
+                break;
+            }
+        }
+        Ok(job.finished())
+    }
+}
+
 impl Training {
-    /// Runs `job` to its end, a chunk at a time: steps until a loss is read back or `CHUNK_MS` have passed, then
-    /// the browser's turn; an epoch's evaluation is a chunk of its own. Pausing waits between chunks; stopping
-    /// ends the run there.
-    #[allow(clippy::await_holding_refcell_ref)] // see `chunk` below
-    async fn run(self, job: Rc<RefCell<dyn Job>>, total: usize) {
+    /// Shows what a run in the worker reported, its losses added to the curve at once.
+    fn apply_all(&self, events: Vec<Event>) {
+        let mut losses = Vec::new();
+        for e in events {
+            match e {
+                Event::Loss(step, loss) => losses.push((step as f64, loss as f64)),
+                e => self.apply(e),
+            }
+        }
+        if !losses.is_empty() {
+            self.losses.update(|l| l.extend(losses));
+        }
+    }
+
+    /// Shows what a run reported.
+    fn apply(&self, event: Event) {
+        match event {
+            Event::Progress(done, total) => self.progress.set((done, total)),
+            Event::Loss(step, loss) => self.losses.update(|l| l.push((step as f64, loss as f64))),
+            Event::Epoch { step, valid_loss, metric, items_per_s } => {
+                self.epochs.update(|e| e.push((step as f64, valid_loss as f64, metric as f64)));
+                self.speed.set(Some(items_per_s));
+            }
+        }
+    }
+
+    /// Runs a started run to its end: on the CPU (`on_cpu`) in the worker where it can start, else on the page.
+    async fn run(self, started: Started, total: usize, on_cpu: bool) {
         self.state.set(RunState::Running);
         self.progress.set((0, total));
         self.losses.set(Vec::new());
@@ -198,68 +360,136 @@ impl Training {
         // The click's own work (building the run, redrawing what depends on it) ends first: the steps start in
         // a task of their own.
         yield_to_browser().await;
-        let mut evaluate_next = false;
+        if on_cpu
+            && let Some(recipe) = &started.recipe
+            && let Ok(remote) = Remote::start()
+        {
+            self.place.set(Some(Place::Worker));
+            if self.run_in_worker(remote, started.job.clone(), recipe).await {
+                return;
+            }
+        }
+        self.place.set(Some(if on_cpu { Place::PageCpu } else { Place::Gpu }));
+        self.run_here(started.job).await
+    }
+
+    /// Runs `job` on the page's thread, a chunk at a time: steps until a loss is read back or `CHUNK_MS` have
+    /// passed, then the browser's turn; an epoch's evaluation is a chunk of its own. Pausing waits between chunks;
+    /// stopping ends the run there.
+    #[allow(clippy::await_holding_refcell_ref)] // see below
+    async fn run_here(self, job: Rc<RefCell<dyn Job>>) {
+        let mut chunks = Chunks::default();
         loop {
-            match self.state.get_untracked() {
-                RunState::Running => {}
-                RunState::Paused => {
+            // A page left mid-run ends its run.
+            match self.state.try_get_untracked() {
+                Some(RunState::Running) => {}
+                Some(RunState::Pausing) => self.state.set(RunState::Paused),
+                Some(RunState::Paused) => {
                     sleep_ms(100).await;
                     continue;
                 }
+                Some(RunState::Stopping) => return self.state.set(RunState::Stopped),
                 _ => return,
             }
             // The job stays borrowed while its steps are awaited: the lesson reads the model with `try_borrow_mut`
             // and says "the model is training" while a chunk runs.
             let chunk = {
                 let mut job = job.borrow_mut();
-                self.chunk(&mut *job, &mut evaluate_next).await
+                chunks.next(&mut *job, CHUNK_MS, true, &mut |e| self.apply(e)).await
             };
             match chunk {
-                Err(e) => {
-                    self.state.set(RunState::Failed(format!("Training failed ({e}). The model keeps what it had learned; start again to retry.")));
-                    return;
-                }
-                Ok(true) => {
-                    // A stop pressed during the last chunk still stops; otherwise the run is complete.
-                    if self.state.get_untracked() == RunState::Running {
-                        self.state.set(RunState::Done);
-                    }
-                    return;
-                }
+                Err(e) => return self.fail(&e.to_string()),
+                Ok(true) => return self.end(true),
                 Ok(false) => yield_to_browser().await,
             }
         }
     }
 
-    /// One chunk: `CHUNK_MS` of the evaluation of the epoch that just ended (while `evaluate` is set), or steps
-    /// until one is read back, `CHUNK_MS` have passed or an epoch ends (then `evaluate` is set, so that the
-    /// evaluation runs in chunks of its own: a whole evaluation in one task kept the page busy for over 100 ms).
-    /// Whether the run is finished.
-    async fn chunk(&self, job: &mut dyn Job, evaluate: &mut bool) -> engine::Result<bool> {
-        if *evaluate {
-            let step = self.progress.get_untracked().0;
-            let Some(report) = job.evaluate(CHUNK_MS).await? else { return Ok(false) };
-            *evaluate = false;
-            self.epochs.update(|e| e.push((step as f64, report.valid_loss as f64, report.metric as f64)));
-            self.speed.set(Some(report.items_per_s));
-            return Ok(job.finished());
+    /// Runs `recipe` in the worker, showing what it reports and passing on pause, resume and stop; `job` takes the
+    /// weights it sends back (at a pause, a stop and the end), before the run is shown as paused, stopped or done.
+    /// `false` when the worker could not start the app (within `READY_MS`): the run then trains on the page.
+    async fn run_in_worker(self, remote: Remote, job: Rc<RefCell<dyn Job>>, recipe: &Recipe) -> bool {
+        const READY_MS: f64 = 30_000.0;
+        let (mut told, mut sent, asked) = (RunState::Running, false, now_ms());
+        loop {
+            while let Some(message) = remote.next() {
+                match message {
+                    Message::Ready if !sent => {
+                        remote.send_job(recipe);
+                        sent = true;
+                    }
+                    Message::Ready => {}
+                    Message::Failed(_) if !sent => return false,
+                    Message::Events(events) => self.apply_all(events),
+                    // The lesson may be reading the model (across an await): what it cannot take yet waits, and
+                    // so does everything after it.
+                    Message::RunEnd(label, metric) => match job.try_borrow_mut() {
+                        Ok(mut job) => job.run_ended(&label, metric),
+                        Err(_) => {
+                            remote.put_back(Message::RunEnd(label, metric));
+                            break;
+                        }
+                    },
+                    Message::State(values) => match (values, job.try_borrow_mut()) {
+                        (Ok(values), Ok(mut j)) => match j.load_state(&values) {
+                            Ok(()) => self.weights.update(|w| *w += 1),
+                            Err(e) => {
+                                self.fail(&format!("the trained weights did not fit the model: {e}"));
+                                return true;
+                            }
+                        },
+                        (Ok(values), Err(_)) => {
+                            remote.put_back(Message::State(Ok(values)));
+                            break;
+                        }
+                        (Err(e), _) => {
+                            self.fail(&e);
+                            return true;
+                        }
+                    },
+                    Message::Paused => {
+                        if self.state.try_get_untracked() == Some(RunState::Pausing) {
+                            self.state.set(RunState::Paused);
+                        }
+                    }
+                    Message::Ended(finished) => {
+                        self.end(finished);
+                        return true;
+                    }
+                    Message::Failed(why) => {
+                        self.fail(&why);
+                        return true;
+                    }
+                }
+            }
+            if !sent && now_ms() - asked > READY_MS {
+                return false;
+            }
+            // A page left mid-run ends its run (dropping the worker ends it).
+            let Some(now) = self.state.try_get_untracked() else { return true };
+            if now != told {
+                match now {
+                    RunState::Pausing => remote.tell("pause"),
+                    RunState::Running => remote.tell("resume"),
+                    // Paused: the worker paused when told it was pausing.
+                    RunState::Paused => {}
+                    _ => remote.tell("stop"),
+                }
+                told = now;
+            }
+            sleep_ms(25).await;
         }
-        let start = now_ms();
-        while !job.finished() {
-            let step = job.step().await?;
-            self.progress.set((step.step, step.total));
-            if let Some(loss) = step.loss {
-                self.losses.update(|l| l.push((step.step as f64, loss as f64)));
-            }
-            if step.epoch_done {
-                *evaluate = true;
-                return Ok(false);
-            }
-            if step.loss.is_some() || now_ms() - start > CHUNK_MS {
-                break;
-            }
-        }
-        Ok(job.finished())
+    }
+
+    /// The run ended: every step ran (`finished`), or the learner stopped it.
+    fn end(&self, finished: bool) {
+        // A stop pressed during the last chunk still stops; otherwise the run is complete.
+        let stopped = !finished || self.state.get_untracked() == RunState::Stopping;
+        self.state.set(if stopped { RunState::Stopped } else { RunState::Done });
+    }
+
+    fn fail(&self, why: &str) {
+        self.state.set(RunState::Failed(format!("Training failed ({why}). The model keeps what it had learned; start again to retry.")));
     }
 }
 
@@ -376,8 +606,10 @@ pub fn digits_fit(device: &Device, digits: &ImageSet, model: Sequential, sizes: 
 }
 
 /// [`SideBySide`] runs on the shipped digits, once they are loaded: each run is `(heading, test id, steps,
-/// setting)`, and `build` makes its trainer from the device, the digits and its setting.
-pub fn digits_side_by_side<T: Copy + Send + Sync + 'static>(
+/// setting)`, and `build` makes its trainer from the device, the digits and its setting. On the CPU each run
+/// trains in the worker, which rebuilds it as the job `job` ([`digits_job`]).
+pub fn digits_side_by_side<T: Number>(
+    job: &'static str,
     runs: Vec<(&'static str, &'static str, usize, T)>,
     build: fn(&Device, &ImageSet, T) -> Trainer<Sequential, ImageSet>,
     label: &'static str,
@@ -393,13 +625,27 @@ pub fn digits_side_by_side<T: Copy + Send + Sync + 'static>(
                 .iter()
                 .map(|&(heading, testid, steps, setting)| {
                     let set = set.clone();
-                    let start = move |device: Device| Rc::new(RefCell::new(build(&device, &set, setting))) as Rc<RefCell<dyn Job>>;
+                    let start = move |device: Device| {
+                        let job_here = Rc::new(RefCell::new(build(&device, &set, setting)));
+                        Started::portable(job_here, recipe(job, &[(SETTING, setting.to_url())]))
+                    };
                     (heading, testid, steps, Rc::new(start) as StartJob)
                 })
                 .collect();
             view! { <SideBySide runs label metric/> }.into_any()
         }
     }
+}
+
+/// The recipe key of a [`digits_side_by_side`] run's setting.
+const SETTING: &str = "setting";
+
+/// In the worker: the run of a [`digits_side_by_side`] recipe, on the CPU.
+pub async fn digits_job<T: Number>(recipe: &Recipe, build: fn(&Device, &ImageSet, T) -> Trainer<Sequential, ImageSet>) -> Result<Box<dyn Job>, String> {
+    let raw: String = setting(recipe, SETTING)?;
+    let value = T::from_url(&raw).ok_or_else(|| format!("the training job's setting “{raw}” cannot be read"))?;
+    let digits = load_digits().await?;
+    Ok(Box::new(build(&Device::Cpu, &digits, value)))
 }
 
 /// The controls and curves of a training run: where to train, start, pause or resume, stop, the progress, the
@@ -429,14 +675,20 @@ pub fn TrainingRunner(
             return;
         }
         let Some(device) = device() else { return };
-        let job = start(device);
-        wasm_bindgen_futures::spawn_local(training.run(job, total_steps.get_untracked()));
+        let on_cpu = matches!(device, Device::Cpu);
+        let started = start(device);
+        wasm_bindgen_futures::spawn_local(training.run(started, total_steps.get_untracked(), on_cpu));
     };
     let status = move || match training.state.get() {
         RunState::Idle => "Not trained yet.".to_string(),
-        RunState::Running | RunState::Paused => {
+        RunState::Running | RunState::Pausing | RunState::Paused | RunState::Stopping => {
             let (done, total) = training.progress.get();
-            let paused = if training.state.get() == RunState::Paused { " (paused)" } else { "" };
+            let paused = match training.state.get() {
+                RunState::Pausing => " (pausing)",
+                RunState::Paused => " (paused)",
+                RunState::Stopping => " (stopping)",
+                _ => "",
+            };
             format!("Step {done} of {total}{paused}.")
         }
         RunState::Stopped => format!("Stopped after step {} of {}: the model keeps what it learned.", training.progress.get().0, training.progress.get().1),
@@ -473,14 +725,23 @@ pub fn TrainingRunner(
                 <button type="button" data-testid="train-start" on:click=begin disabled=move || page.get().is_none() || training.state.get().active()>
                     {move || if training.state.get() == RunState::Idle { label.to_string() } else { "Train again from the start".to_string() }}
                 </button>
-                <button type="button" data-testid="train-pause" disabled=move || !training.state.get().active()
-                    on:click=move |_| training.state.update(|s| *s = if *s == RunState::Paused { RunState::Running } else { RunState::Paused })>
+                <button type="button" data-testid="train-pause" disabled=move || !matches!(training.state.get(), RunState::Running | RunState::Paused)
+                    on:click=move |_| training.state.update(|s| match s {
+                        RunState::Paused => *s = RunState::Running,
+                        RunState::Running => *s = RunState::Pausing,
+                        _ => {}
+                    })>
                     {move || if training.state.get() == RunState::Paused { "Resume" } else { "Pause" }}
                 </button>
-                <button type="button" data-testid="train-stop" disabled=move || !training.state.get().active()
-                    on:click=move |_| training.state.set(RunState::Stopped)>"Stop"</button>
+                <button type="button" data-testid="train-stop" disabled=move || !matches!(training.state.get(), RunState::Running | RunState::Paused)
+                    on:click=move |_| training.state.set(RunState::Stopping)>"Stop"</button>
             </div>
             {move || devices().and_then(|d| d.note).map(|note| view! { <p class="notice" data-testid="train-device-note">{note}</p> })}
+            {move || training.place.get().map(|place| view! { <p class="status" data-testid="train-where">{match place {
+                Place::Worker => "This run trains on the CPU in a Web Worker, a thread of its own: the page stays free while it runs.",
+                Place::PageCpu => "This run trains on the CPU on the page's own thread (no worker could start here), a few steps between frames.",
+                Place::Gpu => "This run trains on the GPU: the page sends each step's work and draws while the GPU computes.",
+            }}</p> })}
             <progress data-testid="train-progress" max=move || training.progress.get().1.max(1) value=move || training.progress.get().0></progress>
             <p class="status" role="status" aria-live="polite" data-testid="train-status">
                 {status} " " <span data-testid="train-metric">{last_metric}</span>

@@ -112,6 +112,57 @@ pub trait Model {
 
     /// The layers with their output shapes and parameter counts, for an input like `input`.
     fn summary(&mut self, input: &Self::Input) -> Result<Summary>;
+
+    /// Every parameter and buffer as `(name, tensor)`, named as PyTorch's `state_dict()` names them: what a
+    /// checkpoint holds, and what a run trained off the page's thread sends back to it.
+    fn state_mut(&mut self) -> Vec<(String, &mut Tensor)>;
+}
+
+/// Reads every parameter and buffer of `model` back to the CPU, named as [`Model::state_mut`] names them.
+pub async fn read_state<M: Model + ?Sized>(model: &mut M) -> Result<Vec<(String, Tensor)>> {
+    let mut out = Vec::new();
+    for (name, t) in model.state_mut() {
+        out.push((name, t.read().await?));
+    }
+    Ok(out)
+}
+
+/// Sets every parameter and buffer of `model` from `values` (as [`read_state`] gives them), each moved to the
+/// device it lives on, and clears the gradients and the optimizer's state. The names must be exactly the model's
+/// and each shape the same: anything else is refused, naming the first difference, and the model is left as it was.
+pub fn load_state<M: Model + ?Sized>(model: &mut M, values: &[(String, Tensor)]) -> Result<()> {
+    use crate::error::{ErrorKind, OpError};
+    let refuse = |problem: &str, given: String| -> crate::error::Error {
+        OpError::new("model", ErrorKind::Shape, problem)
+            .expected("this model's tensors, each name and shape as its state_dict has them")
+            .given(given)
+            .hint("load weights saved from a model of the same architecture")
+            .into()
+    };
+    {
+        let state = model.state_mut();
+        for (name, t) in &state {
+            let Some((_, v)) = values.iter().find(|(n, _)| n == name) else {
+                return Err(refuse("the weights lack a tensor this model has", name.clone()));
+            };
+            if v.shape() != t.shape() {
+                return Err(refuse("a tensor has another shape than this model's", format!("{name}: {} where the model has {}", v.shape(), t.shape())));
+            }
+        }
+        if let Some((extra, _)) = values.iter().find(|(n, _)| !state.iter().any(|(m, _)| m == n)) {
+            return Err(refuse("the weights hold a tensor this model does not have", extra.clone()));
+        }
+    }
+    for (name, t) in model.state_mut() {
+        let device = t.device();
+        let (_, v) = values.iter().find(|(n, _)| *n == name).expect("checked above");
+        *t = v.to(&device);
+    }
+    for p in model.params_mut() {
+        p.grad = None;
+        p.state.clear();
+    }
+    Ok(())
 }
 
 /// The shape a layer was last validated for, and the op built for it: rebuilt when the input shape changes.

@@ -125,51 +125,14 @@ impl Sequential {
         out
     }
 
-    /// Reads every parameter and buffer back to the CPU, named as [`Sequential::state_mut`] names them.
+    /// Reads every parameter and buffer back to the CPU ([`super::read_state`]).
     pub async fn state(&mut self) -> Result<Vec<(String, Tensor)>> {
-        let mut out = Vec::new();
-        for (name, t) in self.state_mut() {
-            out.push((name, t.read().await?));
-        }
-        Ok(out)
+        super::read_state(self).await
     }
 
-    /// Sets every parameter and buffer from `values` (as [`Sequential::state`] gives them), each moved to the
-    /// device its layer lives on, and clears the gradients and the optimizer's state. The names must be exactly the
-    /// model's and each shape the same: anything else is refused, naming the first difference, and the model is
-    /// left as it was.
+    /// Sets every parameter and buffer from `values` ([`super::load_state`]).
     pub fn load_state(&mut self, values: &[(String, Tensor)]) -> Result<()> {
-        let refuse = |problem: &str, given: String| -> crate::error::Error {
-            OpError::new("Sequential", ErrorKind::Shape, problem)
-                .expected("this model's tensors, each name and shape as its state_dict has them")
-                .given(given)
-                .hint("load weights saved from a model of the same architecture")
-                .into()
-        };
-        {
-            let state = self.state_mut();
-            for (name, t) in &state {
-                let Some((_, v)) = values.iter().find(|(n, _)| n == name) else {
-                    return Err(refuse("the weights lack a tensor this model has", name.clone()));
-                };
-                if v.shape() != t.shape() {
-                    return Err(refuse("a tensor has another shape than this model's", format!("{name}: {} where the model has {}", v.shape(), t.shape())));
-                }
-            }
-            if let Some((extra, _)) = values.iter().find(|(n, _)| !state.iter().any(|(m, _)| m == n)) {
-                return Err(refuse("the weights hold a tensor this model does not have", extra.clone()));
-            }
-        }
-        for (name, t) in self.state_mut() {
-            let device = t.device();
-            let (_, v) = values.iter().find(|(n, _)| *n == name).expect("checked above");
-            *t = v.to(&device);
-        }
-        for p in Model::params_mut(self) {
-            p.grad = None;
-            p.state.clear();
-        }
-        Ok(())
+        super::load_state(self, values)
     }
 
     /// One row per layer, running `x` through them.
@@ -214,6 +177,10 @@ impl Model for Sequential {
 
     fn summary(&mut self, input: &Tensor) -> Result<Summary> {
         Ok(Summary { model: "Sequential".into(), input_shape: input.shape().clone(), rows: self.summary_rows(input)? })
+    }
+
+    fn state_mut(&mut self) -> Vec<(String, &mut Tensor)> {
+        Sequential::state_mut(self)
     }
 }
 

@@ -238,6 +238,17 @@ impl Model for TabularModel {
         params
     }
 
+    /// Named as fastai's `TabularModel` names its modules: `embeds.0.weight`, `bn_cont.running_mean`, then the
+    /// hidden layers and the head under `layers.`.
+    fn state_mut(&mut self) -> Vec<(String, &mut Tensor)> {
+        let mut state: Vec<(String, &mut Tensor)> = self.embeddings.iter_mut().enumerate().map(|(i, t)| (format!("embeds.{i}.weight"), &mut t.value)).collect();
+        if self.config.n_cont > 0 {
+            state.extend(self.bn_cont.state_mut().into_iter().map(|(n, t)| (format!("bn_cont.{n}"), t)));
+        }
+        state.extend(self.layers.state_mut().into_iter().map(|(n, t)| (format!("layers.{n}"), t)));
+        state
+    }
+
     fn set_training(&mut self, training: bool) {
         self.emb_drop.set_training(training);
         self.bn_cont.set_training(training);
@@ -275,8 +286,32 @@ impl Model for TabularModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::{load_state, read_state};
 
     const CPU: Device = Device::Cpu;
+
+    #[test]
+    fn a_models_state_carries_it_to_another_with_the_running_statistics() {
+        let config = TabularConfig { hidden: vec![8], ps: vec![0.0], ..TabularConfig::rossmann(vec![5, 3], 2, (0.0, 2.0)) };
+        let input = TabularInput {
+            cats: Indices::new([4, 2], vec![1, 0, 4, 2, 0, 1, 2, 1]).unwrap(),
+            conts: Tensor::from_fn([4, 2], |i| (i as f32 * 0.7).sin()),
+        };
+        let mut a = TabularModel::new(&CPU, config.clone(), &mut Rng::new(1)).unwrap();
+        // One forward pass in training mode moves the running statistics away from their start.
+        a.set_training(true);
+        a.forward(&input).unwrap();
+        let state = pollster::block_on(read_state(&mut a)).unwrap();
+        let names: Vec<&str> = state.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(&names[..4], ["embeds.0.weight", "embeds.1.weight", "bn_cont.weight", "bn_cont.bias"]);
+        assert!(names.contains(&"bn_cont.running_mean") && names.iter().any(|n| n.starts_with("layers.")));
+        let mut b = TabularModel::new(&CPU, config, &mut Rng::new(2)).unwrap();
+        load_state(&mut b, &state).unwrap();
+        a.set_training(false);
+        b.set_training(false);
+        assert_eq!(a.forward(&input).unwrap().data(), b.forward(&input).unwrap().data());
+        assert!(load_state(&mut b, &state[1..]).unwrap_err().to_string().contains("lack a tensor"));
+    }
 
     #[test]
     fn the_model_prints_like_learn_model() {
