@@ -54,6 +54,8 @@ async function trainInPage({ name, path, runner, unit }, choice) {
   const start = scope.getByTestId('train-start');
   await page.waitForFunction((sel) => !document.querySelector(`${sel} [data-testid="train-start"]`)?.disabled, runner, { timeout: 120_000 });
   const select = scope.getByTestId('train-device');
+  // The choice of device appears once the page's adapter request settles (the start button may be ready first).
+  await select.waitFor({ timeout: 30_000 }).catch(() => {});
   if (!await select.count() || !(await select.locator('option').evaluateAll((os) => os.map((o) => o.value))).includes(choice)) {
     console.log(`  ${name}: the page offers no ${choice} choice here`);
     await context.close();

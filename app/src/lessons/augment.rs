@@ -19,7 +19,7 @@ use crate::panel::{PanelNumbers, cell_in, exact, footer};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case, url};
 use crate::query::{AnyParam, Param, Params};
-use crate::widgets::training::{Job, Refused, SeedRuns, Sequence, StartJob, Started, Training, seeds_verdict};
+use crate::widgets::training::{Job, SeedRuns, Sequence, StartJob, Started, Training, seeds_verdict};
 use crate::worker::{Recipe, RunEnd, recipe, setting};
 use crate::widgets::{CodePanel, Cursor, LessonPage, PHOTOS, Photo, PhotoChoice, PhotoPicker, ShapeBadge, format_weight, number_input, photo_param, select};
 use engine::data::augment::{self, Augmented, Drawn, Transforms};
@@ -861,17 +861,19 @@ fn Effect(transforms: Memo<Transforms>) -> impl IntoView {
     let sets = StoredValue::new_local(None::<Rc<(ImageSet, ImageSet)>>);
     let start: StartJob = Rc::new(move |device: Device| {
         results.set(Vec::new());
-        let sets = sets.with_value(|s| s.clone()).unwrap_or_else(|| {
-            let built = Rc::new(shapes_sets());
-            sets.set_value(Some(built.clone()));
-            built
-        });
+        // The shapes are generated once per page, when a run first trains here (never for a run in the worker).
+        let sets = move || {
+            sets.with_value(|s| s.clone()).unwrap_or_else(|| {
+                let built = Rc::new(shapes_sets());
+                sets.set_value(Some(built.clone()));
+                built
+            })
+        };
         let on_end = move |label: &str, accuracy: f32| results.update(|r| r.push((label.to_string(), accuracy)));
         let t = transforms.get_untracked();
-        match comparison_runs(&device, &sets, &t, EPOCHS) {
-            Ok(runs) => Started::portable(Rc::new(RefCell::new(Sequence::new(runs, on_end))), effect_recipe(&t)),
-            Err(e) => Started::here(Refused(e)),
-        }
+        let recipe = effect_recipe(&t);
+        let runs = move || comparison_runs(&device, &sets(), &t, EPOCHS);
+        Started::portable(Rc::new(RefCell::new(Sequence::lazy(runs, on_end))), recipe)
     });
     let runs = COMPARISON_SEEDS.len() * 2;
     let total_steps = TRAIN_ITEMS.div_ceil(BATCH) * EPOCHS * runs;
@@ -1002,13 +1004,23 @@ mod tests {
         assert_eq!(labels, ["no augmentation", "augmentation"].repeat(3));
         let results = Rc::new(RefCell::new(Vec::new()));
         let sink = results.clone();
-        let mut sequence = Sequence::new(runs, move |label: &str, accuracy: f32| sink.borrow_mut().push((label.to_string(), accuracy)));
-        assert_eq!(sequence.total_steps(), TRAIN_ITEMS.div_ceil(BATCH) * 6);
+        // As the page starts it: built at its first step.
+        let mut sequence = Sequence::lazy(move || Ok(runs), move |label: &str, accuracy: f32| sink.borrow_mut().push((label.to_string(), accuracy)));
+        assert!(!sequence.finished());
         while !sequence.finished() {
             if pollster::block_on(sequence.step()).unwrap().epoch_done {
                 while pollster::block_on(sequence.evaluate(0.0)).unwrap().is_none() {}
             }
         }
+        assert_eq!(sequence.total_steps(), TRAIN_ITEMS.div_ceil(BATCH) * 6);
+        // One that cannot be built says why at its first step; one trained in the worker only hears its results.
+        let mut refused = Sequence::<Sequential, Augmented>::lazy(|| Err("no shapes here".into()), |_: &str, _: f32| {});
+        assert!(pollster::block_on(refused.step()).unwrap_err().to_string().contains("no shapes here"));
+        let heard = Rc::new(RefCell::new(Vec::new()));
+        let ear = heard.clone();
+        let mut remote = Sequence::<Sequential, Augmented>::lazy(|| panic!("built on the page"), move |label: &str, a: f32| ear.borrow_mut().push((label.to_string(), a)));
+        remote.run_ended("augmentation", 0.75);
+        assert_eq!(*heard.borrow(), [("augmentation".to_string(), 0.75)]);
         let results = results.borrow().clone();
         assert_eq!(results.len(), 6);
         assert!(results.iter().all(|&(_, a)| (0.0..=1.0).contains(&a)), "{results:?}");

@@ -981,10 +981,10 @@ fn EmbDropComparison(prepared: Memo<Prepared>, state: RwSignal<State>, epochs: R
     let start: StartJob = Rc::new(move |device: Device| {
         results.set(Vec::new());
         let on_end = move |label: &str, rmspe: f32| results.update(|r| r.push((label.to_string(), rmspe)));
-        match comparison_runs(&device, &prepared.get_untracked(), epochs.get_untracked()) {
-            Ok(runs) => Started::portable(Rc::new(RefCell::new(Sequence::new(runs, on_end))), job_recipe(COMPARISON_JOB, &state.get_untracked(), epochs.get_untracked())),
-            Err(e) => Started::here(Refused(e)),
-        }
+        let recipe = job_recipe(COMPARISON_JOB, &state.get_untracked(), epochs.get_untracked());
+        let (p, epochs) = (prepared.get_untracked(), epochs.get_untracked());
+        let runs = move || comparison_runs(&device, &p, epochs);
+        Started::portable(Rc::new(RefCell::new(Sequence::lazy(runs, on_end))), recipe)
     });
     let runs = COMPARISON_SEEDS.len() * 2;
     let total_steps = Signal::derive(move || prepared.with(|p| p.train.rows().div_ceil(BATCH)) * epochs.get() * runs);

@@ -312,6 +312,9 @@ pub async fn evaluate<D: Dataset<Input = Tensor>>(model: &mut Sequential, device
             let best = (0..classes).fold(0, |b, k| if row[k] > row[b] { k } else { b });
             predictions.push((i, labels[i] as usize, best, row[best]));
         }
+        // On the CPU a read is ready at once: the page gets its turn between batches all the same.
+        #[cfg(target_arch = "wasm32")]
+        crate::timing::yield_to_browser().await;
     }
     let mut confusion = vec![vec![0; classes]; classes];
     for &(_, actual, predicted, _) in &predictions {
