@@ -35,10 +35,15 @@ pub trait Job {
     fn evaluate(&mut self, budget_ms: f64) -> Pending<'_, Option<EpochReport>>;
     /// Whether every step has run.
     fn finished(&self) -> bool;
-    /// The weights of the model being trained, named ([`read_state`]): what a run in the worker sends back.
-    fn state(&mut self) -> Pending<'_, Vec<(String, Tensor)>>;
-    /// Takes the weights a run in the worker trained ([`load_state`]).
-    fn load_state(&mut self, values: &[(String, Tensor)]) -> engine::Result<()>;
+    /// The weights of the model being trained, named ([`read_state`]): what a run in the worker sends back. None
+    /// for a job whose result is not a model (a comparison's metrics, a refusal).
+    fn state(&mut self) -> Pending<'_, Vec<(String, Tensor)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    /// Takes the weights a run in the worker trained ([`load_state`]); nothing for a job without a model.
+    fn load_state(&mut self, _values: &[(String, Tensor)]) -> engine::Result<()> {
+        Ok(())
+    }
     /// A run of a [`Sequence`] ended in the worker with its label and final metric.
     fn run_ended(&mut self, _label: &str, _metric: f32) {}
 }
@@ -81,14 +86,6 @@ impl Job for Refused {
 
     fn finished(&self) -> bool {
         false
-    }
-
-    fn state(&mut self) -> Pending<'_, Vec<(String, Tensor)>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn load_state(&mut self, _: &[(String, Tensor)]) -> engine::Result<()> {
-        Ok(())
     }
 }
 
@@ -162,9 +159,8 @@ impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Sequenc
             if let Some(report) = &report
                 && run.finished()
             {
-                (self.on_run_end)(label, report.metric);
-                self.steps_before += run.total_steps();
-                self.current += 1;
+                let label = label.clone();
+                self.run_ended(&label, report.metric);
             }
             Ok(report)
         })
@@ -174,15 +170,7 @@ impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Sequenc
         self.build.is_none() && self.current >= self.runs.len()
     }
 
-    /// A comparison's result is its runs' metrics, not a model: nothing is sent back.
-    fn state(&mut self) -> Pending<'_, Vec<(String, Tensor)>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn load_state(&mut self, _: &[(String, Tensor)]) -> engine::Result<()> {
-        Ok(())
-    }
-
+    /// A run ended (here, or in the worker): its result is heard and the next run starts.
     fn run_ended(&mut self, label: &str, metric: f32) {
         (self.on_run_end)(label, metric);
         if let Some((_, run)) = self.runs.get(self.current) {
