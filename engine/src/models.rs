@@ -48,8 +48,9 @@ pub fn digits_cnn(device: &Device, rng: &mut Rng) -> Sequential {
     simple_cnn(device, 1, &[16, 32, 64], 10, rng)
 }
 
-/// The shapes CNN: 3→16 (32x32), 16→32 (16x16), 32→64 (8x8), 64→128 (4x4), pool, 128→4. Its [`BODY`] (layer 11,
-/// the ReLU of the fourth block) gives the 4x4 activations that the heatmap lesson shows.
+/// The shapes CNN: 3→16 (32x32), 16→32 (16x16), 32→64 (8x8), 64→128 (4x4), pool, 128→4, the model `/pooling`'s head
+/// and `/augment`'s comparison train. Its [`BODY`] (layer 11, the ReLU of the fourth block) gives 4x4x128
+/// activations. (The heatmap lesson ships a model that keeps 8x8, built from its blocks.)
 pub fn shapes_cnn(device: &Device, rng: &mut Rng) -> Sequential {
     simple_cnn(device, 3, &[16, 32, 64, 128], 4, rng)
 }

@@ -1,9 +1,10 @@
 //! `cargo xtask train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B]
-//! [--lr X] [--wd X] [--emb-drop X] [--augment on|off] [--train-items N] [--save FILE]`: trains one of the lesson's
-//! models natively, printing a line per epoch (train loss, validation loss, metric, items/s) with a progress bar
-//! while it runs, and as its last line one JSON object:
-//! `{"task", "backend", "epochs", "valid_loss", "metric", "value", "items_per_s"}`. `--save` writes a digits or
-//! shapes model as a checkpoint (`engine::checkpoint`: safetensors with its classes and channel statistics).
+//! [--lr X] [--wd X] [--emb-drop X] [--augment on|off] [--train-items N] [--arch BLOCKS] [--save FILE]`: trains one of
+//! the lesson's models (or, with `--arch`, a digits or shapes CNN written as `/train` writes its blocks) natively,
+//! printing a line per epoch (train loss, validation loss, metric, items/s) with a progress bar while it runs, and
+//! as its last line one JSON object: `{"task", "backend", "epochs", "valid_loss", "metric", "value", "items_per_s"}`.
+//! `--save` writes a digits or shapes model as a checkpoint (`engine::checkpoint`: safetensors with its classes and
+//! channel statistics, and its architecture when `--arch` gave one).
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -26,6 +27,7 @@ mod native {
     use engine::data::augment::{Augmented, Transforms};
     use engine::data::{Dataset, ImageSet, digits, shapes};
     use engine::learner::{EpochReport, FitConfig, Loss, Metric, Trainer};
+    use engine::architecture::Architecture;
     use engine::checkpoint::{self, Info};
     use engine::nn::{Model, Sequential, TabularConfig, TabularModel};
     use engine::optim::Optimizer;
@@ -34,9 +36,10 @@ mod native {
     use std::io::Write;
 
     const USAGE: &str =
-        "usage: train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X] [--wd X] [--emb-drop X] [--augment on|off] [--train-items N] [--save FILE]\n\
+        "usage: train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X] [--wd X] [--emb-drop X] [--augment on|off] [--train-items N] [--arch BLOCKS] [--save FILE]\n\
          (--wd: AdamW's weight decay, 0.01 unless given, 0.2 for rossmann; --emb-drop: the Rossmann model's embedding dropout, 0.04 unless given;\n\
          --augment: digits and shapes, fastai's get_transforms() on every training batch, without the flip for digits; --train-items: train on the first N;\n\
+         --arch: digits and shapes, the CNN's blocks as /train writes them (conv16k3s1p1-bn-relu-...-gap-flat-lin4) instead of the lesson's model;\n\
          --save: digits and shapes, the trained model as a checkpoint)";
 
     struct Args {
@@ -50,11 +53,12 @@ mod native {
         emb_drop: Option<f32>,
         augment: bool,
         train_items: Option<usize>,
+        arch: Option<String>,
         save: Option<String>,
     }
 
     fn parse(args: Vec<String>) -> Result<Args, String> {
-        let mut parsed = Args { task: String::new(), backend: "cpu".into(), epochs: None, seed: 42, batch: None, lr: None, wd: None, emb_drop: None, augment: false, train_items: None, save: None };
+        let mut parsed = Args { task: String::new(), backend: "cpu".into(), epochs: None, seed: 42, batch: None, lr: None, wd: None, emb_drop: None, augment: false, train_items: None, arch: None, save: None };
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
             let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
@@ -76,6 +80,7 @@ mod native {
                 }
                 "--train-items" => parsed.train_items = Some(value.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| bad("a whole number ≥ 1"))?),
                 "--save" => parsed.save = Some(value),
+                "--arch" => parsed.arch = Some(value),
                 "--emb-drop" => parsed.emb_drop = Some(value.parse().ok().filter(|p: &f32| (0.0..1.0).contains(p)).ok_or_else(|| bad("a probability in [0, 1)"))?),
                 _ => return Err(format!("unknown option {flag}\n{USAGE}")),
             }
@@ -86,8 +91,8 @@ mod native {
         if !["cpu", "gpu"].contains(&parsed.backend.as_str()) {
             return Err(format!("--backend must be cpu or gpu\n{USAGE}"));
         }
-        if parsed.save.is_some() && parsed.task == "rossmann" {
-            return Err(format!("--save saves digits and shapes models\n{USAGE}"));
+        if (parsed.save.is_some() || parsed.arch.is_some()) && parsed.task == "rossmann" {
+            return Err(format!("--save and --arch are for digits and shapes models\n{USAGE}"));
         }
         if parsed.batch == Some(0) || parsed.epochs == Some(0) {
             return Err(format!("--batch and --epochs must be at least 1\n{USAGE}"));
@@ -110,18 +115,18 @@ mod native {
         let (reports, metric) = match args.task.as_str() {
             "digits" => {
                 let set = digits::parse(include_bytes!("../../../public/data/digits_u8.bin")).map_err(|e| e.to_string())?;
-                let model = models::digits_cnn(device, &mut rng);
+                let (model, arch) = cnn(args, [1, 8, 8], 10, models::digits_cnn, device, &mut rng)?;
                 let config = config(args, 10, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
                 let classes = (0..10).map(|d| d.to_string()).collect();
                 // A flipped digit is another digit (or none): its augmentations leave the flip out.
-                (fit_images(device, model, &set, args, config, Transforms { do_flip: false, ..Transforms::default() }, classes)?, Metric::Accuracy)
+                (fit_images(device, model, &set, args, config, Transforms { do_flip: false, ..Transforms::default() }, classes, arch)?, Metric::Accuracy)
             }
             "shapes" => {
                 let (set, _) = shapes::generate(3000, args.seed);
-                let model = models::shapes_cnn(device, &mut rng);
+                let (model, arch) = cnn(args, [3, shapes::SIZE, shapes::SIZE], shapes::CLASSES.len(), models::shapes_cnn, device, &mut rng)?;
                 let config = config(args, 8, 64, 1e-2, Loss::CrossEntropy, Metric::Accuracy);
                 let classes = shapes::CLASSES.iter().map(|c| c.to_string()).collect();
-                (fit_images(device, model, &set, args, config, Transforms::default(), classes)?, Metric::Accuracy)
+                (fit_images(device, model, &set, args, config, Transforms::default(), classes, arch)?, Metric::Accuracy)
             }
             _ => {
                 let table = RossmannTable::generate(250, 407, args.seed);
@@ -167,10 +172,23 @@ mod native {
         }
     }
 
+    /// The task's CNN: the blocks `--arch` wrote for `input` and `classes` (kept for the checkpoint), or the lesson's
+    /// model.
+    fn cnn(args: &Args, input: [usize; 3], classes: usize, lesson: fn(&Device, &mut Rng) -> Sequential, device: &Device, rng: &mut Rng) -> Result<(Sequential, Option<Architecture>), String> {
+        match &args.arch {
+            Some(code) => {
+                let arch = Architecture::parse(input, classes, code).map_err(|e| format!("--arch: {e}"))?;
+                Ok((arch.build(device, rng)?, Some(arch)))
+            }
+            None => Ok((lesson(device, rng), None)),
+        }
+    }
+
     /// Fits `model` on `set` split as the lessons split it (a fifth held out, seeded), on the first `--train-items`
     /// training images if given, augmented with `transforms` each time a batch is drawn if `--augment on`; saved as
-    /// a checkpoint of `classes` if `--save` says where.
-    fn fit_images(device: &Device, model: Sequential, set: &ImageSet, args: &Args, config: FitConfig, transforms: Transforms, classes: Vec<String>) -> Result<Vec<EpochReport>, String> {
+    /// a checkpoint of `classes` (and `architecture`) if `--save` says where.
+    #[allow(clippy::too_many_arguments)]
+    fn fit_images(device: &Device, model: Sequential, set: &ImageSet, args: &Args, config: FitConfig, transforms: Transforms, classes: Vec<String>, architecture: Option<Architecture>) -> Result<Vec<EpochReport>, String> {
         let (train, valid) = set.split_raw(0.2, args.seed);
         let train = match args.train_items {
             Some(n) => train.subset(&(0..n.min(train.labels.len())).collect::<Vec<_>>()),
@@ -187,7 +205,7 @@ mod native {
             fit(device, model, train.normalized(&stats), valid.normalized(&stats), config, wd)?
         };
         if let Some(path) = &args.save {
-            let info = Info { task: args.task.clone(), classes, stats, architecture: None };
+            let info = Info { task: args.task.clone(), classes, stats, architecture };
             let bytes = pollster::block_on(checkpoint::save(&mut model, &info)).map_err(|e| e.to_string())?;
             std::fs::write(path, &bytes).map_err(|e| format!("cannot write {path}: {e}"))?;
             println!("saved the model to {path} ({} bytes)", bytes.len());
