@@ -4,12 +4,13 @@ use engine::data::{ImageSet, digits};
 
 /// Loads the 8x8 handwritten digits shipped with the page.
 pub async fn load_digits() -> Result<ImageSet, String> {
-    let bytes = load_bytes("/data/digits_u8.bin").await.map_err(|_| "The digits could not be loaded. Reload the page.".to_string())?;
+    let bytes = load_bytes("data/digits_u8.bin").await.map_err(|_| "The digits could not be loaded. Reload the page.".to_string())?;
     digits::parse(&bytes).map_err(|e| e.to_string())
 }
 
-/// The bytes of a file of the page's own origin (`/data/...`), from the page or from the training worker;
-/// `Err(())` when it cannot be fetched (the caller says what was missing).
+/// The bytes of a file of the site (`data/...`, relative to the page or the training worker's script, so that the
+/// site works from any path: see [`crate::base_path`]); `Err(())` when it cannot be fetched (the caller says what
+/// was missing).
 pub async fn load_bytes(path: &str) -> Result<Vec<u8>, ()> {
     use wasm_bindgen::JsCast;
     let request = match web_sys::window() {

@@ -159,7 +159,7 @@ impl Remote {
         let script = js_sys::Reflect::get(&window, &"appScript".into()).ok().and_then(|s| s.as_string()).ok_or("the page's loader did not name its script")?;
         let options = web_sys::WorkerOptions::new();
         options.set_type(web_sys::WorkerType::Module);
-        let worker = web_sys::Worker::new_with_options("/worker.js", &options).map_err(|e| format!("{e:?}"))?;
+        let worker = web_sys::Worker::new_with_options("worker.js", &options).map_err(|e| format!("{e:?}"))?;
         let inbox = Rc::new(RefCell::new(VecDeque::new()));
         let on_message = {
             let inbox = inbox.clone();

@@ -8,14 +8,18 @@
 // (`cargo run -p app --example photo_pixels -- DIR`).
 
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT_CORE ?? 'playwright-core');
 
 const BASE = process.argv[2];
+// The same build under a sub-path of a plain static host that cannot rewrite routes (xtask's server, Host::Plain):
+// it answers a deep link with the site's 404.html, status 404.
+const SUBPATH_BASE = process.env.SUBPATH_BASE;
 const SHOTS = process.argv[3];
 if (!BASE) {
   console.error('usage: node tests/e2e/run.mjs <base-url> [screenshot-dir]');
@@ -56,13 +60,25 @@ function hideRelaxedSimd() {
 const BUILDS = [{ relaxedSimd: true, name: 'relaxed-SIMD build' }, { relaxedSimd: false, name: 'baseline build' }];
 
 /** Opens `path` in a fresh context, recording everything that counts as a problem. */
-async function open(path, { webgpu = true, relaxedSimd = true, camera = false } = {}) {
-  const context = await (await browser(webgpu, camera)).newContext({ viewport: { width: 1280, height: 900 } });
+async function open(path, { webgpu = true, relaxedSimd = true, camera = false, base = BASE, serviceWorkers = false, reducedMotion = 'no-preference' } = {}) {
+  // The site's service worker caches the whole site on a first visit: only the tests of the offline site let it.
+  const context = await (await browser(webgpu, camera)).newContext({
+    viewport: { width: 1280, height: 900 }, serviceWorkers: serviceWorkers ? 'allow' : 'block', reducedMotion,
+  });
   if (!relaxedSimd) await context.addInitScript(hideRelaxedSimd);
+  // Anything the site's Content Security Policy refuses is a problem (Chromium also logs it as an error).
+  await context.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => {
+    console.error(`CSP violation: ${e.violatedDirective} refused ${e.blockedURI || 'inline code'}`);
+  }));
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   const problems = [];
-  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
+  page.on('console', (msg) => {
+    // Under the plain host, Chromium also logs each 404 it loads as an error; the response handler below judges
+    // every 404 (only a deep link's page may be one), so these are left to it.
+    const loaded404 = base !== BASE && msg.text().includes('responded with a status of 404');
+    if (msg.type() === 'error' && !loaded404) problems.push(`console error: ${msg.text()}`);
+  });
   page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
   page.on('request', (req) => {
     const url = new URL(req.url());
@@ -71,9 +87,39 @@ async function open(path, { webgpu = true, relaxedSimd = true, camera = false } 
     }
   });
   page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
-  page.on('response', (res) => { if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`); });
-  await page.goto(BASE + path);
-  return { page, problems, close: () => context.close() };
+  page.on('response', (res) => {
+    // The plain host's 404.html is the site's page: a deep link there is answered with it, status 404.
+    const deepLink = base !== BASE && res.status() === 404 && res.request().isNavigationRequest();
+    if (res.status() >= 400 && !deepLink) problems.push(`HTTP ${res.status()}: ${res.url()}`);
+  });
+  await page.goto(base + path);
+  return { page, problems, context, close: () => context.close() };
+}
+
+/** Waits until the site's service worker is active (its files cached) and controls the page. */
+async function serviceWorkerReady(page) {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
+    }
+  });
+}
+
+/** Serves a copy of the built site from `dir` on a free port, routes answered with its page, so that a test can
+ * change the copy while a page has it open. */
+async function serveCopy(dir) {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css',
+    '.webmanifest': 'application/manifest+json', '.svg': 'image/svg+xml', '.png': 'image/png' };
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://copy').pathname);
+    let file = join(dir, path);
+    if (path.includes('..') || !existsSync(file) || statSync(file).isDirectory()) file = join(dir, 'index.html');
+    res.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-cache' });
+    res.end(readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { base: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
 }
 
 const text = (page, id) => page.getByTestId(id).innerText();
@@ -103,11 +149,40 @@ function assert(condition, message) {
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 
-test('home page lists the lessons and links to /kernels', async () => {
+test('home page lists the lessons and links to /kernels, under the site\'s Content Security Policy', async () => {
   const { page, problems, close } = await open('/');
+  // The policy is in the page, and no inline script is left for it to refuse (a violation is a problem in every test).
+  const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+  assert(csp?.startsWith("default-src 'self'") && csp.includes("script-src 'self' 'wasm-unsafe-eval'"), `the page's policy: ${csp}`);
+  assert(await page.locator('script:not([src])').count() === 0, 'an inline script is left in the page');
   await page.getByRole('link', { name: 'Image kernels' }).last().click();
   await page.waitForURL(/\/kernels/);
   await nextResult(page);
+  await close();
+  return problems;
+});
+
+test('under a sub-path of a plain static host: a deep link with settings, the links, the data and training in a worker', async () => {
+  assert(SUBPATH_BASE, 'no SUBPATH_BASE given (xtask serves the site under a sub-path for this test)');
+  const { page, problems, close } = await open('/kernels?kernel=identity&y=50&x=50', { base: SUBPATH_BASE });
+  const requests = [];
+  page.on('request', (req) => { if (!req.url().startsWith('blob:')) requests.push(req.url()); });
+  // The deep link's route and settings: the identity kernel at pixel (50, 50).
+  await nextResult(page);
+  assert(await page.getByTestId('preset-identity').getAttribute('aria-pressed') === 'true', 'the link\'s kernel was not restored');
+  assert(new URL(page.url()).pathname === '/some/path/kernels', `the page moved to ${page.url()}`);
+  // The header's links stay under the sub-path; the heatmap's model loads from it.
+  await page.getByRole('navigation', { name: 'Lessons' }).getByRole('link', { name: 'Heatmap' }).click();
+  await page.waitForURL(`${SUBPATH_BASE}/heatmap`);
+  await page.getByTestId('prediction').getByText('the model says').waitFor();
+  // A lesson that loads the digits and trains them in the worker, opened afresh from its deep link.
+  await page.goto(`${SUBPATH_BASE}/train?task=digits&epochs=1`);
+  const run = await trainHere(page, 'cpu');
+  assert(run.where.includes('in a Web Worker'), `the run says "${run.where}"`);
+  await page.goto(`${SUBPATH_BASE}/`);
+  await page.getByRole('heading', { name: 'Deep learning, number by number' }).waitFor();
+  const outside = requests.filter((url) => !url.startsWith(`${SUBPATH_BASE}/`));
+  assert(outside.length === 0, `requests outside the sub-path: ${outside.join(', ')}`);
   await close();
   return problems;
 });
@@ -713,7 +788,7 @@ test('/augment: random draws on WebGPU match the CPU; reflection fills rotated c
 test('/heatmap: the hook, the channel mean and Grad-CAM step by step, a cell down to its channels, and where the maps peak', async () => {
   const { page, problems, close } = await open('/heatmap?image=3&stage=1');
   await page.getByTestId('prediction').getByText('the model says').waitFor();
-  assert((await text(page, 'acts-shape')) === '[1, 128, 4, 4]', `the hooked output is ${await text(page, 'acts-shape')}`);
+  assert((await text(page, 'acts-shape')) === '[1, 128, 8, 8]', `the hooked output is ${await text(page, 'acts-shape')}`);
   await drawnCanvas(page, 'channel-0');
   // Step 2: the mean map; a cell's sentence adds up its 128 channels.
   await page.getByTestId('stage-next').click();
@@ -742,7 +817,8 @@ test('/heatmap: the hook, the channel mean and Grad-CAM step by step, a cell dow
   const peaks = await text(page, 'peaks');
   const [meanPct, camPct, chancePct] = [...peaks.matchAll(/\((\d+)%\)|inside the shape (\d+)% of the time/g)].map((m) => Number(m[1] ?? m[2]));
   console.log(`    /heatmap peaks: channel mean ${meanPct}%, Grad-CAM ${camPct}%, chance ${chancePct}%`);
-  assert(camPct >= 2 * chancePct && meanPct >= 2 * chancePct, `the maps do no better than chance: "${peaks}"`);
+  assert(camPct >= 80 && meanPct >= 80, `the maps peak inside the shape for fewer than 80% of the images: "${peaks}"`);
+  assert(chancePct < 40, `a random pixel is inside the shape too often for the test to mean anything: "${peaks}"`);
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'heatmap.png'), fullPage: true });
   // The learner's own image stands in for the shapes, squeezed to 32x32.
   await page.getByTestId('own-image').setInputFiles(join(process.cwd(), 'public/images/128/coffee_small.png'));
@@ -771,9 +847,10 @@ test('/heatmap and /pooling use a shapes model trained on /train, and say so', a
   await page.goto(BASE + '/heatmap?stage=2');
   await page.getByTestId('model-source').getByText('yours, trained on /train').waitFor();
   await page.getByTestId('prediction').getByText('the model says').waitFor();
-  assert((await text(page, 'acts-shape')) === '[1, 128, 4, 4]', `the hooked output is ${await text(page, 'acts-shape')}`);
+  assert((await text(page, 'acts-shape')) === '[1, 128, 4, 4]', `your model's hooked output is ${await text(page, 'acts-shape')}`);
   await page.getByTestId('use-yours').uncheck();
   await page.getByTestId('model-source').getByText('the built-in shapes CNN').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="acts-shape"]')?.textContent === '[1, 128, 8, 8]');
   // /pooling's head shows the same model until a run there starts afresh.
   await page.goto(BASE + '/pooling');
   await page.getByTestId('weights-state').getByText('your model, trained on /train').waitFor();
@@ -919,6 +996,144 @@ test('every lesson the home page lists renders without a problem', async () => {
     await opened.close();
   }
   return [...problems, ...all];
+});
+
+test('offline: after one visit every route works without the network, a deep link with its settings too', async () => {
+  const { page, problems, context, close } = await open('/', { serviceWorkers: true });
+  await page.locator('main a[href="/tabular"]').waitFor();
+  const paths = await page.locator('main a[href^="/"]').evaluateAll((as) => [...new Set(as.map((a) => new URL(a.href).pathname))]);
+  await serviceWorkerReady(page);
+  await context.setOffline(true);
+  for (const path of paths) {
+    await page.goto(BASE + path);
+    await page.locator('main h1').waitFor();
+  }
+  // The lessons' data and model come from the cache: the heatmap's model predicts, /train's digits are there.
+  await page.goto(`${BASE}/heatmap`);
+  await page.getByTestId('prediction').getByText('the model says').waitFor();
+  await page.goto(`${BASE}/train?task=digits`);
+  await page.getByTestId('summary').waitFor();
+  // A deep link with its settings.
+  await page.goto(`${BASE}/pooling?pool=avg&k=3`);
+  await page.getByTestId('pool-output-shape').waitFor();
+  assert(await page.getByTestId('pool-avg').isChecked(), 'the deep link\'s average pooling was not restored offline');
+  await context.setOffline(false);
+  await close();
+  return problems;
+});
+
+test('update: a new build is offered, and accepting it keeps the page\'s settings and what the browser stored', async () => {
+  // A copy of the site, so that the test can serve "a new build" of it: the same files with a new version.
+  const dir = join(process.cwd(), 'target/e2e/update-site');
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(join(process.cwd(), 'dist'), dir, { recursive: true });
+  const copy = await serveCopy(dir);
+  const { page, problems, close } = await open('/kernels?kernel=identity&y=50&x=50', { serviceWorkers: true, base: copy.base });
+  await nextResult(page);
+  await serviceWorkerReady(page);
+  await page.evaluate(() => localStorage.setItem('e2e-kept', 'still here'));
+  assert(await page.getByTestId('update-banner').count() === 0, 'an update is offered before there is one');
+  const sw = join(dir, 'sw.js');
+  writeFileSync(sw, readFileSync(sw, 'utf8').replace(/const VERSION = '[^']*'/, "const VERSION = 'next-build'"));
+  await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+  await page.getByTestId('update-banner').waitFor();
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('update-reload').click()]);
+  await nextResult(page);
+  assert(await page.getByTestId('preset-identity').getAttribute('aria-pressed') === 'true', 'the settings were lost');
+  assert(await page.evaluate(() => localStorage.getItem('e2e-kept')) === 'still here', 'the stored data was lost');
+  const caches = await page.evaluate(() => caches.keys());
+  assert(caches.length === 1 && caches[0] === 'sandbox-next-build', `the caches after the update: ${caches}`);
+  await close();
+  copy.close();
+  return problems;
+});
+
+test('on a 390-pixel phone screen the header fits, its menu opens a lesson, and no page scrolls sideways', async () => {
+  const { page, problems, close } = await open('/');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.locator('main a[href="/tabular"]').waitFor();
+  const paths = await page.locator('main a[href^="/"]').evaluateAll((as) => [...new Set(as.map((a) => new URL(a.href).pathname))]);
+  const wide = [];
+  for (const path of ['/', ...paths]) {
+    await page.goto(BASE + path);
+    await page.locator('main h1').waitFor();
+    await page.waitForTimeout(300);
+    const { scroll, header } = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      header: document.querySelector('header.site').getBoundingClientRect().height,
+    }));
+    if (scroll > 390) wide.push(`${path} is ${scroll} px wide`);
+    if (header > 100) wide.push(`${path}: the header is ${header} px tall`);
+  }
+  assert(wide.length === 0, wide.join('; '));
+  // The lessons are behind the menu button, which says whether it is open; following a link closes it.
+  const nav = page.getByRole('navigation', { name: 'Lessons' });
+  assert(!await nav.isVisible(), 'the lesson links show before the menu is opened');
+  await page.getByTestId('menu-toggle').click();
+  assert(await page.getByTestId('menu-toggle').getAttribute('aria-expanded') === 'true', 'the menu does not say it is open');
+  await nav.getByRole('link', { name: 'Dropout' }).click();
+  await page.waitForURL(/\/dropout(\?|$)/);
+  await page.locator('main h1').waitFor();
+  assert(!await nav.isVisible(), 'the menu stays open after a lesson was chosen');
+  await close();
+  return problems;
+});
+
+test('the home page is a path through the lessons, says what runs where, and the about page says where data goes', async () => {
+  const { page, problems, close } = await open('/');
+  const items = page.getByTestId('lesson-path').locator('li');
+  assert(await items.count() === 10, `the path has ${await items.count()} lessons`);
+  assert((await items.first().innerText()).includes('What does a convolution compute for one pixel?'), 'the first lesson\'s question is missing');
+  await page.getByTestId('runs-on').getByText(/compute on WebGPU: WebGPU: /).waitFor();
+  assert(await page.locator('table.limits td').count() === 5, 'the adapter\'s limits are not shown');
+  assert((await text(page, 'runs-build')).includes('relaxed-SIMD build'), 'the build loaded is not named');
+  await close();
+  const cpu = await open('/', { webgpu: false, relaxedSimd: false });
+  await cpu.page.getByTestId('runs-on').getByText('compute on the CPU').waitFor();
+  assert((await text(cpu.page, 'runs-build')).includes('baseline build'), 'the baseline build is not named');
+  await cpu.page.getByRole('link', { name: 'about this site' }).click();
+  await cpu.page.getByTestId('data-licences').getByText('CC BY 4.0').waitFor();
+  assert((await text(cpu.page, 'photo-licences')).includes('chelsea_small.png'), 'the photos\' licences are missing');
+  await cpu.close();
+  return [...problems, ...cpu.problems];
+});
+
+test('accessibility: axe-core finds no serious or critical violation on any route, on a wide and a phone screen', async () => {
+  // axe-core from npm (pinned by xtask's setup), run in the page through the debugger, which the page's policy
+  // does not govern (an injected script tag would be refused).
+  const axe = readFileSync(join(process.cwd(), '.tools/node_modules/axe-core/axe.min.js'), 'utf8');
+  const { page, problems, close } = await open('/');
+  await page.locator('main a[href="/tabular"]').waitFor();
+  const paths = await page.locator('main a[href^="/"]').evaluateAll((as) => [...new Set(as.map((a) => new URL(a.href).pathname))]);
+  const found = [];
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    for (const path of ['/', ...paths, '/no-such-lesson']) {
+      await page.goto(BASE + path);
+      await page.locator('main h1').waitFor();
+      await page.waitForTimeout(500);
+      await page.evaluate(axe);
+      const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+      found.push(...violations.map((v) => `${path} at ${width} px: ${v}`));
+    }
+  }
+  assert(found.length === 0, found.join('\n'));
+  await close();
+  return problems;
+});
+
+test('with reduced motion asked for, play is off and stepping is announced to screen readers', async () => {
+  const { page, problems, close } = await open('/kernels?y=0&x=0', { reducedMotion: 'reduce' });
+  await nextResult(page);
+  assert(await page.getByTestId('play').isDisabled(), 'play can start although the system asks for reduced motion');
+  await page.getByTestId('reduced-motion').waitFor();
+  await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="step-announce"]')?.textContent.includes('row 0, column 1'));
+  assert(await page.getByTestId('step-announce').getAttribute('aria-live') === 'polite', 'the step is not announced');
+  await close();
+  return problems;
 });
 
 test('/speed offers the speed test without running it', async () => {

@@ -1,6 +1,7 @@
-// The site's loader (written into dist/index.html by `cargo xtask dist`). There are two builds of the app: one
-// whose matrix products use relaxed SIMD's fused multiply-add, and the baseline. A module holding an instruction
-// the browser lacks does not load at all, so the loader asks the browser to validate a tiny module that uses
+// The site's loader (written beside the builds as dist/loader-<hash>.js by `cargo xtask dist`; the page loads it as
+// a file, since its Content Security Policy allows no inline script). There are two builds of the app: one whose
+// matrix products use relaxed SIMD's fused multiply-add, and the baseline. A module holding an instruction the
+// browser lacks does not load at all, so the loader asks the browser to validate a tiny module that uses
 // `f32x4.relaxed_madd` and loads the build it can run. The wasm is fetched while the script loads.
 const RELAXED_MADD = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, // the header
@@ -14,12 +15,40 @@ const RELAXED_MADD = new Uint8Array([
   11, // end
 ]);
 const build = WebAssembly.validate(RELAXED_MADD)
-  ? { script: '/RELAXED_JS', wasm: '/RELAXED_WASM' }
-  : { script: '/BASELINE_JS', wasm: '/BASELINE_WASM' };
-const response = fetch(build.wasm);
+  ? { name: 'relaxed', script: 'RELAXED_JS', wasm: 'RELAXED_WASM' }
+  : { name: 'baseline', script: 'BASELINE_JS', wasm: 'BASELINE_WASM' };
+// The builds sit beside this loader, wherever the site is served from: the root of a host or a sub-path.
+const here = (file) => new URL(file, import.meta.url).href;
+const response = fetch(here(build.wasm));
 // The training worker runs this same script with the page's compiled module (app/src/worker.rs).
-window.appScript = build.script;
-const bindings = await import(build.script);
+window.appScript = here(build.script);
+const bindings = await import(window.appScript);
 const wasm = await bindings.default({ module_or_path: response });
 window.wasmBindings = bindings;
 dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
+
+// The service worker (sw.js, written by `cargo xtask dist`) keeps this build and the site's files for offline use.
+// When a new build's worker is installed and waiting, the page hears 'siteupdate' and may call window.siteUpdate()
+// once the learner accepts: the new worker takes over and the page reloads (its settings are in the address, its
+// trained models in the browser's storage). A browser without service workers simply has no offline copy.
+if ('serviceWorker' in navigator) {
+  let accepted = false;
+  const offer = (registration) => {
+    if (!registration.waiting || !navigator.serviceWorker.controller) return;
+    window.siteUpdate = () => {
+      accepted = true;
+      registration.waiting?.postMessage('update');
+    };
+    dispatchEvent(new Event('siteupdate'));
+  };
+  navigator.serviceWorker.addEventListener('controllerchange', () => { if (accepted) location.reload(); });
+  navigator.serviceWorker.register(here(`sw.js?build=${build.name}`)).then((registration) => {
+    offer(registration);
+    registration.addEventListener('updatefound', () => {
+      const installing = registration.installing;
+      installing?.addEventListener('statechange', () => { if (installing.state === 'installed') offer(registration); });
+    });
+    // A page left open for hours still hears of a new build.
+    setInterval(() => registration.update().catch(() => {}), 3_600_000);
+  }).catch(() => {});
+}

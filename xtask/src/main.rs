@@ -21,7 +21,7 @@ usage: cargo xtask <command>
   conformance [DIR] [--backend cpu|gpu|all]
                         run the ONNX and PyTorch reference cases in DIR (default tests/conformance)
   train --task digits|shapes|rossmann [--backend cpu|gpu] [--epochs N] [--seed S] [--batch B] [--lr X] [--wd X] [--emb-drop X]
-        [--augment on|off] [--train-items N] [--save FILE]
+        [--augment on|off] [--train-items N] [--arch BLOCKS] [--save FILE]
                         train a lesson's model natively; the last line is a JSON summary
   bench [--json FILE] [--runs N] [--backend cpu|gpu] [--workload NAME] [--pytorch PYTHON]
                         the benchmark workloads of BENCHMARKS.md on the native CPU and GPU; with --pytorch,
@@ -123,7 +123,7 @@ fn serve(args: &[String]) -> Result<(), String> {
     };
     setup::ensure()?;
     dist()?;
-    let (port, handle) = server::spawn(root().join("dist"), port)
+    let (port, handle) = server::spawn(root().join("dist"), port, server::Host::Rewriting)
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port} ({e}); pick another with --port N"))?;
     println!("Serving the site at http://127.0.0.1:{port}/ (first lesson: http://127.0.0.1:{port}/kernels). Ctrl-C stops.");
     handle.join().map_err(|_| "the server stopped unexpectedly".to_string())
@@ -138,7 +138,7 @@ fn browser_bench(args: &[String]) -> Result<(), String> {
     };
     setup::ensure()?;
     dist()?;
-    let (port, _) = server::spawn(root().join("dist"), 0).map_err(|e| format!("cannot serve dist/: {e}"))?;
+    let (port, _) = server::spawn(root().join("dist"), 0, server::Host::Rewriting).map_err(|e| format!("cannot serve dist/: {e}"))?;
     let mut cmd = command("node");
     cmd.arg("tests/e2e/bench.mjs")
         .arg(format!("http://127.0.0.1:{port}"))

@@ -10,6 +10,8 @@ const TRUNK: &str = "0.21.14";
 const BINARYEN: &str = "132.0.0";
 /// Drives Debian's Chromium in the end-to-end tests (it never downloads a browser).
 const PLAYWRIGHT_CORE: &str = "1.64.1";
+/// The accessibility checks the end-to-end tests run on every route.
+const AXE_CORE: &str = "4.11.0";
 /// Chromium and its WebDriver for the browser tests; Mesa's lavapipe for Vulkan (and so wgpu) on the CPU.
 const APT_PACKAGES: &[&str] = &["chromium", "chromium-driver", "mesa-vulkan-drivers", "libvulkan1"];
 
@@ -28,11 +30,12 @@ pub fn ensure() -> Result<(), String> {
     step(&format!("wasm-bindgen-cli {bindgen} (about 4 minutes to build)"), has_bindgen, || {
         execute(command("cargo").args(["install", "wasm-bindgen-cli", "--version", &bindgen]))
     })?;
-    step(&format!("wasm-opt {BINARYEN} and playwright-core {PLAYWRIGHT_CORE} from npm into .tools/"), has_npm_tools, || {
+    step(&format!("wasm-opt {BINARYEN}, playwright-core {PLAYWRIGHT_CORE} and axe-core {AXE_CORE} from npm into .tools/"), has_npm_tools, || {
         std::fs::create_dir_all(root().join(".tools")).map_err(|e| format!("cannot create .tools/: {e}"))?;
         execute(command("npm").args(["install", "--prefix", ".tools", "--no-audit", "--no-fund", "--no-save"]).args([
             format!("binaryen@{BINARYEN}"),
             format!("playwright-core@{PLAYWRIGHT_CORE}"),
+            format!("axe-core@{AXE_CORE}"),
         ]))
     })?;
     step(&format!("system packages: {}", APT_PACKAGES.join(" ")), || missing_packages().is_empty(), install_packages)?;
@@ -90,6 +93,7 @@ fn has_npm_tools() -> bool {
     let version = |package: &str| std::fs::read_to_string(tools.join(package).join("package.json")).unwrap_or_default();
     version("binaryen").contains(&format!("\"version\": \"{BINARYEN}\""))
         && version("playwright-core").contains(&format!("\"version\": \"{PLAYWRIGHT_CORE}\""))
+        && version("axe-core").contains(&format!("\"version\": \"{AXE_CORE}\""))
         && output_of("wasm-opt", &["--version"]).contains("version 132")
 }
 

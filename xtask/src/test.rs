@@ -77,10 +77,17 @@ fn dist_exists() -> bool {
     root().join("dist/index.html").is_file()
 }
 
+/// The sub-path the end-to-end tests also serve the site under.
+const SUBPATH: &str = "/some/path";
+
 /// Serves dist/ and runs the end-to-end script against it.
 fn e2e() -> Tally {
-    let port = match server::spawn(root().join("dist"), 0) {
-        Ok((port, _)) => port,
+    // The same build twice: at the root of a host that rewrites routes, and under a sub-path of a plain static host
+    // that cannot (it answers a deep link with the site's 404.html).
+    let served = server::spawn(root().join("dist"), 0, server::Host::Rewriting)
+        .and_then(|(port, _)| Ok((port, server::spawn(root().join("dist"), 0, server::Host::Plain { prefix: SUBPATH.into() })?.0)));
+    let (port, plain_port) = match served {
+        Ok(ports) => ports,
         Err(e) => {
             println!("xtask: cannot serve dist/ for the end-to-end tests: {e}");
             return Tally { passed: 0, failed: 1 };
@@ -99,6 +106,7 @@ fn e2e() -> Tally {
         .arg(format!("http://127.0.0.1:{port}"))
         .arg(root().join("target/screenshots"))
         .env("PLAYWRIGHT_CORE", root().join(".tools/node_modules/playwright-core"))
+        .env("SUBPATH_BASE", format!("http://127.0.0.1:{plain_port}{SUBPATH}"))
         .env("PHOTO_PIXELS", &photos);
     counted(&mut cmd, summary_counts)
 }

@@ -607,7 +607,7 @@ fn RunningStatistics(history: Signal<Vec<Step>>, feature: RwSignal<usize>, steps
                 <LinePlot series=curves(true) x_max x_label="step" y_label="mean" testid="running-mean-plot"/>
                 <LinePlot series=curves(false) x_max x_label="step" y_label="variance" testid="running-var-plot"/>
             </div>
-            <table class="steps" data-testid="bn-steps">
+            <table class="steps" data-testid="bn-steps" tabindex="0">
                 <caption>{move || format!("Feature {} at each step", feature.get())}</caption>
                 <thead><tr><th scope="col">"step"</th><th scope="col">"batch mean"</th><th scope="col">"running mean"</th><th scope="col">"batch variance"</th><th scope="col">"running variance"</th></tr></thead>
                 <tbody>

@@ -347,7 +347,7 @@ fn MatrixView(padding: RwSignal<usize>) -> impl IntoView {
         let Matrix { x, w, matrix, product, conv } = m;
         let weight_of = move |taps: &[(usize, usize, usize)]| taps.iter().map(|&(_, ky, kx)| w.data()[ky * 3 + kx]).sum::<f32>();
         view! {
-            <div class="matrix-view">
+            <div class="matrix-view" tabindex="0" role="group" aria-label="The convolution as a matrix product">
                 <table class="matrix" data-testid="conv-matrix" aria-label="The convolution's matrix: one row per output pixel, one column per input pixel">
                     <tbody>
                         {matrix.iter().map(|row| view! {

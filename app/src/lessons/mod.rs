@@ -25,6 +25,8 @@ pub struct Lesson {
     pub path: &'static str,
     /// The title in the navigation and on the home page.
     pub title: &'static str,
+    /// The one question it answers, first on the home page.
+    pub question: &'static str,
     /// One sentence on the home page.
     pub summary: &'static str,
     /// Renders the page.
@@ -42,6 +44,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         path: "kernels",
         title: "Image kernels",
+        question: "What does a convolution compute for one pixel?",
         summary: "A 3x3 kernel slides over a photo: each output pixel is the multiply-sum of a window with the kernel.",
         view: || view! { <kernels::Kernels/> }.into_any(),
         params: kernels::PARAMS,
@@ -51,6 +54,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         path: "padding-stride",
         title: "Padding and stride",
+        question: "Why does stride 2 halve the image, and what fills the border?",
         summary: "Where the windows fall: padding modes, stride 2 halving the image, dilation, and the output-size formula.",
         view: || view! { <padding_stride::PaddingStride/> }.into_any(),
         params: padding_stride::PARAMS,
@@ -60,6 +64,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         path: "channels",
         title: "Channels",
+        question: "How do three colour channels and many kernels make rank-3 and rank-4 tensors?",
         summary: "RGB planes, rank-3 kernels summed over channels, stacked kernels as a rank-4 weight, and the convolution as a matrix.",
         view: || view! { <channels::Channels/> }.into_any(),
         params: channels::PARAMS,
@@ -69,6 +74,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         path: "pooling",
         title: "Pooling and the head",
+        question: "How does a CNN turn its feature maps into one score per class?",
         summary: "Max and average pooling window by window, then a CNN's head: feature maps to a vector to class scores.",
         view: || view! { <pooling::Pooling/> }.into_any(),
         params: pooling::PARAMS,
@@ -78,6 +84,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         path: "heatmap",
         title: "Heatmaps",
+        question: "Where in the image did the network look?",
         summary: "Hook a CNN's body, average its channels into a map of where it looked, stretch it over the image, then Grad-CAM for one class.",
         view: || view! { <heatmap::HeatmapLesson/> }.into_any(),
         params: heatmap::PARAMS,
@@ -87,6 +94,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         path: "dropout",
         title: "Dropout",
+        question: "What does dropout do while training, and why nothing at test time?",
         summary: "Activations zeroed at random while training and the survivors scaled up, embedding dropout, and what it does to overfitting.",
         view: || view! { <dropout::DropoutLesson/> }.into_any(),
         params: dropout::PARAMS,
@@ -96,6 +104,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         path: "batchnorm",
         title: "Batch normalization",
+        question: "What does batch normalization do to a mini-batch, in training and at test time?",
         summary: "A mini-batch normalised feature by feature, γ and β, running statistics and momentum, and training vs evaluation.",
         view: || view! { <batchnorm::BatchNormLesson/> }.into_any(),
         params: batchnorm::PARAMS,
@@ -105,6 +114,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         path: "augment",
         title: "Data augmentation",
+        question: "How can a model learn from more images than it has?",
         summary: "fastai's get_transforms: flips, turns, zooms, perspective and lighting drawn afresh for every image, the padding that fills the corners, and which moves keep a label true.",
         view: || view! { <augment::Augment/> }.into_any(),
         params: augment::PARAMS,
@@ -114,6 +124,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         path: "train",
         title: "Train a CNN",
+        question: "What does it take to train a CNN, and what does it get wrong?",
         summary: "Build a CNN block by block with its summary, train it here on the digits, the shapes or your own images, see what it confuses, and take it to PyTorch.",
         view: || view! { <train::TrainLesson/> }.into_any(),
         params: train::PARAMS,
@@ -123,6 +134,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         path: "tabular",
         title: "A tabular model",
+        question: "How does a neural network predict sales from a table?",
         summary: "Rossmann sales from a table: categorical vs continuous columns, embeddings, the log target and RMSPE, training here, and what the embeddings learned.",
         view: || view! { <tabular::Tabular/> }.into_any(),
         params: tabular::PARAMS,

@@ -822,7 +822,7 @@ fn TableBrowser(table: StoredValue<RossmannTable, LocalStorage>, facts: StoredVa
                     on:click=move |_| first_row.update(|r| *r = FIRST_ROW.settle(*r + PAGE_ROWS))>"Next rows"</button>
                 <span class="status" aria-live="polite" data-testid="rows-shown">{move || facts.with_value(|f| f.rows_shown(first_row.get()))}</span>
             </div>
-            <div class="scroll">
+            <div class="scroll" tabindex="0" role="group" aria-label="Scrollable table">
                 <table class="data" data-testid="table-rows">
                     <thead>
                         <tr>{headers.iter().map(|(n, _)| view! { <th scope="col">{n.clone()}</th> }).collect_view()}</tr>
@@ -953,7 +953,7 @@ fn Procs(table: StoredValue<RossmannTable, LocalStorage>, prepared: Memo<Prepare
             {move || {
                 let RowExample { date, store, items: steps } = walk.get();
                 view! {
-                    <div class="scroll">
+                    <div class="scroll" tabindex="0" role="group" aria-label="Scrollable table">
                         <table data-testid="procs-row">
                             <caption>{format!("Store {store} on {date}")}</caption>
                             <thead><tr>
@@ -1056,8 +1056,8 @@ fn ModelAndRange(prepared: Memo<Prepared>, facts: StoredValue<Facts, LocalStorag
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 Ok((printed, summary)) => view! {
                     <div class="side-by-side">
-                        <pre class="code" data-testid="learn-model">{printed}</pre>
-                        <pre class="code" data-testid="learn-summary">{summary.to_string()}</pre>
+                        <pre class="code" data-testid="learn-model" tabindex="0" aria-label="The model, as PyTorch prints it">{printed}</pre>
+                        <pre class="code" data-testid="learn-summary" tabindex="0" aria-label="The model summary">{summary.to_string()}</pre>
                     </div>
                 }.into_any(),
             }}
@@ -1160,7 +1160,7 @@ fn TrainingSection(
             <section class="train">
                 <h2>"Training"</h2>
                 <p>"The lesson's calls, from the notebook:"</p>
-                <pre class="code" data-testid="lesson-calls">{LESSON_CALLS}</pre>
+                <pre class="code" data-testid="lesson-calls" tabindex="0" aria-label="The lesson's calls">{LESSON_CALLS}</pre>
                 <p data-testid="training-text">{move || format!(
                     "This page trains with the same settings: batches of {BATCH} ({} steps an epoch), fit_one_cycle to a learning rate of \
                      {LR} with AdamW's weight decay of {WD}, mean squared error on log(Sales), RMSPE on the validation rows after each \

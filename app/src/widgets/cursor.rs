@@ -1,5 +1,7 @@
 //! The selected output cell that every step-through lesson has: it stays inside the output whatever changes its
-//! size, moves with a click, the mouse, the arrow keys, and walks the cells in raster order with play and step.
+//! size, moves with a click, the mouse, the arrow keys, and walks the cells in raster order with play and step. Each
+//! move is announced to screen readers; where the system asks for reduced motion, play is off (step and the arrow
+//! keys still move).
 
 use leptos::prelude::*;
 use std::time::Duration;
@@ -36,7 +38,7 @@ impl Cursor {
             }
         });
         Effect::new(move || {
-            if !cursor.playing.get() {
+            if !cursor.playing.get() || reduced_motion() {
                 return;
             }
             let interval = Duration::from_millis(1000 / cursor.speed.get().max(1) as u64);
@@ -70,7 +72,7 @@ impl Cursor {
         let Some((rows, cols)) = self.size.get_untracked() else { return false };
         let (y, x) = self.cell.get_untracked();
         let next = match ev.key().as_str() {
-            " " => {
+            " " if !reduced_motion() => {
                 self.playing.update(|p| *p = !*p);
                 ev.prevent_default();
                 return true;
@@ -104,7 +106,23 @@ impl Cursor {
     }
 }
 
-/// Play or pause, step, and (with `speeds`) a choice of speeds, for a [`Cursor`].
+/// Whether the learner's system asks for reduced motion (`prefers-reduced-motion: reduce`): then nothing moves by
+/// itself.
+pub fn reduced_motion() -> bool {
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else { return false };
+    // window.matchMedia(query).matches, through js_sys (web-sys's MediaQueryList would rebuild every crate).
+    js_sys::Reflect::get(&window, &"matchMedia".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|match_media| match_media.call1(&window, &"(prefers-reduced-motion: reduce)".into()).ok())
+        .and_then(|query| js_sys::Reflect::get(&query, &"matches".into()).ok())
+        .and_then(|matches| matches.as_bool())
+        .unwrap_or(false)
+}
+
+/// Play or pause, step, and (with `speeds`) a choice of speeds, for a [`Cursor`], and the selected cell announced
+/// to screen readers as it moves.
 #[component]
 pub fn StepControls(
     /// The cursor they move.
@@ -115,9 +133,11 @@ pub fn StepControls(
     #[prop(optional)]
     speeds: &'static [u32],
 ) -> impl IntoView {
+    let still = reduced_motion();
     view! {
         <div class="step-controls" role="group" aria-label=format!("Step through {label}")>
-            <button type="button" data-testid="play" on:click=move |_| cursor.playing.update(|p| *p = !*p)>
+            <button type="button" data-testid="play" disabled=still on:click=move |_| cursor.playing.update(|p| *p = !*p)
+                title=still.then_some("Your system asks for reduced motion, so nothing moves by itself: use Step or the arrow keys.")>
                 {move || if cursor.playing.get() { "Pause" } else { "Play" }}
             </button>
             <button type="button" data-testid="step" on:click=move |_| cursor.step()>"Step"</button>
@@ -131,6 +151,10 @@ pub fn StepControls(
                     </select>
                 </label>
             })}
+            {still.then(|| view! { <span class="status" data-testid="reduced-motion">"Play is off: your system asks for reduced motion. Step or use the arrow keys."</span> })}
+            <span class="visually-hidden" aria-live="polite" data-testid="step-announce">
+                {move || cursor.size.get().map(|_| { let (y, x) = cursor.cell.get(); format!("{label}: row {y}, column {x}") })}
+            </span>
         </div>
     }
 }

@@ -55,7 +55,7 @@ impl PhotoSource {
     /// The URL to load, for a lesson that works at `side` pixels (one of [`SAMPLE_SIDES`]).
     pub fn url(&self, side: u32) -> String {
         match self {
-            PhotoSource::Sample(_) => format!("/images/{}", self.file_name(side)),
+            PhotoSource::Sample(_) => format!("images/{}", self.file_name(side)),
             PhotoSource::Own { url, .. } => url.clone(),
         }
     }

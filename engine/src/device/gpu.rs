@@ -276,6 +276,11 @@ impl Gpu {
         &self.state.info
     }
 
+    /// The device's limits (the adapter's own: the engine asks for all it offers), as the home page shows them.
+    pub fn limits(&self) -> wgpu::Limits {
+        self.state.device.limits()
+    }
+
     /// Whether the adapter runs shaders on the CPU (lavapipe, llvmpipe, SwiftShader).
     pub fn is_emulated(&self) -> bool {
         emulated(&self.state.info)
