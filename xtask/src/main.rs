@@ -15,7 +15,7 @@ usage: cargo xtask <command>
   setup                 install what is missing (wasm target, trunk, wasm-bindgen, wasm-opt, playwright-core,
                         Chromium and lavapipe); idempotent, also run by serve, dist and test
   serve [--port N]      build the site (release) and serve it on http://127.0.0.1:N/ (default 8080)
-  dist                  build the site (release) into dist/
+  dist                  build the site (release) into dist/, which works from the root of a host or any sub-path
   test [--only SUITE]   run every test (native, conformance, browser, build, e2e) and print
                         `N passed, M failed`; SUITE limits the run to one of them
   conformance [DIR] [--backend cpu|gpu|all]
@@ -43,6 +43,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::run(),
         Some("serve") => serve(rest),
+        Some("dist") if rest.iter().any(|a| a.starts_with("--public-url")) => Err("dist/ needs no --public-url: the same build works at the root of a host and under any sub-path (every file is named relative to the page). Copy dist/ to the sub-path on your host; README.md says how deep links work there.".into()),
+        Some("dist") if !rest.is_empty() => Err(format!("`dist` takes no arguments (given: {})\n\n{USAGE}", rest.join(" "))),
         Some("dist") => setup::ensure().and_then(|()| dist()),
         Some("test") => test::run(rest),
         Some("conformance") => execute(command("cargo").args(["run", "--quiet", "-p", "tests", "--bin", "conformance", "--"]).args(rest)),
