@@ -46,7 +46,7 @@ pub fn App() -> impl IntoView {
 }
 
 /// The header's lesson links: a row on a wide screen, behind a "Lessons" button on a narrow one (ten links do not
-/// fit a phone's width); the menu closes when a link is followed.
+/// fit a phone's width); the menu closes when a link in it is clicked, and on any other change of page.
 #[component]
 fn LessonMenu() -> impl IntoView {
     let open = RwSignal::new(false);
@@ -58,7 +58,7 @@ fn LessonMenu() -> impl IntoView {
     view! {
         <button type="button" class="menu-toggle" data-testid="menu-toggle" aria-controls="lesson-nav"
             aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>"Lessons"</button>
-        <nav id="lesson-nav" aria-label="Lessons" class:open=move || open.get()>
+        <nav id="lesson-nav" aria-label="Lessons" class:open=move || open.get() on:click=move |_| open.set(false)>
             {LESSONS.iter().map(|lesson| view! { <A href=route(lesson.path)>{lesson.title}</A> }).collect_view()}
             <A href=route("about")>"About"</A>
         </nav>

@@ -93,7 +93,7 @@ pub fn Speed() -> impl IntoView {
                     }}
                 </tbody>
             </table>
-            <pre class="json" tabindex="0" aria-label="The results as JSON" data-testid="bench-json" data-state=move || state.get()>{json}</pre>
+            <pre class="json" tabindex="0" role="group" aria-label="The results as JSON" data-testid="bench-json" data-state=move || state.get()>{json}</pre>
         </article>
     }
 }

@@ -1074,7 +1074,8 @@ test('on a 390-pixel phone screen the header fits, its menu opens a lesson, and 
   await nav.getByRole('link', { name: 'Dropout' }).click();
   await page.waitForURL(/\/dropout(\?|$)/);
   await page.locator('main h1').waitFor();
-  assert(!await nav.isVisible(), 'the menu stays open after a lesson was chosen');
+  const closed = await nav.waitFor({ state: 'hidden', timeout: 5_000 }).then(() => true, () => false);
+  assert(closed, 'the menu stays open after a lesson was chosen');
   await close();
   return problems;
 });
@@ -1082,6 +1083,7 @@ test('on a 390-pixel phone screen the header fits, its menu opens a lesson, and 
 test('the home page is a path through the lessons, says what runs where, and the about page says where data goes', async () => {
   const { page, problems, close } = await open('/');
   const items = page.getByTestId('lesson-path').locator('li');
+  await items.first().waitFor();
   assert(await items.count() === 10, `the path has ${await items.count()} lessons`);
   assert((await items.first().innerText()).includes('What does a convolution compute for one pixel?'), 'the first lesson\'s question is missing');
   await page.getByTestId('runs-on').getByText(/compute on WebGPU: WebGPU: /).waitFor();

@@ -1056,8 +1056,8 @@ fn ModelAndRange(prepared: Memo<Prepared>, facts: StoredValue<Facts, LocalStorag
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 Ok((printed, summary)) => view! {
                     <div class="side-by-side">
-                        <pre class="code" data-testid="learn-model" tabindex="0" aria-label="The model, as PyTorch prints it">{printed}</pre>
-                        <pre class="code" data-testid="learn-summary" tabindex="0" aria-label="The model summary">{summary.to_string()}</pre>
+                        <pre class="code" data-testid="learn-model" tabindex="0" role="group" aria-label="The model, as PyTorch prints it">{printed}</pre>
+                        <pre class="code" data-testid="learn-summary" tabindex="0" role="group" aria-label="The model summary">{summary.to_string()}</pre>
                     </div>
                 }.into_any(),
             }}
@@ -1160,7 +1160,7 @@ fn TrainingSection(
             <section class="train">
                 <h2>"Training"</h2>
                 <p>"The lesson's calls, from the notebook:"</p>
-                <pre class="code" data-testid="lesson-calls" tabindex="0" aria-label="The lesson's calls">{LESSON_CALLS}</pre>
+                <pre class="code" data-testid="lesson-calls" tabindex="0" role="group" aria-label="The lesson's calls">{LESSON_CALLS}</pre>
                 <p data-testid="training-text">{move || format!(
                     "This page trains with the same settings: batches of {BATCH} ({} steps an epoch), fit_one_cycle to a learning rate of \
                      {LR} with AdamW's weight decay of {WD}, mean squared error on log(Sales), RMSPE on the validation rows after each \

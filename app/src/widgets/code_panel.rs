@@ -19,7 +19,7 @@ pub fn CodePanel(
     view! {
         <details class="code-panel" open>
             <summary>"PyTorch"</summary>
-            <pre data-testid="pytorch-code" tabindex="0" aria-label="PyTorch code"><code>{move || code.get()}</code></pre>
+            <pre data-testid="pytorch-code" tabindex="0" role="group" aria-label="PyTorch code"><code>{move || code.get()}</code></pre>
             <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
         </details>
     }
