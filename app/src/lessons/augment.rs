@@ -384,7 +384,26 @@ const SETTINGS: [(&str, &str); 2] = [("no augmentation", "without augmentation")
 
 /// The shapes of the comparison, raw (values in [0, 1]): `(training, validation)`.
 pub fn shapes_sets() -> (ImageSet, ImageSet) {
-    let (set, _) = shapes::generate(1500, 7);
+    comparison_sets(shapes::generate(SHAPES_DRAWN, 7).0)
+}
+
+/// How many shapes the comparison's sets are taken from.
+const SHAPES_DRAWN: usize = 1500;
+
+/// [`shapes_sets`] on the page, drawn a hundred shapes at a time with the browser's turn between (drawing them at
+/// once held the page for about 0.2 s when the comparison trains on WebGPU).
+async fn shapes_sets_in_turns() -> (ImageSet, ImageSet) {
+    let mut drawer = shapes::Drawer::new(7);
+    for _ in 0..SHAPES_DRAWN / 100 {
+        drawer.draw(100);
+        #[cfg(target_arch = "wasm32")]
+        crate::timing::yield_to_browser().await;
+    }
+    comparison_sets(drawer.finish().0)
+}
+
+/// The comparison's training and validation sets, from the shapes drawn.
+fn comparison_sets(set: ImageSet) -> (ImageSet, ImageSet) {
     let (train, valid) = set.split_raw(0.2, 7);
     (train.subset(&(0..TRAIN_ITEMS).collect::<Vec<_>>()), valid.subset(&(0..VALID_ITEMS).collect::<Vec<_>>()))
 }
@@ -861,18 +880,22 @@ fn Effect(transforms: Memo<Transforms>) -> impl IntoView {
     let sets = StoredValue::new_local(None::<Rc<(ImageSet, ImageSet)>>);
     let start: StartJob = Rc::new(move |device: Device| {
         results.set(Vec::new());
-        // The shapes are generated once per page, when a run first trains here (never for a run in the worker).
-        let sets = move || {
-            sets.with_value(|s| s.clone()).unwrap_or_else(|| {
-                let built = Rc::new(shapes_sets());
-                sets.set_value(Some(built.clone()));
-                built
-            })
-        };
+        // The shapes are generated once per page, when a run first trains here (never for a run in the worker),
+        // and the page gets its turns while they are drawn.
         let on_end = move |label: &str, accuracy: f32| results.update(|r| r.push((label.to_string(), accuracy)));
         let t = transforms.get_untracked();
         let recipe = effect_recipe(&t);
-        let runs = move || comparison_runs(&device, &sets(), &t, EPOCHS);
+        let runs = move || async move {
+            let built = match sets.with_value(|s| s.clone()) {
+                Some(built) => built,
+                None => {
+                    let built = Rc::new(shapes_sets_in_turns().await);
+                    sets.set_value(Some(built.clone()));
+                    built
+                }
+            };
+            comparison_runs(&device, &built, &t, EPOCHS)
+        };
         Started::portable(Rc::new(RefCell::new(Sequence::lazy(runs, on_end))), recipe)
     });
     let runs = COMPARISON_SEEDS.len() * 2;
@@ -1005,7 +1028,7 @@ mod tests {
         let results = Rc::new(RefCell::new(Vec::new()));
         let sink = results.clone();
         // As the page starts it: built at its first step.
-        let mut sequence = Sequence::lazy(move || Ok(runs), move |label: &str, accuracy: f32| sink.borrow_mut().push((label.to_string(), accuracy)));
+        let mut sequence = Sequence::lazy(move || async { Ok(runs) }, move |label: &str, accuracy: f32| sink.borrow_mut().push((label.to_string(), accuracy)));
         assert!(!sequence.finished());
         while !sequence.finished() {
             if pollster::block_on(sequence.step()).unwrap().epoch_done {
@@ -1014,11 +1037,11 @@ mod tests {
         }
         assert_eq!(sequence.total_steps(), TRAIN_ITEMS.div_ceil(BATCH) * 6);
         // One that cannot be built says why at its first step; one trained in the worker only hears its results.
-        let mut refused = Sequence::<Sequential, Augmented>::lazy(|| Err("no shapes here".into()), |_: &str, _: f32| {});
+        let mut refused = Sequence::<Sequential, Augmented>::lazy(|| async { Err("no shapes here".into()) }, |_: &str, _: f32| {});
         assert!(pollster::block_on(refused.step()).unwrap_err().to_string().contains("no shapes here"));
         let heard = Rc::new(RefCell::new(Vec::new()));
         let ear = heard.clone();
-        let mut remote = Sequence::<Sequential, Augmented>::lazy(|| panic!("built on the page"), move |label: &str, a: f32| ear.borrow_mut().push((label.to_string(), a)));
+        let mut remote = Sequence::<Sequential, Augmented>::lazy(|| async { panic!("built on the page") }, move |label: &str, a: f32| ear.borrow_mut().push((label.to_string(), a)));
         remote.run_ended("augmentation", 0.75);
         assert_eq!(*heard.borrow(), [("augmentation".to_string(), 0.75)]);
         let results = results.borrow().clone();

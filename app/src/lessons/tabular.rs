@@ -983,7 +983,7 @@ fn EmbDropComparison(prepared: Memo<Prepared>, state: RwSignal<State>, epochs: R
         let on_end = move |label: &str, rmspe: f32| results.update(|r| r.push((label.to_string(), rmspe)));
         let recipe = job_recipe(COMPARISON_JOB, &state.get_untracked(), epochs.get_untracked());
         let (p, epochs) = (prepared.get_untracked(), epochs.get_untracked());
-        let runs = move || comparison_runs(&device, &p, epochs);
+        let runs = move || async move { comparison_runs(&device, &p, epochs) };
         Started::portable(Rc::new(RefCell::new(Sequence::lazy(runs, on_end))), recipe)
     });
     let runs = COMPARISON_SEEDS.len() * 2;

@@ -105,8 +105,9 @@ pub struct Sequence<M: Model, D: Dataset<Input = M::Input>> {
 /// What a [`Sequence`] calls with a run's label and final metric.
 type RunEnd = Box<dyn FnMut(&str, f32)>;
 
-/// What builds a [`Sequence::lazy`]'s runs, or says why it cannot.
-type Build<M, D> = Box<dyn FnOnce() -> Result<Vec<(String, Trainer<M, D>)>, String>>;
+/// What builds a [`Sequence::lazy`]'s runs, or says why it cannot: a future, so that a long build (a comparison's
+/// generated images) can give the page its turns.
+type Build<M, D> = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Result<Vec<(String, Trainer<M, D>)>, String>>>>>;
 
 impl<M: Model, D: Dataset<Input = M::Input>> Sequence<M, D> {
     /// The runs `(label, trainer)`, in order.
@@ -117,15 +118,19 @@ impl<M: Model, D: Dataset<Input = M::Input>> Sequence<M, D> {
 
     /// The runs `build` makes, made only when the sequence first steps on the page: in the worker only the runs'
     /// results cross to the page, which then builds nothing (building a comparison's datasets and models held the
-    /// page for 0.3 s).
-    pub fn lazy(build: impl FnOnce() -> Result<Vec<(String, Trainer<M, D>)>, String> + 'static, on_run_end: impl FnMut(&str, f32) + 'static) -> Self {
-        Sequence { build: Some(Box::new(build)), runs: Vec::new(), current: 0, steps_before: 0, total: 0, on_run_end: Box::new(on_run_end) }
+    /// page for 0.3 s). On the page, `build` gives the browser its turns while it works.
+    pub fn lazy<F>(build: impl FnOnce() -> F + 'static, on_run_end: impl FnMut(&str, f32) + 'static) -> Self
+    where
+        F: Future<Output = Result<Vec<(String, Trainer<M, D>)>, String>> + 'static,
+    {
+        let build: Build<M, D> = Box::new(move || Box::pin(build()));
+        Sequence { build: Some(build), runs: Vec::new(), current: 0, steps_before: 0, total: 0, on_run_end: Box::new(on_run_end) }
     }
 
     /// Builds a lazy sequence's runs, if not yet built.
-    fn built(&mut self) -> engine::Result<()> {
+    async fn built(&mut self) -> engine::Result<()> {
         if let Some(build) = self.build.take() {
-            self.runs = build().map_err(|why| OpError::new("comparison", ErrorKind::Value, &why).hint("change the settings and train again"))?;
+            self.runs = build().await.map_err(|why| OpError::new("comparison", ErrorKind::Value, &why).hint("change the settings and train again"))?;
             self.total = self.runs.iter().map(|(_, t)| t.total_steps()).sum();
         }
         Ok(())
@@ -144,7 +149,7 @@ impl<M: Model, D: Dataset<Input = M::Input>> Sequence<M, D> {
 impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Sequence<M, D> {
     fn step(&mut self) -> Pending<'_, StepReport> {
         Box::pin(async move {
-            self.built()?;
+            self.built().await?;
             let (before, total) = (self.steps_before, self.total);
             let (_, run) = self.runs.get_mut(self.current).ok_or_else(Self::ended)?;
             let report = run.step().await?;

@@ -61,43 +61,81 @@ fn covers(class: usize, p: Placement, y: f32, x: f32) -> bool {
 
 /// `n` images, with their placements.
 pub fn generate(n: usize, seed: u64) -> (ImageSet, Vec<Placement>) {
-    let mut rng = Rng::new(seed);
-    let plane = SIZE * SIZE;
-    let mut data = vec![0.0; n * 3 * plane];
-    let mut labels = Vec::with_capacity(n);
-    let mut placements = Vec::with_capacity(n);
-    for image in data.chunks_mut(3 * plane) {
-        let class = rng.below(CLASSES.len());
-        let background = [rng.uniform(), rng.uniform(), rng.uniform()];
-        let color = loop {
-            let c = [rng.uniform(), rng.uniform(), rng.uniform()];
-            let d: f32 = c.iter().zip(&background).map(|(a, b)| (a - b) * (a - b)).sum();
-            if d.sqrt() >= 0.5 {
-                break c;
-            }
-        };
-        let radius = 6.0 + 6.0 * rng.uniform();
-        let span = SIZE as f32 - 2.0 * radius - 1.0;
-        let p = Placement { row: radius + span * rng.uniform(), col: radius + span * rng.uniform(), radius };
-        for y in 0..SIZE {
-            for x in 0..SIZE {
-                let inside = covers(class, p, y as f32, x as f32);
-                for c in 0..3 {
-                    let base = if inside { color[c] } else { background[c] };
-                    image[c * plane + y * SIZE + x] = (base + 0.08 * rng.normal()).clamp(0.0, 1.0);
+    let mut drawer = Drawer::new(seed);
+    drawer.draw(n);
+    drawer.finish()
+}
+
+/// Draws the images of [`generate`] a few at a time, the same images for the same seed however they are grouped:
+/// a page can give the browser its turn between groups (1,500 images draw 4.6 million noise samples).
+pub struct Drawer {
+    rng: Rng,
+    data: Vec<f32>,
+    labels: Vec<i64>,
+    placements: Vec<Placement>,
+}
+
+impl Drawer {
+    /// No images yet, drawing from `seed`.
+    pub fn new(seed: u64) -> Drawer {
+        Drawer { rng: Rng::new(seed), data: Vec::new(), labels: Vec::new(), placements: Vec::new() }
+    }
+
+    /// Draws `n` more images.
+    pub fn draw(&mut self, n: usize) {
+        let plane = SIZE * SIZE;
+        let rng = &mut self.rng;
+        for _ in 0..n {
+            let class = rng.below(CLASSES.len());
+            let background = [rng.uniform(), rng.uniform(), rng.uniform()];
+            let color = loop {
+                let c = [rng.uniform(), rng.uniform(), rng.uniform()];
+                let d: f32 = c.iter().zip(&background).map(|(a, b)| (a - b) * (a - b)).sum();
+                if d.sqrt() >= 0.5 {
+                    break c;
+                }
+            };
+            let radius = 6.0 + 6.0 * rng.uniform();
+            let span = SIZE as f32 - 2.0 * radius - 1.0;
+            let p = Placement { row: radius + span * rng.uniform(), col: radius + span * rng.uniform(), radius };
+            let mut image = vec![0.0; 3 * plane];
+            for y in 0..SIZE {
+                for x in 0..SIZE {
+                    let inside = covers(class, p, y as f32, x as f32);
+                    for c in 0..3 {
+                        let base = if inside { color[c] } else { background[c] };
+                        image[c * plane + y * SIZE + x] = (base + 0.08 * rng.normal()).clamp(0.0, 1.0);
+                    }
                 }
             }
+            self.data.extend(image);
+            self.labels.push(class as i64);
+            self.placements.push(p);
         }
-        labels.push(class as i64);
-        placements.push(p);
     }
-    let images = Tensor::new([n, 3, SIZE, SIZE], data).expect("n images of 3 planes");
-    (ImageSet { images, labels, classes: CLASSES.iter().map(|s| s.to_string()).collect() }, placements)
+
+    /// The images drawn, with their placements.
+    pub fn finish(self) -> (ImageSet, Vec<Placement>) {
+        let images = Tensor::new([self.labels.len(), 3, SIZE, SIZE], self.data).expect("n images of 3 planes");
+        (ImageSet { images, labels: self.labels, classes: CLASSES.iter().map(|s| s.to_string()).collect() }, self.placements)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drawing_in_groups_gives_the_same_images_as_at_once() {
+        let (all, at_once) = generate(7, 3);
+        let mut drawer = Drawer::new(3);
+        for n in [2, 0, 4, 1] {
+            drawer.draw(n);
+        }
+        let (grouped, placements) = drawer.finish();
+        assert_eq!((grouped.images, grouped.labels), (all.images, all.labels));
+        assert_eq!(placements.iter().map(|p| p.row).collect::<Vec<_>>(), at_once.iter().map(|p| p.row).collect::<Vec<_>>());
+    }
 
     #[test]
     fn the_same_seed_draws_the_same_images_with_every_class() {
