@@ -34,17 +34,59 @@ impl ColorMode {
     }
 }
 
+/// The size an image of `width` by `height` pixels is drawn at so that its longest side is at most `max_side`
+/// (at least 1): itself when it fits, else scaled down keeping its proportions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fit {
+    /// The width drawn, at least 1.
+    pub width: u32,
+    /// The height drawn, at least 1.
+    pub height: u32,
+    /// Whether the image was scaled down.
+    pub scaled: bool,
+}
+
+/// How an image of `width` by `height` pixels fits in `max_side` (see [`Fit`]), or why it cannot be used: an image
+/// with no pixels.
+pub fn fit(width: u32, height: u32, max_side: u32) -> Result<Fit, String> {
+    if width == 0 || height == 0 {
+        return Err(format!("The image has no pixels ({width} x {height}). Try another file (PNG or JPEG), or pick a sample photo."));
+    }
+    let max_side = max_side.max(1);
+    let longest = width.max(height);
+    if longest <= max_side {
+        return Ok(Fit { width, height, scaled: false });
+    }
+    // Whole pixels, rounded, never 0 and never past the limit: 10,000 x 3 in 256 is 256 x 1.
+    let side = |len: u32| ((len as u64 * max_side as u64 + longest as u64 / 2) / longest as u64).clamp(1, max_side as u64) as u32;
+    Ok(Fit { width: side(width), height: side(height), scaled: true })
+}
+
+/// Decodes the image at `url`, or says it cannot be read as an image.
+async fn decoded(url: &str, failed: &dyn Fn(&str) -> String) -> Result<HtmlImageElement, String> {
+    let img = HtmlImageElement::new().map_err(|_| failed("opened"))?;
+    img.set_src(url);
+    JsFuture::from(img.decode()).await.map_err(|_| failed("read"))?;
+    Ok(img)
+}
+
+/// The size of the image at `url` (a `blob:` URL of the learner's file), or why it cannot be used: a file that is
+/// not an image the browser can decode, an empty one, an image with no pixels.
+pub async fn image_size(url: &str) -> Result<(u32, u32), String> {
+    let failed = |what: &str| format!("The file could not be {what} as an image. Try another file (PNG or JPEG), or pick a sample photo.");
+    let img = decoded(url, &failed).await?;
+    let (w, h) = (img.natural_width(), img.natural_height());
+    fit(w, h, 1)?;
+    Ok((w, h))
+}
+
 /// Loads the image at `url` (a same-origin file, or a `blob:` URL of the learner's own file, which never leaves the
 /// browser) as an RGB tensor `[1, 3, H, W]` with values in [0, 1], scaled down so that its longest side is at most
 /// `max_side` pixels.
 pub async fn load_rgb(url: &str, max_side: u32) -> Result<Tensor, String> {
     let failed = |what: &str| format!("The image could not be {what}. Try another file (PNG or JPEG), or pick a sample photo.");
-    let img = HtmlImageElement::new().map_err(|_| failed("opened"))?;
-    img.set_src(url);
-    JsFuture::from(img.decode()).await.map_err(|_| failed("read"))?;
-    let (w0, h0) = (img.natural_width().max(1), img.natural_height().max(1));
-    let scale = (max_side as f64 / w0.max(h0) as f64).min(1.0);
-    let (w, h) = (((w0 as f64 * scale).round() as u32).max(1), ((h0 as f64 * scale).round() as u32).max(1));
+    let img = decoded(url, &failed).await?;
+    let Fit { width: w, height: h, .. } = fit(img.natural_width(), img.natural_height(), max_side)?;
     let canvas = new_canvas(w, h).ok_or_else(|| failed("decoded"))?;
     let ctx = context_2d(&canvas).ok_or_else(|| failed("decoded"))?;
     ctx.draw_image_with_html_image_element_and_dw_and_dh(&img, 0.0, 0.0, w as f64, h as f64).map_err(|_| failed("decoded"))?;
@@ -56,9 +98,8 @@ pub async fn load_rgb(url: &str, max_side: u32) -> Result<Tensor, String> {
 /// `side` pixels, as an RGB tensor `[1, 3, side, side]` with values in [0, 1]: fastai's `ResizeMethod.SQUISH`.
 pub async fn load_square(url: &str, side: u32) -> Result<Tensor, String> {
     let failed = |what: &str| format!("The image could not be {what}. Try another file (PNG or JPEG).");
-    let img = HtmlImageElement::new().map_err(|_| failed("opened"))?;
-    img.set_src(url);
-    JsFuture::from(img.decode()).await.map_err(|_| failed("read"))?;
+    let img = decoded(url, &failed).await?;
+    fit(img.natural_width(), img.natural_height(), side)?;
     let canvas = new_canvas(side, side).ok_or_else(|| failed("decoded"))?;
     let ctx = context_2d(&canvas).ok_or_else(|| failed("decoded"))?;
     ctx.draw_image_with_html_image_element_and_dw_and_dh(&img, 0.0, 0.0, side as f64, side as f64).map_err(|_| failed("decoded"))?;
@@ -80,8 +121,8 @@ pub fn frame_square(video: &web_sys::HtmlVideoElement, side: u32) -> Result<Tens
     Ok(rgb_of(&rgba, side as usize, side as usize))
 }
 
-/// RGBA bytes, row by row, as `[1, 3, h, w]` with values in [0, 1].
-fn rgb_of(rgba: &[u8], h: usize, w: usize) -> Tensor {
+/// RGBA bytes, row by row, as `[1, 3, h, w]` with values in [0, 1] (the first `4 h w` bytes are read).
+pub fn rgb_of(rgba: &[u8], h: usize, w: usize) -> Tensor {
     let plane = h * w;
     Tensor::from_fn([1, 3, h, w], |i| rgba[4 * (i % plane) + i / plane] as f32 / 255.0)
 }
@@ -148,5 +189,14 @@ mod tests {
         // PIL: Image.new("RGB", (1, 1), c).convert("L").getpixel((0, 0)) for each colour c.
         assert_eq!([luma(255, 0, 0), luma(0, 255, 0), luma(0, 0, 255), luma(255, 255, 255), luma(0, 0, 0)], [76, 150, 29, 255, 0]);
         assert_eq!(luma(10, 200, 30), 124);
+    }
+
+    #[test]
+    fn a_large_image_is_scaled_to_fit_and_an_empty_one_refused() {
+        assert_eq!(fit(200, 100, 256), Ok(Fit { width: 200, height: 100, scaled: false }));
+        assert_eq!(fit(10_000, 10_000, 256), Ok(Fit { width: 256, height: 256, scaled: true }));
+        assert_eq!(fit(10_000, 3, 256), Ok(Fit { width: 256, height: 1, scaled: true }));
+        assert_eq!(fit(1000, 750, 128), Ok(Fit { width: 128, height: 96, scaled: true }));
+        assert!(fit(0, 10, 256).unwrap_err().contains("no pixels"));
     }
 }

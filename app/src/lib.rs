@@ -19,6 +19,18 @@ use leptos_router::hooks::{use_location, use_params_map};
 use leptos_router::path;
 use lessons::LESSONS;
 
+/// Hands a panic's message to the page's fault report (`window.sandboxFault`, set by the site's loader): a report
+/// at the top of the page with a reload that keeps the settings and the stored models. Nothing in the training
+/// worker, which has no page (its panics end its run as a failure on the page).
+pub fn report_fault(message: &str) {
+    let Some(window) = web_sys::window() else { return };
+    if let Ok(report) = js_sys::Reflect::get(&window, &"sandboxFault".into())
+        && let Some(report) = wasm_bindgen::JsCast::dyn_ref::<js_sys::Function>(&report)
+    {
+        let _ = report.call1(&window, &message.into());
+    }
+}
+
 /// The whole app: header with the lesson list and the page's device, then the current page.
 #[component]
 pub fn App() -> impl IntoView {

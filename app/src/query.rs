@@ -157,10 +157,18 @@ impl<T: Copy + PartialEq + Send + Sync + 'static> Param<T> {
         match self.values {
             Values::Range { min, max, from_url, to_url, .. } => match from_url(raw) {
                 Some(v) if self.accepts(v) => Ok(v),
-                Some(_) => Err(format!("it must be from {} to {}", to_url(min), to_url(max))),
-                None => Err("it is not a number".into()),
+                _ if raw.trim().is_empty() => Err("it is empty".into()),
+                // A number of another kind (negative, with decimals, too large for its type): say what it may be.
+                Some(_) | None if raw.trim().parse::<f64>().is_ok_and(|v| !v.is_nan()) => {
+                    let whole = from_url("0.5").is_none();
+                    Err(format!("it must be {} from {} to {}", if whole { "a whole number" } else { "a number" }, to_url(min), to_url(max)))
+                }
+                _ => Err("it is not a number".into()),
             },
-            Values::Choices { all, name } => all.iter().copied().find(|&c| name(c) == raw).ok_or_else(|| "it is not one of the choices".into()),
+            Values::Choices { all, name } => all.iter().copied().find(|&c| name(c) == raw).ok_or_else(|| {
+                let names: Vec<&str> = all.iter().map(|&c| name(c)).collect();
+                format!("it must be one of {}", names.join(", "))
+            }),
         }
     }
 
@@ -216,12 +224,54 @@ impl<T: Copy + PartialEq + Send + Sync + 'static> Param<T> {
     }
 }
 
+impl<T: Number> Param<T> {
+    /// What a number field of this parameter does with the text the browser hands it (`raw`) while it holds
+    /// `current`: the value it stores, and what it says when that is not simply `raw` (empty, not a number, out of
+    /// range: clamped to the nearest end).
+    pub fn typed(&self, raw: &str, current: T) -> (T, Option<String>) {
+        let (min, max) = self.bounds();
+        let shown = || truncated(raw.trim(), 24);
+        match T::from_url(raw) {
+            Some(v) if self.accepts(v) => (self.settle(v), None),
+            Some(v) => {
+                let v = self.settle(v);
+                (v, Some(format!("{} is outside {} to {}: using {}.", shown(), self.to_url(min), self.to_url(max), self.to_url(v))))
+            }
+            None if raw.trim().is_empty() => (current, Some(format!("The field was empty: it keeps {}.", self.to_url(current)))),
+            None => match raw.trim().parse::<f64>() {
+                // A count given a fraction.
+                Ok(v) if v.is_finite() && v >= 0.0 && v.fract() != 0.0 && T::from_url("0.5").is_none() => {
+                    (current, Some(format!("“{}” is not a whole number: the field keeps {}.", shown(), self.to_url(current))))
+                }
+                // Beyond what the type holds (1e40 for a decimal, -3 or 10^20 for a count): the nearest end.
+                Ok(v) if !v.is_nan() => {
+                    let end = if v < 0.0 { min } else { max };
+                    (end, Some(format!("{} is outside {} to {}: using {}.", shown(), self.to_url(min), self.to_url(max), self.to_url(end))))
+                }
+                _ => (current, Some(format!("“{}” is not a number: the field keeps {}.", shown(), self.to_url(current)))),
+            },
+        }
+    }
+}
+
+/// `text`, cut to `chars` characters with an ellipsis when longer: a notice quotes what was given, not all of it.
+pub fn truncated(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 /// A parameter of any type, as the tests that run over every lesson's parameters see it.
 pub trait AnyParam: Sync {
     /// The name in the URL.
     fn key(&self) -> &'static str;
     /// See [`Param::inconsistencies`].
     fn inconsistencies(&self) -> Vec<String>;
+    /// Reads the parameter from `query` as a lesson does: `Err` says how the value read is not one the parameter
+    /// takes (which would be a bug: an unusable value falls back to the default, with a notice). The fuzz target
+    /// of the URL state drives it with any query.
+    fn read(&self, query: &Query) -> Result<(), String>;
 }
 
 impl<T: Copy + PartialEq + Send + Sync + 'static> AnyParam for Param<T> {
@@ -231,6 +281,14 @@ impl<T: Copy + PartialEq + Send + Sync + 'static> AnyParam for Param<T> {
 
     fn inconsistencies(&self) -> Vec<String> {
         Param::inconsistencies(self)
+    }
+
+    fn read(&self, query: &Query) -> Result<(), String> {
+        let value = query.value(self);
+        if !self.accepts(value) || self.parse(&self.to_url(value)) != Ok(value) {
+            return Err(format!("`{}` read {:?} as {}, a value it does not take", self.key, query.get(self.key), self.to_url(value)));
+        }
+        Ok(())
     }
 }
 
@@ -252,6 +310,12 @@ impl AnyParam for Names {
     fn inconsistencies(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Any list reads (the lesson checks it against its columns).
+    fn read(&self, query: &Query) -> Result<(), String> {
+        query.names(self, |_| Ok(()));
+        Ok(())
+    }
 }
 
 /// A parameter holding a lesson's own text (an architecture's blocks), checked by the lesson when it is read; the
@@ -271,12 +335,20 @@ impl AnyParam for Text {
     fn inconsistencies(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Any text reads (the lesson checks it: the architecture's own fuzz target drives that check).
+    fn read(&self, query: &Query) -> Result<(), String> {
+        query.text(self, |_| Ok(()));
+        Ok(())
+    }
 }
 
 /// The query of the current page, read once when a lesson opens.
 pub struct Query {
     pairs: Vec<(String, String)>,
     notices: RefCell<Vec<String>>,
+    /// The keys the lesson asked for.
+    read: RefCell<Vec<String>>,
 }
 
 impl Query {
@@ -297,17 +369,34 @@ impl Query {
                 (decode(k), decode(v))
             })
             .collect();
-        Query { pairs, notices: RefCell::new(Vec::new()) }
+        Query { pairs, notices: RefCell::new(Vec::new()), read: RefCell::new(Vec::new()) }
     }
 
-    /// The raw value of `key`, if the query has it.
+    /// The raw value of `key`, if the query has it (the key is then one the lesson reads: see [`Query::unknown`]).
     pub fn get(&self, key: &str) -> Option<&str> {
+        if !self.read.borrow().iter().any(|k| k == key) {
+            self.read.borrow_mut().push(key.to_string());
+        }
         self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
-    /// Records that `key=value` was not used, and why.
+    /// Records that `key=value` was not used, and why (a long value quoted by its start).
     pub fn notice(&self, key: &str, value: &str, why: impl Display, instead: impl Display) {
+        let (key, value) = (truncated(key, 40), truncated(value, 40));
         self.notices.borrow_mut().push(format!("“{key}={value}” was not used ({why}); using {instead} instead."));
+    }
+
+    /// Records a notice for every key of the query that the lesson never asked for (garbage, a typo, another
+    /// lesson's setting): call it once the lesson has read all of its parameters.
+    pub fn unknown(&self) {
+        let mut seen = Vec::new();
+        let read = self.read.borrow().clone();
+        for (key, _) in &self.pairs {
+            if !key.is_empty() && !read.contains(key) && !seen.contains(key) {
+                seen.push(key.clone());
+                self.notices.borrow_mut().push(format!("“{}” is not a setting of this lesson, so it was ignored.", truncated(key, 40)));
+            }
+        }
     }
 
     /// `param`'s value (its default when the query has none, or one it cannot use, with a notice).
@@ -421,6 +510,11 @@ impl Params {
 
     /// What was not used, one sentence each.
     pub fn notices(&self) -> Vec<String> {
+        // A parameter the lesson writes is one of its settings, even where this state did not read it.
+        for (key, _) in &self.writers {
+            self.query.get(key);
+        }
+        self.query.unknown();
         self.query.notices()
     }
 
@@ -522,6 +616,21 @@ mod tests {
         assert!(K.inconsistencies().is_empty() && BIAS.inconsistencies().is_empty() && MODE.inconsistencies().is_empty());
         let broken = Param::range("p", 9usize, 1, 3);
         assert_eq!(broken.inconsistencies().len(), 1, "a default outside the range is reported");
+    }
+
+    #[test]
+    fn a_field_clamps_or_keeps_and_says_which() {
+        assert_eq!(K.typed("5", 3), (5, None));
+        assert_eq!(K.typed("9", 3), (7, Some("9 is outside 1 to 7: using 7.".into())));
+        assert_eq!(K.typed("-3", 3), (1, Some("-3 is outside 1 to 7: using 1.".into())));
+        assert_eq!(K.typed("99999999999999999999", 3), (7, Some("99999999999999999999 is outside 1 to 7: using 7.".into())));
+        assert_eq!(K.typed("2.5", 3), (3, Some("“2.5” is not a whole number: the field keeps 3.".into())));
+        assert_eq!(K.typed(" ", 3), (3, Some("The field was empty: it keeps 3.".into())));
+        assert_eq!(BIAS.typed("-1e40", 2.0), (-10.0, Some("-1e40 is outside -10 to 10: using -10.".into())));
+        assert_eq!(BIAS.typed("x1", 2.0).0, 2.0);
+        // A notice quotes the start of a long value.
+        assert_eq!(truncated("abcdef", 3), "abc…");
+        assert_eq!(truncated("ab", 3), "ab");
     }
 
     #[test]

@@ -111,6 +111,17 @@ impl Block {
     }
 }
 
+/// The most parameters a model may have: 80 MB of weights, and about four times that while training with Adam
+/// (gradients and two moments), within what a browser's GPU gives one page.
+pub const MAX_PARAMETERS: usize = 20_000_000;
+
+/// The most values one block may output per image: 16 MB, kept with its gradient for every image of a batch.
+pub const MAX_VALUES_PER_IMAGE: usize = 4_194_304;
+
+/// The most products a convolution may unfold per image (kernel taps × input channels × output positions): the CPU
+/// lays them out as a matrix (im2col), 64 MB at this limit.
+pub const MAX_UNFOLDED_PER_IMAGE: usize = 16_777_216;
+
 /// A window of `kernel` sliding by `stride` over `len` values (after `padding` on each side): how many windows.
 fn windows(len: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
     let padded = len + 2 * padding;
@@ -133,6 +144,7 @@ impl Architecture {
         }
         let mut shape = self.input.to_vec();
         let mut rows = Vec::new();
+        let mut parameters = 0usize;
         for (i, block) in self.blocks.iter().enumerate() {
             let at = format!("block {} ({})", i + 1, block.layer(&shape));
             let maps = |what: &str| -> Result<[usize; 3], String> {
@@ -153,7 +165,15 @@ impl Architecture {
                              use a smaller kernel, more padding, or fewer blocks that shrink the map before it (stride at least 1)"
                         ));
                     };
-                    (vec![channels, oh, ow], kernel * kernel * c * channels + if self.conv_bias(i) { channels } else { 0 })
+                    let unfolded = [kernel, kernel, c, oh, ow].iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+                    if unfolded > MAX_UNFOLDED_PER_IMAGE {
+                        return Err(format!(
+                            "{at}: a {kernel}x{kernel} kernel over {c} channels at {oh}x{ow} positions takes {unfolded} products per image, \
+                             too many for a browser's memory (this sandbox allows {MAX_UNFOLDED_PER_IMAGE}); use a smaller kernel, less padding or a stride of 2"
+                        ));
+                    }
+                    let weights = [kernel, kernel, c, channels].iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                    (vec![channels, oh, ow], weights.map_or(usize::MAX, |w| w.saturating_add(if self.conv_bias(i) { channels } else { 0 })))
                 }
                 Block::MaxPool { kernel, stride } | Block::AvgPool { kernel, stride } => {
                     let [c, h, w] = maps("pool before the Flatten")?;
@@ -174,7 +194,7 @@ impl Architecture {
                     }
                     (shape.clone(), 0)
                 }
-                Block::Flatten => (vec![shape.iter().product()], 0),
+                Block::Flatten => (vec![shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX)], 0),
                 Block::Linear { features } => {
                     let &[inputs] = &shape[..] else {
                         return Err(format!("{at} needs features, but gets maps {shape:?}: put a Flatten (or an AdaptiveAvgPool and a Flatten) before it"));
@@ -182,9 +202,23 @@ impl Architecture {
                     if features == 0 {
                         return Err(format!("{at} has 0 outputs: give it at least 1"));
                     }
-                    (vec![features], inputs * features + features)
+                    (vec![features], inputs.checked_mul(features).map_or(usize::MAX, |w| w.saturating_add(features)))
                 }
             };
+            let values = next.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+            if values > MAX_VALUES_PER_IMAGE {
+                return Err(format!(
+                    "{at} outputs {next:?}, {values} values per image: too large for a browser's memory (this sandbox keeps each block's \
+                     output under {MAX_VALUES_PER_IMAGE} values per image); use fewer channels, a stride of 2 or a pool"
+                ));
+            }
+            parameters = parameters.saturating_add(params);
+            if parameters > MAX_PARAMETERS {
+                return Err(format!(
+                    "{at} brings the model to more than {MAX_PARAMETERS} parameters: too large to train in a browser's memory \
+                     (80 MB of weights, about four times that while training); use fewer channels or features"
+                ));
+            }
             rows.push(BlockShape { layer: block.layer(&shape), shape: next.clone(), params });
             shape = next;
         }

@@ -9,7 +9,7 @@ use crate::clock::now_ms;
 use crate::data::{Dataset, Targets, shuffle};
 use crate::device::Device;
 use crate::error::{ErrorKind, OpError, Result};
-use crate::nn::Model;
+use crate::nn::{Model, load_state, read_state};
 use crate::ops::cross_entropy::{CrossEntropy, Reduction};
 use crate::ops::mse::Mse;
 use crate::optim::{OneCycle, Optimizer};
@@ -182,6 +182,23 @@ pub struct StepReport {
     pub epoch_done: bool,
 }
 
+/// How many of `items` training items an epoch uses in batches of `batch`: all of them, except that a last batch of
+/// a single item is left out (that epoch; the next shuffles it back in). Batch norm cannot train on one value per
+/// channel (PyTorch refuses it too), and fastai's training loader drops every partial last batch for the same reason.
+pub fn epoch_items(items: usize, batch: usize) -> usize {
+    if items > 1 && batch > 1 && items % batch == 1 { items - 1 } else { items }
+}
+
+/// Where a run can start again ([`Trainer::checkpoint`], [`Trainer::resume`]): weights read back to the CPU, named
+/// as a `state_dict` names them, and the epochs done when they were read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// The weights and buffers.
+    pub weights: Vec<(String, Tensor)>,
+    /// The epochs done.
+    pub epochs: usize,
+}
+
 /// A one-cycle fit advancing one step at a time: `epochs` passes over `train`, shuffled from `seed`, with
 /// [`Trainer::end_epoch`] evaluating on `valid` after each. [`Trainer::fit`] runs it to the end; the app's
 /// training runner calls [`Trainer::step`] between frames instead, and may pause or stop between any two steps.
@@ -207,12 +224,17 @@ pub struct Trainer<M: Model, D: Dataset<Input = M::Input>> {
     epoch_losses: Vec<f32>,
     /// The evaluation of the epoch that just ended, while it runs in pieces.
     evaluation: Option<Evaluation>,
+    /// The last good weights (before the first step, then after each epoch whose validation loss was finite) and
+    /// the epochs done then: where a run that diverges goes back to.
+    good: Option<(Vec<(String, Tensor)>, usize)>,
+    /// The first training loss read.
+    first_loss: Option<f32>,
 }
 
 impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
     /// A fit of `model` (on `device`) over `train`, evaluated on `valid`.
     pub fn new(device: &Device, model: M, optimizer: Optimizer, train: D, valid: D, config: FitConfig) -> Self {
-        let steps_per_epoch = train.len().div_ceil(config.batch_size.max(1));
+        let steps_per_epoch = epoch_items(train.len(), config.batch_size).div_ceil(config.batch_size.max(1));
         let schedule = OneCycle::new(config.lr_max, steps_per_epoch * config.epochs);
         let rng = Rng::new(config.seed);
         Trainer {
@@ -230,6 +252,8 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
             epoch_start_ms: 0.0,
             epoch_losses: Vec::new(),
             evaluation: None,
+            good: None,
+            first_loss: None,
             config,
         }
     }
@@ -241,9 +265,14 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
         self
     }
 
+    /// The device it trains on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// Steps in one epoch.
     pub fn steps_per_epoch(&self) -> usize {
-        self.train.len().div_ceil(self.config.batch_size.max(1))
+        epoch_items(self.train.len(), self.config.batch_size).div_ceil(self.config.batch_size.max(1))
     }
 
     /// Steps in the whole run.
@@ -283,8 +312,12 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
         if self.next == 0 {
             self.order = (0..self.train.len()).collect();
             shuffle(&mut self.order, &mut self.rng);
+            self.order.truncate(epoch_items(self.train.len(), self.config.batch_size));
             self.epoch_start_ms = now_ms();
             self.epoch_losses.clear();
+        }
+        if self.good.is_none() {
+            self.good = Some((read_state(&mut self.model).await?, self.epoch));
         }
         // Training mode every step: between steps a lesson may have run the model in evaluation mode.
         self.model.set_training(true);
@@ -298,6 +331,12 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
         let in_epoch = self.step - self.epoch * self.steps_per_epoch();
         let loss = if in_epoch.is_multiple_of(self.config.read_every.max(1)) || epoch_done {
             let loss = value.read().await?.data()[0];
+            // Diverging: the loss overflowed, or grew a hundredfold from the first one read (at least from 1), which
+            // no working learning rate does.
+            let first = *self.first_loss.get_or_insert(loss);
+            if !loss.is_finite() || loss > 100.0 * first.max(1.0) {
+                return Err(self.diverged(format!("the training loss went from {first:.4} to {loss:.4e} by step {}, with a learning rate of {lr:.3e}", self.step)));
+            }
             self.epoch_losses.push(loss);
             Some(loss)
         } else {
@@ -337,8 +376,12 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
         model.set_training(true);
         let pass = evaluation.take().unwrap_or_default();
         let (valid_loss, metric) = pass.result(config.metric);
+        if !valid_loss.is_finite() {
+            return Err(self.diverged(format!("the validation loss became {valid_loss} after epoch {}", self.epoch + 1)));
+        }
         self.epoch += 1;
         self.next = 0;
+        self.good = Some((read_state(&mut self.model).await?, self.epoch));
         Ok(Some(EpochReport {
             epoch: self.epoch,
             train_loss: self.epoch_losses.iter().sum::<f32>() / self.epoch_losses.len().max(1) as f32,
@@ -346,6 +389,53 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
             metric,
             items_per_s: self.train.len() as f64 / pass.train_seconds.max(1e-9),
         }))
+    }
+
+    /// Where this run could start again: its last good weights (copies on the CPU: before the first step, then
+    /// after each epoch) and the epochs done then. `None` before the first step.
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        self.good.clone().map(|(weights, epochs)| Checkpoint { weights, epochs })
+    }
+
+    /// Goes on from `checkpoint`, taken from a run of the same settings (one whose GPU was lost, say): its weights,
+    /// then the epochs after it, shuffled as that run would have shuffled them. The optimizer's state (momentum,
+    /// Adam's moments) starts again, as when weights are loaded.
+    pub fn resume(&mut self, checkpoint: &Checkpoint) -> Result<()> {
+        load_state(&mut self.model, &checkpoint.weights)?;
+        // Each epoch draws its order from the run's generator: draw the epochs already done.
+        for _ in 0..checkpoint.epochs {
+            shuffle(&mut (0..self.train.len()).collect::<Vec<_>>(), &mut self.rng);
+        }
+        self.epoch = checkpoint.epochs;
+        self.step = checkpoint.epochs * self.steps_per_epoch();
+        self.next = 0;
+        self.order.clear();
+        self.evaluation = None;
+        self.good = Some((checkpoint.weights.clone(), checkpoint.epochs));
+        Ok(())
+    }
+
+    /// The run diverged (`what` says how): the model goes back to its last good weights (its optimizer's state
+    /// cleared) and the error says so. The run then counts as finished.
+    fn diverged(&mut self, what: String) -> crate::error::Error {
+        let back = match &self.good {
+            Some((weights, epochs)) if load_state(&mut self.model, weights).is_ok() => match epochs {
+                0 => "its weights went back to where they were before the first step".to_string(),
+                n => format!("its weights went back to where they were after epoch {n}, the last good one"),
+            },
+            _ => "its weights could not be put back".to_string(),
+        };
+        self.step = self.total_steps();
+        OpError::new("training", ErrorKind::Value, format!("the model diverged: {what}, so training stopped and {back}"))
+            .hint("a learning rate that large makes each step overshoot until the numbers overflow: choose a smaller learning rate and train again")
+            .into()
+    }
+
+    /// A sentence on the batch size, when the training set is smaller than one batch: each epoch is then one
+    /// batch of every item.
+    pub fn batch_note(&self) -> Option<String> {
+        let (batch, items) = (self.config.batch_size, self.train.len());
+        (batch > items).then(|| format!("The batch size {batch} is larger than the {items} training items: each epoch is one batch of all {items}."))
     }
 
     /// Runs every remaining step, calling `progress(step, total)` after each and `on_epoch` after each epoch.
@@ -372,10 +462,15 @@ mod tests {
 
     const CPU: Device = Device::Cpu;
 
+    /// The first `train` and `valid` digits of the split drawn with `seed`.
+    fn digits_split(seed: u64, train: usize, valid: usize) -> (crate::data::ImageSet, crate::data::ImageSet) {
+        let (t, v) = digits::parse(include_bytes!("../../public/data/digits_u8.bin")).unwrap().split(0.2, seed);
+        (t.subset(&(0..train).collect::<Vec<_>>()), v.subset(&(0..valid).collect::<Vec<_>>()))
+    }
+
     #[test]
     fn one_epoch_on_the_digits_learns_and_reports() {
-        let (train, valid) = digits::parse(include_bytes!("../../public/data/digits_u8.bin")).unwrap().split(0.2, 1);
-        let (train, valid) = (train.subset(&(0..640).collect::<Vec<_>>()), valid.subset(&(0..200).collect::<Vec<_>>()));
+        let (train, valid) = digits_split(1, 640, 200);
         let model = models::digits_cnn(&CPU, &mut Rng::new(1));
         let config = FitConfig { epochs: 2, batch_size: 64, lr_max: 1e-2, seed: 1, read_every: 5, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
         let (mut steps, mut epochs) = (0, 0);
@@ -388,9 +483,44 @@ mod tests {
     }
 
     #[test]
+    fn a_learning_rate_of_1e9_diverges_stops_and_puts_the_weights_back() {
+        let (train, valid) = digits_split(2, 256, 64);
+        let config = FitConfig { epochs: 3, batch_size: 32, lr_max: 1e9, seed: 3, read_every: 1, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
+        let mut model = models::digits_cnn(&CPU, &mut Rng::new(4));
+        let before = pollster::block_on(read_state(&mut model)).unwrap();
+        let mut trainer = Trainer::new(&CPU, model, Optimizer::sgd(0.0), train, valid, config).without_one_cycle();
+        let e = pollster::block_on(trainer.fit(|_, _| {}, |_| {})).unwrap_err().to_string();
+        assert!(e.contains("the model diverged") && e.contains("before the first step") && e.contains("choose a smaller learning rate"), "{e}");
+        assert!(trainer.finished());
+        assert_eq!(pollster::block_on(read_state(&mut trainer.model)).unwrap(), before, "the weights did not go back");
+    }
+
+    #[test]
+    fn a_last_batch_of_one_is_left_out_so_that_batch_norm_can_train() {
+        assert_eq!([epoch_items(17, 16), epoch_items(16, 16), epoch_items(18, 16), epoch_items(1, 16), epoch_items(5, 1)], [16, 16, 18, 1, 5]);
+        // A model whose batch norm sees one value per channel (after a 1x1 map), on 33 items in batches of 16.
+        let (train, valid) = digits_split(2, 33, 8);
+        let arch = crate::architecture::Architecture::parse([1, 8, 8], 10, "conv8k8s1p0-bn-relu-flat-lin10").unwrap();
+        let model = arch.build(&CPU, &mut Rng::new(1)).unwrap();
+        let config = FitConfig { epochs: 2, batch_size: 16, lr_max: 1e-2, seed: 3, read_every: 1, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
+        let mut trainer = Trainer::new(&CPU, model, Optimizer::adamw(0.01), train, valid, config);
+        assert_eq!(trainer.steps_per_epoch(), 2);
+        assert_eq!(pollster::block_on(trainer.fit(|_, _| {}, |_| {})).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_training_set_is_one_batch_and_says_so() {
+        let (train, valid) = digits_split(2, 20, 8);
+        let config = FitConfig { epochs: 2, batch_size: 64, lr_max: 1e-2, seed: 3, read_every: 1, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
+        let mut trainer = Trainer::new(&CPU, models::digits_cnn(&CPU, &mut Rng::new(4)), Optimizer::adamw(0.01), train, valid, config);
+        assert_eq!(trainer.steps_per_epoch(), 1);
+        assert_eq!(trainer.batch_note().unwrap(), "The batch size 64 is larger than the 20 training items: each epoch is one batch of all 20.");
+        assert_eq!(pollster::block_on(trainer.fit(|_, _| {}, |_| {})).unwrap().len(), 2);
+    }
+
+    #[test]
     fn the_same_seed_trains_to_the_same_numbers() {
-        let (train, valid) = digits::parse(include_bytes!("../../public/data/digits_u8.bin")).unwrap().split(0.2, 2);
-        let (train, valid) = (train.subset(&(0..256).collect::<Vec<_>>()), valid.subset(&(0..64).collect::<Vec<_>>()));
+        let (train, valid) = digits_split(2, 256, 64);
         let config = FitConfig { epochs: 1, batch_size: 32, lr_max: 1e-2, seed: 3, read_every: 2, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
         let fit = || {
             let model = models::digits_cnn(&CPU, &mut Rng::new(4));
@@ -403,8 +533,7 @@ mod tests {
 
     #[test]
     fn an_evaluation_in_pieces_reports_what_one_in_a_go_reports() {
-        let (train, valid) = digits::parse(include_bytes!("../../public/data/digits_u8.bin")).unwrap().split(0.2, 2);
-        let (train, valid) = (train.subset(&(0..128).collect::<Vec<_>>()), valid.subset(&(0..100).collect::<Vec<_>>()));
+        let (train, valid) = digits_split(2, 128, 100);
         let config = FitConfig { epochs: 1, batch_size: 32, lr_max: 1e-2, seed: 3, read_every: 2, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
         let trained = || {
             let model = models::digits_cnn(&CPU, &mut Rng::new(4));

@@ -12,6 +12,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statS
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
+import zlib from 'node:zlib';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT_CORE ?? 'playwright-core');
@@ -60,12 +61,14 @@ function hideRelaxedSimd() {
 const BUILDS = [{ relaxedSimd: true, name: 'relaxed-SIMD build' }, { relaxedSimd: false, name: 'baseline build' }];
 
 /** Opens `path` in a fresh context, recording everything that counts as a problem. */
-async function open(path, { webgpu = true, relaxedSimd = true, camera = false, base = BASE, serviceWorkers = false, reducedMotion = 'no-preference' } = {}) {
+async function open(path, { webgpu = true, relaxedSimd = true, camera = false, base = BASE, serviceWorkers = false, reducedMotion = 'no-preference', init = null } = {}) {
   // The site's service worker caches the whole site on a first visit: only the tests of the offline site let it.
   const context = await (await browser(webgpu, camera)).newContext({
     viewport: { width: 1280, height: 900 }, serviceWorkers: serviceWorkers ? 'allow' : 'block', reducedMotion,
   });
   if (!relaxedSimd) await context.addInitScript(hideRelaxedSimd);
+  // What a test arranges before the page's own scripts run (a full storage, a handle on the GPU devices).
+  if (init) await context.addInitScript(init);
   // Anything the site's Content Security Policy refuses is a problem (Chromium also logs it as an error).
   await context.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => {
     console.error(`CSP violation: ${e.violatedDirective} refused ${e.blockedURI || 'inline code'}`);
@@ -77,7 +80,9 @@ async function open(path, { webgpu = true, relaxedSimd = true, camera = false, b
     // Under the plain host, Chromium also logs each 404 it loads as an error; the response handler below judges
     // every 404 (only a deep link's page may be one), so these are left to it.
     const loaded404 = base !== BASE && msg.text().includes('responded with a status of 404');
-    if (msg.type() === 'error' && !loaded404) problems.push(`console error: ${msg.text()}`);
+    // A panic in the app (its hook logs 'panicked at') is a bug whatever the test checks.
+    if (msg.text().includes('panicked at')) problems.push(`panic: ${msg.text()}`);
+    else if (msg.type() === 'error' && !loaded404) problems.push(`console error: ${msg.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
   page.on('request', (req) => {
@@ -120,6 +125,45 @@ async function serveCopy(dir) {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { base: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+/** The message row `n` of tests/BAD_INPUTS.md quotes: what the page says for that bad input. */
+function badInput(n) {
+  const row = readFileSync('tests/BAD_INPUTS.md', 'utf8').split('\n').find((line) => line.startsWith(`| ${n} |`));
+  if (!row) throw new Error(`BAD_INPUTS.md has no row ${n}`);
+  return row.slice(2, -2).split(' | ')[3].trim().replace(/^`|`$/g, '');
+}
+
+/** Waits until the element with test id `id` says `message`. */
+async function says(page, id, message) {
+  try {
+    await page.waitForFunction(([id, message]) => document.querySelector(`[data-testid="${id}"]`)?.textContent.includes(message), [id, message]);
+  } catch {
+    const said = await page.getByTestId(id).first().textContent({ timeout: 1000 }).catch(() => 'nothing');
+    const status = await page.getByTestId('train-status').first().textContent({ timeout: 1000 }).catch(() => '');
+    throw new Error(`${id} does not say “${message}”; it says “${said}”${status ? ` (the run's status: “${status}”)` : ''}`);
+  }
+}
+
+/** A PNG file of a `side` x `side` gray image, made here (one bit per pixel, so that even 10,000 pixels a side is
+ * small). */
+function grayPng(side) {
+  const chunk = (type, data) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(side, 0);
+  header.writeUInt32BE(side, 4);
+  header.set([1, 0, 0, 0, 0], 8); // 1 bit per pixel, grayscale
+  const row = Math.ceil(side / 8) + 1; // a filter byte, then the bits
+  const raw = Buffer.alloc(row * side, 0x55);
+  for (let y = 0; y < side; y += 1) raw[y * row] = 0;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
 const text = (page, id) => page.getByTestId(id).innerText();
@@ -256,7 +300,7 @@ test('without WebGPU the page says so and the CPU computes the same numbers, in 
     const cpuSum = Number(await nextResult(cpu.page));
     assert(await text(cpu.page, 'backend') === 'CPU', `${build}: backend label is "${await text(cpu.page, 'backend')}"`);
     const notice = await text(cpu.page, 'webgpu-notice');
-    assert(notice.includes('WebGPU is not available'), `${build}: notice says "${notice}"`);
+    assert(notice.includes(badInput(67)), `${build}: notice says "${notice}"`);
     assert(Math.abs(gpuSum - cpuSum) <= 1e-4 * Math.abs(cpuSum) + 1e-3, `${build}: sums differ: WebGPU ${gpuSum}, CPU ${cpuSum}`);
     const cpuPixels = await pixels(cpu.page, 'output-canvas');
     const worst = cpuPixels.reduce((m, v, i) => Math.max(m, Math.abs(v - gpuPixels[i])), 0);
@@ -964,6 +1008,92 @@ test('/train: two classes of the test\'s own image files train and predict', asy
   return problems;
 });
 
+test('bad files: a text file, an empty file and a 10,000-pixel image as a photo, and a text file among a class\'s images', async () => {
+  const { page, problems, close } = await open('/kernels');
+  const before = await nextResult(page);
+  const file = page.getByTestId('image-file');
+  await file.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+  await says(page, 'photo-notice', badInput(60));
+  await file.setInputFiles({ name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) });
+  await says(page, 'photo-notice', badInput(61));
+  // The sample photo stayed, and its result with it.
+  assert(!(await text(page, 'photo-select')).includes('Your image'), 'a refused file replaced the photo');
+  assert(await attr(page, 'output-canvas', 'data-sum') === before, 'a refused file changed the result');
+  await file.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: grayPng(10_000) });
+  await says(page, 'photo-notice', badInput(62));
+  await nextResult(page, before);
+  assert(await page.getByTestId('output-canvas').evaluate((c) => c.width === 256 && c.height === 256), 'the large image is not 256 x 256');
+  await close();
+  // /train: one text file among a class's images is left out, the others added.
+  const train = await open('/train?task=files');
+  const folder = mkdtempSync(join(tmpdir(), 'bad-'));
+  const good = join(folder, 'good.png');
+  writeFileSync(good, grayPng(40));
+  const bad = join(folder, 'notes.txt');
+  writeFileSync(bad, 'not an image');
+  await train.page.getByTestId('class-files-0').setInputFiles([good, bad]);
+  await says(train.page, 'own-images-error', badInput(63));
+  await says(train.page, 'class-count-0', '1 image');
+  await train.close();
+  return [...problems, ...train.problems];
+});
+
+test('/train: a corrupt kept model, a full storage and a refused one are said, and nothing else is lost', async () => {
+  // What the browser keeps under the model's key is not a model.
+  const corrupt = await open('/train?task=digits', { init: () => localStorage.setItem('lesson6.train.model', '%%% not a model %%%') });
+  await says(corrupt.page, 'train-message', badInput(64));
+  await corrupt.close();
+  const model = join(process.cwd(), 'public/data/shapes_cnn.safetensors');
+  const cases = [
+    [badInput(65), () => { Storage.prototype.setItem = () => { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); }; }],
+    [badInput(66), () => Object.defineProperty(window, 'localStorage', { get() { throw new DOMException('Access is denied.', 'SecurityError'); } })],
+  ];
+  const problems = [...corrupt.problems];
+  for (const [message, init] of cases) {
+    const { page, problems: found, close } = await open('/train?task=shapes', { init });
+    await page.getByTestId('import').setInputFiles(model);
+    await says(page, 'train-message', message);
+    // The imported model is in use all the same.
+    await page.getByTestId('trained-model').getByText('imported').waitFor();
+    await close();
+    problems.push(...found);
+  }
+  return problems;
+});
+
+test('/train on WebGPU: a GPU lost mid-run is replaced, and training goes on from the last epoch to 0.9', async () => {
+  // A handle on every WebGPU device the page opens, to lose one as a driver reset would.
+  const init = () => {
+    window.gpuDevices = [];
+    const request = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (...args) {
+      const device = await request.apply(this, args);
+      window.gpuDevices.push(device);
+      return device;
+    };
+  };
+  const { page, problems, close } = await open('/train?task=digits&epochs=3', { init });
+  await page.getByTestId('summary').waitFor();
+  await page.getByTestId('train-device').selectOption('gpu');
+  await page.getByTestId('train-start').click();
+  // After the first epoch's evaluation, every device the page has is destroyed.
+  await page.waitForFunction(() => /accuracy/.test(document.querySelector('[data-testid="train-metric"]')?.textContent ?? ''), null, { timeout: 600_000 });
+  const lost = await page.evaluate(() => { window.gpuDevices.forEach((d) => d.destroy()); return window.gpuDevices.length; });
+  assert(lost >= 1, 'the page opened no WebGPU device');
+  await says(page, 'train-recovered', badInput(68));
+  const said = await text(page, 'train-recovered');
+  assert(/from the end of epoch [12] \(its last checkpoint\)/.test(said), `the recovery says "${said}"`);
+  await page.getByText('Trained.').waitFor({ timeout: 600_000 });
+  await page.getByTestId('trained-model').getByText('trained here').waitFor({ timeout: 120_000 });
+  const accuracy = Number((await text(page, 'train-metric')).match(/accuracy ([\d.]+)/)[1]);
+  assert(accuracy >= 0.9, `after the lost GPU the run reached ${accuracy}`);
+  assert(await page.evaluate(() => window.gpuDevices.length) > lost, 'no new device was opened');
+  console.log(`    /train, GPU lost after epoch 1: "${said}" Validation accuracy at the end: ${accuracy}`);
+  await close();
+  // Chromium reports the destroyed device's lost work on the console: that is the test's own doing.
+  return problems.filter((p) => !/destroyed|lost|Instance dropped|Device was/i.test(p));
+});
+
 test('/train: classes filled from the webcam train and predict, and the webcam stops', async () => {
   const { page, problems, close } = await open('/train?task=files&epochs=10&bs=16', { camera: true });
   await page.getByTestId('start-camera').click();
@@ -1136,6 +1266,26 @@ test('with reduced motion asked for, play is off and stepping is announced to sc
   assert(await page.getByTestId('step-announce').getAttribute('aria-live') === 'polite', 'the step is not announced');
   await close();
   return problems;
+});
+
+test('a bug shows a report at the top of the page, and its reload keeps the settings', async () => {
+  const { page, problems, close } = await open('/pooling?pool=avg&k=3');
+  await page.getByTestId('pool-avg').waitFor();
+  // An error nothing catches, as a panic's trap in the wasm reaches the page.
+  await page.evaluate(() => setTimeout(() => { throw new Error('a fault the test made'); }));
+  await page.getByTestId('fault-report').waitFor();
+  const report = await text(page, 'fault-report');
+  assert(report.includes('Something went wrong') && report.includes('reloading keeps both'), report);
+  assert(await page.getByTestId('fault-report').getAttribute('role') === 'alert', 'the report is not announced');
+  assert((await page.locator('#fault-report pre').textContent()).includes('a fault the test made'), 'the report lacks the error');
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('fault-reload').click()]);
+  assert(page.url().includes('pool=avg'), `the reload went to ${page.url()}`);
+  await page.getByTestId('pool-avg').waitFor();
+  assert(await page.getByTestId('fault-report').count() === 0, 'the report survived the reload');
+  assert(await page.getByTestId('pool-avg').isChecked(), 'the reload lost the setting: average pooling is not chosen');
+  await close();
+  // The one problem expected is the test's own error.
+  return problems.filter((p) => !p.includes('a fault the test made'));
 });
 
 test('/speed offers the speed test without running it', async () => {

@@ -4,4 +4,6 @@
 
 pub mod compare;
 pub mod conformance;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fuzz;
 pub mod training;

@@ -186,3 +186,34 @@ fn heatmaps_on_the_gpu_match_the_cpu() {
     close("lesson_mult", on_gpu.lesson_mult.data(), cpu.lesson_mult.data(), 1e-5);
     assert!(cpu.lesson_mult.data().iter().any(|&v| v != 0.0), "a map with something in it");
 }
+
+#[test]
+fn a_run_whose_gpu_is_lost_resumes_on_a_new_device_from_its_last_epoch_and_learns() {
+    use engine::learner::{FitConfig, Metric, Trainer};
+    let Some(first) = common::own_gpu() else { return };
+    let (train, valid) = engine::data::digits::parse(include_bytes!("../../public/data/digits_u8.bin")).unwrap().split(0.2, 2);
+    let (train, valid) = (train.subset(&(0..512).collect::<Vec<_>>()), valid.subset(&(0..128).collect::<Vec<_>>()));
+    let config = FitConfig { epochs: 3, batch_size: 64, lr_max: 1e-2, seed: 3, read_every: 1, loss: Loss::CrossEntropy, metric: Metric::Accuracy };
+    let run = |device: &Device| Trainer::new(device, models::digits_cnn(device, &mut Rng::new(4)), Optimizer::adamw(0.01), train.clone(), valid.clone(), config.clone());
+    let device = Device::Gpu(first.clone());
+    let mut trainer = run(&device);
+    // The first epoch, then three steps of the second, then the device is lost.
+    while !pollster::block_on(trainer.step()).unwrap().epoch_done {}
+    pollster::block_on(trainer.end_epoch()).unwrap();
+    for _ in 0..3 {
+        pollster::block_on(trainer.step()).unwrap();
+    }
+    first.destroy();
+    let e = pollster::block_on(trainer.step()).unwrap_err().to_string();
+    assert!(device.is_lost() && e.contains("the GPU device was lost"), "{e}");
+    let checkpoint = trainer.checkpoint().expect("a checkpoint after the first epoch");
+    assert_eq!(checkpoint.epochs, 1);
+    // A new device, the run rebuilt on it and resumed: two more epochs, and it learns.
+    let Some(second) = common::own_gpu() else { return };
+    let mut resumed = run(&Device::Gpu(second));
+    resumed.resume(&checkpoint).unwrap();
+    assert_eq!(resumed.steps_done(), resumed.steps_per_epoch());
+    let reports = pollster::block_on(resumed.fit(|_, _| {}, |_| {})).unwrap();
+    assert_eq!(reports.len(), 2, "the resumed run trains the two epochs left");
+    assert!(reports[1].metric > 0.85, "accuracy {} after resuming", reports[1].metric);
+}

@@ -14,6 +14,32 @@ const RELAXED_MADD = new Uint8Array([
   253, 133, 2, // f32x4.relaxed_madd
   11, // end
 ]);
+// No bug may leave a learner with a dead page and no word: any error nothing caught (a panic in the app traps the
+// wasm, which reaches here as one; the app's panic hook first hands its message to window.sandboxFault) puts a
+// report at the top of the page with a way back. The settings are in the address and the trained models in the
+// browser's storage, so reloading the same address keeps both.
+const fault = (detail) => {
+  if (document.getElementById('fault-report')) return;
+  const element = (tag, text, props = {}) => Object.assign(document.createElement(tag), { textContent: text }, props);
+  const box = element('section', '', { id: 'fault-report', role: 'alert' });
+  box.dataset.testid = 'fault-report';
+  // A button, not a link: the app's router would take a link to the same address as a move within the page.
+  const reload = element('button', 'Reload the page', { type: 'button', onclick: () => location.reload() });
+  reload.dataset.testid = 'fault-reload';
+  const details = element('details', '');
+  details.append(element('summary', 'What happened (for a bug report)'), element('pre', String(detail)));
+  box.append(
+    element('h2', 'Something went wrong inside the sandbox'),
+    element('p', 'This is a bug in the page, not something you did, and the page may stop answering. Your settings ' +
+      'are in the address and your trained models are kept by this browser: reloading keeps both (images you added ' +
+      'from your files or webcam are not kept; add them again).'),
+    reload, details);
+  document.body.prepend(box);
+};
+window.sandboxFault = fault;
+addEventListener('error', (e) => fault(e.error?.stack ?? e.message));
+addEventListener('unhandledrejection', (e) => fault(e.reason?.stack ?? e.reason));
+
 const build = WebAssembly.validate(RELAXED_MADD)
   ? { name: 'relaxed', script: 'RELAXED_JS', wasm: 'RELAXED_WASM' }
   : { name: 'baseline', script: 'BASELINE_JS', wasm: 'BASELINE_WASM' };

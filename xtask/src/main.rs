@@ -35,7 +35,13 @@ usage: cargo xtask <command>
                         validation images with the engine's
   bench --browser [--json FILE]
                         the same workloads in headless Chromium (wasm CPU and WebGPU), with the page's size
-                        and load time";
+                        and load time
+  soak [--steps N] [--backend gpu|cpu] [--batch B]
+                        train the digits CNN natively for N steps (10,000) and check that the GPU's buffers and the
+                        process's memory stay flat
+  soak --browser [--steps N]
+                        the same on /train on WebGPU in headless Chromium (1,000 steps): the page's GPU buffers,
+                        JavaScript heap and wasm memory";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,6 +54,8 @@ fn main() -> ExitCode {
         Some("dist") => setup::ensure().and_then(|()| dist()),
         Some("test") => test::run(rest),
         Some("conformance") => execute(command("cargo").args(["run", "--quiet", "-p", "tests", "--bin", "conformance", "--"]).args(rest)),
+        Some("soak") if rest.iter().any(|a| a == "--browser") => browser_soak(rest),
+        Some("soak") => execute(command("cargo").args(["run", "--quiet", "--release", "-p", "engine", "--bin", "soak", "--"]).args(rest)),
         Some("train") => execute(command("cargo").args(["run", "--quiet", "--release", "-p", "engine", "--bin", "train", "--"]).args(rest)),
         Some("panels") => execute(command("cargo").args(["run", "--quiet", "-p", "app", "--example", "panels", "--"]).args(rest)),
         Some("export-check") => execute(command("cargo").args(["run", "--quiet", "-p", "app", "--example", "export_check", "--"]).args(rest)),
@@ -133,6 +141,25 @@ fn serve(args: &[String]) -> Result<(), String> {
 
 /// `cargo xtask bench --browser [--json FILE]`: builds the site, serves it, and runs its speed test page in
 /// headless Chromium (tests/e2e/bench.mjs), which also measures the release build's size and load time.
+/// `soak --browser [--steps N]`: the release build, served, and `tests/e2e/soak.mjs` training /train's digits on
+/// WebGPU in headless Chromium for N steps (1,000 unless given).
+fn browser_soak(args: &[String]) -> Result<(), String> {
+    let steps = match args.iter().position(|a| a == "--steps") {
+        Some(i) => args.get(i + 1).ok_or("--steps needs a number")?.clone(),
+        None => "1000".into(),
+    };
+    setup::ensure()?;
+    dist()?;
+    let (port, _) = server::spawn(root().join("dist"), 0, server::Host::Rewriting).map_err(|e| format!("cannot serve dist/: {e}"))?;
+    execute(
+        command("node")
+            .arg("tests/e2e/soak.mjs")
+            .arg(format!("http://127.0.0.1:{port}"))
+            .arg(steps)
+            .env("PLAYWRIGHT_CORE", root().join(".tools/node_modules/playwright-core")),
+    )
+}
+
 fn browser_bench(args: &[String]) -> Result<(), String> {
     let json = match args.iter().position(|a| a == "--json") {
         Some(i) => Some(args.get(i + 1).ok_or("--json needs a file name")?.clone()),

@@ -533,7 +533,7 @@ fn images(batch: &Tensor) -> impl Iterator<Item = Tensor> + '_ {
 #[component]
 pub fn Augment() -> impl IntoView {
     let mut params = Params::from_location();
-    let photo = PhotoChoice::new(params.get(&PHOTO));
+    let photo = PhotoChoice::new(params.get(&PHOTO), SIDE);
     let (flip, rotate, zoom, lighting, warp) = (params.get(&FLIP), params.get(&ROTATE), params.get(&ZOOM), params.get(&LIGHTING), params.get(&WARP));
     let (p_affine, p_lighting, padding) = (params.get(&P_AFFINE), params.get(&P_LIGHTING), params.get(&PADDING));
     let (seed, pick, cell, angle) = (params.get(&SEED), params.get(&PICK), params.cell((&Y, &X)), params.get(&ANGLE));

@@ -126,7 +126,7 @@ pub fn cases(assets: &dyn Assets) -> Result<Vec<Case>, String> {
 #[component]
 pub fn Channels() -> impl IntoView {
     let mut params = Params::from_location();
-    let photo = PhotoChoice::new(params.get(&PHOTO));
+    let photo = PhotoChoice::new(params.get(&PHOTO), SIDE);
     let (count, traced, stride) = (params.get(&COUNT), params.get(&KERNEL), params.get(&STRIDE));
     let cell = params.cell((&Y, &X));
     let (bias, matrix_padding) = (params.get(&BIAS), params.get(&MATRIX_PADDING));

@@ -13,8 +13,8 @@ use crate::image::{ColorMode, draw, load_rgb, to_mode};
 use crate::panel::{PanelNumbers, exact, footer};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::panel::{Assets, Case, url};
-use crate::query::{AnyParam, Number, Param, Params, join};
-use crate::widgets::{CodePanel, ConvRun, ConvTrace, Cursor, LessonPage, PHOTOS, Photo, PhotoChoice, PhotoPicker, ShapeBadge, StepControls, number_input, photo_param, select};
+use crate::query::{AnyParam, Param, Params, join};
+use crate::widgets::{CodePanel, ConvRun, ConvTrace, Cursor, LessonPage, PHOTOS, Photo, PhotoChoice, PhotoPicker, ShapeBadge, StepControls, number_input, photo_param, select, typed_notice};
 use engine::ops::conv2d::Conv2d;
 use engine::ops::{Conv2dParams, PaddingMode};
 use engine::{Device, Shape, Tensor};
@@ -212,7 +212,7 @@ pub const PARAMS: &[&dyn AnyParam] = &[&PHOTO, &COLOR, &MODE, &KERNEL, &WEIGHT, 
 pub fn Kernels() -> impl IntoView {
     // The state, from the URL; every parameter is written back as it changes.
     let mut params = Params::from_location();
-    let photo = PhotoChoice::new(params.get(&PHOTO));
+    let photo = PhotoChoice::new(params.get(&PHOTO), MAX_SIDE);
     let (color, padding_mode, preset) = (params.get(&COLOR), params.get(&MODE), params.get(&KERNEL));
     let weights = RwSignal::new(match preset.get_untracked() {
         Some(i) => PRESETS[i].weights.to_vec(),
@@ -331,6 +331,8 @@ pub fn Kernels() -> impl IntoView {
 /// The preset buttons, the 3x3 grid of weights the learner can type into, and the bias.
 #[component]
 fn KernelEditor(preset: RwSignal<Option<usize>>, weights: RwSignal<Vec<f32>>, bias: RwSignal<f32>) -> impl IntoView {
+    // What the grid said about the last text typed into a cell.
+    let message = RwSignal::new(None::<String>);
     let cell = move |r: usize, c: usize| {
         let i = r * 3 + c;
         view! {
@@ -338,13 +340,17 @@ fn KernelEditor(preset: RwSignal<Option<usize>>, weights: RwSignal<Vec<f32>>, bi
                 <input type="number" step="0.1" min=WEIGHT.to_url(WEIGHT.bounds().0) max=WEIGHT.to_url(WEIGHT.bounds().1)
                     aria-label=format!("weight at row {}, column {}", r + 1, c + 1) data-testid=format!("kernel-cell-{r}-{c}")
                     prop:value=move || WEIGHT.to_url(weights.get()[i])
-                    on:change=move |ev| match f32::from_url(&event_target_value(&ev)) {
-                        Some(v) => {
-                            weights.update(|w| w[i] = WEIGHT.settle(v));
+                    on:change=move |ev| {
+                        let typed = event_target_value(&ev);
+                        let (stored, said) = WEIGHT.typed(&typed, weights.get_untracked()[i]);
+                        message.set(said.map(|m| format!("Row {}, column {}: {m}", r + 1, c + 1)));
+                        if stored != weights.get_untracked()[i] {
+                            weights.update(|w| w[i] = stored);
                             preset.set(None);
+                        } else {
+                            // Not a number, or the same: the cell shows the stored weight again.
+                            weights.notify();
                         }
-                        // Not a number: the cell shows the stored weight again.
-                        None => weights.notify(),
                     }/>
             </td>
         }
@@ -367,6 +373,7 @@ fn KernelEditor(preset: RwSignal<Option<usize>>, weights: RwSignal<Vec<f32>>, bi
                 <caption>"The kernel's 9 weights: type to change them"</caption>
                 <tbody>{(0..3).map(|r| view! { <tr>{(0..3).map(|c| cell(r, c)).collect_view()}</tr> }).collect_view()}</tbody>
             </table>
+            {typed_notice(message, "kernel-cell-notice".to_string())}
             <div class="about">
                 <p data-testid="kernel-about">{move || about(preset.get())}</p>
                 {number_input(&BIAS, bias, "Bias ", "bias")}

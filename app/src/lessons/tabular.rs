@@ -119,6 +119,10 @@ pub fn check_names(table: &RossmannTable, names: &[String], continuous: bool) ->
     let columns = usable(table);
     for name in names {
         match columns.iter().find(|(c, _)| c == name) {
+            // The target as an input would hand the model the answer (and the customers, counted on the same day).
+            None if name == "Sales" || name == "Customers" => {
+                return Err(format!("“{name}” is what the model predicts, or counted with it on the same day: as an input it would hand the model the answer"));
+            }
             None => return Err(format!("there is no usable column “{name}”")),
             Some((_, false)) if continuous => return Err(format!("“{name}” holds text, so it can only be categorical")),
             _ => {}
@@ -1155,7 +1159,7 @@ fn TrainingSection(
             runs.update(|r| r.push(Run { columns, epochs, rmspe: last.2 }));
         }
     });
-    let steps_per_epoch = move || prepared.with(|p| p.train.rows().div_ceil(BATCH));
+    let steps_per_epoch = move || prepared.with(|p| engine::learner::epoch_items(p.train.rows(), BATCH).div_ceil(BATCH));
     view! {
             <section class="train">
                 <h2>"Training"</h2>

@@ -465,7 +465,13 @@ fn keep(bytes: &[u8]) -> Result<(), String> {
 
 /// The model `/train` keeps in the browser, if any: its checkpoint's bytes.
 pub fn kept_model() -> Option<Vec<u8>> {
-    unbase64(&storage()?.get_item(STORAGE_KEY).ok()??)
+    kept()?.ok()
+}
+
+/// What the browser keeps under the model's key: nothing, a checkpoint's bytes, or text that is not one (why).
+fn kept() -> Option<Result<Vec<u8>, String>> {
+    let text = storage()?.get_item(STORAGE_KEY).ok()??;
+    Some(unbase64(&text).ok_or_else(|| format!("the browser's copy is not a saved model ({} characters of other text)", text.len())))
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -575,11 +581,10 @@ pub fn TrainLesson() -> impl IntoView {
     let trained = RwSignal::new_local(None::<Trained>);
     let message = RwSignal::new(None::<String>);
     // The model kept from an earlier visit.
-    if let Some(bytes) = kept_model() {
-        match checkpoint::open(&bytes, &Device::Cpu) {
-            Ok((_, info)) => trained.set(Some(Trained { bytes: Rc::new(bytes), info, results: None, origin: "kept in this browser from an earlier visit" })),
-            Err(e) => message.set(Some(format!("The model kept in this browser could not be read ({e}); train a new one."))),
-        }
+    match kept().map(|kept| kept.and_then(|bytes| checkpoint::open(&bytes, &Device::Cpu).map(|(_, info)| (bytes, info)).map_err(|e| e.to_string()))) {
+        Some(Ok((bytes, info))) => trained.set(Some(Trained { bytes: Rc::new(bytes), info, results: None, origin: "kept in this browser from an earlier visit" })),
+        Some(Err(e)) => message.set(Some(format!("The model kept in this browser could not be read ({e}); train a new one."))),
+        None => {}
     }
     // A model kept from an earlier visit or imported is evaluated on the task's validation images, when it is the
     // task's model.
@@ -689,7 +694,7 @@ fn TrainingSection(
     });
     let total_steps = Signal::derive(move || {
         let n = data.get().and_then(Result::ok).map(|d| d.train.labels.len()).unwrap_or(0);
-        n.div_ceil(batch.get()) * epochs.get()
+        engine::learner::epoch_items(n, batch.get()).div_ceil(batch.get()) * epochs.get()
     });
 
     view! {
@@ -843,7 +848,7 @@ fn OwnImages(own: RwSignal<Vec<(String, Vec<Tensor>)>, LocalStorage>) -> impl In
             </div>
             <button type="button" data-testid="add-class" disabled=move || own.with(|c| c.len() >= MAX_CLASSES)
                 on:click=move |_| own.update(|c| c.push((format!("class {}", c.len() + 1), Vec::new())))>"Add a class"</button>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="own-images-error">{e}</p> })}
         </div>
     }
 }

@@ -33,10 +33,12 @@ where
     }
 }
 
-/// `<label>{label}<input type="number">` for `param`'s range: a number outside it is stored as the nearest end,
-/// and anything that is not a number puts the field back to the value it had.
+/// `<label>{label}<input type="number">` for `param`'s range: a number outside it is stored as the nearest end, and
+/// anything that is not a number puts the field back to the value it had; either way a notice beside it says so
+/// ([`Param::typed`]), test id `{testid}-notice`.
 pub fn number_input<T: Number>(param: &'static Param<T>, value: RwSignal<T>, label: &'static str, testid: &'static str) -> impl IntoView {
     let (min, max) = param.bounds();
+    let message = RwSignal::new(None::<String>);
     view! {
         <label>
             {label}
@@ -47,14 +49,21 @@ pub fn number_input<T: Number>(param: &'static Param<T>, value: RwSignal<T>, lab
                 step=T::STEP
                 data-testid=testid
                 prop:value=move || param.to_url(value.get())
-                on:change=move |ev| match T::from_url(&event_target_value(&ev)) {
-                    Some(v) => value.set(param.settle(v)),
-                    // Not a number: the field shows the stored value again.
-                    None => value.notify(),
+                on:change=move |ev| {
+                    let (stored, said) = param.typed(&event_target_value(&ev), value.get_untracked());
+                    message.set(said);
+                    // Set even when unchanged: the field then shows the stored value again.
+                    value.set(stored);
                 }
             />
         </label>
+        {typed_notice(message, format!("{testid}-notice"))}
     }
+}
+
+/// What a number field said about the last text typed into it ([`Param::typed`]), while it has something to say.
+pub fn typed_notice(message: RwSignal<Option<String>>, testid: String) -> impl IntoView {
+    move || message.get().map(|m| view! { <span class="notice typed" role="status" data-testid=testid.clone()>{m}</span> })
 }
 
 /// A mode's name in URLs (the `mode` parameter): `train` or `eval`.

@@ -17,7 +17,7 @@ pub mod training;
 pub use code_panel::CodePanel;
 pub use conv_trace::{ConvRun, ConvTrace};
 pub use cursor::{Cursor, StepControls};
-pub use inputs::{MODE, mode_name, mode_radios, number_input, select};
+pub use inputs::{MODE, mode_name, mode_radios, number_input, select, typed_notice};
 pub use lesson_page::LessonPage;
 pub use notices::QueryNotices;
 pub use number_grid::{Cell, NumberGrid, format_weight};

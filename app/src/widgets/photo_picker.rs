@@ -70,31 +70,52 @@ impl PhotoSource {
     }
 }
 
-/// The photo picker's state: the sample a link names (`photo`, a URL parameter) and the source in use, which is
-/// the learner's own file once they pick or drop one.
+/// The photo picker's state: the sample a link names (`photo`, a URL parameter), the source in use, which is
+/// the learner's own file once they pick or drop one that opens as an image, and what the picker says about it.
 #[derive(Clone, Copy)]
 pub struct PhotoChoice {
     /// The sample the URL names (kept when the learner uses their own file: a link cannot carry it).
     pub sample: RwSignal<Photo>,
     /// What the lesson loads.
     pub source: RwSignal<PhotoSource, LocalStorage>,
+    /// The longest side the lesson works at: a larger image of the learner's is scaled down, with a notice.
+    pub max_side: u32,
+    /// What the picker says about the learner's last file: it was scaled down, or it was not used and why.
+    pub message: RwSignal<Option<String>>,
 }
 
 impl PhotoChoice {
-    /// Starts on the sample `sample`.
-    pub fn new(sample: RwSignal<Photo>) -> PhotoChoice {
+    /// Starts on the sample `sample`, for a lesson that works at up to `max_side` pixels on a side.
+    pub fn new(sample: RwSignal<Photo>, max_side: u32) -> PhotoChoice {
         let source = RwSignal::new_local(PhotoSource::Sample(sample.get_untracked().file));
-        PhotoChoice { sample, source }
+        PhotoChoice { sample, source, max_side, message: RwSignal::new(None) }
     }
 
-    /// Uses the learner's own file (the previous one's URL is released).
+    /// Uses the learner's own file once it opens as an image (the previous one's URL is then released); a file
+    /// that does not (not an image, empty, corrupt) is refused with the reason, and the photo in use stays.
     pub fn own(&self, file: web_sys::File) {
-        if let Ok(url) = web_sys::Url::create_object_url_with_blob(&file) {
-            if let PhotoSource::Own { url: old, .. } = self.source.get_untracked() {
-                let _ = web_sys::Url::revoke_object_url(&old);
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&file) else { return };
+        let (choice, name) = (*self, file.name());
+        wasm_bindgen_futures::spawn_local(async move {
+            match crate::image::image_size(&url).await {
+                Err(why) => {
+                    let _ = web_sys::Url::revoke_object_url(&url);
+                    choice.message.set(Some(format!("“{name}” was not used: {why} The photo before it is still in use.")));
+                }
+                Ok((w, h)) => {
+                    if let PhotoSource::Own { url: old, .. } = choice.source.get_untracked() {
+                        let _ = web_sys::Url::revoke_object_url(&old);
+                    }
+                    choice.message.set(crate::image::fit(w, h, choice.max_side).ok().filter(|f| f.scaled).map(|f| {
+                        format!(
+                            "Your image is {w} x {h} pixels; this lesson works at up to {} pixels on a side, so it is scaled down to {} x {}.",
+                            choice.max_side, f.width, f.height
+                        )
+                    }));
+                    choice.source.set(PhotoSource::Own { url, name });
+                }
             }
-            self.source.set(PhotoSource::Own { url, name: file.name() });
-        }
+        });
     }
 
     /// Uses a file dropped on a drop target.
@@ -130,6 +151,7 @@ pub fn PhotoPicker(
                 on:change=move |ev| {
                     let file = event_target_value(&ev);
                     if let Some(p) = PHOTOS.iter().find(|p| p.file == file) {
+                        choice.message.set(None);
                         choice.sample.set(*p);
                         choice.source.set(PhotoSource::Sample(p.file));
                     }
@@ -154,5 +176,6 @@ pub fn PhotoPicker(
                 <input type="file" accept="image/*" data-testid="image-file" on:change=on_file/>
             </label>
         })}
+        {move || choice.message.get().map(|m| view! { <p class="notice" role="status" data-testid="photo-notice">{m}</p> })}
     }
 }

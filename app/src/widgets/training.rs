@@ -11,7 +11,7 @@ use engine::Device;
 use engine::clock::now_ms;
 use engine::error::{ErrorKind, OpError};
 use engine::data::{Dataset, ImageSet};
-use engine::learner::{EpochReport, FitConfig, Loss, Metric, StepReport, Trainer};
+use engine::learner::{Checkpoint, EpochReport, FitConfig, Loss, Metric, StepReport, Trainer};
 use crate::query::Number;
 use crate::worker::{Message, Recipe, Remote, recipe, setting};
 use engine::nn::{Model, Sequential, load_state, read_state};
@@ -46,6 +46,26 @@ pub trait Job {
     }
     /// A run of a [`Sequence`] ended in the worker with its label and final metric.
     fn run_ended(&mut self, _label: &str, _metric: f32) {}
+    /// A sentence about the run's settings worth knowing before it trains ([`Trainer::batch_note`]).
+    fn note(&self) -> Option<String> {
+        None
+    }
+    /// Steps done ([`Trainer::steps_done`]).
+    fn steps_done(&self) -> usize {
+        0
+    }
+    /// Whether the device the run trains on was lost (see [`Device::is_lost`]).
+    fn device_lost(&self) -> bool {
+        false
+    }
+    /// Where the run could go on from on another device ([`Trainer::checkpoint`]); `None` where it cannot.
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        None
+    }
+    /// Goes on from `checkpoint` ([`Trainer::resume`]).
+    fn resume(&mut self, _checkpoint: &Checkpoint) -> engine::Result<()> {
+        Err(OpError::new("training", ErrorKind::Value, "this run cannot go on from a checkpoint").into())
+    }
 }
 
 impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Trainer<M, D> {
@@ -67,6 +87,26 @@ impl<M: Model + 'static, D: Dataset<Input = M::Input> + 'static> Job for Trainer
 
     fn load_state(&mut self, values: &[(String, Tensor)]) -> engine::Result<()> {
         load_state(&mut self.model, values)
+    }
+
+    fn steps_done(&self) -> usize {
+        Trainer::steps_done(self)
+    }
+
+    fn note(&self) -> Option<String> {
+        self.batch_note()
+    }
+
+    fn device_lost(&self) -> bool {
+        self.device().is_lost()
+    }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        Trainer::checkpoint(self)
+    }
+
+    fn resume(&mut self, checkpoint: &Checkpoint) -> engine::Result<()> {
+        Trainer::resume(self, checkpoint)
     }
 }
 
@@ -267,6 +307,10 @@ pub struct Training {
     pub weights: RwSignal<usize>,
     /// Where the run trains (`None` before the first run).
     pub place: RwSignal<Option<Place>>,
+    /// What happened when the run's GPU was lost and the run went on from its last checkpoint.
+    pub recovered: RwSignal<Option<String>>,
+    /// What the run says about its settings (a batch larger than the training set).
+    pub note: RwSignal<Option<String>>,
 }
 
 impl Default for Training {
@@ -279,6 +323,8 @@ impl Default for Training {
             speed: RwSignal::new(None),
             weights: RwSignal::new(0),
             place: RwSignal::new(None),
+            recovered: RwSignal::new(None),
+            note: RwSignal::new(None),
         }
     }
 }
@@ -365,9 +411,12 @@ impl Training {
         }
     }
 
-    /// Runs a started run to its end: on the CPU (`on_cpu`) in the worker where it can start, else on the page.
-    async fn run(self, started: Started, total: usize, on_cpu: bool) {
+    /// Runs a started run to its end: on the CPU (`on_cpu`) in the worker where it can start, else on the page;
+    /// `start` builds the run again, on a new device, if its GPU is lost.
+    async fn run(self, started: Started, total: usize, on_cpu: bool, start: StartJob) {
         self.state.set(RunState::Running);
+        self.recovered.set(None);
+        self.note.set(started.job.try_borrow().ok().and_then(|job| job.note()));
         self.progress.set((0, total));
         self.losses.set(Vec::new());
         self.epochs.set(Vec::new());
@@ -385,15 +434,44 @@ impl Training {
             }
         }
         self.place.set(Some(if on_cpu { Place::PageCpu } else { Place::Gpu }));
-        self.run_here(started.job).await
+        self.run_here(started.job, start).await
+    }
+
+    /// The run's GPU was lost: the run is built again on a new GPU (the CPU where none opens) and goes on from its
+    /// last checkpoint, the curves cut back to it. The new run, and the step it goes on from; `None` when the run
+    /// has no checkpoint or cannot take it.
+    async fn recover(&self, job: &Rc<RefCell<dyn Job>>, start: &StartJob, why: &str) -> Option<(Rc<RefCell<dyn Job>>, usize)> {
+        let checkpoint = job.borrow().checkpoint()?;
+        let (device, fell_back) = match Device::gpu().await {
+            Ok(gpu) => (gpu, false),
+            Err(_) => (Device::Cpu, true),
+        };
+        let fresh = start(device.clone()).job;
+        fresh.borrow_mut().resume(&checkpoint).ok()?;
+        let (done, total) = (fresh.borrow().steps_done(), self.progress.get_untracked().1);
+        self.losses.update(|l| l.retain(|p| p.0 <= done as f64));
+        self.epochs.update(|e| e.truncate(checkpoint.epochs));
+        self.progress.set((done, total));
+        self.place.set(Some(if fell_back { Place::PageCpu } else { Place::Gpu }));
+        let back = match checkpoint.epochs {
+            0 => "from its start".to_string(),
+            n => format!("from the end of epoch {n} (its last checkpoint)"),
+        };
+        self.recovered.set(Some(format!(
+            "The GPU was lost while training ({why}). Training goes on {back} on {}; the steps after the checkpoint are trained again, and nothing else on the page was lost.",
+            if fell_back { "the CPU, as no new GPU opened".to_string() } else { device.label() }
+        )));
+        Some((fresh, done))
     }
 
     /// Runs `job` on the page's thread, a chunk at a time: steps until a loss is read back or `CHUNK_MS` have
     /// passed, then the browser's turn; an epoch's evaluation is a chunk of its own. Pausing waits between chunks;
     /// stopping ends the run there.
     #[allow(clippy::await_holding_refcell_ref)] // see below
-    async fn run_here(self, job: Rc<RefCell<dyn Job>>) {
+    async fn run_here(self, mut job: Rc<RefCell<dyn Job>>, start: StartJob) {
         let mut chunks = Chunks::default();
+        // Recoveries from a lost GPU in this run (a device lost again and again is not recovered forever).
+        let mut recoveries = 0;
         loop {
             // A page left mid-run ends its run.
             match self.state.try_get_untracked() {
@@ -413,7 +491,23 @@ impl Training {
                 chunks.next(&mut *job, CHUNK_MS, true, &mut |e| self.apply(e)).await
             };
             match chunk {
-                Err(e) => return self.fail(&e.to_string()),
+                Err(e) => {
+                    // A browser may fail the last read before it says that the device was lost.
+                    if recoveries < 3 && matches!(e, engine::Error::Gpu(_)) && !job.borrow().device_lost() {
+                        sleep_ms(250).await;
+                    }
+                    if recoveries >= 3 || !job.borrow().device_lost() {
+                        return self.fail(&e.to_string());
+                    }
+                    recoveries += 1;
+                    match self.recover(&job, &start, &e.to_string()).await {
+                        Some((fresh, done)) => {
+                            job = fresh;
+                            chunks = Chunks { evaluate: false, step: done };
+                        }
+                        None => return self.fail(&e.to_string()),
+                    }
+                }
                 Ok(true) => return self.end(true),
                 Ok(false) => yield_to_browser().await,
             }
@@ -692,7 +786,7 @@ pub fn TrainingRunner(
         let Some(device) = device() else { return };
         let on_cpu = matches!(device, Device::Cpu);
         let started = start(device);
-        wasm_bindgen_futures::spawn_local(training.run(started, total_steps.get_untracked(), on_cpu));
+        wasm_bindgen_futures::spawn_local(training.run(started, total_steps.get_untracked(), on_cpu, start.clone()));
     };
     let status = move || match training.state.get() {
         RunState::Idle => "Not trained yet.".to_string(),
@@ -757,6 +851,8 @@ pub fn TrainingRunner(
                 Place::PageCpu => "This run trains on the CPU on the page's own thread (no worker could start here), a few steps between frames.",
                 Place::Gpu => "This run trains on the GPU: the page sends each step's work and draws while the GPU computes.",
             }}</p> })}
+            {move || training.note.get().map(|m| view! { <p class="notice" role="status" data-testid="train-note">{m}</p> })}
+            {move || training.recovered.get().map(|m| view! { <p class="notice" role="status" data-testid="train-recovered">{m}</p> })}
             <progress data-testid="train-progress" max=move || training.progress.get().1.max(1) value=move || training.progress.get().0></progress>
             <p class="status" role="status" aria-live="polite" data-testid="train-status">
                 {status} " " <span data-testid="train-metric">{last_metric}</span>

@@ -162,8 +162,12 @@ struct GpuState {
     pool: Mutex<BufferPool>,
     placeholder: wgpu::Buffer,
     submissions: AtomicUsize,
+    /// Storage buffers created (not reused from the pool) since the device opened.
+    created: AtomicUsize,
     /// The first error the device reported since the last read, if any.
     failure: Arc<Mutex<Option<String>>>,
+    /// Why the device was lost (the driver reset it, the browser took it back, or it was destroyed), once it is.
+    lost: Arc<Mutex<Option<String>>>,
     /// Whether large matrix products stage their operands in workgroup memory (see [`Gpu::tiled_products`]).
     tiled_products: AtomicBool,
 }
@@ -232,6 +236,13 @@ impl Gpu {
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             lock(&sink).get_or_insert_with(|| e.to_string());
         }));
+        // A lost device answers nothing more: every read after it fails with this reason, and the page can move
+        // its work to a new device (see [`Gpu::is_lost`]).
+        let lost = Arc::new(Mutex::new(None));
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            lock(&lost_sink).get_or_insert_with(|| format!("{reason:?}: {message}"));
+        });
         let placeholder = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("placeholder"),
             size: 4,
@@ -256,7 +267,9 @@ impl Gpu {
             pool: Mutex::default(),
             placeholder,
             submissions: AtomicUsize::new(0),
+            created: AtomicUsize::new(0),
             failure,
+            lost,
         };
         Ok(Gpu { state: Arc::new(state) })
     }
@@ -300,11 +313,48 @@ impl Gpu {
         self.state.tiled_products.store(tiled, Ordering::Relaxed);
     }
 
-    /// A buffer for `numel` values, left over from earlier work: for kernels that write every element.
+    /// Whether the device was lost: nothing computed on it can be read back any more, and its work has to start
+    /// again on a new device (from the last weights read back).
+    pub fn is_lost(&self) -> bool {
+        lock(&self.state.lost).is_some()
+    }
+
+    /// Destroys the device, as a driver reset or the browser taking the GPU back would lose it (test code).
+    #[cfg(any(test, feature = "check"))]
+    pub fn destroy(&self) {
+        self.state.device.destroy();
+        // Natively wgpu calls the lost callback when the device is next polled.
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.state.device.poll(wgpu::PollType::Poll);
+    }
+
+    /// The largest buffer a tensor may have here, in bytes: every tensor is bound as one storage buffer.
+    pub fn max_buffer_bytes(&self) -> u64 {
+        let limits = self.state.device.limits();
+        limits.max_storage_buffer_binding_size.min(limits.max_buffer_size)
+    }
+
+    /// A buffer for `numel` values, left over from earlier work: for kernels that write every element. One larger
+    /// than the device allows is refused: the next read fails, saying how large it was and what the device allows
+    /// (a small buffer stands in, so that the work recorded meanwhile stays valid).
     pub fn buffer(&self, numel: usize) -> GpuBuffer {
-        let size = ((numel.max(1) * 4) as u64).next_power_of_two().max(256);
+        let bytes = (numel.max(1) as u64).saturating_mul(4);
+        if bytes.next_power_of_two() > self.max_buffer_bytes() {
+            let mb = |b: u64| b as f64 / 1_048_576.0;
+            lock(&self.state.failure).get_or_insert_with(|| {
+                format!(
+                    "a tensor of {numel} values ({:.0} MB) is larger than this GPU allows in one buffer ({:.0} MB); use a smaller batch, \
+                     fewer channels or a smaller image, or train on the CPU",
+                    mb(bytes),
+                    mb(self.max_buffer_bytes())
+                )
+            });
+            return self.buffer(1);
+        }
+        let size = bytes.next_power_of_two().max(256);
         let reused = lock(&self.state.pool).free.get_mut(&size).and_then(Vec::pop);
         let buffer = reused.unwrap_or_else(|| {
+            self.state.created.fetch_add(1, Ordering::Relaxed);
             self.state.device.create_buffer(&wgpu::BufferDescriptor {
                 label: None,
                 size,
@@ -322,6 +372,12 @@ impl Gpu {
         b
     }
 
+    /// How many storage buffers were created since the device opened (the rest were reused from the pool): flat
+    /// once a training loop has run its first steps, as the soak checks.
+    pub fn created_buffers(&self) -> usize {
+        self.state.created.load(Ordering::Relaxed)
+    }
+
     /// How many buffers wait in the pool for reuse.
     pub fn pooled_buffers(&self) -> usize {
         lock(&self.state.pool).free.values().map(Vec::len).sum()
@@ -337,7 +393,8 @@ impl Gpu {
     /// reads it has run.
     pub fn upload<T: bytemuck::Pod>(&self, values: &[T]) -> GpuBuffer {
         let b = self.buffer(std::mem::size_of_val(values).div_ceil(4));
-        if !values.is_empty() {
+        // A lost device takes no more work (natively wgpu cannot even map a new buffer): the next read says why.
+        if !values.is_empty() && !self.is_lost() {
             let staging = self.state.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("upload"),
                 contents: bytemuck::cast_slice(values),
@@ -416,7 +473,7 @@ impl Gpu {
 
     /// Like [`Gpu::dispatch`], for a kernel that lays out its own `[x, y, z]` grid of workgroups.
     pub fn dispatch_grid<U: Uniforms, const N: usize>(&self, kernel: &'static Kernel<U, N>, uniforms: &U, buffers: [&wgpu::Buffer; N], grid: [usize; 3]) {
-        if grid.contains(&0) {
+        if grid.contains(&0) || self.is_lost() {
             return;
         }
         let (shader, entry) = (kernel.shader, kernel.entry);
@@ -466,16 +523,27 @@ impl Gpu {
         self.state.submissions.load(Ordering::Relaxed)
     }
 
-    /// The first error the device reported since the last call, as an [`Error`].
+    /// The first error the device reported since the last call, as an [`Error`]: a shader that did not compile is
+    /// named (its file), as is a lost device.
     fn take_failure(&self) -> Result<()> {
-        match lock(&self.state.failure).take() {
-            Some(message) => Err(Error::Gpu(message)),
-            None => Ok(()),
+        if let Some(why) = lock(&self.state.lost).clone() {
+            return Err(Error::Gpu(format!("the GPU device was lost ({why}); its work has to start again on a new device")));
+        }
+        let Some(message) = lock(&self.state.failure).take() else { return Ok(()) };
+        // wgpu and the browsers quote the module's label, which is the shader's name.
+        let compiling = message.contains("create_shader_module") || message.contains("ShaderModule");
+        let names: Vec<&str> = lock(&self.state.modules).keys().copied().collect();
+        match names.into_iter().find(|n| message.contains(&format!("'{n}'")) || message.contains(&format!("\"{n}\""))) {
+            Some(name) if compiling => Err(Error::Gpu(format!("the shader shaders/{name}.wgsl did not compile: {message}"))),
+            _ => Err(Error::Gpu(message)),
         }
     }
 
     /// The first `numel` values of `buffer` (on this GPU), once the recorded work has run.
     pub async fn read(&self, buffer: &GpuBuffer, numel: usize) -> Result<Vec<f32>> {
+        if self.is_lost() {
+            self.take_failure()?;
+        }
         let size = (numel.max(1) * 4) as u64;
         let staging = self.state.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
@@ -496,6 +564,7 @@ impl Gpu {
             .device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(format!("waiting for the GPU failed ({e})")))?;
+        self.take_failure()?;
         let mapped = receiver.await;
         self.take_failure()?;
         match mapped {
@@ -535,4 +604,49 @@ async fn browser_adapter_name() -> Option<String> {
     let name = if description.is_empty() { format!("{} {}", field("vendor"), field("architecture")) } else { description };
     let name = name.trim().to_string();
     (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::uniforms! {
+        struct Nothing { n: u32 }
+    }
+
+    /// A shader with a mistake in it, as a broken edit of a file in `shaders/` would be.
+    static BROKEN: Shader = Shader { name: "broken_example", source: "@compute @workgroup_size(64) fn main() { let x: f32 = ; }" };
+    static KERNEL: Kernel<Nothing, 0> = Kernel::new(&BROKEN, "main", []);
+
+    fn gpu() -> Option<Gpu> {
+        match pollster::block_on(Gpu::new()) {
+            Ok(gpu) => Some(gpu),
+            Err(e) if std::env::var_os("REQUIRE_GPU").is_some() => panic!("REQUIRE_GPU is set but {e}"),
+            Err(e) => {
+                eprintln!("skipping GPU checks: {e}");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn a_shader_that_does_not_compile_names_its_file() {
+        let Some(gpu) = gpu() else { return };
+        gpu.dispatch(&KERNEL, &Nothing::default(), [], 64);
+        let out = gpu.buffer(1);
+        let e = pollster::block_on(gpu.read(&out, 1)).unwrap_err().to_string();
+        assert!(e.contains("the shader shaders/broken_example.wgsl did not compile"), "{e}");
+    }
+
+    #[test]
+    fn a_buffer_larger_than_the_device_allows_is_refused_in_words() {
+        let Some(gpu) = gpu() else { return };
+        let numel = (gpu.max_buffer_bytes() / 4 + 1) as usize;
+        let too_large = gpu.zeroed(numel);
+        let e = pollster::block_on(gpu.read(&too_large, 1)).unwrap_err().to_string();
+        assert!(e.contains(&format!("a tensor of {numel} values")) && e.contains("larger than this GPU allows in one buffer"), "{e}");
+        // The device goes on working.
+        let fine = gpu.upload(&[1.0f32, 2.0]);
+        assert_eq!(pollster::block_on(gpu.read(&fine, 2)).unwrap(), [1.0, 2.0]);
+    }
 }

@@ -56,4 +56,9 @@ impl Device {
             Device::Gpu(gpu) => gpu.is_emulated(),
         }
     }
+
+    /// Whether this is a GPU that was lost (see [`Gpu::is_lost`]); the CPU never is.
+    pub fn is_lost(&self) -> bool {
+        matches!(self, Device::Gpu(gpu) if gpu.is_lost())
+    }
 }

@@ -1,0 +1,4 @@
+//! Fuzz target `architecture`: its body is `tests::fuzz::architecture` (replayed on stable by `tests/tests/fuzz_replay.rs`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tests::fuzz::architecture(data));
