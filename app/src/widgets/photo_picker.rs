@@ -96,23 +96,24 @@ impl PhotoChoice {
     pub fn own(&self, file: web_sys::File) {
         let Ok(url) = web_sys::Url::create_object_url_with_blob(&file) else { return };
         let (choice, name) = (*self, file.name());
+        // Decoding takes a while for a large file: the learner may have left the page meanwhile (hence `try_`).
         wasm_bindgen_futures::spawn_local(async move {
             match crate::image::image_size(&url).await {
                 Err(why) => {
                     let _ = web_sys::Url::revoke_object_url(&url);
-                    choice.message.set(Some(format!("“{name}” was not used: {why} The photo before it is still in use.")));
+                    choice.message.try_set(Some(format!("“{name}” was not used: {why} The photo before it is still in use.")));
                 }
                 Ok((w, h)) => {
-                    if let PhotoSource::Own { url: old, .. } = choice.source.get_untracked() {
+                    if let Some(PhotoSource::Own { url: old, .. }) = choice.source.try_get_untracked() {
                         let _ = web_sys::Url::revoke_object_url(&old);
                     }
-                    choice.message.set(crate::image::fit(w, h, choice.max_side).ok().filter(|f| f.scaled).map(|f| {
+                    choice.message.try_set(crate::image::fit(w, h, choice.max_side).ok().filter(|f| f.scaled).map(|f| {
                         format!(
                             "Your image is {w} x {h} pixels; this lesson works at up to {} pixels on a side, so it is scaled down to {} x {}.",
                             choice.max_side, f.width, f.height
                         )
                     }));
-                    choice.source.set(PhotoSource::Own { url, name });
+                    choice.source.try_set(PhotoSource::Own { url, name });
                 }
             }
         });

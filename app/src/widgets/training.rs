@@ -448,7 +448,9 @@ impl Training {
         };
         let fresh = start(device.clone()).job;
         fresh.borrow_mut().resume(&checkpoint).ok()?;
-        let (done, total) = (fresh.borrow().steps_done(), self.progress.get_untracked().1);
+        // The learner may have left the page while a new device opened.
+        let total = self.progress.try_get_untracked()?.1;
+        let done = fresh.borrow().steps_done();
         self.losses.update(|l| l.retain(|p| p.0 <= done as f64));
         self.epochs.update(|e| e.truncate(checkpoint.epochs));
         self.progress.set((done, total));
