@@ -148,12 +148,21 @@ async function says(page, id, message) {
 /** A PNG file of a `side` x `side` gray image, made here (one bit per pixel, so that even 10,000 pixels a side is
  * small). */
 function grayPng(side) {
+  // PNG's CRC-32 (zlib.crc32 needs Node 20.15 or later).
+  const crc32 = (bytes) => {
+    let c = ~0;
+    for (const b of bytes) {
+      c ^= b;
+      for (let k = 0; k < 8; k += 1) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+    }
+    return ~c >>> 0;
+  };
   const chunk = (type, data) => {
     const length = Buffer.alloc(4);
     length.writeUInt32BE(data.length);
     const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
     const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body));
+    crc.writeUInt32BE(crc32(body));
     return Buffer.concat([length, body, crc]);
   };
   const header = Buffer.alloc(13);

@@ -273,13 +273,3 @@ fn native_sources() -> Vec<String> {
     }
     out
 }
-
-#[test]
-#[ignore = "prints what each case says, to write the table"]
-fn print_cases() {
-    for n in 1..100 {
-        if let Some(m) = case(n) {
-            println!("{n}: {m}");
-        }
-    }
-}
