@@ -49,7 +49,8 @@ pub fn architecture(data: &[u8]) {
     let rows = arch.check().expect("a parsed architecture checks");
     let mut model = arch.build(&Device::Cpu, &mut Rng::new(0)).expect("a checked architecture builds");
     assert!(arch.pytorch().is_ok());
-    // A batch of two: batch norm trains on no fewer values per channel (the trainer never hands it one item).
+    // A batch of two: batch norm refuses to train on one value per channel (the trainer leaves out a last batch of
+    // one item; a training set of one item is refused in words, BAD_INPUTS.md row 42).
     let x = Tensor::randn([2, c, h, w], &mut Rng::new(1));
     let y = model.forward(&x).expect("a checked architecture runs forward");
     assert_eq!(y.shape().dims(), &[2, classes], "{rows:?}");
