@@ -122,6 +122,11 @@ pub const MAX_VALUES_PER_IMAGE: usize = 4_194_304;
 /// lays them out as a matrix (im2col), 64 MB at this limit.
 pub const MAX_UNFOLDED_PER_IMAGE: usize = 16_777_216;
 
+/// The product of `dims`, or `None` where it overflows (a learner may type any size).
+fn checked_product(dims: &[usize]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
+}
+
 /// A window of `kernel` sliding by `stride` over `len` values (after `padding` on each side): how many windows.
 fn windows(len: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
     let padded = len + 2 * padding;
@@ -165,14 +170,14 @@ impl Architecture {
                              use a smaller kernel, more padding, or fewer blocks that shrink the map before it (stride at least 1)"
                         ));
                     };
-                    let unfolded = [kernel, kernel, c, oh, ow].iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+                    let unfolded = checked_product(&[kernel, kernel, c, oh, ow]).unwrap_or(usize::MAX);
                     if unfolded > MAX_UNFOLDED_PER_IMAGE {
                         return Err(format!(
                             "{at}: a {kernel}x{kernel} kernel over {c} channels at {oh}x{ow} positions takes {unfolded} products per image, \
                              too many for a browser's memory (this sandbox allows {MAX_UNFOLDED_PER_IMAGE}); use a smaller kernel, less padding or a stride of 2"
                         ));
                     }
-                    let weights = [kernel, kernel, c, channels].iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                    let weights = checked_product(&[kernel, kernel, c, channels]);
                     (vec![channels, oh, ow], weights.map_or(usize::MAX, |w| w.saturating_add(if self.conv_bias(i) { channels } else { 0 })))
                 }
                 Block::MaxPool { kernel, stride } | Block::AvgPool { kernel, stride } => {
@@ -194,7 +199,7 @@ impl Architecture {
                     }
                     (shape.clone(), 0)
                 }
-                Block::Flatten => (vec![shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX)], 0),
+                Block::Flatten => (vec![checked_product(&shape).unwrap_or(usize::MAX)], 0),
                 Block::Linear { features } => {
                     let &[inputs] = &shape[..] else {
                         return Err(format!("{at} needs features, but gets maps {shape:?}: put a Flatten (or an AdaptiveAvgPool and a Flatten) before it"));
@@ -205,7 +210,7 @@ impl Architecture {
                     (vec![features], inputs.checked_mul(features).map_or(usize::MAX, |w| w.saturating_add(features)))
                 }
             };
-            let values = next.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+            let values = checked_product(&next).unwrap_or(usize::MAX);
             if values > MAX_VALUES_PER_IMAGE {
                 return Err(format!(
                     "{at} outputs {next:?}, {values} values per image: too large for a browser's memory (this sandbox keeps each block's \

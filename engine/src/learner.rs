@@ -189,6 +189,12 @@ pub fn epoch_items(items: usize, batch: usize) -> usize {
     if items > 1 && batch > 1 && items % batch == 1 { items - 1 } else { items }
 }
 
+/// The steps of an epoch over `items` training items in batches of `batch` (see [`epoch_items`]): what a page
+/// shows before a run starts, and what the run takes.
+pub fn steps_per_epoch(items: usize, batch: usize) -> usize {
+    epoch_items(items, batch).div_ceil(batch.max(1))
+}
+
 /// Where a run can start again ([`Trainer::checkpoint`], [`Trainer::resume`]): weights read back to the CPU, named
 /// as a `state_dict` names them, and the epochs done when they were read.
 #[derive(Clone, Debug, PartialEq)]
@@ -234,8 +240,7 @@ pub struct Trainer<M: Model, D: Dataset<Input = M::Input>> {
 impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
     /// A fit of `model` (on `device`) over `train`, evaluated on `valid`.
     pub fn new(device: &Device, model: M, optimizer: Optimizer, train: D, valid: D, config: FitConfig) -> Self {
-        let steps_per_epoch = epoch_items(train.len(), config.batch_size).div_ceil(config.batch_size.max(1));
-        let schedule = OneCycle::new(config.lr_max, steps_per_epoch * config.epochs);
+        let schedule = OneCycle::new(config.lr_max, steps_per_epoch(train.len(), config.batch_size) * config.epochs);
         let rng = Rng::new(config.seed);
         Trainer {
             model,
@@ -272,7 +277,7 @@ impl<M: Model, D: Dataset<Input = M::Input>> Trainer<M, D> {
 
     /// Steps in one epoch.
     pub fn steps_per_epoch(&self) -> usize {
-        epoch_items(self.train.len(), self.config.batch_size).div_ceil(self.config.batch_size.max(1))
+        steps_per_epoch(self.train.len(), self.config.batch_size)
     }
 
     /// Steps in the whole run.

@@ -693,7 +693,7 @@ pub async fn noise_job(recipe: &Recipe) -> Result<Box<dyn Job>, String> {
 }
 
 fn noise_steps(batch: usize) -> usize {
-    NOISE_EPOCHS * NOISE_TRAIN.div_ceil(batch)
+    NOISE_EPOCHS * engine::learner::steps_per_epoch(NOISE_TRAIN, batch)
 }
 
 /// A network with a batch norm after each hidden layer (64 pixels → 256 → BN → ReLU → 256 → BN → ReLU → 10);

@@ -87,13 +87,17 @@ pub const EFFECT: Param<&'static str> = Param::choices("effect", EFFECTS[0], &EF
 /// Every parameter, in the URL's order.
 pub const PARAMS: &[&dyn AnyParam] = &[&CATS, &CONTS, &FIRST_ROW, &EPOCHS, &EFFECT];
 
-/// The columns a learner can use: everything but the target and `Customers` (not known in advance).
+/// The columns no model may take as inputs: the target, and `Customers`, counted on the same day (not known in
+/// advance).
+const ANSWERS: [&str; 2] = ["Sales", "Customers"];
+
+/// The columns a learner can use: everything but [`ANSWERS`].
 fn usable(table: &RossmannTable) -> Vec<(String, bool)> {
     table
         .table
         .columns
         .iter()
-        .filter(|(name, _)| name != "Sales" && name != "Customers")
+        .filter(|(name, _)| !ANSWERS.contains(&name.as_str()))
         .map(|(name, column)| (name.clone(), matches!(column, Column::Number(_))))
         .collect()
 }
@@ -120,7 +124,7 @@ pub fn check_names(table: &RossmannTable, names: &[String], continuous: bool) ->
     for name in names {
         match columns.iter().find(|(c, _)| c == name) {
             // The target as an input would hand the model the answer (and the customers, counted on the same day).
-            None if name == "Sales" || name == "Customers" => {
+            None if ANSWERS.contains(&name.as_str()) => {
                 return Err(format!("“{name}” is what the model predicts, or counted with it on the same day: as an input it would hand the model the answer"));
             }
             None => return Err(format!("there is no usable column “{name}”")),
@@ -1159,7 +1163,7 @@ fn TrainingSection(
             runs.update(|r| r.push(Run { columns, epochs, rmspe: last.2 }));
         }
     });
-    let steps_per_epoch = move || prepared.with(|p| engine::learner::epoch_items(p.train.rows(), BATCH).div_ceil(BATCH));
+    let steps_per_epoch = move || prepared.with(|p| engine::learner::steps_per_epoch(p.train.rows(), BATCH));
     view! {
             <section class="train">
                 <h2>"Training"</h2>

@@ -694,7 +694,7 @@ fn TrainingSection(
     });
     let total_steps = Signal::derive(move || {
         let n = data.get().and_then(Result::ok).map(|d| d.train.labels.len()).unwrap_or(0);
-        engine::learner::epoch_items(n, batch.get()).div_ceil(batch.get()) * epochs.get()
+        engine::learner::steps_per_epoch(n, batch.get()) * epochs.get()
     });
 
     view! {

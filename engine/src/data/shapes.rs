@@ -98,7 +98,9 @@ impl Drawer {
             let radius = 6.0 + 6.0 * rng.uniform();
             let span = SIZE as f32 - 2.0 * radius - 1.0;
             let p = Placement { row: radius + span * rng.uniform(), col: radius + span * rng.uniform(), radius };
-            let mut image = vec![0.0; 3 * plane];
+            let start = self.data.len();
+            self.data.resize(start + 3 * plane, 0.0);
+            let image = &mut self.data[start..];
             for y in 0..SIZE {
                 for x in 0..SIZE {
                     let inside = covers(class, p, y as f32, x as f32);
@@ -108,7 +110,6 @@ impl Drawer {
                     }
                 }
             }
-            self.data.extend(image);
             self.labels.push(class as i64);
             self.placements.push(p);
         }

@@ -339,7 +339,7 @@ impl Gpu {
     /// (a small buffer stands in, so that the work recorded meanwhile stays valid).
     pub fn buffer(&self, numel: usize) -> GpuBuffer {
         let bytes = (numel.max(1) as u64).saturating_mul(4);
-        if bytes.next_power_of_two() > self.max_buffer_bytes() {
+        if !self.fits_in_binding(numel) {
             let mb = |b: u64| b as f64 / 1_048_576.0;
             lock(&self.state.failure).get_or_insert_with(|| {
                 format!(
@@ -455,9 +455,7 @@ impl Gpu {
     /// Whether a tensor of `numel` values fits in one storage binding of this device (the pool rounds buffers up
     /// to a power of two).
     pub fn fits_in_binding(&self, numel: usize) -> bool {
-        let size = ((numel.max(1) * 4) as u64).next_power_of_two();
-        let limits = self.state.device.limits();
-        size <= limits.max_storage_buffer_binding_size.min(limits.max_buffer_size)
+        (numel.max(1) as u64).saturating_mul(4).next_power_of_two() <= self.max_buffer_bytes()
     }
 
     /// The most workgroups a dispatch may have along one axis.
